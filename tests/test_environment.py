@@ -1,0 +1,149 @@
+import io
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+from tuirunner.environment import (
+    EnvFileSpec,
+    FilterMode,
+    SourceKind,
+    WarningKind,
+    env_file_specs,
+    load_environment,
+)
+from tuirunner.secrets import MASK
+
+
+def spec(root: Path, name: str, explicit: bool = True) -> EnvFileSpec:
+    return EnvFileSpec(root / name, name, explicit)
+
+
+def test_env_files_override_the_shell_and_later_files_win_with_provenance(tmp_path):
+    (tmp_path / ".env").write_text("# comment\nFOO=from-env\nBAR=one\nexport ONLY_ENV=1\n")
+    (tmp_path / ".env.local").write_text("BAR=two\n")
+    env = load_environment(
+        [spec(tmp_path, ".env"), spec(tmp_path, ".env.local")],
+        {"FOO": "from-shell", "HOME": "/home/me"},
+        tmp_path,
+    )
+    assert env.as_dict() == {"FOO": "from-env", "HOME": "/home/me", "BAR": "two", "ONLY_ENV": "1"}
+    foo = env.variables["FOO"]
+    assert str(foo.source) == ".env:2"
+    assert foo.shell_value == "from-shell"
+    assert [str(d.source) for d in foo.shadowed] == ["shell"]
+    assert "overrides shell value 'from-shell'" in foo.notes()
+    bar = env.variables["BAR"]
+    assert str(bar.source) == ".env.local:1"
+    assert [(d.value, str(d.source)) for d in bar.shadowed] == [("one", ".env:3")]
+    assert "defined in .env:3, .env.local:1; .env.local:1 wins" in bar.notes()
+    assert env.variables["HOME"].source.kind is SourceKind.SHELL
+    assert env.variables["ONLY_ENV"].value == "1"
+
+
+def test_values_match_python_dotenv_for_a_tricky_file(tmp_path, monkeypatch):
+    text = (
+        'A="double quoted"\n'
+        "B='single ${A}'\n"
+        "C=unquoted value # a comment\n"
+        'D="multi\nline"\n'
+        "E=${A}/x\n"
+        "F=${MISSING:-fallback}\n"
+        "G=\n"
+        "export H=exported\n"
+        "I='it''s'\n"
+        'J="esc\\"aped\\n"\n'
+    )
+    (tmp_path / ".env").write_text(text)
+    monkeypatch.setattr("os.environ", {"SHELLVAR": "s"})
+    expected = dotenv_values(stream=io.StringIO(text))
+    env = load_environment([spec(tmp_path, ".env")], {}, tmp_path)
+    assert {k: env.get(k) for k in expected} == expected
+    assert env.variables["E"].definition.references == ("A",)
+    assert "interpolated from ${A}" in env.variables["E"].notes()
+    assert "empty" in env.variables["G"].notes()
+
+
+def test_interpolation_sees_earlier_files_and_the_shell(tmp_path):
+    (tmp_path / ".env").write_text("BASE=/srv/app\n")
+    (tmp_path / ".env.local").write_text("MEDIA=${BASE}/media\nUSERDIR=${HOME}/x\n")
+    env = load_environment(
+        [spec(tmp_path, ".env"), spec(tmp_path, ".env.local")], {"HOME": "/home/me"}, tmp_path
+    )
+    assert env.get("MEDIA") == "/srv/app/media"
+    assert env.get("USERDIR") == "/home/me/x"
+
+
+def test_unparseable_lines_become_warnings_with_file_line_and_masked_value(tmp_path):
+    (tmp_path / ".env").write_text('OK=1\nBROKEN="hunter2"trailing\nALSO_OK=2\nLONELY\n')
+    env = load_environment([spec(tmp_path, ".env")], {}, tmp_path)
+    assert env.get("OK") == "1" and env.get("ALSO_OK") == "2"
+    assert env.get("BROKEN") is None and env.get("LONELY") is None
+    parse = [w for w in env.warnings if w.kind is WarningKind.PARSE]
+    assert [(w.file, w.line) for w in parse] == [(".env", 2)]
+    assert "hunter2" not in str(parse[0])
+    assert parse[0].text == f"BROKEN={MASK}"
+    no_value = [w for w in env.warnings if w.kind is WarningKind.NO_VALUE]
+    assert [(w.line, w.name) for w in no_value] == [(4, "LONELY")]
+
+
+def test_missing_files_explicit_and_default(tmp_path):
+    specs = env_file_specs(None, tmp_path)
+    assert [(s.display, s.explicit) for s in specs] == [(".env", False)]
+    assert load_environment(specs, {}, tmp_path).warnings == ()
+    specs = env_file_specs([".env.a,.env.b", ".env.c"], tmp_path)
+    assert [s.display for s in specs] == [".env.a", ".env.b", ".env.c"]
+    env = load_environment(specs, {}, tmp_path)
+    assert [(w.kind, w.file) for w in env.warnings] == [
+        (WarningKind.MISSING_FILE, ".env.a"),
+        (WarningKind.MISSING_FILE, ".env.b"),
+        (WarningKind.MISSING_FILE, ".env.c"),
+    ]
+
+
+def test_variables_listed_in_env_example_but_defined_nowhere(tmp_path):
+    (tmp_path / ".env.example").write_text("SECRET_KEY=\nDEBUG=0\nFROM_SHELL=\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / ".env").write_text("DEBUG=1\n")
+    (tmp_path / "sub" / ".env.sample").write_text("WORKERS=\n")
+    env = load_environment([spec(tmp_path, "sub/.env")], {"FROM_SHELL": "x"}, tmp_path)
+    missing = {w.name: w for w in env.warnings if w.kind is WarningKind.MISSING_VAR}
+    assert set(missing) == {"SECRET_KEY", "WORKERS"}
+    assert missing["SECRET_KEY"].file == ".env.example"
+    assert missing["WORKERS"].file == "sub/.env.sample"
+
+
+def test_runner_variables_and_filters(tmp_path):
+    (tmp_path / ".env").write_text("PORT=9000\nSECRET_KEY=abc\nSAME=1\n")
+    env = load_environment([spec(tmp_path, ".env")], {"SAME": "1", "HOME": "/h"}, tmp_path)
+    proc_env = env.with_runner_vars({"PORT": "5000", "PS": "web.1"})
+    port = proc_env.variables["PORT"]
+    assert port.value == "5000" and str(port.source) == "tuirunner"
+    assert "replaces .env:1" in port.notes()
+    names = lambda mode: [v.name for v in proc_env.rows(mode)]  # noqa: E731
+    assert names(FilterMode.FILES) == ["SAME", "SECRET_KEY"]
+    assert names(FilterMode.CHANGED) == ["PORT", "PS", "SECRET_KEY"]
+    assert "HOME" in names(FilterMode.ALL)
+    assert [v.name for v in proc_env.rows(query="secr")] == ["SECRET_KEY"]
+    assert [v.name for v in proc_env.rows(query="abc")] == []  # secret values are not searched
+
+
+def test_diff(tmp_path):
+    a = load_environment([], {"A": "1", "B": "2"}, None)
+    b = load_environment([], {"B": "3", "C": "4"}, None)
+    change = a.diff(b)
+    assert (change.added, change.removed, change.changed) == (("C",), ("A",), ("B",))
+    assert change.summary() == "added C; removed A; changed B"
+    assert not a.diff(a)
+
+
+def test_json_masks_secrets_and_shadowed_values(tmp_path):
+    (tmp_path / ".env").write_text("API_KEY=new-secret\nDATABASE_URL=postgres://u:pw@h/db\n")
+    env = load_environment([spec(tmp_path, ".env")], {"API_KEY": "old-secret"}, tmp_path)
+    data = env.variables["API_KEY"].to_json()
+    assert data["value"] == MASK and data["masked"] is True
+    assert data["shadowed"] == [
+        {"value": MASK, "source": "shell", "kind": "shell", "file": None, "line": None}
+    ]
+    assert "old-secret" not in str(data) and "new-secret" not in str(data)
+    assert env.variables["DATABASE_URL"].to_json()["value"] == f"postgres://u:{MASK}@h/db"
+    assert env.variables["API_KEY"].to_json(reveal=True)["value"] == "new-secret"

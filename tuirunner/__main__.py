@@ -1,0 +1,3 @@
+from tuirunner.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,461 @@
+"""The environment every process receives, and where each variable came from.
+
+Order of precedence, lowest first (as honcho, foreman and overmind do):
+
+1. the shell environment the runner was started in;
+2. the env files, in the order given, later files winning (``-e .env,.env.local``);
+3. what the runner sets per process: ``PORT`` and ``PS``.
+
+Env files are parsed by python-dotenv (quotes, ``export``, multi-line values, ``${VAR}`` and
+``${VAR:-default}`` interpolation). We use its statement parser rather than ``dotenv_values`` so
+that every variable keeps its file and line, and so that ``${VAR}`` in ``.env.local`` can refer to
+a variable of ``.env``; the interpolation itself is python-dotenv's.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+from dotenv.parser import parse_stream
+from dotenv.variables import Variable, parse_variables
+
+from tuirunner.errors import UserError
+from tuirunner.secrets import MASK, is_masked, mask_value
+
+TEMPLATE_NAMES = (".env.example", ".env.sample", ".env.template")
+
+
+class SourceKind(StrEnum):
+    SHELL = "shell"
+    FILE = "file"
+    RUNNER = "tuirunner"
+
+
+@dataclass(frozen=True)
+class Source:
+    kind: SourceKind
+    file: str | None = None  # the env file as the user named it
+    line: int | None = None
+
+    def __str__(self) -> str:
+        if self.kind is SourceKind.FILE:
+            return f"{self.file}:{self.line}"
+        return self.kind.value
+
+
+SHELL = Source(SourceKind.SHELL)
+RUNNER = Source(SourceKind.RUNNER)
+
+
+@dataclass(frozen=True)
+class Definition:
+    """One place that sets a variable."""
+
+    value: str
+    source: Source
+    references: tuple[str, ...] = ()  # names interpolated with ${…}
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    name: str
+    definition: Definition  # the one that wins
+    shadowed: tuple[Definition, ...] = ()  # the ones it overrides, oldest first
+
+    @property
+    def value(self) -> str:
+        return self.definition.value
+
+    @property
+    def source(self) -> Source:
+        return self.definition.source
+
+    @property
+    def shell_value(self) -> str | None:
+        """The value the shell had, whether or not it won."""
+        for d in (*self.shadowed, self.definition):
+            if d.source.kind is SourceKind.SHELL:
+                return d.value
+        return None
+
+    @property
+    def from_file(self) -> bool:
+        return self.source.kind is SourceKind.FILE
+
+    @property
+    def differs_from_shell(self) -> bool:
+        return self.source.kind is not SourceKind.SHELL and self.value != self.shell_value
+
+    @property
+    def secret(self) -> bool:
+        return is_masked(self.name, self.value)
+
+    def shown_value(self, reveal: bool = False) -> str:
+        return self.value if reveal else mask_value(self.name, self.value)
+
+    def notes(self, reveal: bool = False) -> list[str]:
+        """Human-readable remarks: what it overrides, where else it is defined, …"""
+        notes: list[str] = []
+        shell = self.shell_value
+        if self.source.kind is not SourceKind.SHELL and shell is not None:
+            shown = shell if reveal else mask_value(self.name, shell)
+            if shell == self.value:
+                notes.append("same value as the shell")
+            else:
+                notes.append(f"overrides shell value {shown!r}")
+        file_defs = [
+            d for d in (*self.shadowed, self.definition) if d.source.kind is SourceKind.FILE
+        ]
+        if len(file_defs) > 1:
+            places = ", ".join(str(d.source) for d in file_defs)
+            winner = self.source if self.from_file else file_defs[-1].source
+            if self.from_file:
+                notes.append(f"defined in {places}; {winner} wins")
+            else:
+                notes.append(f"defined in {places}")
+        if self.source.kind is SourceKind.RUNNER and file_defs:
+            notes.append(f"replaces {file_defs[-1].source}")
+        if self.definition.references:
+            refs = ", ".join("${" + r + "}" for r in self.definition.references)
+            notes.append(f"interpolated from {refs}")
+        if self.value == "":
+            notes.append("empty")
+        return notes
+
+    def to_json(self, reveal: bool = False) -> dict:
+        def src(d: Definition) -> dict:
+            return {
+                "source": str(d.source),
+                "kind": d.source.kind.value,
+                "file": d.source.file,
+                "line": d.source.line,
+            }
+
+        return {
+            "name": self.name,
+            "value": self.shown_value(reveal),
+            "masked": (not reveal) and self.secret,
+            **src(self.definition),
+            "interpolated_from": list(self.definition.references),
+            "shadowed": [
+                {"value": d.value if reveal else mask_value(self.name, d.value), **src(d)}
+                for d in self.shadowed
+            ],
+            "notes": self.notes(reveal),
+        }
+
+
+class WarningKind(StrEnum):
+    PARSE = "parse"  # python-dotenv could not parse a statement
+    MISSING_FILE = "missing-file"  # an env file named with -e does not exist
+    UNREADABLE = "unreadable"  # not UTF-8, a directory, permission denied
+    NO_VALUE = "no-value"  # ``FOO`` alone on a line: declared, never set
+    MISSING_VAR = "missing-var"  # listed in .env.example, defined nowhere
+
+
+@dataclass(frozen=True)
+class EnvWarning:
+    kind: WarningKind
+    message: str
+    file: str | None = None
+    line: int | None = None
+    name: str | None = None
+    text: str | None = None  # the offending line, value masked
+
+    def __str__(self) -> str:
+        where = (
+            f"{self.file}:{self.line}: " if self.line else (f"{self.file}: " if self.file else "")
+        )
+        text = f": {self.text}" if self.text else ""
+        return f"{where}{self.message}{text}"
+
+    def to_json(self) -> dict:
+        return {
+            "kind": self.kind.value,
+            "message": self.message,
+            "file": self.file,
+            "line": self.line,
+            "name": self.name,
+            "text": self.text,
+        }
+
+
+@dataclass(frozen=True)
+class EnvFileSpec:
+    """An env file to load: its path, and the name to show for it."""
+
+    path: Path
+    display: str
+    explicit: bool  # named by the user (missing → error); the default ``.env`` may be absent
+
+
+@dataclass(frozen=True)
+class EnvChange:
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+    changed: tuple[str, ...]
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.removed or self.changed)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (*self.added, *self.removed, *self.changed)
+
+    def summary(self) -> str:
+        parts = []
+        for label, names in (
+            ("added", self.added),
+            ("removed", self.removed),
+            ("changed", self.changed),
+        ):
+            if names:
+                parts.append(f"{label} {', '.join(names)}")
+        return "; ".join(parts) or "no change"
+
+
+class FilterMode(StrEnum):
+    ALL = "all"
+    FILES = "files"  # only variables set by an env file
+    CHANGED = "changed"  # only what differs from the shell (files and tuirunner)
+
+
+@dataclass(frozen=True)
+class Environment:
+    variables: Mapping[str, EnvVar]
+    warnings: tuple[EnvWarning, ...] = ()
+    files: tuple[EnvFileSpec, ...] = ()
+    templates: tuple[Path, ...] = field(default=())
+
+    def get(self, name: str) -> str | None:
+        var = self.variables.get(name)
+        return None if var is None else var.value
+
+    def as_dict(self) -> dict[str, str]:
+        return {name: var.value for name, var in self.variables.items()}
+
+    def with_runner_vars(self, values: Mapping[str, str]) -> Environment:
+        """A copy with variables set by the runner itself (``PORT``, ``PS``)."""
+        variables = dict(self.variables)
+        for name, value in values.items():
+            definition = Definition(value, RUNNER)
+            old = variables.get(name)
+            shadowed = () if old is None else (*old.shadowed, old.definition)
+            variables[name] = EnvVar(name, definition, shadowed)
+        return Environment(variables, self.warnings, self.files, self.templates)
+
+    def rows(self, mode: FilterMode = FilterMode.ALL, query: str = "") -> list[EnvVar]:
+        """Variables sorted by name, filtered by *mode* and by a case-insensitive *query*
+        matched against name, source and (unmasked only if not secret) value."""
+        query = query.strip().lower()
+        result = []
+        for var in self.variables.values():
+            if mode is FilterMode.FILES and not var.from_file:
+                continue
+            if mode is FilterMode.CHANGED and not var.differs_from_shell:
+                continue
+            if query:
+                haystack = f"{var.name}\n{var.source}\n{mask_value(var.name, var.value)}".lower()
+                if query not in haystack:
+                    continue
+            result.append(var)
+        result.sort(key=lambda v: v.name)
+        return result
+
+    def diff(self, newer: Environment) -> EnvChange:
+        old, new = self.as_dict(), newer.as_dict()
+        return EnvChange(
+            added=tuple(sorted(new.keys() - old.keys())),
+            removed=tuple(sorted(old.keys() - new.keys())),
+            changed=tuple(sorted(k for k in old.keys() & new.keys() if old[k] != new[k])),
+        )
+
+    def raise_for_missing_files(self) -> None:
+        """At start-up a file named explicitly with ``-e`` must exist or be readable."""
+        for w in self.warnings:
+            if w.kind in (WarningKind.MISSING_FILE, WarningKind.UNREADABLE):
+                raise UserError(str(w))
+
+
+_ASSIGNMENT = re.compile(r"^(\s*(?:export\s+)?[^=\s]+\s*=)(.*)$", re.DOTALL)
+
+
+def _masked_statement(text: str) -> str:
+    """The text of an unparseable statement with its value hidden: ``FOO="a"b`` → ``FOO=••••``."""
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    m = _ASSIGNMENT.match(first)
+    if m is None:
+        return first if len(first) <= 3 else first[:3] + MASK
+    return m.group(1) + (MASK if m.group(2).strip() else "")
+
+
+def _read_text(spec: EnvFileSpec) -> tuple[str | None, EnvWarning | None]:
+    try:
+        data = spec.path.read_bytes()
+    except FileNotFoundError:
+        if not spec.explicit:
+            return None, None
+        return None, EnvWarning(
+            WarningKind.MISSING_FILE, "env file does not exist", file=spec.display
+        )
+    except IsADirectoryError:
+        return None, EnvWarning(
+            WarningKind.UNREADABLE, "is a directory, not an env file", file=spec.display
+        )
+    except OSError as exc:
+        return None, EnvWarning(
+            WarningKind.UNREADABLE, f"cannot read env file: {exc.strerror}", file=spec.display
+        )
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        return None, EnvWarning(
+            WarningKind.UNREADABLE, "not valid UTF-8", file=spec.display, line=line
+        )
+
+
+def _parse_file(
+    spec: EnvFileSpec,
+    text: str,
+    resolved: dict[str, str],
+    definitions: dict[str, list[Definition]],
+    warnings: list[EnvWarning],
+) -> None:
+    for binding in parse_stream(io.StringIO(text)):
+        line = binding.original.line
+        if binding.error:
+            warnings.append(
+                EnvWarning(
+                    WarningKind.PARSE,
+                    "python-dotenv could not parse this statement; it is ignored",
+                    file=spec.display,
+                    line=line,
+                    text=_masked_statement(binding.original.string),
+                )
+            )
+            continue
+        if binding.key is None:  # comment or blank
+            continue
+        if binding.value is None:
+            warnings.append(
+                EnvWarning(
+                    WarningKind.NO_VALUE,
+                    f"{binding.key} has no value (no '='), so it is not set",
+                    file=spec.display,
+                    line=line,
+                    name=binding.key,
+                )
+            )
+            continue
+        atoms = list(parse_variables(binding.value))
+        value = "".join(atom.resolve(resolved) for atom in atoms)
+        refs = tuple(dict.fromkeys(a.name for a in atoms if isinstance(a, Variable)))
+        resolved[binding.key] = value
+        definitions.setdefault(binding.key, []).append(
+            Definition(value, Source(SourceKind.FILE, spec.display, line), refs)
+        )
+
+
+def template_candidates(files: Iterable[EnvFileSpec], app_root: Path) -> list[Path]:
+    """``.env.example`` (``.sample``, ``.template``) in the app root and beside each env file."""
+    dirs = [app_root, *(spec.path.parent for spec in files)]
+    seen: set[Path] = set()
+    result = []
+    for d in dirs:
+        for name in TEMPLATE_NAMES:
+            p = d / name
+            key = p.resolve() if p.exists() else p.absolute()
+            if key not in seen:
+                seen.add(key)
+                result.append(p)
+    return result
+
+
+def _display(path: Path, app_root: Path) -> str:
+    try:
+        return str(path.relative_to(app_root))
+    except ValueError:
+        return str(path)
+
+
+def _missing_from_templates(
+    templates: Iterable[Path], app_root: Path, defined: Mapping[str, str]
+) -> tuple[list[Path], list[EnvWarning]]:
+    found, warnings = [], []
+    reported: set[str] = set()
+    for path in templates:
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        found.append(path)
+        shown = _display(path, app_root)
+        for binding in parse_stream(io.StringIO(text)):
+            name = binding.key
+            if binding.error or name is None or name in defined or name in reported:
+                continue
+            reported.add(name)
+            warnings.append(
+                EnvWarning(
+                    WarningKind.MISSING_VAR,
+                    f"{name} is listed in {shown} but no env file or the shell sets it",
+                    file=shown,
+                    line=binding.original.line,
+                    name=name,
+                )
+            )
+    return found, warnings
+
+
+def load_environment(
+    files: Iterable[EnvFileSpec],
+    shell: Mapping[str, str],
+    app_root: Path | None = None,
+) -> Environment:
+    """Resolve the environment from *shell* and the env *files*, keeping provenance.
+
+    Never raises for a bad file: problems become :class:`EnvWarning` entries (the CLI turns the
+    ones that must stop a start into errors).
+    """
+    files = tuple(files)
+    resolved: dict[str, str] = dict(shell)
+    definitions: dict[str, list[Definition]] = {
+        name: [Definition(value, SHELL)] for name, value in shell.items()
+    }
+    warnings: list[EnvWarning] = []
+    for spec in files:
+        text, problem = _read_text(spec)
+        if problem is not None:
+            warnings.append(problem)
+        if text is not None:
+            _parse_file(spec, text, resolved, definitions, warnings)
+    variables = {
+        name: EnvVar(name, defs[-1], tuple(defs[:-1])) for name, defs in definitions.items()
+    }
+    templates: tuple[Path, ...] = ()
+    if app_root is not None:
+        found, missing = _missing_from_templates(
+            template_candidates(files, app_root), app_root, resolved
+        )
+        templates = tuple(found)
+        warnings.extend(missing)
+    return Environment(variables, tuple(warnings), files, templates)
+
+
+def env_file_specs(values: list[str] | None, app_root: Path) -> list[EnvFileSpec]:
+    """``-e a,b -e c`` → specs; with no ``-e``, the optional default ``.env``."""
+    if not values:
+        return [EnvFileSpec(app_root / ".env", ".env", explicit=False)]
+    specs = []
+    for value in values:
+        for item in value.split(","):
+            item = item.strip()
+            if item:
+                specs.append(EnvFileSpec(app_root / item, item, explicit=True))
+    return specs
