@@ -1,0 +1,184 @@
+"""Helpers for tests that run the real ``tuirunner`` command and real children."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import psutil
+
+PYTHON = sys.executable
+TUIRUNNER = shutil.which("tuirunner", path=str(Path(sys.executable).parent)) or "tuirunner"
+
+
+def token() -> str:
+    """A unique marker to put in a child's command line, to find leftovers by."""
+    return "tok" + uuid.uuid4().hex[:12]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The test's environment without the variables that would change what we test."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTHONUNBUFFERED", "PORT", "PROCFILE", "NO_COLOR", "PS")
+    }
+    env.update(extra)
+    return env
+
+
+def wait_for(
+    condition: Callable[[], object],
+    timeout: float = 20.0,
+    interval: float = 0.05,
+    message: str = "condition",
+) -> object:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(interval)
+
+
+def processes_with(marker: str) -> list[psutil.Process]:
+    """Live (non-zombie) processes whose command line contains *marker*."""
+    found = []
+    me = os.getpid()
+    for p in psutil.process_iter(["cmdline", "status"]):
+        try:
+            if p.pid == me or p.info["status"] == psutil.STATUS_ZOMBIE:
+                continue
+            if any(marker in part for part in p.info["cmdline"] or ()):
+                found.append(p)
+        except psutil.Error:
+            continue
+    return found
+
+
+def assert_no_leftovers(marker: str, timeout: float = 10.0) -> None:
+    wait_for(
+        lambda: not processes_with(marker),
+        timeout,
+        message=f"no process with {marker!r} left (found {processes_with(marker)})",
+    )
+
+
+def kill_leftovers(marker: str) -> None:
+    for p in processes_with(marker):
+        with contextlib.suppress(psutil.Error):
+            p.kill()
+
+
+def port_is_free(port: int) -> bool:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port_block(size: int = 300) -> int:
+    """A base port whose block [base, base + size) is currently free (best effort)."""
+    import random
+
+    for _ in range(200):
+        base = random.randrange(20000, 60000 - size, 100)
+        if all(port_is_free(base + off) for off in (0, 1, 100, 101, 200)):
+            return base
+    raise RuntimeError("no free port block")
+
+
+def run_cli(
+    args: list[str],
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
+    input: str | None = None,
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [TUIRUNNER, *args],
+        cwd=cwd,
+        env=clean_env() if env is None else env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=input,
+        stdin=None if input is not None else subprocess.DEVNULL,
+    )
+
+
+class Runner:
+    """``tuirunner`` started in the background with its output read as it comes."""
+
+    def __init__(self, args: list[str], cwd: Path, env: dict[str, str] | None = None):
+        self.proc = subprocess.Popen(
+            [TUIRUNNER, *args],
+            cwd=cwd,
+            env=clean_env() if env is None else env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    @property
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    def wait_for_output(self, text: str, timeout: float = 20.0) -> None:
+        try:
+            wait_for(lambda: text in self.output, timeout, message=repr(text))
+        except AssertionError:
+            raise AssertionError(f"{text!r} not in output:\n{self.output}") from None
+
+    def signal(self, sig: int = signal.SIGTERM) -> None:
+        self.proc.send_signal(sig)
+
+    def wait(self, timeout: float = 30.0) -> int:
+        rc = self.proc.wait(timeout)
+        self._reader.join(5)
+        return rc
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+
+    def __enter__(self) -> Runner:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.kill()
+
+
+def write_files(root: Path, files: dict[str, str]) -> Path:
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content)
+    return root

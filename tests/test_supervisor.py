@@ -1,0 +1,258 @@
+"""The supervisor with real processes on real pseudo-terminals."""
+
+import asyncio
+import os
+import shlex
+import signal
+import time
+
+import pytest
+
+from tests.helpers import PYTHON, assert_no_leftovers, clean_env, port_is_free, token
+from tuirunner.environment import load_environment
+from tuirunner.procfile import formation, parse_procfile_text
+from tuirunner.supervisor import State, StateChanged, Supervisor
+
+PY = shlex.quote(PYTHON)
+
+
+def make(tmp_path, procfile: str, timeout: float = 5.0, **env) -> Supervisor:
+    pf = parse_procfile_text(procfile, tmp_path / "Procfile")
+    environment = load_environment([], clean_env(**env), tmp_path)
+    return Supervisor(formation(pf), environment, tmp_path, timeout=timeout)
+
+
+async def until(condition, timeout=20.0, message="condition"):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {message}")
+        await asyncio.sleep(0.02)
+
+
+def text(proc) -> str:
+    return "\n".join(proc.buffer.snapshot())
+
+
+@pytest.fixture
+def cleanup():
+    sups = []
+    yield sups.append
+    for sup in sups:
+        sup.kill_all_now()
+
+
+async def test_stdout_and_stderr_interleave_in_order_and_colour_survives(tmp_path, cleanup):
+    script = (
+        "import sys\nfor i in range(3):\n"
+        "    print('out', i, flush=True); print('err', i, file=sys.stderr, flush=True)\n"
+        "print(sys.stdout.isatty(), sys.stdin.isatty())\n"
+    )
+    (tmp_path / "child.py").write_text(script)
+    sup = make(tmp_path, f"web: {PY} child.py\n")
+    cleanup(sup)
+    await sup.start_all()
+    web = sup.get("web.1")
+    await until(lambda: web.state is State.EXITED, message="exit")
+    assert web.buffer.snapshot() == [
+        "out 0",
+        "err 0",
+        "out 1",
+        "err 1",
+        "out 2",
+        "err 2",
+        "True True",
+    ]
+    assert web.exit.code == 0 and web.exit.success
+
+
+async def test_python_child_is_line_buffered_without_pythonunbuffered(tmp_path, cleanup):
+    # No flush, no -u, no PYTHONUNBUFFERED: a pipe would hold the line until exit.
+    sup = make(tmp_path, f"web: {PY} -c \"import time; print('early bird'); time.sleep(60)\"\n")
+    cleanup(sup)
+    assert "PYTHONUNBUFFERED" not in sup.environment.as_dict()
+    await sup.start_all()
+    web = sup.get("web.1")
+    await until(lambda: "early bird" in text(web), message="the line before exit")
+    assert web.state is State.RUNNING
+    await sup.stop_all()
+    assert web.state is State.STOPPED
+
+
+async def test_port_and_ps_per_instance(tmp_path, cleanup):
+    pf = parse_procfile_text(
+        'web: echo "$PS=$PORT"\nworker: echo "$PS=$PORT"\n', tmp_path / "Procfile"
+    )
+    env = load_environment([], clean_env(PORT="1"), tmp_path)
+    sup = Supervisor(
+        formation(pf, concurrency={"web": 2, "worker": 2}, base_port=7000), env, tmp_path
+    )
+    cleanup(sup)
+    await sup.start_all()
+    await until(lambda: all(p.state is State.EXITED for p in sup), message="all exited")
+    assert {p.name: text(p) for p in sup} == {
+        "web.1": "web.1=7000",
+        "web.2": "web.2=7001",
+        "worker.1": "worker.1=7100",
+        "worker.2": "worker.2=7101",
+    }
+    assert str(sup.get("web.2").environment.variables["PORT"].source) == "tuirunner"
+
+
+async def test_restart_gives_a_new_pid_and_counts(tmp_path, cleanup):
+    sup = make(tmp_path, "web: echo started; sleep 60\n")
+    cleanup(sup)
+    events = []
+    sup.subscribe(lambda e: events.append(e) if isinstance(e, StateChanged) else None)
+    await sup.start_all()
+    web = sup.get("web.1")
+    first = web.pid
+    await sup.restart("web.1")
+    assert web.state is State.RUNNING and web.pid != first and web.restart_count == 1
+    states = [e.new for e in events]
+    assert states == [
+        State.STARTING,
+        State.RUNNING,
+        State.RESTARTING,
+        State.STARTING,
+        State.RUNNING,
+    ]
+    await until(lambda: "restarted" in text(web))
+    await sup.stop("web.1")
+    assert web.state is State.STOPPED and web.exit.signal == signal.SIGTERM
+    await sup.start("web.1")
+    assert web.state is State.RUNNING and web.restart_count == 2
+    await sup.stop_all()
+
+
+async def test_sigterm_ignoring_child_is_killed_after_the_timeout(tmp_path, cleanup):
+    mark = token()
+    script = (
+        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        f"print('ready', flush=True); time.sleep(600)  # {mark}"
+    )
+    # exec: the stubborn Python is the group leader itself (dash would otherwise stay as parent)
+    sup = make(tmp_path, f"stubborn: exec {PY} -c {shlex.quote(script)}\n", timeout=0.5)
+    cleanup(sup)
+    notices = []
+    sup.subscribe(lambda e: notices.append(getattr(e, "message", None)))
+    await sup.start_all()
+    proc = sup.get("stubborn.1")
+    await until(lambda: "ready" in text(proc))
+    await asyncio.wait_for(sup.stop_all(), timeout=20)
+    assert proc.state is State.STOPPED
+    assert proc.exit.signal == signal.SIGKILL
+    assert any(n and n.startswith("sending SIGKILL to stubborn.1") for n in notices)
+    assert_no_leftovers(mark)
+
+
+async def test_grandchild_holding_a_port_is_stopped_with_its_group(tmp_path, cleanup):
+    # Like runserver's autoreloader: the process re-spawns itself; the child listens on PORT.
+    mark = token()
+    server = (
+        "import os, socket, subprocess, sys, time\n"
+        "if len(sys.argv) == 1:\n"
+        "    subprocess.run([sys.executable, __file__, 'child'])\n"
+        "else:\n"
+        "    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+        "    s.bind(('127.0.0.1', int(os.environ['PORT']))); s.listen()\n"
+        "    print('listening', os.getpid(), flush=True); time.sleep(600)\n"
+    )
+    (tmp_path / f"server_{mark}.py").write_text(server)
+    from tests.helpers import free_port_block
+
+    base = free_port_block()
+    pf = parse_procfile_text(f"web: {PY} server_{mark}.py\n", tmp_path / "Procfile")
+    sup = Supervisor(
+        formation(pf, base_port=base), load_environment([], clean_env(), tmp_path), tmp_path
+    )
+    cleanup(sup)
+    await sup.start_all()
+    web = sup.get("web.1")
+    await until(lambda: "listening" in text(web), message="grandchild listening")
+    assert not port_is_free(base)
+    await sup.stop_all()
+    assert_no_leftovers(mark)
+    assert port_is_free(base)
+
+
+async def test_leftover_background_children_of_an_exited_process_are_reaped(tmp_path, cleanup):
+    mark = token()
+    sup = make(tmp_path, f"web: sleep 600 && echo {mark} & echo spawned\n", timeout=1)
+    cleanup(sup)
+    await sup.start_all()
+    web = sup.get("web.1")
+    await until(lambda: web.state is State.EXITED, message="exit")
+    assert web.exit.code == 0
+    assert_no_leftovers(mark)
+
+
+async def test_exit_code_signal_and_last_output_are_kept(tmp_path, cleanup):
+    sup = make(tmp_path, "bad: echo 'Traceback: boom'; exit 3\nsig: kill -9 $$\n")
+    cleanup(sup)
+    await sup.start_all()
+    bad, sig = sup.get("bad.1"), sup.get("sig.1")
+    await until(lambda: bad.state is State.EXITED and sig.state is State.EXITED)
+    assert bad.exit.code == 3 and bad.crashed and bad.exit.describe() == "exited with code 3"
+    assert text(bad) == "Traceback: boom"
+    assert sig.exit.signal == signal.SIGKILL and sig.exit.code == 137
+    assert sig.exit.describe() == "killed by SIGKILL"
+
+
+async def test_input_reaches_the_child_and_window_size_is_set(tmp_path, cleanup):
+    script = (
+        "import os, sys; print('cols', os.get_terminal_size().columns, flush=True); "
+        "line = input('name? '); print('hello', line)"
+    )
+    sup = make(tmp_path, f"ask: {PY} -c {shlex.quote(script)}\n")
+    cleanup(sup)
+    proc = sup.get("ask.1")
+    sup.set_window_size("ask.1", 123, 30)
+    await sup.start_all()
+    await until(lambda: "name? " in text(proc), message="prompt")
+    assert "cols 123" in text(proc)
+    assert sup.write("ask.1", b"Ada\r")
+    await until(lambda: proc.state is State.EXITED)
+    assert "hello Ada" in text(proc)
+
+
+async def test_garbage_output_does_not_break_the_runner(tmp_path, cleanup):
+    script = (
+        "import os, sys; os.write(1, bytes(range(256)) * 200 + b'\\x1b[31mred\\n' "
+        "+ b'x' * 100000 + b'\\nend\\n')"
+    )
+    sup = make(tmp_path, f"noise: {PY} -c {shlex.quote(script)}\n")
+    cleanup(sup)
+    await sup.start_all()
+    proc = sup.get("noise.1")
+    await until(lambda: proc.state is State.EXITED)
+    assert proc.buffer.snapshot()[-1] == "end"
+    assert max(len(x) for x in proc.buffer.lines) <= proc.buffer.line_cap
+
+
+async def test_spawn_failure_is_reported_not_raised(tmp_path, cleanup):
+    sup = make(tmp_path, "web: echo hi\n")
+    cleanup(sup)
+    sup.app_root = tmp_path / "missing"
+    await sup.start_all()
+    web = sup.get("web.1")
+    assert web.state is State.FAILED and "cannot start" in web.error
+    assert web.crashed
+
+
+async def test_stop_all_stops_in_parallel_within_one_timeout(tmp_path, cleanup):
+    marks = [token() for _ in range(3)]
+    lines = "".join(
+        f"p{i}: {PY} -c 'import signal,time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        f"print(1, flush=True); time.sleep(600)' {m}\n"
+        for i, m in enumerate(marks)
+    )
+    sup = make(tmp_path, lines, timeout=1.0)
+    cleanup(sup)
+    await sup.start_all()
+    await until(lambda: all(text(p) == "1" for p in sup))
+    await asyncio.wait_for(sup.stop_all(), timeout=30)
+    assert all(p.state is State.STOPPED for p in sup)
+    for m in marks:
+        assert_no_leftovers(m)
+    assert os.getpgrp()  # the test process itself was not signalled

@@ -1,0 +1,167 @@
+"""A bounded per-process output buffer, fed with raw bytes from a pseudo-terminal.
+
+This is the hot path: a child may print hundreds of thousands of lines a second. ``feed`` works
+on whole chunks (64 KiB reads) with C-level string operations and no per-line Python work in the
+common case:
+
+- an incremental UTF-8 decoder (invalid bytes become U+FFFD; a character split across two reads
+  is kept whole);
+- ``\\r\\n`` → ``\\n`` (a PTY turns every ``\\n`` into ``\\r\\n``), including a pair split across
+  reads;
+- a bare ``\\r`` rewrites the line (progress bars): only the text after the last ``\\r`` is kept;
+- a line longer than ``line_cap`` characters is split, so memory is never unbounded;
+- complete lines go into a ``deque(maxlen=…)``; the partial last line (a prompt like
+  ``(Pdb) ``) is kept apart and shown too.
+
+Lines are kept as the child wrote them, ANSI escape codes included; front ends decode colours
+lazily, for the lines they show.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections import deque
+from collections.abc import Iterator
+
+DEFAULT_SCROLLBACK = 10_000
+DEFAULT_LINE_CAP = 16_384
+
+# CSI sequences, OSC sequences (BEL or ST terminated), and two-byte escapes.
+_ANSI = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI … final byte
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"  # OSC … BEL / ST
+    r"|\x1b[PX^_][^\x1b]*\x1b\\"  # DCS, SOS, PM, APC … ST
+    r"|\x1b[@-Z\\-_]"  # other two-byte escapes
+    r"|\x1b"  # a lone ESC
+)
+
+
+def strip_ansi(text: str) -> str:
+    """Remove terminal escape sequences."""
+    return _ANSI.sub("", text) if "\x1b" in text else text
+
+
+def collapse_cr(line: str) -> str:
+    """What a terminal shows of a line rewritten with ``\\r``: its last non-empty segment."""
+    if "\r" not in line:
+        return line
+    for segment in reversed(line.split("\r")):
+        if segment:
+            return segment
+    return ""
+
+
+class OutputBuffer:
+    """The last *maxlen* lines of a process's output, plus its unfinished last line."""
+
+    def __init__(self, maxlen: int = DEFAULT_SCROLLBACK, line_cap: int = DEFAULT_LINE_CAP):
+        if maxlen < 1:
+            raise ValueError("maxlen must be at least 1")
+        self.lines: deque[str] = deque(maxlen=maxlen)
+        self.partial = ""
+        self.total = 0  # complete lines ever added; absolute index of the partial line
+        self.line_cap = line_cap
+        self.bytes_in = 0
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._pending_cr = False
+
+    @property
+    def maxlen(self) -> int:
+        return self.lines.maxlen or 0
+
+    @property
+    def first_index(self) -> int:
+        """Absolute index of the oldest line still kept."""
+        return self.total - len(self.lines)
+
+    def __len__(self) -> int:
+        """Lines available to show: the kept complete lines, plus the partial one if any."""
+        return len(self.lines) + (1 if self.partial else 0)
+
+    def feed(self, data: bytes) -> list[str]:
+        """Add raw bytes; return the lines they completed (possibly none)."""
+        self.bytes_in += len(data)
+        return self._add_text(self._decoder.decode(data))
+
+    def _add_text(self, text: str) -> list[str]:
+        if self._pending_cr:
+            text = "\r" + text
+            self._pending_cr = False
+        has_cr = "\r" in text
+        if has_cr:
+            if text.endswith("\r"):
+                # Maybe the first half of a \r\n split across two reads: decide next time.
+                text = text[:-1]
+                self._pending_cr = True
+            text = text.replace("\r\n", "\n")
+        parts = text.split("\n")
+        if self.partial:
+            parts[0] = self.partial + parts[0]
+        self.partial = parts.pop()
+        if has_cr:
+            if parts:
+                parts = [collapse_cr(p) if "\r" in p else p for p in parts]
+            if "\r" in self.partial:
+                # Keep a progress bar that never ends its line from growing without bound.
+                head, _, tail = self.partial.rpartition("\r")
+                self.partial = collapse_cr(head) + "\r" + tail if tail else collapse_cr(head)
+        cap = self.line_cap
+        if parts and max(map(len, parts)) > cap:
+            parts = list(_split_long(parts, cap))
+        if len(self.partial) > cap:
+            whole = list(_split_long([self.partial], cap))
+            self.partial = whole.pop()
+            parts.extend(whole)
+        if parts:
+            self.lines.extend(parts)
+            self.total += len(parts)
+        return parts
+
+    def finish(self) -> str | None:
+        """End of output: the partial line becomes a complete line. Returns it, if any."""
+        text = self._decoder.decode(b"", final=True)
+        if text:
+            self._add_text(text)
+        self._pending_cr = False
+        partial = collapse_cr(self.partial)
+        self.partial = ""
+        if not partial:
+            return None
+        self.lines.append(partial)
+        self.total += 1
+        return partial
+
+    def append_line(self, line: str) -> None:
+        """Add a line of the runner's own (e.g. a restart marker), ending any partial line."""
+        self.finish()
+        self.lines.append(line)
+        self.total += 1
+
+    def line(self, index: int) -> str | None:
+        """The line at absolute *index* (the partial line at ``total``), or None if gone."""
+        if index == self.total:
+            return collapse_cr(self.partial) if self.partial else None
+        offset = index - self.first_index
+        if 0 <= offset < len(self.lines):
+            return self.lines[offset]
+        return None
+
+    def snapshot(self) -> list[str]:
+        """All lines available to show, the partial one included."""
+        lines = list(self.lines)
+        if self.partial:
+            lines.append(collapse_cr(self.partial))
+        return lines
+
+    def tail(self, n: int) -> list[str]:
+        lines = self.snapshot()
+        return lines[-n:] if n > 0 else []
+
+
+def _split_long(parts: list[str], cap: int) -> Iterator[str]:
+    for p in parts:
+        while len(p) > cap:
+            yield p[:cap]
+            p = p[cap:]
+        yield p
