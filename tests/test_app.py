@@ -1,0 +1,304 @@
+"""Pilot tests of the Textual app, driving real processes."""
+
+import shlex
+
+import pytest
+
+from tests.helpers import PYTHON, assert_no_leftovers, token
+from tests.tui_helpers import buffer_text, make_app, screen_text, wait_until
+from tuirunner.supervisor import State
+from tuirunner.tui.app import MAX_TILED, choose_grid
+
+PY = shlex.quote(PYTHON)
+SIZE = (120, 40)
+
+
+def running(app, name):
+    return app.supervisor.get(name).state is State.RUNNING
+
+
+async def test_restart_gives_a_new_pid_and_bumps_the_restart_count(tmp_path):
+    app = make_app(tmp_path, "web: echo web up; sleep 600\nworker: echo worker up; sleep 600\n")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: running(app, "web.1") and running(app, "worker.1"))
+        web = app.supervisor.get("web.1")
+        first = web.pid
+        assert f"pid {first}" in str(app.pane("web.1").title_bar.render())
+        await pilot.press("r")
+        await wait_until(pilot, lambda: web.pid != first and web.state is State.RUNNING)
+        assert web.restart_count == 1
+        header = str(app.pane("web.1").title_bar.render())
+        assert f"pid {web.pid}" in header and "↻ 1" in header
+        assert app.supervisor.get("worker.1").restart_count == 0
+
+
+async def test_stop_and_start_the_focused_process_and_buttons(tmp_path):
+    app = make_app(tmp_path, "web: sleep 600\nworker: sleep 600\n")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: running(app, "worker.1"))
+        await pilot.press("2", "s")
+        worker = app.supervisor.get("worker.1")
+        await wait_until(pilot, lambda: worker.state is State.STOPPED)
+        pane = app.pane("worker.1")
+        assert "stopped" in str(pane.title_bar.render())
+        assert str(pane.toggle_button.label) == "Start"
+        assert running(app, "web.1")
+        await pilot.press("s")
+        await wait_until(pilot, lambda: worker.state is State.RUNNING)
+        # The pane's own buttons do the same.
+        await pilot.click(pane.toggle_button)
+        await wait_until(pilot, lambda: worker.state is State.STOPPED)
+        await pilot.click("#pane-2 #restart")
+        await wait_until(pilot, lambda: worker.state is State.RUNNING)
+
+
+async def test_restart_all(tmp_path):
+    app = make_app(tmp_path, "a: sleep 600\nb: sleep 600\nc: exit 3\n")
+    async with app.run_test(size=SIZE) as pilot:
+        sup = app.supervisor
+        await wait_until(
+            pilot,
+            lambda: (
+                running(app, "a.1") and running(app, "b.1") and sup.get("c.1").state is State.EXITED
+            ),
+        )
+        before = {p.name: p.pid for p in sup}
+        await pilot.press("R")
+        await wait_until(pilot, lambda: all(p.start_count == 2 for p in sup))
+        await wait_until(pilot, lambda: running(app, "a.1") and running(app, "b.1"))
+        assert all(p.pid != before[p.name] for p in sup)
+
+
+async def test_zoom_and_focus_moves(tmp_path):
+    app = make_app(tmp_path, "a: sleep 600\nb: sleep 600\nc: sleep 600\n")
+    async with app.run_test(size=SIZE) as pilot:
+        assert app.focused is app.pane("a.1").view
+        await pilot.press("tab")
+        assert app.focused is app.pane("b.1").view
+        await pilot.press("right")
+        assert app.focused is app.pane("c.1").view
+        await pilot.press("left", "left")
+        assert app.focused is app.pane("a.1").view
+        await pilot.press("3", "z")
+        assert app.screen.maximized is app.pane("c.1")
+        assert app.pane("c.1").view.size.width == SIZE[0]
+        await pilot.press("z")
+        assert app.screen.maximized is None
+        await pilot.press("z", "escape")
+        assert app.screen.maximized is None
+
+
+async def test_search_finds_a_line_that_scrolled_out_of_view(tmp_path):
+    script = (
+        "import time\nfor i in range(400): print(f'line {i}' + (' NEEDLE' if i == 17 else ''))"
+        "\ntime.sleep(600)\n"
+    )
+    (tmp_path / "many.py").write_text(script)
+    app = make_app(tmp_path, f"web: {PY} many.py\n")
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.pane("web.1").view
+        await wait_until(pilot, lambda: "line 399" in screen_text(view), message="all output")
+        assert "NEEDLE" not in screen_text(view)  # scrolled out of view
+        await pilot.press("slash")
+        pane = app.pane("web.1")
+        assert pane.searching and pane.search_input.has_focus
+        await pilot.press(*"needle")
+        await pilot.pause()
+        assert view.search is not None and len(view.search.matches) == 1
+        assert "line 17 NEEDLE" in screen_text(view)
+        assert str(pane.match_label.render()) == "1/1"
+        assert not view.follow
+        await pilot.press("escape")
+        assert not pane.searching and view.search is None
+        await pilot.press("end")
+        assert view.follow and "line 399" in screen_text(view)
+
+
+async def test_search_navigation_and_no_match(tmp_path):
+    app = make_app(tmp_path, f"web: {PY} -c \"[print('x', i) for i in range(5)]\"; sleep 600\n")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: "x 4" in buffer_text(app.supervisor.get("web.1")))
+        await pilot.press("slash", "x")
+        pane = app.pane("web.1")
+        await pilot.pause()
+        assert str(pane.match_label.render()) == "5/5"
+        await pilot.press("up", "up")
+        assert str(pane.match_label.render()) == "3/5"
+        await pilot.press("enter")
+        assert str(pane.match_label.render()) == "4/5"
+        await pilot.press("z")  # typed into the search box, not a zoom
+        assert str(pane.match_label.render()) == "no match"
+        assert app.screen.maximized is None
+
+
+async def test_input_mode_delivers_a_typed_line_to_the_child(tmp_path):
+    script = "name = input('Name? ')\nprint('Hello,', name + '!')\nimport time; time.sleep(600)\n"
+    (tmp_path / "ask.py").write_text(script)
+    app = make_app(tmp_path, f"web: sleep 600\nask: {PY} ask.py\n")
+    async with app.run_test(size=SIZE) as pilot:
+        ask = app.supervisor.get("ask.1")
+        view = app.pane("ask.1").view
+        await wait_until(pilot, lambda: "Name? " in screen_text(view), message="the prompt")
+        await pilot.press("2", "i")
+        assert app.input_target == "ask.1" and view.input_mode
+        assert "INPUT" in str(app.pane("ask.1").title_bar.render())
+        # Keys that are bindings elsewhere go to the child in input mode.
+        await pilot.press(*"Ada r s q", "enter")
+        await wait_until(
+            pilot, lambda: "Hello, Ada r s q!" in buffer_text(ask), message="the child's answer"
+        )
+        assert ask.restart_count == 0 and not app.quitting
+        await pilot.press("escape")
+        assert app.input_target is None and not view.input_mode
+
+
+async def test_ctrl_c_in_input_mode_interrupts_the_child_not_the_app(tmp_path):
+    script = (
+        "import time\ntry:\n    print('waiting', flush=True); time.sleep(600)\n"
+        "except KeyboardInterrupt:\n    print('got SIGINT', flush=True); time.sleep(600)\n"
+    )
+    (tmp_path / "wait.py").write_text(script)
+    app = make_app(tmp_path, f"w: {PY} wait.py\n")
+    async with app.run_test(size=SIZE) as pilot:
+        proc = app.supervisor.get("w.1")
+        await wait_until(pilot, lambda: "waiting" in buffer_text(proc))
+        await pilot.press("i", "ctrl+c")
+        await wait_until(pilot, lambda: "got SIGINT" in buffer_text(proc))
+        assert not app.quitting
+
+
+async def test_quit_stops_everything_and_exits_zero(tmp_path):
+    mark = token()
+    stubborn = (
+        f"exec {PY} -c 'import signal, time; signal.signal(signal.SIGTERM, "
+        f"signal.SIG_IGN); print(1, flush=True); time.sleep(600)' {mark}"
+    )
+    app = make_app(tmp_path, f"web: sleep 600 && echo {mark}\nstubborn: {stubborn}\n", timeout=1.0)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: "1" in buffer_text(app.supervisor.get("stubborn.1")))
+        await pilot.press("q")
+        await wait_until(
+            pilot,
+            lambda: app.quitting and "stopping" in str(app.pane("stubborn.1").title_bar.render()),
+        )
+        await wait_until(pilot, lambda: not app.is_running, timeout=30)
+    assert app.return_code == 0
+    assert not app.supervisor.any_alive
+    assert_no_leftovers(mark)
+
+
+async def test_second_quit_forces(tmp_path):
+    mark = token()
+    stubborn = (
+        f"exec {PY} -c 'import signal, time; signal.signal(signal.SIGTERM, "
+        f"signal.SIG_IGN); print(1, flush=True); time.sleep(600)' {mark}"
+    )
+    app = make_app(tmp_path, f"stubborn: {stubborn}\n", timeout=600)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: "1" in buffer_text(app.supervisor.get("stubborn.1")))
+        await pilot.press("q")
+        await pilot.pause(0.2)
+        assert app.is_running  # still waiting for the stubborn process
+        await pilot.press("ctrl+c")
+        await wait_until(pilot, lambda: not app.is_running, timeout=10)
+    assert_no_leftovers(mark)
+
+
+async def test_a_crashed_process_stays_visible_and_the_others_keep_running(tmp_path):
+    app = make_app(tmp_path, "web: sleep 600\nbad: echo 'Traceback: it broke'; exit 3\n")
+    async with app.run_test(size=SIZE) as pilot:
+        bad = app.supervisor.get("bad.1")
+        await wait_until(pilot, lambda: bad.state is State.EXITED)
+        await pilot.pause(0.1)
+        pane = app.pane("bad.1")
+        assert "crashed: exit 3" in str(pane.title_bar.render())
+        assert "Traceback: it broke" in screen_text(pane.view)
+        assert pane.has_class("-crashed")
+        assert running(app, "web.1")
+
+
+async def test_child_output_is_never_markup_and_colours_are_kept(tmp_path):
+    app = make_app(tmp_path, "web: printf '[bold]x[/bold] \\033[31mred\\033[0m\\n'; sleep 600\n")
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.pane("web.1").view
+        await wait_until(pilot, lambda: "red" in screen_text(view))
+        strip = view.render_line(0)
+        assert strip.text.startswith("[bold]x[/bold] red")
+        red = [seg for seg in strip if seg.text == "red"]
+        assert red and red[0].style.color.number == 1  # ANSI red
+
+
+async def test_follow_pauses_when_scrolling_up_and_counts_new_lines(tmp_path):
+    script = (
+        "import sys, time\nfor i in range(200): print('old', i)\nsys.stdout.flush()\n"
+        "sys.stdin.readline()\nfor i in range(7): print('new', i)\ntime.sleep(600)\n"
+    )
+    (tmp_path / "f.py").write_text(script)
+    app = make_app(tmp_path, f"web: {PY} f.py\n")
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.pane("web.1").view
+        await wait_until(pilot, lambda: "old 199" in screen_text(view))
+        await pilot.press("pageup")
+        assert not view.follow
+        app.supervisor.write("web.1", b"\r")
+        await wait_until(pilot, lambda: view.unseen >= 7, message="unseen count")
+        label = app.pane("web.1").unseen_label
+        assert "new lines" in str(label.render()) and label.has_class("-visible")
+        assert "new 6" not in screen_text(view)
+        await pilot.press("end")
+        assert view.follow and view.unseen == 0 and "new 6" in screen_text(view)
+
+
+async def test_many_processes_show_a_list_and_the_selected_pane(tmp_path):
+    app = make_app(tmp_path, "web: sleep 600\n", concurrency=f"web={MAX_TILED + 3}")
+    async with app.run_test(size=SIZE) as pilot:
+        assert app.list_mode
+        visible = [p for p in app.panes if p.display and not p.has_class("-hidden")]
+        assert visible == [app.pane("web.1")]
+        await pilot.press("4")
+        await pilot.pause()
+        assert not app.pane("web.4").has_class("-hidden")
+        assert app.pane("web.1").has_class("-hidden")
+        assert app.process_list.highlighted == 3
+
+
+def test_choose_grid():
+    assert choose_grid(1, 80, 24) == (1, 1)
+    assert choose_grid(2, 120, 39) == (2, 1)  # side by side
+    assert choose_grid(3, 120, 39) == (2, 2)
+    assert choose_grid(4, 200, 49) == (2, 2)
+    assert choose_grid(12, 300, 100) is None  # too many: list mode
+    assert choose_grid(6, 60, 20) is None  # too small to tile
+
+
+async def test_command_palette_offers_every_action_for_every_process(tmp_path):
+    from tuirunner.tui.commands import ProcessCommands
+
+    app = make_app(tmp_path, "web: sleep 600\nworker: sleep 600\n", concurrency="worker=2")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: running(app, "worker.2"))
+        provider = ProcessCommands(app.screen)
+        titles = [title for title, _, _ in provider._commands()]
+        for expected in (
+            "Restart web.1",
+            "Stop worker.2",
+            "Environment of worker.1",
+            "Type into web.1",
+            "Restart all",
+            "Quit",
+        ):
+            assert expected in titles
+        callback = dict((t, c) for t, c, _ in provider._commands())["Stop worker.2"]
+        callback()
+        await wait_until(pilot, lambda: app.supervisor.get("worker.2").state is State.STOPPED)
+
+
+@pytest.mark.parametrize("key", ["c"])
+async def test_copy_visible_lines(tmp_path, key):
+    app = make_app(tmp_path, "web: echo copy me; sleep 600\n")
+    copied = []
+    app.copy_to_clipboard = copied.append  # the terminal's clipboard is not ours to read
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: "copy me" in screen_text(app.pane("web.1").view))
+        await pilot.press(key)
+    assert copied and copied[0].startswith("copy me")

@@ -1,0 +1,65 @@
+"""Command palette: every action, for every process ("Restart web.1", "Stop worker.2", …)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+if TYPE_CHECKING:
+    from tuirunner.tui.app import TuirunnerApp
+
+
+class ProcessCommands(Provider):
+    def _commands(self) -> list[tuple[str, Callable[[], object], str]]:
+        app: TuirunnerApp = self.app  # type: ignore[assignment]
+        commands: list[tuple[str, Callable[[], object], str]] = []
+        for pane in app.panes:
+            proc = pane.process
+            name = proc.name
+            commands += [
+                (
+                    f"Restart {name}",
+                    partial(app.restart_process, name),
+                    f"Stop {name} and start it again",
+                ),
+                (
+                    f"Stop {name}" if proc.state.alive else f"Start {name}",
+                    partial(app.toggle_process, name),
+                    proc.command,
+                ),
+                (
+                    f"Environment of {name}",
+                    partial(app.show_env, name),
+                    "Every variable it receives, with its source",
+                ),
+                (f"Focus {name}", partial(app.focus_process, name), "Go to its pane"),
+                (
+                    f"Type into {name}",
+                    partial(app.enter_input_mode, name),
+                    "Input mode: keys go to the process (esc leaves)",
+                ),
+                (f"Search the output of {name}", partial(app.open_search, name), ""),
+            ]
+        commands += [
+            ("Restart all", app.action_restart_all, "Restart every process"),
+            ("Stop all", app.stop_all, "Stop every process, keep tuirunner open"),
+            ("Start all", app.start_all, "Start every process that is not running"),
+            ("Zoom", app.action_zoom, "Show the focused pane full screen, or go back"),
+            ("Copy", app.action_copy, "Copy the selection, or the visible lines"),
+            ("Quit", app.action_quit, "Stop everything and exit"),
+        ]
+        return commands
+
+    async def discover(self) -> Hits:
+        for title, callback, help_text in self._commands():
+            yield DiscoveryHit(title, callback, help=help_text or None)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, callback, help_text in self._commands():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), callback, help=help_text or None)

@@ -1,0 +1,325 @@
+"""The output view: a Line-API scrolling widget over a process's bounded output buffer.
+
+Only visible lines are rendered. A line is turned from ANSI into styled text when it is first
+shown, and the result is cached by its absolute line number (lines never change once complete).
+Child output is never parsed as markup: ``[bold]`` in a log line is shown as it is.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from rich.ansi import AnsiDecoder
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.binding import Binding
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.selection import Selection
+from textual.strip import Strip
+
+from tuirunner.output import OutputBuffer, collapse_cr, strip_ansi
+from tuirunner.supervisor import ManagedProcess, Supervisor
+from tuirunner.tui.keys import key_to_bytes
+
+# C0 controls other than TAB and ESC, and DEL: never send them to the user's terminal.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1a\x1c-\x1f\x7f]")
+MATCH_STYLE = Style(bgcolor="yellow", color="black")
+CURRENT_MATCH_STYLE = Style(bgcolor="dark_orange", color="black", bold=True)
+
+
+def line_to_text(raw: str) -> Text:
+    """A buffer line as styled text: ANSI colours decoded, controls removed, tabs expanded."""
+    if "\r" in raw:
+        raw = collapse_cr(raw)
+    if _CONTROL.search(raw):
+        raw = _CONTROL.sub("", raw)
+    text = AnsiDecoder().decode_line(raw) if "\x1b" in raw else Text(raw)
+    if "\t" in raw:
+        text.expand_tabs()
+    return text
+
+
+def plain_line(raw: str) -> str:
+    """What a line shows, as plain text (for search and copy)."""
+    if "\r" in raw:
+        raw = collapse_cr(raw)
+    raw = strip_ansi(raw)
+    if _CONTROL.search(raw):
+        raw = _CONTROL.sub("", raw)
+    return raw.expandtabs() if "\t" in raw else raw
+
+
+@dataclass
+class Search:
+    query: str
+    matches: list[tuple[int, int]] = field(default_factory=list)  # (absolute line, start)
+    current: int = -1
+
+    @property
+    def current_match(self) -> tuple[int, int] | None:
+        if 0 <= self.current < len(self.matches):
+            return self.matches[self.current]
+        return None
+
+
+class OutputView(ScrollView, can_focus=True):
+    """Scrollable, searchable, selectable view of one process's output."""
+
+    ALLOW_SELECT = True
+    ALLOW_MAXIMIZE = False
+    BINDINGS = [
+        Binding("end", "follow", "Follow", show=False),
+        Binding("home", "scroll_home", "Top", show=False),
+        Binding("left", "app.focus_pane(-1)", "Previous pane", show=False),
+        Binding("right", "app.focus_pane(1)", "Next pane", show=False),
+        Binding("shift+left", "scroll_left", "Scroll left", show=False),
+        Binding("shift+right", "scroll_right", "Scroll right", show=False),
+        Binding("n", "next_match", "Next match", show=False),
+        Binding("N", "previous_match", "Previous match", show=False),
+    ]
+
+    class FollowChanged(Message):
+        def __init__(self, view: OutputView) -> None:
+            super().__init__()
+            self.view = view
+
+    class InputClicked(Message):
+        """The view was clicked while the app is in input mode."""
+
+        def __init__(self, view: OutputView) -> None:
+            super().__init__()
+            self.view = view
+
+    def __init__(self, process: ManagedProcess, supervisor: Supervisor, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.process = process
+        self.supervisor = supervisor
+        self.buffer: OutputBuffer = process.buffer
+        self.follow = True
+        self.unseen = 0  # complete lines that arrived while not following
+        self.input_mode = False
+        self.search: Search | None = None
+        self._cache: LRUCache[int, Strip] = LRUCache(512)
+        self._first = self.buffer.first_index
+        self._total = self.buffer.total
+        self._width = 0
+        self._syncing = False
+        self._width_pending = False
+
+    # --- feeding ----------------------------------------------------------------------------
+
+    def sync(self) -> None:
+        """Catch up with the buffer: called at most once per frame, only when it changed."""
+        buf = self.buffer
+        dropped = buf.first_index - self._first
+        added = buf.total - self._total
+        self._first, self._total = buf.first_index, buf.total
+        self._syncing = True
+        try:
+            if not self.follow:
+                if dropped > 0:
+                    # Keep the same lines in view while old ones fall off the top.
+                    self.scroll_to(
+                        y=max(0, self.scroll_y - dropped), animate=False, immediate=True, force=True
+                    )
+                if added > 0:
+                    self.unseen += added
+                    self.post_message(self.FollowChanged(self))
+            self.virtual_size = Size(self._width, len(buf))
+            if self.follow:
+                self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
+        finally:
+            self._syncing = False
+        self.refresh()
+
+    def _set_follow(self, follow: bool) -> None:
+        if follow == self.follow and (not follow or not self.unseen):
+            return
+        self.follow = follow
+        if follow:
+            self.unseen = 0
+        self.post_message(self.FollowChanged(self))
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if not self._syncing:
+            self._set_follow(round(new_value) >= self.max_scroll_y)
+
+    def action_follow(self) -> None:
+        self._set_follow(True)
+        self._syncing = True
+        try:
+            self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
+        finally:
+            self._syncing = False
+
+    def clear_cache(self) -> None:
+        self._cache.clear()
+        self.refresh()
+
+    # --- rendering ---------------------------------------------------------------------------
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._cache.clear()
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        row = scroll_y + y
+        width = self.size.width
+        rich_style = self.rich_style
+        strip = self._row_strip(row, rich_style)
+        if strip is None:
+            return Strip.blank(width, rich_style)
+        return strip.crop_extend(scroll_x, scroll_x + width, rich_style).apply_offsets(
+            scroll_x, row
+        )
+
+    def _row_strip(self, row: int, rich_style: Style) -> Strip | None:
+        buf = self.buffer
+        index = buf.first_index + row
+        partial = index == buf.total
+        if not partial:
+            cached = self._cache.get(index)
+            if cached is not None:
+                return cached
+        raw = buf.line(index)
+        if raw is None:
+            return None
+        text = line_to_text(raw)
+        text.style = rich_style
+        self._highlight(text, index, row)
+        strip = Strip(text.render(self.app.console), text.cell_len)
+        if not partial:
+            self._cache[index] = strip
+        if strip.cell_length > self._width:
+            self._width = strip.cell_length
+            if not self._width_pending:
+                self._width_pending = True
+                self.call_after_refresh(self._grow_width)
+        return strip
+
+    def _grow_width(self) -> None:
+        self._width_pending = False
+        if self._width > self.virtual_size.width:
+            self.virtual_size = Size(self._width, self.virtual_size.height)
+
+    def _highlight(self, text: Text, index: int, row: int) -> None:
+        search = self.search
+        if search is not None and search.query:
+            plain = text.plain.lower()
+            query = search.query.lower()
+            current = search.current_match
+            start = plain.find(query)
+            while start != -1:
+                style = CURRENT_MATCH_STYLE if current == (index, start) else MATCH_STYLE
+                text.stylize(style, start, start + len(query))
+                start = plain.find(query, start + len(query))
+        selection = self.text_selection
+        if selection is not None:
+            span = selection.get_span(row)
+            if span is not None:
+                start, end = span
+                if end == -1:
+                    end = len(text)
+                text.stylize(self.screen.get_component_rich_style("screen--selection"), start, end)
+
+    # --- selection and copy ------------------------------------------------------------------
+
+    def get_selection(self, selection: Selection) -> tuple[str, str] | None:
+        text = "\n".join(plain_line(line) for line in self.buffer.snapshot())
+        return selection.extract(text), "\n"
+
+    def selection_updated(self, selection: Selection | None) -> None:
+        self._cache.clear()
+        self.refresh()
+
+    def visible_text(self) -> str:
+        lines = self.buffer.snapshot()
+        start = round(self.scroll_y)
+        return "\n".join(plain_line(x) for x in lines[start : start + self.size.height])
+
+    # --- search ------------------------------------------------------------------------------
+
+    def set_search(self, query: str | None) -> Search | None:
+        """Search the whole scrollback (not only what is visible); go to the most recent match."""
+        if not query:
+            self.search = None
+            self._cache.clear()
+            self.refresh()
+            return None
+        needle = query.lower()
+        matches = []
+        first = self.buffer.first_index
+        for offset, line in enumerate(self.buffer.snapshot()):
+            plain = plain_line(line).lower()
+            start = plain.find(needle)
+            while start != -1:
+                matches.append((first + offset, start))
+                start = plain.find(needle, start + len(needle))
+        self.search = Search(query, matches, len(matches) - 1)
+        self._cache.clear()
+        self._show_current()
+        return self.search
+
+    def move_match(self, step: int) -> None:
+        search = self.search
+        if search is None:
+            return
+        if search.matches:
+            search.current = (search.current + step) % len(search.matches)
+        self._cache.clear()
+        self._show_current()
+
+    def action_next_match(self) -> None:
+        self.move_match(1)
+
+    def action_previous_match(self) -> None:
+        self.move_match(-1)
+
+    def _show_current(self) -> None:
+        match = self.search.current_match if self.search else None
+        if match is not None:
+            row = match[0] - self.buffer.first_index
+            height = max(1, self.size.height)
+            self._set_follow(False)
+            x = max(0, match[1] - self.size.width // 2) if match[1] >= self.size.width else 0
+            self.scroll_to(
+                x=x, y=max(0, row - height // 2), animate=False, immediate=True, force=True
+            )
+        self.refresh()
+
+    # --- input mode and sizing ---------------------------------------------------------------
+
+    def on_key(self, event: events.Key) -> None:
+        if not self.input_mode:
+            return
+        event.stop()
+        event.prevent_default()
+        if event.key == "escape":
+            self.app.action_leave_input_mode()  # type: ignore[attr-defined]
+            return
+        data = key_to_bytes(event)
+        if data:
+            self.supervisor.write(self.process.name, data)
+            if not self.follow:
+                self.action_follow()
+
+    def on_paste(self, event: events.Paste) -> None:
+        if self.input_mode:
+            event.stop()
+            self.supervisor.write(self.process.name, event.text.encode())
+
+    def on_click(self, event: events.Click) -> None:
+        if getattr(self.app, "input_target", None) is not None and not self.input_mode:
+            self.post_message(self.InputClicked(self))
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.supervisor.set_window_size(self.process.name, self.size.width, self.size.height)
+        if self.follow:
+            self.call_after_refresh(self.action_follow)

@@ -1,0 +1,228 @@
+"""A pane per process: a title bar with state and controls, the output view, a search bar."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Button, Input, Static
+
+from tuirunner.supervisor import ManagedProcess, State, Supervisor
+from tuirunner.tui.widgets.output_view import OutputView
+
+# state → (label, CSS class); the class colours the label and the pane's border.
+_STATES = {
+    State.PENDING: ("waiting", "-pending"),
+    State.STARTING: ("starting", "-starting"),
+    State.RUNNING: ("running", "-running"),
+    State.STOPPING: ("stopping…", "-stopping"),
+    State.RESTARTING: ("restarting…", "-restarting"),
+    State.STOPPED: ("stopped", "-stopped"),
+}
+STATE_CLASSES = {cls for _, cls in _STATES.values()} | {"-exited", "-crashed"}
+STATE_COLOURS = {
+    "-pending": "grey50",
+    "-starting": "yellow",
+    "-running": "green",
+    "-stopping": "yellow",
+    "-restarting": "magenta",
+    "-stopped": "grey50",
+    "-exited": "dodger_blue1",
+    "-crashed": "red",
+}
+
+
+def state_label(proc: ManagedProcess) -> tuple[str, str]:
+    """('running', '-running'), ('exited 0', '-exited'), ('crashed: exit 3', '-crashed') …"""
+    if proc.state is State.FAILED:
+        return "failed to start", "-crashed"
+    if proc.state is State.EXITED and proc.exit is not None:
+        if proc.exit.success:
+            return "exited 0", "-exited"
+        if proc.exit.signal is not None:
+            return f"crashed: {proc.exit.signal_name}", "-crashed"
+        return f"crashed: exit {proc.exit.returncode}", "-crashed"
+    return _STATES[proc.state]
+
+
+def format_duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h{minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d{hours:02d}h"
+
+
+class ProcessPane(Vertical):
+    """Everything about one process instance."""
+
+    ALLOW_MAXIMIZE = True
+
+    class Requested(Message):
+        """A control of the pane was used: *action* is restart, toggle or env."""
+
+        def __init__(self, pane: ProcessPane, action: str) -> None:
+            super().__init__()
+            self.pane = pane
+            self.action = action
+
+    def __init__(self, process: ManagedProcess, supervisor: Supervisor, number: int) -> None:
+        super().__init__(id=f"pane-{number}", classes="pane")
+        self.process = process
+        self.supervisor = supervisor
+        self.number = number
+        self.view = OutputView(process, supervisor, classes="output")
+        self.title_bar = Static(classes="title")
+        self.toggle_button = Button("Stop", id="toggle", compact=True)
+        self.hint = Static(classes="hint")
+        self.unseen_label = Static(classes="unseen")
+        self.search_input = Input(
+            placeholder="search (enter: next, ↑: previous, esc: close)",
+            compact=True,
+            classes="search-input",
+        )
+        self.match_label = Static(classes="match-count")
+        self.search_bar = Horizontal(self.search_input, self.match_label, classes="search-bar")
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="pane-header"):
+            yield self.title_bar
+            yield Button("Restart", id="restart", compact=True)
+            yield self.toggle_button
+            yield Button("Env", id="env", compact=True)
+        yield self.view
+        yield self.hint
+        yield self.unseen_label
+        yield self.search_bar
+
+    def on_mount(self) -> None:
+        for button in self.query(Button):
+            button.can_focus = False  # Tab moves between panes; the keys do the same as buttons
+        self.refresh_header()
+
+    # --- header ------------------------------------------------------------------------------
+
+    def describe(self, now: float) -> Text:
+        """The title line, as Text (never markup: names and commands are data)."""
+        proc = self.process
+        label, cls = state_label(proc)
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(f"{self.number} " if self.number <= 9 else "  ", style="dim")
+        text.append(proc.name, style="bold")
+        text.append("  ")
+        text.append(f"● {label}", style=STATE_COLOURS[cls])
+        if proc.state.alive and proc.pid is not None:
+            text.append(f"  {self.app.format_pid(proc.pid)}")  # type: ignore[attr-defined]
+        text.append(f"  :{proc.port}", style="cyan")
+        uptime = proc.uptime(now)
+        if uptime is not None and proc.state.alive:
+            text.append(f"  up {format_duration(uptime)}", style="dim")
+        if proc.restart_count:
+            text.append(f"  ↻ {proc.restart_count}", style="dim")
+        if self.view.input_mode:
+            text.append("  INPUT", style="bold reverse yellow")
+        return text
+
+    def refresh_header(self) -> None:
+        proc = self.process
+        self.title_bar.update(self.describe(self.supervisor.clock()))
+        _, cls = state_label(proc)
+        if not self.has_class(cls):
+            self.remove_class(*STATE_CLASSES)
+            self.add_class(cls)
+        self.toggle_button.label = "Stop" if proc.state.alive else "Start"
+        self.toggle_button.disabled = proc.state in (State.STOPPING, State.RESTARTING)
+
+    def set_hint(self, text: str | None) -> None:
+        self.hint.update(Text(text or ""))
+        self.hint.set_class(bool(text), "-visible")
+
+    def refresh_unseen(self) -> None:
+        n = self.view.unseen
+        if n:
+            self.unseen_label.update(Text(f"↓ {n} new line{'s' if n != 1 else ''} — End to follow"))
+        self.unseen_label.set_class(bool(n), "-visible")
+
+    # --- controls ----------------------------------------------------------------------------
+
+    @on(Button.Pressed)
+    def _button(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.post_message(self.Requested(self, event.button.id or ""))
+
+    @on(OutputView.FollowChanged)
+    def _follow_changed(self, event: OutputView.FollowChanged) -> None:
+        event.stop()
+        self.refresh_unseen()
+
+    def on_click(self, event) -> None:
+        if event.widget is self.unseen_label:
+            self.view.action_follow()
+
+    # --- search ------------------------------------------------------------------------------
+
+    def open_search(self) -> None:
+        self.search_bar.add_class("-visible")
+        self.search_input.focus()
+        if self.search_input.value:
+            self._run_search(self.search_input.value)
+
+    def close_search(self) -> None:
+        self.search_bar.remove_class("-visible")
+        self.view.set_search(None)
+        self.match_label.update("")
+        self.view.focus()
+
+    @property
+    def searching(self) -> bool:
+        return self.search_bar.has_class("-visible")
+
+    def _run_search(self, query: str) -> None:
+        self.view.set_search(query)
+        self._update_match_label()
+
+    def _update_match_label(self) -> None:
+        search = self.view.search
+        if search is None:
+            self.match_label.update("")
+        elif not search.matches:
+            self.match_label.update(Text("no match", style="red"))
+        else:
+            self.match_label.update(Text(f"{search.current + 1}/{len(search.matches)}"))
+
+    @on(Input.Changed, ".search-input")
+    def _search_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self._run_search(event.value)
+
+    @on(Input.Submitted, ".search-input")
+    def _search_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.search_step(1)
+
+    def search_step(self, step: int) -> None:
+        if self.view.search is None or self.view.search.query != self.search_input.value:
+            self._run_search(self.search_input.value)
+        else:
+            self.view.move_match(step)
+        self._update_match_label()
+
+    def on_key(self, event) -> None:
+        if self.search_input.has_focus:
+            if event.key in ("up", "shift+enter"):
+                event.stop()
+                self.search_step(-1)
+            elif event.key == "down":
+                event.stop()
+                self.search_step(1)
+            elif event.key == "escape":
+                event.stop()
+                self.close_search()
