@@ -17,10 +17,10 @@ from pathlib import Path
 from tuirunner import __version__
 from tuirunner.environment import (
     Environment,
+    EnvSource,
     FilterMode,
     WarningKind,
     env_file_specs,
-    load_environment,
 )
 from tuirunner.errors import UserError
 from tuirunner.output import DEFAULT_SCROLLBACK
@@ -264,6 +264,7 @@ class Project:
     environment: Environment
     procfile_path: Path
     base_port: int
+    env_source: EnvSource
 
     def procfile(self) -> Procfile:
         return load_procfile(self.procfile_path)
@@ -273,7 +274,8 @@ def load_project(args: argparse.Namespace) -> Project:
     app_root = Path(args.app_root or ".")
     if not app_root.is_dir():
         raise UserError(f"{app_root}: app root is not a directory")
-    environment = load_environment(env_file_specs(args.env, app_root), os.environ, app_root)
+    env_source = EnvSource(tuple(env_file_specs(args.env, app_root)), dict(os.environ), app_root)
+    environment = env_source.load()
     procfile_name = args.procfile or environment.get("PROCFILE") or "Procfile"
     if args.port is not None:
         base_port = args.port
@@ -286,7 +288,7 @@ def load_project(args: argparse.Namespace) -> Project:
             raise UserError(f"PORT={raw!r} (from {source}) is not a number") from None
     if not 0 < base_port < 65536:
         raise UserError(f"port {base_port} is out of range")
-    return Project(app_root, environment, app_root / procfile_name, base_port)
+    return Project(app_root, environment, app_root / procfile_name, base_port, env_source)
 
 
 def warn(message: str) -> None:

@@ -459,3 +459,21 @@ def env_file_specs(values: list[str] | None, app_root: Path) -> list[EnvFileSpec
             if item:
                 specs.append(EnvFileSpec(app_root / item, item, explicit=True))
     return specs
+
+
+@dataclass(frozen=True)
+class EnvSource:
+    """Where the environment comes from, so it can be loaded again when an env file changes."""
+
+    files: tuple[EnvFileSpec, ...]
+    shell: Mapping[str, str]
+    app_root: Path
+
+    def load(self) -> Environment:
+        return load_environment(self.files, self.shell, self.app_root)
+
+    def watched_files(self) -> list[Path]:
+        """The env files and the ``.env.example``-style templates whose changes matter."""
+        paths = [spec.path for spec in self.files]
+        paths += template_candidates(self.files, self.app_root)
+        return [p.absolute() for p in paths]

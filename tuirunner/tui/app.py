@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import math
 import signal
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual import on, work
@@ -14,6 +15,8 @@ from textual.binding import Binding
 from textual.containers import Container, Horizontal
 from textual.widgets import Footer, OptionList
 
+from tuirunner.diagnose import crash_hint
+from tuirunner.environment import EnvSource
 from tuirunner.supervisor import (
     Event,
     Notice,
@@ -23,6 +26,7 @@ from tuirunner.supervisor import (
     Supervisor,
 )
 from tuirunner.tui.commands import ProcessCommands
+from tuirunner.tui.screens.inspector import EnvInspector
 from tuirunner.tui.widgets.output_view import OutputView
 from tuirunner.tui.widgets.process_list import ProcessList
 from tuirunner.tui.widgets.process_pane import ProcessPane
@@ -78,19 +82,20 @@ class TuirunnerApp(App[int]):
         Binding("ctrl+c", "quit", "Quit", show=False),
         Binding("escape", "escape", "Back", show=False),
         Binding("escape", "leave_input_mode", "Leave input mode", id="leave_input_mode"),
+        Binding("u", "restart_stale", "Restart stale", id="restart_stale"),
         *(Binding(str(n), f"select({n})", f"Pane {n}", show=False) for n in range(1, 10)),
     ]
 
     def __init__(
         self,
         supervisor: Supervisor,
+        env_source: EnvSource | None = None,
         handle_signals: bool = True,
-        env_warnings: int = 0,
     ) -> None:
         super().__init__()
         self.supervisor = supervisor
+        self.env_source = env_source
         self.handle_signals = handle_signals
-        self.env_warnings = env_warnings
         self.panes = [ProcessPane(p, supervisor, i) for i, p in enumerate(supervisor, start=1)]
         self._pane_by_name = {p.process.name: p for p in self.panes}
         self.process_list = ProcessList(self.panes, id="process-list")
@@ -125,13 +130,16 @@ class TuirunnerApp(App[int]):
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
                 loop.add_signal_handler(sig, self._on_signal, sig)
-        if self.env_warnings:
+        warnings = len(self.supervisor.environment.warnings)
+        if warnings:
             self.notify(
-                f"{self.env_warnings} warning(s) about the environment: press e to see them",
+                f"{warnings} warning(s) about the environment: press e to see them",
                 severity="warning",
                 timeout=8,
                 markup=False,
             )
+        if self.env_source is not None:
+            self._watch_env()
         # Start once the first layout has given every pane its size (and its PTY that size).
         self.call_after_refresh(self._start)
 
@@ -241,6 +249,7 @@ class TuirunnerApp(App[int]):
         self.process_list.refresh_pane(pane)
         if event.new is State.RUNNING:
             pane.set_hint(None)
+            self._refresh_env_views()
         if self.quitting:
             return
         if proc.crashed:
@@ -250,8 +259,11 @@ class TuirunnerApp(App[int]):
             pane.set_hint(self.crash_hint(proc))
 
     def crash_hint(self, proc) -> str | None:
-        """A pointer to the cause of a crash, when the output names one (see the inspector)."""
-        return None
+        """A pointer to the cause of a crash, when the output blames a variable."""
+        environment = proc.environment or self.supervisor.environment_for(proc)
+        return crash_hint(
+            proc.buffer.tail(60), environment.as_dict(), "press e to inspect the environment"
+        )
 
     def _flush(self) -> None:
         if not self._dirty:
@@ -273,6 +285,10 @@ class TuirunnerApp(App[int]):
             return action in ("leave_input_mode", "quit")
         if action == "leave_input_mode":
             return False
+        if action == "restart_stale":
+            return not self.quitting and bool(self.supervisor.stale_processes())
+        if len(self.screen_stack) > 1:  # the inspector or the palette: no pane actions
+            return action in ("quit", "command_palette")
         return not self.quitting or action in ("quit", "escape")
 
     def _control(self, coroutine) -> None:
@@ -391,10 +407,74 @@ class TuirunnerApp(App[int]):
     # --- environment ---------------------------------------------------------------------------
 
     def show_env(self, name: str) -> None:
-        self.notify("The environment inspector is not available", markup=False)
+        if isinstance(self.screen, EnvInspector):
+            self.screen.dismiss()
+        self.push_screen(EnvInspector(name))
 
     def action_env(self) -> None:
         self.show_env(self.current_pane.process.name)
+
+    def _refresh_env_views(self) -> None:
+        if isinstance(self.screen, EnvInspector):
+            self.screen.refresh_data()
+
+    @work(group="env-watch", exit_on_error=False)
+    async def _watch_env(self) -> None:
+        """Reload the environment when an env file (or .env.example) changes."""
+        from watchfiles import awatch
+
+        assert self.env_source is not None
+        files = {str(p) for p in self.env_source.watched_files()}
+        dirs = sorted({str(Path(p).parent) for p in files if Path(p).parent.is_dir()})
+        if not dirs:
+            return
+        async for _changes in awatch(
+            *dirs,
+            watch_filter=lambda _c, path: path in files,
+            debounce=300,
+            step=50,
+            recursive=False,
+        ):
+            self.reload_environment()
+
+    def reload_environment(self) -> None:
+        """Load the env files again; tell what changed and who still runs with the old values."""
+        assert self.env_source is not None
+        old = self.supervisor.environment
+        new = self.env_source.load()
+        change = old.diff(new)
+        self.supervisor.environment = new
+        if not change and new.warnings == old.warnings:
+            return
+        stale = self.supervisor.stale_processes()
+        message = f"Env files changed: {change.summary()}."
+        if stale:
+            message += (
+                f" {', '.join(p.name for p in stale)} still run with the old "
+                "environment: press u to restart them."
+            )
+        if new.warnings != old.warnings:
+            message += f" {len(new.warnings)} warning(s): press e to see them."
+        self.notify(
+            message,
+            title="Environment",
+            timeout=20,
+            markup=False,
+            severity="warning" if stale else "information",
+        )
+        self.refresh_bindings()
+        self._refresh_env_views()
+
+    def action_restart_stale(self) -> None:
+        stale = self.supervisor.stale_processes()
+        for proc in stale:
+            self.restart_process(proc.name)
+        if stale:
+            self.notify(
+                f"Restarting {', '.join(p.name for p in stale)} with the new environment",
+                markup=False,
+                timeout=5,
+            )
 
     # --- quitting ------------------------------------------------------------------------------
 
@@ -431,7 +511,7 @@ def run_tui(project: Project, instances: list[Instance], timeout: float, scrollb
     supervisor = Supervisor(
         instances, project.environment, project.app_root, timeout=timeout, scrollback=scrollback
     )
-    app = TuirunnerApp(supervisor, env_warnings=len(project.environment.warnings))
+    app = TuirunnerApp(supervisor, env_source=project.env_source)
     try:
         app.run()
     finally:

@@ -1,0 +1,186 @@
+"""Pilot tests of the environment inspector."""
+
+import shlex
+
+from tests.helpers import PYTHON, clean_env
+from tests.tui_helpers import buffer_text, make_app, screen_text, wait_until
+from tuirunner.environment import EnvFileSpec, EnvSource
+from tuirunner.secrets import MASK
+from tuirunner.supervisor import State
+from tuirunner.tui.screens.inspector import EnvInspector
+
+PY = shlex.quote(PYTHON)
+SIZE = (140, 45)
+SECRET = "s3cr3t-do-not-show-8f2a"
+
+
+def rows(screen: EnvInspector) -> dict[str, list[str]]:
+    from textual.widgets import DataTable
+
+    table = screen.query_one(DataTable)
+    return {
+        str(cells[0]): [str(c) for c in cells[1:]]
+        for cells in (table.get_row_at(i) for i in range(table.row_count))
+    }
+
+
+def project(
+    tmp_path,
+    env_text: str,
+    procfile: str = "web: sleep 600\nworker: sleep 600\n",
+    shell: dict | None = None,
+    **kwargs,
+):
+    (tmp_path / ".env").write_text(env_text)
+    shell_env = clean_env(**(shell or {}))
+    app = make_app(tmp_path, procfile, env_files=[".env"], shell_env=shell_env, **kwargs)
+    app.env_source = EnvSource((EnvFileSpec(tmp_path / ".env", ".env", True),), shell_env, tmp_path)
+    return app
+
+
+async def open_inspector(app, pilot, name="web.1") -> EnvInspector:
+    await wait_until(pilot, lambda: app.supervisor.get(name).state is State.RUNNING)
+    app.focus_process(name)
+    await pilot.press("e")
+    await wait_until(pilot, lambda: isinstance(app.screen, EnvInspector))
+    return app.screen
+
+
+async def test_a_file_value_shadowing_the_shell_shows_both_with_sources(tmp_path):
+    app = project(tmp_path, "# settings\nDEBUG=1\n", shell={"DEBUG": "0"})
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_inspector(app, pilot)
+        value, source, notes = rows(screen)["DEBUG"]
+        assert (value, source) == ("1", ".env:2")
+        assert "overrides shell value '0'" in notes
+        assert rows(screen)["PORT"][1] == "tuirunner"
+
+
+async def test_secrets_are_masked_until_revealed_and_then_masked_again(tmp_path):
+    app = project(
+        tmp_path, f"SECRET_KEY={SECRET}\nDATABASE_URL=postgres://app:{SECRET}@db/x\nAPI_TOKEN=abc\n"
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_inspector(app, pilot)
+        table = rows(screen)
+        assert table["SECRET_KEY"][0] == MASK
+        assert table["DATABASE_URL"][0] == f"postgres://app:{MASK}@db/x"
+        assert SECRET not in str(table)
+        assert SECRET not in app.export_screenshot()
+        # Reveal exactly the selected row.
+        await pilot.press("slash", *"secret_key", "enter")
+        assert list(rows(screen)) == ["SECRET_KEY"]
+        await pilot.press("v")
+        assert rows(screen)["SECRET_KEY"][0] == SECRET
+        assert SECRET in app.export_screenshot()
+        await pilot.press("v")
+        assert rows(screen)["SECRET_KEY"][0] == MASK
+        await pilot.press("v", "escape")  # closing forgets what was revealed
+        await pilot.press("e")
+        await wait_until(pilot, lambda: isinstance(app.screen, EnvInspector))
+        assert SECRET not in str(rows(app.screen))
+
+
+async def test_copy_a_value_without_showing_it(tmp_path):
+    app = project(tmp_path, f"SECRET_KEY={SECRET}\n")
+    copied = []
+    app.copy_to_clipboard = copied.append
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_inspector(app, pilot)
+        await pilot.press("slash", *"SECRET_KEY", "enter", "c")
+        assert copied == [SECRET]
+        assert SECRET not in str(rows(screen))
+
+
+async def test_filter_and_modes(tmp_path):
+    app = project(tmp_path, "ALPHA=1\nBETA=2\nSAME=x\n", shell={"SAME": "x", "GAMMA": "3"})
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_inspector(app, pilot)
+        assert {"ALPHA", "BETA", "GAMMA", "PATH"} <= set(rows(screen))
+        await pilot.press("m")  # only from env files
+        assert set(rows(screen)) == {"ALPHA", "BETA", "SAME"}
+        await pilot.press("m")  # only what differs from the shell
+        assert set(rows(screen)) == {"ALPHA", "BETA", "PORT", "PS"}
+        await pilot.press("m", "slash", *"alp")
+        await pilot.pause()
+        assert set(rows(screen)) == {"ALPHA"}
+
+
+async def test_switching_process_shows_port_and_ps_differ(tmp_path):
+    app = project(tmp_path, "X=1\n")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_inspector(app, pilot)
+        await wait_until(pilot, lambda: app.supervisor.get("worker.1").state is State.RUNNING)
+        assert rows(screen)["PORT"][0] == "5000"
+        await pilot.press("right_square_bracket")
+        await pilot.pause()
+        assert screen.process_name == "worker.1"
+        port = rows(screen)["PORT"]
+        assert port[0] == "5100" and "differs from web.1" in port[2]
+        assert rows(screen)["PS"][0] == "worker.1"
+        assert "differs" not in rows(screen)["X"][2]
+
+
+async def test_warnings_list_bad_lines_and_missing_example_variables(tmp_path):
+    (tmp_path / ".env.example").write_text("SECRET_KEY=\nDEBUG=\n")
+    app = project(tmp_path, f'DEBUG=1\nBROKEN="{SECRET}"oops\n')
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_inspector(app, pilot)
+        text = str(screen.query_one("#env-warnings").render())
+        assert ".env:2: python-dotenv could not parse this statement" in text
+        assert f"BROKEN={MASK}" in text and SECRET not in text
+        assert "SECRET_KEY is listed in .env.example" in text
+        assert "DEBUG is listed" not in text
+
+
+async def test_editing_env_while_running_offers_a_restart_that_gives_the_new_value(tmp_path):
+    script = (
+        "import os, time; print('GREETING is', os.environ.get('GREETING'), flush=True); "
+        "time.sleep(600)"
+    )
+    procfile = f"web: {PY} -c {shlex.quote(script)}\nother: sleep 600\n"
+    app = project(tmp_path, "GREETING=hello\n", procfile=procfile)
+    async with app.run_test(size=SIZE) as pilot:
+        web = app.supervisor.get("web.1")
+        await wait_until(pilot, lambda: "GREETING is hello" in buffer_text(web))
+        screen = await open_inspector(app, pilot)
+        (tmp_path / ".env").write_text("GREETING=bonjour\nEXTRA=1\n")
+        await wait_until(
+            pilot,
+            lambda: app.supervisor.environment.get("GREETING") == "bonjour",
+            message="the watcher to reload .env",
+        )
+        await pilot.pause()
+        assert [p.name for p in app.supervisor.stale_processes()] == ["web.1", "other.1"]
+        banner = str(screen.query_one("#env-change").render())
+        assert "added EXTRA; changed GREETING" in banner and "press u" in banner
+        assert "a restart gives 'bonjour'" in rows(screen)["GREETING"][2]
+        assert rows(screen)["GREETING"][0] == "hello"  # what web.1 actually has
+        assert app.check_action("restart_stale", ()) is True
+        first = web.pid
+        await pilot.press("u")
+        await wait_until(
+            pilot,
+            lambda: "GREETING is bonjour" in buffer_text(web),
+            message="the child's own output with the new value",
+        )
+        assert web.pid != first
+        await wait_until(pilot, lambda: not app.supervisor.stale_processes())
+        assert rows(screen)["GREETING"][0] == "bonjour"
+
+
+async def test_a_crash_naming_a_missing_variable_points_to_the_inspector(tmp_path):
+    settings = "import os; SECRET_KEY = os.environ['SECRET_KEY']"
+    app = project(
+        tmp_path, "DEBUG=1\n", procfile=f"web: {PY} -c {shlex.quote(settings)}\nworker: sleep 600\n"
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        web = app.supervisor.get("web.1")
+        await wait_until(pilot, lambda: web.state is State.EXITED)
+        pane = app.pane("web.1")
+        await wait_until(pilot, lambda: pane.hint.has_class("-visible"))
+        assert (
+            str(pane.hint.render()) == "SECRET_KEY is not set — press e to inspect the environment"
+        )
+        assert "KeyError: 'SECRET_KEY'" in screen_text(pane.view)
+        assert app.supervisor.get("worker.1").state is State.RUNNING

@@ -1,0 +1,301 @@
+"""The environment inspector: every variable a process receives, where it came from, what it
+overrides — with secrets masked unless revealed one at a time."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, RadioButton, RadioSet, Static, Tab, Tabs
+
+from tuirunner.environment import EnvChange, Environment, EnvVar, FilterMode, SourceKind
+
+if TYPE_CHECKING:
+    from tuirunner.supervisor import ManagedProcess
+    from tuirunner.tui.app import TuirunnerApp
+
+MODES = [
+    (FilterMode.ALL, "all variables"),
+    (FilterMode.FILES, "from env files"),
+    (FilterMode.CHANGED, "differs from the shell"),
+]
+
+
+def _one_line(value: str) -> str:
+    return value.replace("\r", "").replace("\n", "⏎")
+
+
+class EnvInspector(Screen):
+    CSS_PATH = "inspector.tcss"
+    BINDINGS = [
+        Binding("escape", "close", "Close", id="inspector.close"),
+        Binding("e", "close", "Close", show=False),
+        Binding("v", "reveal", "Reveal value", id="inspector.reveal"),
+        Binding("c", "copy_value", "Copy value", id="inspector.copy"),
+        Binding("slash", "filter", "Filter", id="inspector.filter"),
+        Binding("m", "next_mode", "Show: all/files/changed", id="inspector.mode"),
+        Binding("right_square_bracket", "process(1)", "Next process", id="inspector.next"),
+        Binding("left_square_bracket", "process(-1)", "Previous process", show=False),
+        Binding("u", "app.restart_stale", "Restart stale", id="inspector.restart_stale"),
+    ]
+
+    def __init__(self, process_name: str) -> None:
+        super().__init__()
+        self.process_name = process_name
+        self.mode = FilterMode.ALL
+        self.query_text = ""
+        self.revealed: str | None = None  # one variable at a time; never remembered
+        self._previous: tuple[str, Environment] | None = None
+        self._rows: list[EnvVar] = []
+
+    @property
+    def tapp(self) -> TuirunnerApp:
+        return self.app  # type: ignore[return-value]
+
+    # --- layout ------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="inspector"):
+            yield Static(id="env-title")
+            yield Tabs(
+                *(Tab(p.name, id=self._tab_id(p.name)) for p in self.tapp.supervisor),
+                id="env-processes",
+            )
+            with Horizontal(id="env-controls"):
+                yield Input(
+                    placeholder="filter by name, source or value…", id="env-filter", compact=True
+                )
+                with RadioSet(id="env-mode"):
+                    for i, (_, label) in enumerate(MODES):
+                        yield RadioButton(label, value=i == 0, compact=True)
+            yield Static(id="env-change")
+            yield DataTable(id="env-table", cursor_type="row", zebra_stripes=True)
+            yield Static(id="env-warnings")
+        yield Footer()
+
+    @staticmethod
+    def _tab_id(name: str) -> str:
+        return "env-tab-" + name.replace(".", "-")
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_column("name", key="name", width=28)
+        table.add_column("value", key="value", width=44)
+        table.add_column("source", key="source", width=16)
+        table.add_column("notes", key="notes", width=80)
+        self.query_one(Tabs).active = self._tab_id(self.process_name)
+        self.refresh_data()
+        table.focus()
+
+    # --- data --------------------------------------------------------------------------------
+
+    @property
+    def process(self) -> ManagedProcess:
+        return self.tapp.supervisor.get(self.process_name)
+
+    def environment(self) -> tuple[Environment, str]:
+        """What the process received (if it was started), else what it would get now."""
+        proc = self.process
+        if proc.environment is not None:
+            if proc.state.alive:
+                how = f"{proc.name} is running with this environment"
+            else:
+                how = f"{proc.name} last ran with this environment"
+            return proc.environment, how
+        return (
+            self.tapp.supervisor.environment_for(proc),
+            f"{proc.name} has not started; this is what it will get",
+        )
+
+    def pending(self) -> EnvChange:
+        """What a restart would change for this process (env files edited since it started)."""
+        proc = self.process
+        if proc.environment is None:
+            return EnvChange((), (), ())
+        return proc.environment.diff(self.tapp.supervisor.environment_for(proc))
+
+    def refresh_data(self) -> None:
+        environment, how = self.environment()
+        pending = self.pending()
+        upcoming = self.tapp.supervisor.environment_for(self.process)
+        rows = environment.rows(self.mode, self.query_text)
+        self._rows = rows
+        masked = sum(1 for v in rows if v.secret)
+        title = Text.assemble(
+            ("Environment of ", "bold"),
+            (self.process_name, "bold cyan"),
+            f" — {how}. {len(rows)} variable(s) shown",
+            (f", {masked} secret value(s) masked (v reveals one)" if masked else "", "dim"),
+        )
+        self.query_one("#env-title", Static).update(title)
+        self._fill_table(rows, pending, upcoming)
+        self._show_change(pending)
+        self._show_warnings(upcoming)
+
+    def _fill_table(self, rows: list[EnvVar], pending: EnvChange, upcoming: Environment) -> None:
+        table = self.query_one(DataTable)
+        cursor = table.cursor_row
+        selected = self._rows[cursor].name if 0 <= cursor < len(self._rows) else None
+        table.clear()
+        differs_from_previous = set()
+        if self._previous is not None:
+            differs_from_previous = set(self._previous[1].diff(self.environment()[0]).names)
+        for var in rows:
+            reveal = var.name == self.revealed
+            value = Text(_one_line(var.shown_value(reveal)), no_wrap=True, overflow="ellipsis")
+            if var.secret:
+                value.stylize("bold red" if reveal else "yellow")
+            elif var.value == "":
+                value = Text("(empty)", style="dim italic")
+            notes = var.notes()
+            if var.source.kind is SourceKind.RUNNER:
+                notes.insert(0, f"set by tuirunner for {self.process_name}")
+            if var.name in differs_from_previous:
+                notes.insert(0, f"differs from {self._previous[0]}")  # type: ignore[index]
+            if var.name in pending.changed:
+                new = upcoming.variables[var.name]
+                notes.insert(0, f"changed in {new.source}: a restart gives {new.shown_value()!r}")
+            elif var.name in pending.removed:
+                notes.insert(0, "removed from the env files: a restart drops it")
+            name_style = "bold" if var.from_file else ""
+            if var.name in pending.changed or var.name in pending.removed:
+                name_style = "bold yellow"
+            table.add_row(
+                Text(var.name, style=name_style, no_wrap=True, overflow="ellipsis"),
+                value,
+                Text(str(var.source), style="cyan" if var.from_file else "dim"),
+                Text("; ".join(notes), no_wrap=True, overflow="ellipsis"),
+                key=var.name,
+            )
+        for name in pending.added:
+            new = upcoming.variables[name]
+            table.add_row(
+                Text(name, style="bold yellow"),
+                Text(new.shown_value()),
+                Text(str(new.source), style="cyan"),
+                Text("added to the env files: a restart sets it"),
+                key=name,
+            )
+        if selected is not None:
+            names = [v.name for v in rows]
+            if selected in names:
+                table.move_cursor(row=names.index(selected), animate=False)
+
+    def _show_change(self, pending: EnvChange) -> None:
+        widget = self.query_one("#env-change", Static)
+        stale = self.tapp.supervisor.stale_processes()
+        if not pending and not stale:
+            widget.remove_class("-visible")
+            return
+        text = Text()
+        if pending:
+            text.append(f"Env files changed since {self.process_name} started: ", style="bold")
+            text.append(pending.summary())
+            text.append(". ")
+        if stale:
+            names = ", ".join(p.name for p in stale)
+            text.append(
+                f"Running with the old environment: {names} — press u to restart them.",
+                style="bold",
+            )
+        widget.update(text)
+        widget.add_class("-visible")
+
+    def _show_warnings(self, environment: Environment) -> None:
+        widget = self.query_one("#env-warnings", Static)
+        warnings = environment.warnings
+        if not warnings:
+            widget.update(
+                Text(
+                    "No warnings: every env file parsed, every variable of .env.example is set.",
+                    style="dim",
+                )
+            )
+            widget.remove_class("-warn")
+            return
+        text = Text(f"⚠ {len(warnings)} warning(s)\n", style="bold yellow")
+        for w in warnings:
+            text.append(f"  {w}\n")
+        text.rstrip()
+        widget.update(text)
+        widget.add_class("-warn")
+
+    # --- interaction ---------------------------------------------------------------------------
+
+    @on(DataTable.RowHighlighted)
+    def _row_moved(self, event: DataTable.RowHighlighted) -> None:
+        key = event.row_key.value if event.row_key is not None else None
+        if self.revealed is not None and key != self.revealed:
+            self.revealed = None  # revealing never outlives the row
+            self.refresh_data()
+
+    @on(Input.Changed, "#env-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.query_text = event.value
+        self.revealed = None
+        self.refresh_data()
+
+    @on(Input.Submitted, "#env-filter")
+    def _filter_submitted(self) -> None:
+        self.query_one(DataTable).focus()
+
+    @on(RadioSet.Changed, "#env-mode")
+    def _mode_changed(self, event: RadioSet.Changed) -> None:
+        self.mode = MODES[event.index][0]
+        self.revealed = None
+        self.refresh_data()
+
+    @on(Tabs.TabActivated, "#env-processes")
+    def _tab_activated(self, event: Tabs.TabActivated) -> None:
+        name = next(p.name for p in self.tapp.supervisor if self._tab_id(p.name) == event.tab.id)
+        if name == self.process_name:
+            return
+        self._previous = (self.process_name, self.environment()[0])
+        self.process_name = name
+        self.revealed = None
+        self.refresh_data()
+
+    def _selected(self) -> EnvVar | None:
+        row = self.query_one(DataTable).cursor_row
+        return self._rows[row] if 0 <= row < len(self._rows) else None
+
+    def action_reveal(self) -> None:
+        var = self._selected()
+        if var is None:
+            return
+        self.revealed = None if self.revealed == var.name else var.name
+        self.refresh_data()
+
+    def action_copy_value(self) -> None:
+        var = self._selected()
+        if var is None:
+            return
+        self.app.copy_to_clipboard(var.value)
+        self.notify(f"Copied the value of {var.name}", markup=False, timeout=3)
+
+    def action_filter(self) -> None:
+        self.query_one("#env-filter", Input).focus()
+
+    def action_next_mode(self) -> None:
+        radios = list(self.query(RadioButton))
+        index = [m for m, _ in MODES].index(self.mode)
+        radios[(index + 1) % len(radios)].value = True
+
+    def action_process(self, step: int) -> None:
+        names = [p.name for p in self.tapp.supervisor]
+        index = (names.index(self.process_name) + step) % len(names)
+        self.query_one(Tabs).active = self._tab_id(names[index])
+
+    def action_close(self) -> None:
+        self.revealed = None
+        self.dismiss()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "restart_stale":
+            return bool(self.tapp.supervisor.stale_processes())
+        return True
