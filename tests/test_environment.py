@@ -73,6 +73,14 @@ def test_interpolation_sees_earlier_files_and_the_shell(tmp_path):
     assert env.get("USERDIR") == "/home/me/x"
 
 
+def test_interpolating_an_undefined_variable_is_noted(tmp_path):
+    (tmp_path / ".env").write_text("URL=http://${HOST}:${PORT:-80}/\n")
+    env = load_environment([spec(tmp_path, ".env")], {}, tmp_path)
+    url = env.variables["URL"]
+    assert url.value == "http://:80/"
+    assert "HOST not set when interpolated" in url.notes()
+
+
 def test_unparseable_lines_become_warnings_with_file_line_and_masked_value(tmp_path):
     (tmp_path / ".env").write_text('OK=1\nBROKEN="hunter2"trailing\nALSO_OK=2\nLONELY\n')
     env = load_environment([spec(tmp_path, ".env")], {}, tmp_path)

@@ -59,6 +59,7 @@ class Definition:
     value: str
     source: Source
     references: tuple[str, ...] = ()  # names interpolated with ${…}
+    undefined: tuple[str, ...] = ()  # the references that were not set (and had no default)
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,8 @@ class EnvVar:
         if self.definition.references:
             refs = ", ".join("${" + r + "}" for r in self.definition.references)
             notes.append(f"interpolated from {refs}")
+        if self.definition.undefined:
+            notes.append(f"{', '.join(self.definition.undefined)} not set when interpolated")
         if self.value == "":
             notes.append("empty")
         return notes
@@ -355,10 +358,14 @@ def _parse_file(
             continue
         atoms = list(parse_variables(binding.value))
         value = "".join(atom.resolve(resolved) for atom in atoms)
-        refs = tuple(dict.fromkeys(a.name for a in atoms if isinstance(a, Variable)))
+        variables = [a for a in atoms if isinstance(a, Variable)]
+        refs = tuple(dict.fromkeys(a.name for a in variables))
+        undefined = tuple(
+            dict.fromkeys(a.name for a in variables if a.name not in resolved and a.default is None)
+        )
         resolved[binding.key] = value
         definitions.setdefault(binding.key, []).append(
-            Definition(value, Source(SourceKind.FILE, spec.display, line), refs)
+            Definition(value, Source(SourceKind.FILE, spec.display, line), refs, undefined)
         )
 
 

@@ -66,7 +66,7 @@ def choose_grid(count: int, width: int, height: int) -> tuple[int, int] | None:
 
 
 class TuirunnerApp(App[int]):
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "tuirunner"
     COMMANDS = App.COMMANDS | {ProcessCommands}
     BINDINGS = [

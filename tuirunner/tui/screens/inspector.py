@@ -3,6 +3,7 @@ overrides — with secrets masked unless revealed one at a time."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -31,7 +32,7 @@ def _one_line(value: str) -> str:
 
 
 class EnvInspector(Screen):
-    CSS_PATH = "inspector.tcss"
+    CSS_PATH = Path(__file__).with_name("inspector.tcss")
     BINDINGS = [
         Binding("escape", "close", "Close", id="inspector.close"),
         Binding("e", "close", "Close", show=False),
@@ -83,14 +84,27 @@ class EnvInspector(Screen):
         return "env-tab-" + name.replace(".", "-")
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_column("name", key="name", width=28)
-        table.add_column("value", key="value", width=44)
-        table.add_column("source", key="source", width=16)
-        table.add_column("notes", key="notes", width=80)
         self.query_one(Tabs).active = self._tab_id(self.process_name)
         self.refresh_data()
-        table.focus()
+        self.query_one(DataTable).focus()
+
+    def on_resize(self) -> None:
+        self.refresh_data()
+
+    def _column_widths(self) -> tuple[int, int, int, int]:
+        """name, value, source, notes: fill the width without a horizontal scrollbar."""
+        width = max(self.size.width, 80) - 10  # cell padding and the scrollbar
+        name, source = 26, 14
+        value = max(20, (width - name - source) * 45 // 100)
+        return name, value, source, max(20, width - name - value - source)
+
+    def _ensure_columns(self, table: DataTable) -> None:
+        widths = self._column_widths()
+        if [c.width for c in table.columns.values()] == list(widths):
+            return
+        table.clear(columns=True)
+        for label, width in zip(("name", "value", "source", "notes"), widths, strict=True):
+            table.add_column(label, key=label, width=width)
 
     # --- data --------------------------------------------------------------------------------
 
@@ -142,6 +156,7 @@ class EnvInspector(Screen):
         cursor = table.cursor_row
         selected = self._rows[cursor].name if 0 <= cursor < len(self._rows) else None
         table.clear()
+        self._ensure_columns(table)
         differs_from_previous = set()
         if self._previous is not None:
             differs_from_previous = set(self._previous[1].diff(self.environment()[0]).names)

@@ -192,7 +192,7 @@ class OutputView(ScrollView, can_focus=True):
         if raw is None:
             return None
         text = line_to_text(raw)
-        text.style = rich_style
+        text.stylize_before(rich_style)  # the widget's colours, under the child's own
         self._highlight(text, index, row)
         strip = Strip(text.render(self.app.console), text.cell_len)
         if not partial:

@@ -22,7 +22,7 @@ _STATES = {
     State.STOPPED: ("stopped", "-stopped"),
 }
 STATE_CLASSES = {cls for _, cls in _STATES.values()} | {"-exited", "-crashed"}
-STATE_COLOURS = {
+STATE_COLOURS = {  # the dot in the process list
     "-pending": "grey50",
     "-starting": "yellow",
     "-running": "green",
@@ -31,6 +31,16 @@ STATE_COLOURS = {
     "-stopped": "grey50",
     "-exited": "dodger_blue1",
     "-crashed": "red",
+}
+STATE_BADGES = {  # the label in a pane's title bar: readable on any header colour
+    "-pending": "black on grey62",
+    "-starting": "black on yellow",
+    "-running": "black on green3",
+    "-stopping": "black on yellow",
+    "-restarting": "black on orchid",
+    "-stopped": "white on grey37",
+    "-exited": "white on dodger_blue3",
+    "-crashed": "bold white on red3",
 }
 
 
@@ -108,32 +118,46 @@ class ProcessPane(Vertical):
             button.can_focus = False  # Tab moves between panes; the keys do the same as buttons
         self.refresh_header()
 
+    def on_resize(self) -> None:
+        self.call_after_refresh(self.refresh_header)  # the title fits its new width
+
     # --- header ------------------------------------------------------------------------------
 
-    def describe(self, now: float) -> Text:
-        """The title line, as Text (never markup: names and commands are data)."""
+    def describe(self, now: float, width: int | None = None) -> Text:
+        """The title line, as Text (never markup: names and commands are data).
+
+        When *width* is short, the least useful fields are left out rather than cut.
+        """
         proc = self.process
         label, cls = state_label(proc)
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(f"{self.number} " if self.number <= 9 else "  ", style="dim")
         text.append(proc.name, style="bold")
-        text.append("  ")
-        text.append(f"● {label}", style=STATE_COLOURS[cls])
+        text.append(" ")
+        text.append(f" {label} ", style=STATE_BADGES[cls])
+        if self.view.input_mode:
+            text.append(" ")
+            text.append(" INPUT ", style="bold black on yellow")
+        optional: list[tuple[str, str]] = []
         if proc.state.alive and proc.pid is not None:
-            text.append(f"  {self.app.format_pid(proc.pid)}")  # type: ignore[attr-defined]
-        text.append(f"  :{proc.port}", style="cyan")
+            optional.append((self.app.format_pid(proc.pid), ""))  # type: ignore[attr-defined]
+        if proc.restart_count:
+            optional.append((f"↻ {proc.restart_count}", ""))
+        optional.append((f":{proc.port}", "cyan"))
         uptime = proc.uptime(now)
         if uptime is not None and proc.state.alive:
-            text.append(f"  up {format_duration(uptime)}", style="dim")
-        if proc.restart_count:
-            text.append(f"  ↻ {proc.restart_count}", style="dim")
-        if self.view.input_mode:
-            text.append("  INPUT", style="bold reverse yellow")
+            optional.append((f"up {format_duration(uptime)}", "dim"))
+        for part, style in optional:
+            if width is not None and text.cell_len + 2 + len(part) > width:
+                break
+            text.append("  ")
+            text.append(part, style=style)
         return text
 
     def refresh_header(self) -> None:
         proc = self.process
-        self.title_bar.update(self.describe(self.supervisor.clock()))
+        width = self.title_bar.size.width or None
+        self.title_bar.update(self.describe(self.supervisor.clock(), width))
         _, cls = state_label(proc)
         if not self.has_class(cls):
             self.remove_class(*STATE_CLASSES)
