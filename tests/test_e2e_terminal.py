@@ -1,0 +1,80 @@
+"""End to end: the real ``tuirunner`` command in a real terminal (tmux)."""
+
+import re
+import shlex
+
+import pytest
+
+from tests.helpers import PYTHON, assert_no_leftovers, kill_leftovers, processes_with, token
+from tests.helpers import wait_for as wait
+from tests.tmux import Tmux, needs_tmux, tuirunner_command
+
+pytestmark = [pytest.mark.slow, needs_tmux]
+PY = shlex.quote(PYTHON)
+
+
+@pytest.fixture
+def mark():
+    value = token()
+    yield value
+    kill_leftovers(value)
+
+
+def procfile(tmp_path, mark: str) -> None:
+    # web re-spawns a child like runserver's autoreloader; worker prints and waits.
+    (tmp_path / "Procfile").write_text(
+        f'web: {PY} -c \'import subprocess, sys; print("web ready", flush=True); '
+        f'subprocess.run([sys.executable, "-c", "import time; time.sleep(600)", "{mark}"])\''
+        f" {mark}\n"
+        f"worker: {PY} -c 'import time; print(\"worker ready\", flush=True); time.sleep(600)' "
+        f"{mark}\n"
+    )
+
+
+def pid_of(screen: str, name: str) -> int | None:
+    """The pid shown in the title of a running process, or None (e.g. while restarting)."""
+    match = re.search(rf"{re.escape(name)}\s+running\s+pid (\d+)", screen)
+    return int(match.group(1)) if match else None
+
+
+def test_restart_shows_a_new_pid_and_quit_leaves_nothing(tmp_path, mark):
+    procfile(tmp_path, mark)
+    with Tmux(tuirunner_command(), tmp_path) as term:
+        term.wait_for("web ready")
+        screen = term.wait_for("worker ready")
+        assert "Restart" in screen and "q Quit" in screen
+        first = pid_of(screen, "web.1")
+        worker = pid_of(screen, "worker.1")
+        assert first and worker, screen
+        term.send("r")  # the focused pane is web.1
+        wait(
+            lambda: pid_of(term.screen(), "web.1") not in (None, first),
+            30,
+            message="a new pid on screen",
+        )
+        screen = term.screen()
+        assert "↻ 1" in screen
+        assert pid_of(screen, "worker.1") == worker
+        term.send("q")
+        assert term.exit_status() == 0
+    assert_no_leftovers(mark)
+
+
+def test_closing_the_terminal_leaves_no_process(tmp_path, mark):
+    procfile(tmp_path, mark)
+    with Tmux(tuirunner_command(), tmp_path) as term:
+        term.wait_for("worker ready")
+        wait(lambda: len(processes_with(mark)) >= 3, message="processes up")
+        term.kill_session()  # the terminal goes away: tuirunner gets SIGHUP
+    assert_no_leftovers(mark, timeout=20)
+
+
+def test_plain_mode_in_a_terminal_with_no_tui(tmp_path, mark):
+    procfile(tmp_path, mark)
+    command = shlex.join([*shlex.split(tuirunner_command()), "--no-tui"])
+    with Tmux(command, tmp_path, width=120, height=30) as term:
+        screen = term.wait_for("worker.1 | worker ready")
+        assert re.search(r"\d\d:\d\d:\d\d system   \| web\.1 started \(pid \d+\)", screen)
+        term.send("C-c")
+        assert term.exit_status() == 130
+    assert_no_leftovers(mark)
