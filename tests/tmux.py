@@ -29,7 +29,7 @@ class Tmux:
     ) -> None:
         self.socket = f"tuirunner-test-{uuid.uuid4().hex[:8]}"
         self.session = "t"
-        environment = clean_env(TERM="xterm-256color", **(env or {}))
+        environment = {**clean_env(), **(env or {}), "TERM": "xterm-256color"}
         # tmux 3.3 sometimes marks a pane dead before it has reaped the process, leaving no exit
         # status; so a shell prints it. Its INT trap is a handler, not an ignore, so the command
         # still gets the default disposition.

@@ -1,0 +1,9 @@
+"""WSGI entry point, e.g. for ``gunicorn demo_site.wsgi`` (run from example/)."""
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "demo_site.settings")
+
+application = get_wsgi_application()

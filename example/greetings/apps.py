@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class GreetingsConfig(AppConfig):
+    name = "greetings"
+    verbose_name = "Greetings"
