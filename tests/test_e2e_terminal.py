@@ -3,6 +3,7 @@
 import re
 import shlex
 
+import psutil
 import pytest
 
 from tests.helpers import PYTHON, assert_no_leftovers, kill_leftovers, processes_with, token
@@ -60,13 +61,34 @@ def test_restart_shows_a_new_pid_and_quit_leaves_nothing(tmp_path, mark):
     assert_no_leftovers(mark)
 
 
-def test_closing_the_terminal_leaves_no_process(tmp_path, mark):
+# With PYTHONUNBUFFERED=1 (common in containers), Textual's writer thread dies on the first write
+# to the hung-up terminal and its shutdown then blocks: tuirunner must exit all the same.
+@pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "PYTHONUNBUFFERED"])
+def test_closing_the_terminal_leaves_no_process(tmp_path, mark, unbuffered):
     procfile(tmp_path, mark)
-    with Tmux(tuirunner_command(), tmp_path) as term:
+    # A chatty process too: the terminal vanishing while the UI is painting is the hard case.
+    with (tmp_path / "Procfile").open("a") as f:
+        f.write(
+            f"chatty: {PY} -u -c 'import itertools, time; [print(i) or time.sleep(0.001) "
+            f"for i in itertools.count()]' {mark}\n"
+        )
+    env = {"PYTHONUNBUFFERED": "1"} if unbuffered else {}
+    with Tmux(tuirunner_command("-t", "2"), tmp_path, env=env) as term:
         term.wait_for("worker ready")
-        wait(lambda: len(processes_with(mark)) >= 3, message="processes up")
+        wait(lambda: len(processes_with(mark)) >= 4, message="processes up")
+        runner = [
+            p
+            for p in psutil.Process(term.pane_pid()).children()
+            if "tuirunner" in " ".join(p.cmdline())
+        ]
+        assert len(runner) == 1
         term.kill_session()  # the terminal goes away: tuirunner gets SIGHUP
-    assert_no_leftovers(mark, timeout=20)
+        assert_no_leftovers(mark, timeout=20)
+        wait(
+            lambda: not runner[0].is_running() or runner[0].status() == psutil.STATUS_ZOMBIE,
+            20,
+            message="tuirunner itself to exit",
+        )
 
 
 def test_plain_mode_in_a_terminal_with_no_tui(tmp_path, mark):

@@ -87,7 +87,7 @@ class PlainPrinter:
         try:
             self.out.write(text)
             self.out.flush()
-        except BrokenPipeError:
+        except OSError:  # a closed pipe, or a terminal that hung up (EIO)
             self.broken = True
             # Point stdout at /dev/null so the interpreter's final flush does not complain.
             with contextlib.suppress(Exception):
@@ -152,11 +152,12 @@ async def run_plain(supervisor: Supervisor, printer: PlainPrinter) -> int:
     def on_signal(sig: signal.Signals) -> None:
         nonlocal signals_seen
         signals_seen += 1
+        force = signals_seen > 1 or supervisor.shutting_down
+        finish(128 + sig.value)
         printer.system(f"{sig.name} received")
-        if signals_seen > 1 or supervisor.shutting_down:
+        if force:
             printer.system("stopping now")
             supervisor.kill_all_now()
-        finish(128 + sig.value)
 
     printer.on_broken_pipe = lambda: finish(128 + signal.SIGPIPE.value)
     unsubscribe = supervisor.subscribe(on_event)

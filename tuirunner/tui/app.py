@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import os
 import signal
+import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,6 +38,8 @@ if TYPE_CHECKING:
     from tuirunner.cli import Project
     from tuirunner.procfile import Instance
 
+HANDLED_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+WATCHDOG_GRACE = 5.0  # seconds beyond the stop timeout before a signal forces the exit
 FLUSH_INTERVAL = 1 / 30  # repaint output at most this often, however fast children print
 MAX_TILED = 9  # more processes than this: a list beside the selected pane
 MIN_PANE_WIDTH = 40
@@ -103,6 +108,10 @@ class TuirunnerApp(App[int]):
         self.quitting = False
         self.exit_code = 0
         self._dirty: set[str] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._previous_handlers: dict[signal.Signals, object] = {}
+        self._hung_up = False
+        self._watchdog_started = False
         self._last_pane = self.panes[0]
         self._list_mode = False
         self._unsubscribe = supervisor.subscribe(self._on_supervisor_event)
@@ -127,9 +136,9 @@ class TuirunnerApp(App[int]):
         self.set_interval(FLUSH_INTERVAL, self._flush)
         self.set_interval(1.0, self._tick)
         if self.handle_signals:
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
-                loop.add_signal_handler(sig, self._on_signal, sig)
+            self._loop = asyncio.get_running_loop()
+            for sig in HANDLED_SIGNALS:
+                self._previous_handlers[sig] = signal.signal(sig, self._signal_received)
         warnings = len(self.supervisor.environment.warnings)
         if warnings:
             self.notify(
@@ -148,11 +157,9 @@ class TuirunnerApp(App[int]):
 
     def on_unmount(self) -> None:
         self._unsubscribe()
-        if self.handle_signals:
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
-                with contextlib.suppress(Exception):
-                    loop.remove_signal_handler(sig)
+        for sig, handler in self._previous_handlers.items():
+            with contextlib.suppress(Exception):
+                signal.signal(sig, handler)
         self.supervisor.kill_all_now()  # last resort: nothing outlives the app
 
     def on_resize(self) -> None:
@@ -499,7 +506,32 @@ class TuirunnerApp(App[int]):
     @work(group="quit", exit_on_error=False)
     async def _stop_and_exit(self) -> None:
         await self.supervisor.stop_all()
+        if self._hung_up:
+            # The terminal is gone: Textual's shutdown would block writing to it.
+            os._exit(self.exit_code)
         self.exit(return_code=self.exit_code)
+
+    # --- signals -------------------------------------------------------------------------------
+
+    def _signal_received(self, signum: int, frame: object) -> None:
+        """A plain signal handler, not the event loop's: it must work even when the loop is
+        stuck (after a hang-up, Textual can block forever writing to the dead terminal)."""
+        sig = signal.Signals(signum)
+        if sig is signal.SIGHUP:
+            self._hung_up = True
+        if not self._watchdog_started:
+            self._watchdog_started = True
+            threading.Thread(
+                target=self._watchdog, args=(sig,), daemon=True, name="tuirunner-watchdog"
+            ).start()
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._on_signal, sig)
+
+    def _watchdog(self, sig: signal.Signals) -> None:
+        """If the graceful stop has not ended the process in time, end it the hard way."""
+        time.sleep(self.supervisor.timeout + WATCHDOG_GRACE)
+        self.supervisor.kill_all_now()
+        os._exit(128 + sig.value)
 
     def _on_signal(self, sig: signal.Signals) -> None:
         if not self.quitting:
