@@ -66,7 +66,8 @@ async def test_restart_all(tmp_path):
         await pilot.press("R")
         await wait_until(pilot, lambda: all(p.start_count == 2 for p in sup))
         await wait_until(pilot, lambda: running(app, "a.1") and running(app, "b.1"))
-        assert all(p.pid != before[p.name] for p in sup)
+        assert sup.get("a.1").pid != before["a.1"] and sup.get("b.1").pid != before["b.1"]
+        assert sup.get("c.1").pid is None  # it exited again; a dead process has no pid
 
 
 async def test_zoom_and_focus_moves(tmp_path):
@@ -302,3 +303,25 @@ async def test_copy_visible_lines(tmp_path, key):
         await wait_until(pilot, lambda: "copy me" in screen_text(app.pane("web.1").view))
         await pilot.press(key)
     assert copied and copied[0].startswith("copy me")
+
+
+def test_only_colour_sequences_reach_the_terminal():
+    from tuirunner.tui.widgets.output_view import line_to_text
+
+    raw = "a\x1bcb\x1b[2Jc\x1b]0;title\x07d\x1b[31me\x1b[0m\x9bf\x85g\x07h"
+    text = line_to_text(raw)
+    assert text.plain == "abcdefgh"
+    assert "\x1b" not in "".join(seg.text for seg in text.render(__import__("rich").get_console()))
+    assert [s.style.color.number for s in text.spans] == [1]  # the red of \x1b[31m is kept
+
+
+async def test_command_palette_survives_commands_that_look_like_markup(tmp_path):
+    app = make_app(tmp_path, "web: echo x | sed 's/[/]//' | grep -E '[a-z]+'; sleep 600\n")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: running(app, "web.1"))
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.3)
+        await pilot.press(*"stop")
+        await pilot.pause(0.5)
+        assert app.is_running
+        await pilot.press("escape")

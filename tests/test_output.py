@@ -71,3 +71,9 @@ def test_strip_ansi():
         == "OK link "
     )
     assert strip_ansi("plain") == "plain"
+
+
+def test_a_rewritten_line_completed_by_a_later_chunk_is_collapsed():
+    buf = OutputBuffer()
+    buf.feed(b"50%\r60%")
+    assert buf.feed(b" done\n") == ["60% done"]

@@ -256,3 +256,87 @@ async def test_stop_all_stops_in_parallel_within_one_timeout(tmp_path, cleanup):
     for m in marks:
         assert_no_leftovers(m)
     assert os.getpgrp()  # the test process itself was not signalled
+
+
+async def test_input_to_a_child_that_never_reads_does_not_block_the_runner(tmp_path, cleanup):
+    sup = make(tmp_path, "deaf: echo up; sleep 600\n", timeout=1)
+    cleanup(sup)
+    await sup.start_all()
+    proc = sup.get("deaf.1")
+    await until(lambda: "up" in text(proc))
+    started = time.monotonic()
+    for _ in range(64):
+        assert sup.write("deaf.1", b"x" * 16384)  # far more than a PTY's input buffer
+    await asyncio.sleep(0.1)  # the event loop still turns
+    assert time.monotonic() - started < 5
+    await asyncio.wait_for(sup.stop_all(), 20)
+    assert proc.state is State.STOPPED
+
+
+async def test_a_burst_larger_than_the_terminal_buffer_arrives_complete(tmp_path, cleanup):
+    script = "import sys; sys.stdout.write(''.join(f'{i:06d}\\n' for i in range(200000)))"
+    sup = make(tmp_path, f"burst: {PY} -c {shlex.quote(script)}\n")
+    sup.processes[0].buffer = type(sup.processes[0].buffer)(maxlen=300_000)
+    cleanup(sup)
+    await sup.start_all()
+    proc = sup.get("burst.1")
+    await until(lambda: proc.state is State.EXITED, timeout=60)
+    lines = list(proc.buffer.lines)
+    assert len(lines) == 200_000 and lines[0] == "000000" and lines[-1] == "199999"
+
+
+async def test_children_that_leave_the_group_are_stopped_too(tmp_path, cleanup):
+    # setsid puts the child in its own session and group: killpg cannot reach it.
+    marks = [token(), token()]
+    sup = make(
+        tmp_path,
+        f"exits: setsid {PY} -c 'import time; time.sleep(600)' {marks[0]} & sleep 0.3\n"
+        f"stays: setsid {PY} -c 'import time; time.sleep(600)' {marks[1]} & exec sleep 600\n",
+        timeout=1,
+    )
+    cleanup(sup)
+    await sup.start_all()
+    from tests.helpers import processes_with
+
+    await until(lambda: processes_with(marks[1]), message="the detached child")
+    exits = sup.get("exits.1")
+    await until(lambda: exits.state is State.EXITED, message="exit")
+    assert_no_leftovers(marks[0])  # left behind by a process that exited on its own
+    await sup.stop_all()
+    assert_no_leftovers(marks[1])  # left the group of a process that was stopped
+
+
+async def test_forced_kill_reaches_children_that_left_the_group(tmp_path, cleanup):
+    mark = token()
+    sup = make(
+        tmp_path, f"web: setsid {PY} -c 'import time; time.sleep(600)' {mark} & exec sleep 600\n"
+    )
+    cleanup(sup)
+    await sup.start_all()
+    from tests.helpers import processes_with
+
+    await until(lambda: processes_with(mark), message="the detached child")
+    sup.kill_all_now()
+    assert_no_leftovers(mark)
+
+
+async def test_a_quit_during_a_restart_leaves_the_process_stopped(tmp_path, cleanup):
+    sup = make(tmp_path, "slow: trap '' TERM; echo up; while true; do sleep 0.1; done\n", timeout=1)
+    cleanup(sup)
+    await sup.start_all()
+    proc = sup.get("slow.1")
+    await until(lambda: "up" in text(proc))
+    restart = asyncio.create_task(sup.restart("slow.1"))
+    await until(lambda: proc.state is State.RESTARTING)
+    await asyncio.wait_for(sup.stop_all(), 20)
+    await restart
+    assert proc.state is State.STOPPED and proc.pid is None and not sup.any_alive
+
+
+async def test_an_unspawnable_environment_fails_the_process_not_the_runner(tmp_path, cleanup):
+    sup = make(tmp_path, "bad: echo never\ngood: echo fine\n")
+    cleanup(sup)
+    sup.environment = sup.environment.with_runner_vars({"BROKEN": "a\x00b"})
+    await sup.start_all()
+    assert sup.get("bad.1").state is State.FAILED
+    assert "null" in sup.get("bad.1").error

@@ -28,18 +28,18 @@ DEFAULT_SCROLLBACK = 10_000
 DEFAULT_LINE_CAP = 16_384
 
 # CSI sequences, OSC sequences (BEL or ST terminated), and two-byte escapes.
-_ANSI = re.compile(
+ANSI_ESCAPE = re.compile(
     r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI … final byte
     r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"  # OSC … BEL / ST
     r"|\x1b[PX^_][^\x1b]*\x1b\\"  # DCS, SOS, PM, APC … ST
-    r"|\x1b[@-Z\\-_]"  # other two-byte escapes
+    r"|\x1b[ -/]*[0-~]"  # other escapes: ESC c (reset), ESC 7, ESC ( B …
     r"|\x1b"  # a lone ESC
 )
 
 
 def strip_ansi(text: str) -> str:
     """Remove terminal escape sequences."""
-    return _ANSI.sub("", text) if "\x1b" in text else text
+    return ANSI_ESCAPE.sub("", text) if "\x1b" in text else text
 
 
 def collapse_cr(line: str) -> str:
@@ -62,7 +62,6 @@ class OutputBuffer:
         self.partial = ""
         self.total = 0  # complete lines ever added; absolute index of the partial line
         self.line_cap = line_cap
-        self.bytes_in = 0
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self._pending_cr = False
 
@@ -81,7 +80,6 @@ class OutputBuffer:
 
     def feed(self, data: bytes) -> list[str]:
         """Add raw bytes; return the lines they completed (possibly none)."""
-        self.bytes_in += len(data)
         return self._add_text(self._decoder.decode(data))
 
     def _add_text(self, text: str) -> list[str]:
@@ -95,8 +93,10 @@ class OutputBuffer:
                 text = text[:-1]
                 self._pending_cr = True
             text = text.replace("\r\n", "\n")
+            has_cr = "\r" in text  # only progress-bar style rewrites are left to collapse
         parts = text.split("\n")
         if self.partial:
+            has_cr = has_cr or "\r" in self.partial  # a rewritten line may end in this chunk
             parts[0] = self.partial + parts[0]
         self.partial = parts.pop()
         if has_cr:

@@ -20,8 +20,10 @@ import os
 import pty
 import signal
 import struct
+import subprocess
 import termios
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -36,8 +38,15 @@ from tuirunner.procfile import Instance
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 5.0
-READ_SIZE = 65536
+READ_SIZE = 262144
+RELAY = "/bin/cat"
+RELAY_PIPE_SIZE = 1 << 20  # bytes a child may write ahead of the runner (Linux; ignored elsewhere)
+RELAY_EOF_TIMEOUT = 2.0  # after the process group is gone, wait this long for its last output
+# After a read that emptied the pipe, wait this long before reading again: the relay's pipe
+# absorbs the output meanwhile, and one large read costs far less than many small ones.
+READ_PAUSE = 0.004
 DEFAULT_WINDOW = (80, 24)  # columns, rows
+RUN_ID_VARIABLE = "TUIRUNNER_RUN_ID"
 
 
 class State(StrEnum):
@@ -140,7 +149,12 @@ class ManagedProcess:
         self.buffer = OutputBuffer(scrollback)
         self.environment: Environment | None = None  # what the running process got
         self.window = DEFAULT_WINDOW
-        self._fd: int | None = None
+        self._fd: int | None = None  # the PTY master: input and window size
+        self._out: int | None = None  # the relay pipe's read end: output
+        self._relay: asyncio.subprocess.Process | None = None
+        self._eof = asyncio.Event()
+        self._input: list[bytes] = []
+        self._input_task: asyncio.Task | None = None
         self._process: asyncio.subprocess.Process | None = None
         self._watch_task: asyncio.Task | None = None
         self._stop_requested = False
@@ -190,6 +204,12 @@ def _become_terminal_owner() -> None:  # runs in the child between fork and exec
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
     for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, signal.SIG_DFL)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def _set_winsize(fd: int, columns: int, rows: int) -> None:
@@ -271,6 +291,7 @@ class Supervisor:
         self.shell = shell
         self.clock = clock
         self.shutting_down = False
+        self.run_id = uuid.uuid4().hex[:16]
         self._listeners: list[Listener] = []
 
     # --- observation ---------------------------------------------------------------------------
@@ -304,9 +325,13 @@ class Supervisor:
         return any(p.state.alive for p in self.processes)
 
     def environment_for(self, proc: ManagedProcess, base: Environment | None = None) -> Environment:
-        """What *proc* gets when started now: the environment plus ``PORT`` and ``PS``."""
+        """What *proc* gets when started now: the environment plus ``PORT``, ``PS`` and
+        ``TUIRUNNER_RUN_ID`` (which, with ``PS``, finds the children that leave the process
+        group, so that they are stopped too)."""
         base = self.environment if base is None else base
-        return base.with_runner_vars({"PORT": str(proc.port), "PS": proc.name})
+        return base.with_runner_vars(
+            {"PORT": str(proc.port), "PS": proc.name, RUN_ID_VARIABLE: self.run_id}
+        )
 
     def stale_processes(self) -> list[ManagedProcess]:
         """Running processes whose environment differs from what a restart would give them."""
@@ -336,7 +361,9 @@ class Supervisor:
             if self.shutting_down:
                 return
             await self._stop(proc, State.RESTARTING)
-            if not self.shutting_down:
+            if self.shutting_down:  # a quit came during the restart: stay stopped
+                self._set_state(proc, State.STOPPED)
+            else:
                 await self._spawn(proc)
 
     async def start_all(self) -> None:
@@ -352,35 +379,43 @@ class Supervisor:
         await asyncio.gather(*(self.stop(p.name) for p in self.processes))
 
     def kill_all_now(self) -> None:
-        """SIGKILL every process group at once: the forced quit, and the last-resort cleanup."""
+        """SIGKILL every process group at once, and every process that left its group: the
+        forced quit, and the last-resort cleanup."""
         self.shutting_down = True
         for proc in self.processes:
             if proc.pid is not None and proc.state.alive:
                 proc._stop_requested = True
+                strays = _descendants_outside_group(proc.pid)
                 if _signal_group(proc.pid, signal.SIGKILL):
                     self._emit(Notice(proc, f"sending SIGKILL to {proc.name} (pid {proc.pid})"))
+                _kill(strays)
                 proc._terminated.set()
+        _kill(self._marked_processes())
 
     def write(self, name: str, data: bytes) -> bool:
-        """Type *data* into the process's terminal. False if it is not running."""
+        """Type *data* into the process's terminal. False if it is not running.
+
+        The write happens in a thread: the PTY master is blocking (the relay reads it), and a
+        child that does not read its input must not freeze the runner.
+        """
         proc = self.get(name)
-        fd = proc._fd
-        if fd is None or not proc.state.alive:
+        if proc._fd is None or not proc.state.alive:
             return False
-        view = memoryview(data)
-        deadline = time.monotonic() + 1.0
-        while view:
-            try:
-                n = os.write(fd, view)
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    return False
-                time.sleep(0.001)
-                continue
-            except OSError:
-                return False
-            view = view[n:]
+        proc._input.append(data)
+        if proc._input_task is None or proc._input_task.done():
+            proc._input_task = asyncio.get_running_loop().create_task(self._pump_input(proc))
         return True
+
+    async def _pump_input(self, proc: ManagedProcess) -> None:
+        loop = asyncio.get_running_loop()
+        while proc._input and proc._fd is not None:
+            data = b"".join(proc._input)
+            proc._input.clear()
+            try:
+                await loop.run_in_executor(None, _write_all, proc._fd, data)
+            except OSError:
+                proc._input.clear()
+                return
 
     def set_window_size(self, name: str, columns: int, rows: int) -> None:
         proc = self.get(name)
@@ -397,10 +432,10 @@ class Supervisor:
     async def _spawn(self, proc: ManagedProcess) -> None:
         self._set_state(proc, State.STARTING)
         environment = self.environment_for(proc)
-        master, slave = pty.openpty()
+        master = slave = -1
         try:
+            master, slave = pty.openpty()
             _set_winsize(master, *proc.window)
-            os.set_blocking(master, False)
             process = await asyncio.create_subprocess_exec(
                 self.shell,
                 "-c",
@@ -413,21 +448,37 @@ class Supervisor:
                 start_new_session=True,
                 preexec_fn=_become_terminal_owner,
             )
-        except OSError as exc:
-            os.close(master)
-            proc.error = f"cannot start: {exc.strerror or exc}"
+        except (OSError, ValueError, subprocess.SubprocessError) as exc:
+            if master >= 0:
+                os.close(master)
+            proc.error = f"cannot start: {getattr(exc, 'strerror', None) or exc}"
             proc.exit = ExitStatus(returncode=127)
             proc.buffer.append_line(f"tuirunner: {proc.name}: {proc.error}")
             self._emit(Notice(proc, f"{proc.name} {proc.error}"))
             self._set_state(proc, State.FAILED)
             return
         finally:
-            os.close(slave)
+            if slave >= 0:
+                os.close(slave)
+        try:
+            relay, out = await self._start_relay(master)
+        except OSError as exc:  # no /bin/cat?! Do not leave the process running unread.
+            _signal_group(process.pid, signal.SIGKILL)
+            await process.wait()
+            os.close(master)
+            proc.error = f"cannot relay its output: {exc.strerror or exc}"
+            proc.exit = ExitStatus(returncode=127)
+            self._emit(Notice(proc, f"{proc.name} {proc.error}"))
+            self._set_state(proc, State.FAILED)
+            return
         if proc.start_count:
             proc.buffer.append_line(
                 f"\x1b[2m── {proc.name} restarted (pid {process.pid}) ──\x1b[0m"
             )
         proc._fd = master
+        proc._out = out
+        proc._relay = relay
+        proc._eof = asyncio.Event()
         proc._process = process
         proc._stop_requested = False
         proc._terminated = asyncio.Event()
@@ -438,49 +489,90 @@ class Supervisor:
         proc.error = None
         proc.start_count += 1
         proc.environment = environment
-        asyncio.get_running_loop().add_reader(master, self._on_readable, proc)
+        asyncio.get_running_loop().add_reader(out, self._on_readable, proc)
         self._set_state(proc, State.RUNNING)
         proc._watch_task = asyncio.create_task(
             self._watch(proc, process), name=f"watch {proc.name}"
         )
 
+    async def _start_relay(self, master: int) -> tuple[asyncio.subprocess.Process, int]:
+        """Start ``cat`` copying the PTY's output into a large pipe that the runner reads.
+
+        A PTY holds a few KB: read directly, a child printing fast would wait every time the
+        runner paints a frame. ``cat`` (its own process: no GIL, no event loop) drains the PTY
+        as fast as the child writes; the pipe absorbs bursts, and the runner reads it in large
+        chunks. ``cat`` ends when the last holder of the PTY's slave side closes it.
+        """
+        read_end, write_end = os.pipe()
+        try:
+            if hasattr(fcntl, "F_SETPIPE_SZ"):
+                with contextlib.suppress(OSError):
+                    fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, RELAY_PIPE_SIZE)
+            relay = await asyncio.create_subprocess_exec(
+                RELAY,
+                stdin=master,
+                stdout=write_end,
+                stderr=asyncio.subprocess.DEVNULL,
+                start_new_session=True,  # not in the terminal's process group: ^C is not for it
+            )
+        except BaseException:
+            os.close(read_end)
+            raise
+        finally:
+            os.close(write_end)
+        os.set_blocking(read_end, False)
+        return relay, read_end
+
     def _on_readable(self, proc: ManagedProcess) -> None:
-        fd = proc._fd
+        fd = proc._out
         if fd is None:
             return
         try:
             data = os.read(fd, READ_SIZE)
         except BlockingIOError:
             return
-        except OSError:  # EIO: every holder of the slave side has closed it
-            self._close_reader(proc)
+        except OSError:
+            data = b""
+        if not data:  # the relay ended: no more output
+            self._close_output(proc)
             return
-        if not data:
-            self._close_reader(proc)
-            return
+        if len(data) < READ_SIZE and not proc._eof.is_set():
+            loop = asyncio.get_running_loop()
+            loop.remove_reader(fd)
+            loop.call_later(READ_PAUSE, self._resume_reading, proc, fd)
         self._emit(ProcessOutput(proc, proc.buffer.feed(data)))
 
-    def _drain(self, proc: ManagedProcess) -> None:
-        """Read whatever is left in the terminal after the process ended."""
-        fd = proc._fd
-        while fd is not None and proc._fd == fd:
-            try:
-                data = os.read(fd, READ_SIZE)
-            except OSError:
-                break
-            if not data:
-                break
-            self._emit(ProcessOutput(proc, proc.buffer.feed(data)))
+    def _resume_reading(self, proc: ManagedProcess, fd: int) -> None:
+        if proc._out == fd:  # not closed meanwhile
+            asyncio.get_running_loop().add_reader(fd, self._on_readable, proc)
 
-    def _close_reader(self, proc: ManagedProcess) -> None:
-        fd = proc._fd
-        if fd is None:
-            return
-        with contextlib.suppress(Exception):
-            asyncio.get_running_loop().remove_reader(fd)
-        proc._fd = None
-        with contextlib.suppress(OSError):
-            os.close(fd)
+    def _close_output(self, proc: ManagedProcess) -> None:
+        fd = proc._out
+        if fd is not None:
+            with contextlib.suppress(Exception):
+                asyncio.get_running_loop().remove_reader(fd)
+            proc._out = None
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        proc._eof.set()
+
+    async def _finish_output(self, proc: ManagedProcess) -> None:
+        """After the process group is gone: read the rest of its output, then close up."""
+        # If something outside the group still holds the terminal, stop waiting for it.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(proc._eof.wait(), RELAY_EOF_TIMEOUT)
+        relay = proc._relay
+        if relay is not None and relay.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                relay.kill()
+        if relay is not None:
+            await relay.wait()
+        self._close_output(proc)
+        proc._relay = None
+        master, proc._fd = proc._fd, None
+        if master is not None:
+            with contextlib.suppress(OSError):
+                os.close(master)
 
     async def _watch(self, proc: ManagedProcess, process: asyncio.subprocess.Process) -> None:
         returncode = await process.wait()
@@ -492,14 +584,16 @@ class Supervisor:
         elif _group_alive(pgid) and _group_members(pgid):
             # The shell ended but left children behind (``cmd &``): they go too.
             await self._terminate_group(proc, pgid, leftovers=True)
-        self._drain(proc)
-        self._close_reader(proc)
+        else:
+            await self._stop_strays(proc)  # children it detached from its group (setsid)
+        await self._finish_output(proc)
         last = proc.buffer.finish()
         if last is not None:
             self._emit(ProcessOutput(proc, [last]))
         proc.exit = ExitStatus.from_returncode(returncode)
         proc.ended_at = self.clock()
         proc._process = None
+        proc.pid = None
         if proc._stop_requested:
             self._set_state(proc, State.STOPPED if proc.state is State.STOPPING else proc.state)
         else:
@@ -520,7 +614,7 @@ class Supervisor:
 
     async def _terminate_group(self, proc: ManagedProcess, pgid: int, leftovers: bool = False):
         """SIGTERM the group, wait up to the timeout, then SIGKILL it."""
-        strays = self._descendants_outside_group(pgid)
+        strays = _descendants_outside_group(pgid)
         group = _GroupWatch(pgid)
         what = f"the leftover processes of {proc.name}" if leftovers else proc.name
         if _signal_group(pgid, signal.SIGTERM):
@@ -529,10 +623,38 @@ class Supervisor:
             if _signal_group(pgid, signal.SIGKILL):
                 self._emit(Notice(proc, f"sending SIGKILL to {what} (pid {pgid})"))
             await self._wait_gone(proc, group, 5.0)
-        for p in strays:  # children that left the group (setsid) but are still ours
+        _kill(strays)  # children that left the group (setsid), found when the stop began
+        await self._stop_strays(proc)  # and any other that carries this process's marker
+
+    def _marked_processes(self, name: str | None = None) -> list[psutil.Process]:
+        """Live processes started by this run (of process *name*), found by their marker."""
+        found = []
+        me = os.getpid()
+        for p in psutil.process_iter(["status"]):
+            try:
+                if p.pid == me or p.info["status"] == psutil.STATUS_ZOMBIE:
+                    continue
+                environ = p.environ()
+            except (psutil.Error, OSError):
+                continue
+            if environ.get(RUN_ID_VARIABLE) == self.run_id and (
+                name is None or environ.get("PS") == name
+            ):
+                found.append(p)
+        return found
+
+    async def _stop_strays(self, proc: ManagedProcess) -> None:
+        """SIGTERM, then SIGKILL after the timeout, the processes that left *proc*'s group."""
+        loop = asyncio.get_running_loop()
+        strays = await loop.run_in_executor(None, self._marked_processes, proc.name)
+        if not strays:
+            return
+        self._emit(Notice(proc, f"stopping {len(strays)} process(es) {proc.name} left behind"))
+        for p in strays:
             with contextlib.suppress(psutil.Error):
-                if p.is_running():
-                    p.kill()
+                p.terminate()
+        _, alive = await loop.run_in_executor(None, psutil.wait_procs, strays, self.timeout)
+        _kill(alive)
 
     async def _wait_gone(self, proc: ManagedProcess, group: _GroupWatch, timeout: float) -> bool:
         """Wait until the leader has exited and no live member of its group is left."""
@@ -548,17 +670,24 @@ class Supervisor:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.05)
 
-    @staticmethod
-    def _descendants_outside_group(pgid: int) -> list[psutil.Process]:
+
+def _descendants_outside_group(pgid: int) -> list[psutil.Process]:
+    """Descendants of the group leader that moved to another process group (setsid)."""
+    try:
+        children = psutil.Process(pgid).children(recursive=True)
+    except psutil.Error:
+        return []
+    strays = []
+    for child in children:
         try:
-            children = psutil.Process(pgid).children(recursive=True)
-        except psutil.Error:
-            return []
-        strays = []
-        for child in children:
-            try:
-                if os.getpgid(child.pid) != pgid:
-                    strays.append(child)
-            except OSError:
-                continue
-        return strays
+            if os.getpgid(child.pid) != pgid:
+                strays.append(child)
+        except OSError:
+            continue
+    return strays
+
+
+def _kill(processes: Iterable[psutil.Process]) -> None:
+    for p in processes:
+        with contextlib.suppress(psutil.Error):
+            p.kill()

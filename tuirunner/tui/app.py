@@ -275,10 +275,15 @@ class TuirunnerApp(App[int]):
     def _flush(self) -> None:
         if not self._dirty:
             return
+        now = time.monotonic()
         dirty, self._dirty = self._dirty, set()
         with self.batch_update():
             for name in dirty:
-                self.pane(name).view.sync()
+                view = self.pane(name).view
+                if view.due(now):
+                    view.sync(now)
+                else:
+                    self._dirty.add(name)  # flooding: paint it on a later frame
 
     def _tick(self) -> None:
         for pane in self.panes:

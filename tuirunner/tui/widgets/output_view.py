@@ -22,20 +22,34 @@ from textual.scroll_view import ScrollView
 from textual.selection import Selection
 from textual.strip import Strip
 
-from tuirunner.output import OutputBuffer, collapse_cr, strip_ansi
+from tuirunner.output import ANSI_ESCAPE, OutputBuffer, collapse_cr, strip_ansi
 from tuirunner.supervisor import ManagedProcess, Supervisor
 from tuirunner.tui.keys import key_to_bytes
 
-# C0 controls other than TAB and ESC, and DEL: never send them to the user's terminal.
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1a\x1c-\x1f\x7f]")
+# C0 controls other than TAB and ESC, DEL, and C1 controls: never send them to the terminal.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1a\x1c-\x1f\x7f-\x9f]")
+_SGR = re.compile(r"\x1b\[[0-9;:]*m")
 MATCH_STYLE = Style(bgcolor="yellow", color="black")
+# While a screenful or more arrives per frame, nobody can read it: repaint less often and leave
+# the time to the work that matters (reading, and the other panes).
+FLOOD_INTERVAL = 0.2
 CURRENT_MATCH_STYLE = Style(bgcolor="dark_orange", color="black", bold=True)
 
 
+def _keep_sgr(match: re.Match[str]) -> str:
+    return match.group() if _SGR.fullmatch(match.group()) else ""
+
+
 def line_to_text(raw: str) -> Text:
-    """A buffer line as styled text: ANSI colours decoded, controls removed, tabs expanded."""
+    """A buffer line as styled text: ANSI colours decoded, controls removed, tabs expanded.
+
+    Only colour (SGR) sequences survive: a child must not be able to reset, retitle or move
+    the cursor of the user's terminal through the app.
+    """
     if "\r" in raw:
         raw = collapse_cr(raw)
+    if "\x1b" in raw:
+        raw = ANSI_ESCAPE.sub(_keep_sgr, raw)
     if _CONTROL.search(raw):
         raw = _CONTROL.sub("", raw)
     text = AnsiDecoder().decode_line(raw) if "\x1b" in raw else Text(raw)
@@ -110,14 +124,23 @@ class OutputView(ScrollView, can_focus=True):
         self._width = 0
         self._syncing = False
         self._width_pending = False
+        self._base_style: Style | None = None
+        self._last_sync = 0.0
+        self._flooding = False
 
     # --- feeding ----------------------------------------------------------------------------
 
-    def sync(self) -> None:
+    def due(self, now: float) -> bool:
+        """Whether to repaint now: always, except at most every FLOOD_INTERVAL in a flood."""
+        return not self._flooding or now - self._last_sync >= FLOOD_INTERVAL
+
+    def sync(self, now: float = 0.0) -> None:
         """Catch up with the buffer: called at most once per frame, only when it changed."""
         buf = self.buffer
         dropped = buf.first_index - self._first
         added = buf.total - self._total
+        self._flooding = added > max(self.size.height, 1)
+        self._last_sync = now
         self._first, self._total = buf.first_index, buf.total
         self._syncing = True
         try:
@@ -158,21 +181,20 @@ class OutputView(ScrollView, can_focus=True):
         finally:
             self._syncing = False
 
-    def clear_cache(self) -> None:
-        self._cache.clear()
-        self.refresh()
-
     # --- rendering ---------------------------------------------------------------------------
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
+        self._base_style = None
         self._cache.clear()
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         row = scroll_y + y
         width = self.size.width
-        rich_style = self.rich_style
+        rich_style = self._base_style
+        if rich_style is None:  # computing it is costly; it only changes with the styles
+            rich_style = self._base_style = self.rich_style
         strip = self._row_strip(row, rich_style)
         if strip is None:
             return Strip.blank(width, rich_style)
@@ -320,6 +342,8 @@ class OutputView(ScrollView, can_focus=True):
             self.post_message(self.InputClicked(self))
 
     def on_resize(self, event: events.Resize) -> None:
-        self.supervisor.set_window_size(self.process.name, self.size.width, self.size.height)
+        width, height = self.size
+        if width >= 10 and height >= 2:  # a hidden pane keeps the size it last had
+            self.supervisor.set_window_size(self.process.name, width, height)
         if self.follow:
             self.call_after_refresh(self.action_follow)

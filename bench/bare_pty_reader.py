@@ -1,0 +1,60 @@
+"""The reference for bench/throughput.py: the fastest possible reader of a child's terminal.
+
+    python bench/bare_pty_reader.py [--columns 200 --rows 50] -- COMMAND [ARG ...]
+
+Opens a pseudo-terminal (set to the given size), runs COMMAND on it (stdin, stdout and stderr, in
+a new session, as tuirunner does), reads the master side in 64 KiB chunks with blocking reads and
+throws the bytes away, until the child has closed its side (EIO). Prints the number of bytes read.
+Whatever slows the child down under tuirunner beyond this is tuirunner's doing.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import struct
+import subprocess
+import sys
+import termios
+
+
+def main() -> int:
+    argv = sys.argv[1:]
+    columns, rows = 200, 50
+    while argv and argv[0] != "--":
+        opt = argv.pop(0)
+        if opt == "--columns":
+            columns = int(argv.pop(0))
+        elif opt == "--rows":
+            rows = int(argv.pop(0))
+        else:
+            sys.exit(f"unknown option {opt}")
+    if not argv or argv[0] != "--" or len(argv) < 2:
+        sys.exit("usage: bare_pty_reader.py [--columns N --rows N] -- COMMAND [ARG ...]")
+    command = argv[1:]
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+    child = subprocess.Popen(
+        command, stdin=slave, stdout=slave, stderr=slave, start_new_session=True, close_fds=True
+    )
+    os.close(slave)
+    total = 0
+    read = os.read
+    while True:
+        try:
+            data = read(master, 65536)
+        except OSError:  # EIO: the child side is closed
+            break
+        if not data:
+            break
+        total += len(data)
+    os.close(master)
+    code = child.wait()
+    print(f"bytes={total} exit={code}")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

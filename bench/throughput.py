@@ -1,0 +1,877 @@
+"""Throughput benchmark of tuirunner's TUI: how much a flood of output costs, and whether it slows
+the child down.
+
+    python bench/throughput.py [--lines 1000000] [--big-lines 5000000] [--repeat 3]
+                               [--mode line|block|both] [--skip-big] [--skip-responsiveness]
+
+See bench/README.md. In one run it measures, each repeated ``--repeat`` times (median and spread
+reported), bare and tuirunner runs interleaved so that a change in the machine's load hits both:
+
+1. the child's wall time printing N lines (timed from inside the child) under tuirunner in a real
+   terminal (tmux, 200x50), versus under a bare pseudo-terminal reader (the limit), and the ratio;
+2. tuirunner's CPU time (user + sys) from just before the child starts printing until tuirunner
+   has shown the last line, per million lines;
+3. tuirunner's peak RSS (polled, and VmHWM);
+4. a run of ``--big-lines`` lines, with RSS after 1M and after 5M lines (the buffer is bounded);
+5. responsiveness: keys (``z``, zoom) sent during a flood, and how long until the screen shows it;
+6. with ``--instrument``: reads, frames and gaps timed inside tuirunner (instrumented_tuirunner.py);
+7. with ``--profile``: a py-spy profile of tuirunner's main thread during the flood.
+
+It is a benchmark, not a test: it prints PASS/MISS next to each target and exits 0 either way
+(non-zero only when it could not measure).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import itertools
+import json
+import os
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+
+try:
+    import psutil
+except ImportError:  # run with a Python that lacks psutil: use the repository's venv if any
+    venv_python = REPO / ".venv" / "bin" / "python"
+    if venv_python.exists() and Path(sys.prefix).resolve() != venv_python.parent.parent.resolve():
+        os.execv(str(venv_python), [str(venv_python), __file__, *sys.argv[1:]])
+    sys.exit("bench/throughput.py needs psutil: run it with the project's venv (.venv/bin/python)")
+
+CHILD = BENCH / "child.py"
+BARE = BENCH / "bare_pty_reader.py"
+
+TARGET_RATIO = 1.15  # child wall time under tuirunner / under the bare reader
+TARGET_CPU_PER_M = 1.5  # tuirunner CPU seconds per million lines
+TARGET_RSS_MB = 80.0  # tuirunner peak RSS
+
+MB = 1024 * 1024
+
+
+class BenchError(Exception):
+    pass
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def wait_for(condition, timeout: float, what: str, interval: float = 0.01):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise BenchError(f"timed out after {timeout:g}s waiting for {what}")
+        time.sleep(interval)
+
+
+def read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def vm_hwm(pid: int) -> int | None:
+    """Peak resident set size of *pid* (bytes), from /proc (Linux)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def cpu_seconds(proc: psutil.Process) -> float:
+    t = proc.cpu_times()
+    return t.user + t.system
+
+
+def fmt_spread(values: list[float], unit: str = "", digits: int = 2) -> str:
+    med = statistics.median(values)
+    if len(values) == 1:
+        return f"{med:.{digits}f}{unit}"
+    return (
+        f"{med:.{digits}f}{unit} (min {min(values):.{digits}f}, max {max(values):.{digits}f},"
+        f" n={len(values)})"
+    )
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def child_command(
+    python: str, lines: int, report: Path, mode: str, *, wait_go: bool, linger: float = 0.0
+) -> list[str]:
+    cmd = [python, str(CHILD), "--lines", str(lines), "--report", str(report), "--mode", mode]
+    if wait_go:
+        cmd.append("--wait-go")
+    if linger:
+        cmd += ["--linger", str(linger)]
+    return cmd
+
+
+# --- the reference: a bare pseudo-terminal reader ----------------------------------------------
+
+
+def run_bare(python: str, lines: int, mode: str, columns: int, rows: int) -> dict:
+    with tempfile.TemporaryDirectory(prefix="tuirunner-bench-") as tmp:
+        report = Path(tmp)
+        cmd = [
+            python,
+            str(BARE),
+            "--columns",
+            str(columns),
+            "--rows",
+            str(rows),
+            "--",
+            *child_command(python, lines, report, mode, wait_go=False),
+        ]
+        result = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        done = read_json(report / "done")
+        if result.returncode != 0 or done is None:
+            raise BenchError(f"bare reader run failed: {result.stdout}{result.stderr}")
+        return done
+
+
+# --- tuirunner in tmux ---------------------------------------------------------------------------
+
+
+@dataclass
+class TuiRun:
+    lines: int
+    child_wall: float = 0.0
+    child_stalled: float = 0.0  # seconds the child spent blocked on a full terminal (approx.)
+    cpu_flood: float = 0.0  # tuirunner CPU from "go" until the last line is on screen
+    cpu_at_done: float = 0.0  # tuirunner CPU from "go" until the child's last write returned
+    catch_up: float = 0.0  # seconds from the child's "done" until the last line is on screen
+    rss_before: int = 0
+    rss_peak_polled: int = 0
+    rss_hwm: int = 0
+    rss_at: dict[int, int] = field(default_factory=dict)  # lines printed → tuirunner RSS
+    tmux_cpu: float = 0.0  # the terminal's (tmux server's) CPU over the same span
+    latencies: list[float] = field(default_factory=list)  # key → screen, during the flood
+    idle_latencies: list[float] = field(default_factory=list)  # the same, after it
+    leftovers: list[str] = field(default_factory=list)  # processes that outlived the quit
+    t_go: float = 0.0  # time.monotonic() when the child was told to start
+    t_done: float = 0.0  # ... and when its "done" marker was seen
+
+
+class Tmux:
+    """A private tmux server (its own socket), so nothing touches the user's sessions."""
+
+    def __init__(self, workdir: Path, columns: int, rows: int):
+        self.socket = f"tuirunner-bench-{os.getpid()}-{int(time.monotonic() * 1000) % 100000}"
+        self.conf = workdir / "tmux.conf"
+        self.conf.write_text("set -g status off\nset -g history-limit 0\n")
+        self.workdir = workdir
+        self.columns, self.rows = columns, rows
+        self.started = False
+        self.socket_path = ""
+
+    def cmd(self, *args: str, check: bool = True, timeout: float = 10) -> str:
+        result = subprocess.run(
+            ["tmux", "-L", self.socket, "-f", str(self.conf), *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if check and result.returncode != 0:
+            raise BenchError(f"tmux {' '.join(args)} failed: {result.stderr.strip()}")
+        return result.stdout
+
+    def start(self, command: str, env: dict[str, str] | None = None) -> None:
+        env_term = os.environ.copy()
+        env_term.pop("TMUX", None)
+        extra = [f"-e{k}={v}" for k, v in (env or {}).items()]
+        size = ["-x", str(self.columns), "-y", str(self.rows)]
+        where = ["-s", "bench", "-c", str(self.workdir)]
+        subprocess.run(
+            ["tmux", "-L", self.socket, "-f", str(self.conf), "new-session", "-d", *size, *where,
+             *extra, command],
+            check=True, env=env_term, timeout=10,
+        )  # fmt: skip
+        self.started = True
+        self.socket_path = self.cmd("display", "-p", "#{socket_path}").strip()
+
+    def pane_pid(self) -> int:
+        return int(self.cmd("display", "-p", "-t", "bench", "#{pane_pid}").strip())
+
+    def server_pid(self) -> int:
+        return int(self.cmd("display", "-p", "-t", "bench", "#{pid}").strip())
+
+    def capture(self) -> str:
+        return self.cmd("capture-pane", "-p", "-t", "bench", check=False)
+
+    def send(self, *keys: str) -> None:
+        self.cmd("send-keys", "-t", "bench", *keys)
+
+    def kill(self) -> None:
+        if self.started:
+            self.cmd("kill-server", check=False)
+            self.started = False
+        if self.socket_path:  # tmux leaves its socket behind when the last session ends
+            with contextlib.suppress(OSError):
+                os.unlink(self.socket_path)
+
+
+class RssSampler(threading.Thread):
+    """Polls a process's RSS every *interval* seconds; keeps the peak."""
+
+    def __init__(self, proc: psutil.Process, interval: float = 0.01):
+        super().__init__(daemon=True)
+        self.proc, self.interval = proc, interval
+        self.peak = 0
+        self.last = 0
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            with contextlib.suppress(psutil.Error):
+                self.last = self.proc.memory_info().rss
+                self.peak = max(self.peak, self.last)
+            self._stop_event.wait(self.interval)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join()
+
+
+def run_tuirunner(
+    tuirunner: list[str],
+    python: str,
+    lines: int,
+    mode: str,
+    columns: int,
+    rows: int,
+    *,
+    second_pane: bool = False,
+    keys_during_flood: bool = False,
+    checkpoint: int = 1_000_000,
+    env: dict[str, str] | None = None,
+    on_go=None,
+) -> TuiRun:
+    """One run of the child under ``tuirunner --tui`` in a private tmux server.
+
+    *tuirunner* is the command (argv) that runs tuirunner; *env* is added to its environment;
+    *on_go(pid)*, if given, is called right after the child is told to start printing and may
+    return a function, called once tuirunner has shown the last line.
+    """
+    run = TuiRun(lines)
+    with tempfile.TemporaryDirectory(prefix="tuirunner-bench-") as tmp:
+        workdir = Path(tmp)
+        report = workdir / "report"
+        report.mkdir()
+        child = child_command(python, lines, report, mode, wait_go=True, linger=3600)
+        child += ["--checkpoint", str(checkpoint)]
+        procfile = f"gen: {shlex.join(child)}\n"
+        if second_pane:
+            procfile += "idle: sleep 3600\n"
+        (workdir / "Procfile").write_text(procfile)
+        tmux = Tmux(workdir, columns, rows)
+        descendants: list[psutil.Process] = []
+        term = proc = None
+        try:
+            tmux.start(f"exec {shlex.join(tuirunner)} --tui", env)
+            pid = tmux.pane_pid()
+            proc = psutil.Process(pid)
+            term = psutil.Process(tmux.server_pid())
+            if "tuirunner" not in " ".join(proc.cmdline()):
+                raise BenchError(f"pane pid {pid} is not tuirunner: {proc.cmdline()}")
+            # Up: the child is waiting for "go" and the pane is painted. Let start-up settle.
+            wait_for(lambda: (report / "ready").exists(), 30, "the child to start")
+            wait_for(lambda: "gen.1" in tmux.capture(), 30, "tuirunner to paint", 0.05)
+            time.sleep(0.5)
+            descendants = proc.children(recursive=True)
+            # tuirunner's output relays (one `cat` per process) are part of the runner's cost.
+            relays = [c for c in proc.children() if c.name() == "cat"]
+
+            def runner_cpu() -> float:
+                total = cpu_seconds(proc)
+                for relay in relays:
+                    with contextlib.suppress(psutil.Error):
+                        total += cpu_seconds(relay)
+                return total
+
+            sampler = RssSampler(proc)
+            run.rss_before = proc.memory_info().rss
+            cpu0, term0 = runner_cpu(), cpu_seconds(term)
+            sampler.start()
+            run.t_go = time.monotonic()
+            (report / "go").touch()
+            finish = on_go(pid) if on_go is not None else None
+
+            progress = report / "progress"
+            seen = 0
+            done: dict | None = None
+            key_thread = None
+            if keys_during_flood:
+                key_thread = threading.Thread(
+                    target=_press_keys_during_flood, args=(tmux, report, run), daemon=True
+                )
+                key_thread.start()
+            deadline = time.monotonic() + max(120.0, lines / 20_000)
+            while done is None:
+                if time.monotonic() > deadline:
+                    raise BenchError("timed out waiting for the child to finish printing")
+                with contextlib.suppress(OSError):
+                    rows_ = progress.read_text().split("\n")
+                    for row in rows_[seen:-1]:  # complete rows only
+                        n = int(row.split()[0])
+                        with contextlib.suppress(psutil.Error):
+                            run.rss_at[n] = proc.memory_info().rss
+                        seen += 1
+                done = read_json(report / "done")
+                if done is None:
+                    time.sleep(0.01)
+            t_done = run.t_done = time.monotonic()
+            run.cpu_at_done = runner_cpu() - cpu0
+            run.child_wall = float(done["elapsed"])
+            run.child_stalled = float(done.get("stalled", 0.0))
+            last = f"{lines - 1:08d} "
+            wait_for(lambda: last in tmux.capture(), 60, "the last line on screen", 0.005)
+            run.catch_up = time.monotonic() - t_done
+            run.cpu_flood = runner_cpu() - cpu0
+            run.tmux_cpu = cpu_seconds(term) - term0
+            if finish is not None:
+                finish()
+            if key_thread is not None:
+                key_thread.join()
+            sampler.stop()
+            run.rss_peak_polled = sampler.peak
+            run.rss_hwm = vm_hwm(pid) or 0
+            if keys_during_flood:
+                time.sleep(0.5)
+                for _ in range(6):
+                    run.idle_latencies.append(_zoom_latency(tmux))
+
+            # Quit: q stops the processes gracefully, and tuirunner exits (and the session).
+            tmux.send("q")
+            with contextlib.suppress(BenchError):
+                wait_for(
+                    lambda: not proc.is_running() or proc.status() == psutil.STATUS_ZOMBIE,
+                    20,
+                    "tuirunner to quit",
+                    0.05,
+                )
+        finally:
+            tmux.kill()
+            if term is not None:
+                with contextlib.suppress(psutil.Error):
+                    term.wait(5)
+                with contextlib.suppress(psutil.Error):
+                    if term.is_running() and term.status() != psutil.STATUS_ZOMBIE:
+                        run.leftovers.append(f"tmux server {term.pid}")
+                        term.kill()
+            # tuirunner itself must be gone too (if the bench failed half-way, killing the
+            # terminal sends it SIGHUP; give it time to stop its children, then make sure).
+            if proc is not None:
+                with contextlib.suppress(psutil.Error):
+                    proc.wait(10)
+                with contextlib.suppress(psutil.Error):
+                    if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
+                        run.leftovers.append(f"tuirunner {proc.pid}")
+                        proc.kill()
+            for p in descendants:
+                with contextlib.suppress(psutil.Error):
+                    if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
+                        run.leftovers.append(f"{p.pid} {' '.join(p.cmdline())[:80]}")
+                        p.kill()
+    return run
+
+
+def _zoomed(screen: str) -> bool:
+    return "idle.1" not in screen
+
+
+def _zoom_latency(tmux: Tmux, timeout: float = 10.0) -> float:
+    """Press z and time until the screen shows the other zoom state (the idle pane hidden or
+    shown again)."""
+    before = _zoomed(tmux.capture())
+    t0 = time.monotonic()
+    tmux.send("z")
+    wait_for(lambda: _zoomed(tmux.capture()) != before, timeout, "the zoom to show", 0.0)
+    return time.monotonic() - t0
+
+
+def _press_keys_during_flood(tmux: Tmux, report: Path, run: TuiRun) -> None:
+    """Toggle zoom repeatedly while the child prints (from 0.3 s after go until done)."""
+    time.sleep(0.3)
+    while not (report / "done").exists():
+        with contextlib.suppress(BenchError):
+            latency = _zoom_latency(tmux)
+            if not (report / "done").exists():  # only count presses answered mid-flood
+                run.latencies.append(latency)
+        time.sleep(0.2)
+
+
+# --- the benchmark -------------------------------------------------------------------------------
+
+
+def find_tuirunner(given: str | None) -> list[str]:
+    if given:
+        return shlex.split(given)
+    for candidate in (Path(sys.executable).parent / "tuirunner", REPO / ".venv/bin/tuirunner"):
+        if candidate.exists():
+            return [str(candidate)]
+    found = shutil.which("tuirunner")
+    if not found:
+        raise BenchError("tuirunner not found: pass --tuirunner PATH")
+    return [found]
+
+
+def git_revision() -> str:
+    try:
+        result = subprocess.run(
+            ["git", "-C", str(REPO), "describe", "--always", "--dirty"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except OSError:
+        return "unknown revision"
+    return f"revision {result.stdout.strip()}" if result.returncode == 0 else "unknown revision"
+
+
+def find_py_spy(given: str | None) -> str | None:
+    if given:
+        return given
+    candidate = Path(sys.executable).parent / "py-spy"
+    return str(candidate) if candidate.exists() else shutil.which("py-spy")
+
+
+# --- where the time goes: timers inside tuirunner, and py-spy ------------------------------------
+
+
+def _quantile(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))] if values else 0.0
+
+
+def instrumented_run(args, python: str, mode: str) -> None:
+    """One run under bench/instrumented_tuirunner.py: reads, frames and the loop's gaps."""
+    n = args.lines
+    with tempfile.TemporaryDirectory(prefix="tuirunner-bench-stats-") as tmp:
+        stats_path = Path(tmp) / "stats.json"
+        command = [python, str(BENCH / "instrumented_tuirunner.py")]
+        t = run_tuirunner(
+            command,
+            python,
+            n,
+            mode,
+            args.columns,
+            args.rows,
+            env={"TUIRUNNER_BENCH_STATS": str(stats_path)},
+        )
+        wait_for(stats_path.exists, 20, "the instrumented tuirunner's records")
+        time.sleep(0.2)
+        stats = json.loads(stats_path.read_text())
+    lo, hi = t.t_go, t.t_done
+    window = hi - lo
+    reads = [stats["reads"][i : i + 3] for i in range(0, len(stats["reads"]), 3)]
+    reads = [r for r in reads if lo <= r[0] <= hi]
+    frames = [stats["frames"][i : i + 2] for i in range(0, len(stats["frames"]), 2)]
+    frames = [f for f in frames if lo <= f[0] <= hi]
+    flushes = [stats["flushes"][i : i + 2] for i in range(0, len(stats["flushes"]), 2)]
+    flushes = [f for f in flushes if lo <= f[0] <= hi]
+    if not reads:
+        print("   (no read recorded during the flood)")
+        return
+    read_time = sum(r[1] for r in reads)
+    frame_ms = [f[1] * 1000 for f in frames]
+    gaps = [(b[0] - (a[0] + a[1])) * 1000 for a, b in itertools.pairwise(reads)]
+    long_gaps = [g for g in gaps if g > 4]
+    print(
+        f"   child {t.child_wall:.2f}s (blocked {t.child_stalled:.2f}s); over those "
+        f"{window:.2f}s tuirunner's main thread spent:"
+    )
+    print(
+        f"   reading: {len(reads):,} reads of {statistics.mean(r[2] for r in reads):,.0f} bytes"
+        f" on average, {read_time * 1e6 / len(reads):.1f} us each, {read_time:.2f}s in all "
+        f"({100 * read_time / window:.0f}% of the time), "
+        f"{read_time * 1e6 / n:.2f} us per line"
+    )
+    print(
+        f"   rendering: {len(frames)} frames ({len(frames) / window:.0f}/s), "
+        f"{_quantile(frame_ms, 0.5):.1f} ms median, {_quantile(frame_ms, 0.9):.1f} ms p90, "
+        f"{max(frame_ms, default=0):.1f} ms max, {sum(frame_ms) / 1000:.2f}s in all "
+        f"({100 * sum(frame_ms) / 1000 / window:.0f}%)"
+    )
+    flush_s = sum(f[1] for f in flushes)
+    print(f"   flush/sync (30 Hz): {len(flushes)} calls, {flush_s:.2f}s in all")
+    print(
+        f"   gaps between reads longer than 4 ms (the terminal fills in a few ms at this rate): "
+        f"{len(long_gaps)}, {sum(long_gaps) / 1000:.2f}s in all, "
+        f"median {_quantile(long_gaps, 0.5):.1f} ms, max {max(long_gaps, default=0):.1f} ms"
+    )
+
+
+def _norm_frame(frame: str) -> str:
+    # "func (/path/to/site-packages/textual/strip.py:123)" -> "func (textual/strip.py)"
+    name, _, where = frame.partition(" (")
+    where = where.rstrip(")").rsplit(":", 1)[0]
+    for marker in ("site-packages/", "python3.11/", "python3.12/", "python3.13/", f"{REPO}/"):
+        if marker in where:
+            where = where.split(marker, 1)[1]
+    return f"{name} ({where})" if where else name
+
+
+PROFILE_GROUPS = [
+    ("render frames (Screen._on_timer_update)", "Screen._on_timer_update"),
+    ("  of which OutputView.render_line", "OutputView.render_line"),
+    ("    of which line_to_text (ANSI decode)", "line_to_text"),
+    ("    of which DOMNode.rich_style", "DOMNode.rich_style"),
+    ("  of which Strip.__init__ (all callers)", "Strip.__init__"),
+    ("  of which Strip.divide (compositor)", "Strip.divide"),
+    ("  of which App._display (write to terminal)", "App._display"),
+    ("read the pty (Supervisor._on_readable)", "Supervisor._on_readable"),
+    ("  of which OutputBuffer.feed", "OutputBuffer.feed"),
+    ("  of which Supervisor._emit (events)", "Supervisor._emit"),
+    ("30 Hz flush (TuirunnerApp._flush)", "TuirunnerApp._flush"),
+    ("  of which OutputView.sync", "OutputView.sync"),
+    ("message processing (MessagePump)", "MessagePump._process_messages"),
+]
+
+
+def profile_run(args, tuirunner: list[str], python: str, mode: str, py_spy: str) -> None:
+    """One run with py-spy recording tuirunner from "go" to the last line shown."""
+    import signal
+
+    n = args.lines
+    with tempfile.TemporaryDirectory(prefix="tuirunner-bench-prof-") as tmp:
+        out = Path(tmp) / "profile.txt"
+        spy: list[subprocess.Popen] = []
+
+        def on_go(pid: int):
+            spy.append(
+                subprocess.Popen(
+                    [
+                        py_spy,
+                        "record",
+                        "-p",
+                        str(pid),
+                        "-r",
+                        "100",
+                        "-d",
+                        "600",
+                        "--format",
+                        "raw",
+                        "-o",
+                        str(out),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+
+            def finish() -> None:
+                spy[0].send_signal(signal.SIGINT)
+                try:
+                    spy[0].wait(30)
+                except subprocess.TimeoutExpired:
+                    spy[0].kill()
+
+            return finish
+
+        try:
+            t = run_tuirunner(tuirunner, python, n, mode, args.columns, args.rows, on_go=on_go)
+        finally:
+            for p in spy:
+                if p.poll() is None:
+                    p.kill()
+        if not out.exists():
+            print(
+                "   py-spy wrote no profile (needs ptrace rights: run as root, or "
+                "kernel.yama.ptrace_scope=0)"
+            )
+            return
+        stacks = []
+        for row in out.read_text().splitlines():
+            stack, _, count = row.rpartition(" ")
+            if stack and count.isdigit():
+                stacks.append(([_norm_frame(f) for f in stack.split(";")], int(count)))
+    main_thread = [(f, c) for f, c in stacks if any(x.startswith("run_tui ") for x in f)]
+    total_main = sum(c for _, c in main_thread)
+    busy = [(f, c) for f, c in main_thread if not f[-1].split(" ")[0].endswith("Selector.select")]
+    total = sum(c for _, c in busy)
+    if not total:
+        print("   (no sample of tuirunner's main thread)")
+        return
+    print(
+        f"   child {t.child_wall:.2f}s; {total_main} samples of the main thread at 100 Hz, "
+        f"busy in {100 * total / total_main:.0f}% of them (the rest: waiting in epoll). "
+        "Shares of the busy time:"
+    )
+    for label, needle in PROFILE_GROUPS:
+        c = sum(c for f, c in busy if any(x.startswith(needle + " ") for x in f))
+        print(f"   {100 * c / total:5.1f}%  {label}")
+    own: dict[str, int] = {}
+    for f, c in busy:
+        own[f[-1]] = own.get(f[-1], 0) + c
+    print("   top functions by own time:")
+    for name, c in sorted(own.items(), key=lambda kv: -kv[1])[:12]:
+        print(f"   {100 * c / total:5.1f}%  {name}")
+
+
+def bench_mode(args, tuirunner: str, mode: str) -> dict:
+    python = sys.executable
+    n = args.lines
+    per_m = n / 1_000_000
+    print(
+        f"\n=== mode {mode!r}: {n:,} lines, {args.repeat} repeat(s), "
+        f"terminal {args.columns}x{args.rows} ===",
+        flush=True,
+    )
+    if mode == "line":
+        print("child: print() per line; line-buffered on a terminal, so one write(2) per line")
+    else:
+        print("child: lines written 64 KiB at a time (the harshest load for the reader)")
+
+    bare: list[float] = []
+    bare_stalled: list[float] = []
+    tui: list[TuiRun] = []
+    for r in range(args.repeat):
+        done = run_bare(python, n, mode, args.columns, args.rows)
+        b = float(done["elapsed"])
+        bare.append(b)
+        bare_stalled.append(float(done.get("stalled", 0.0)))
+        t = run_tuirunner(tuirunner, python, n, mode, args.columns, args.rows)
+        tui.append(t)
+        print(
+            f"  run {r + 1}: bare {b:.3f}s | tuirunner: child {t.child_wall:.3f}s "
+            f"(x{t.child_wall / b:.2f}, blocked {t.child_stalled:.2f}s vs "
+            f"{bare_stalled[-1]:.2f}s bare), cpu {t.cpu_flood:.2f}s ({t.cpu_at_done:.2f}s at the "
+            f"child's end), catch-up {t.catch_up * 1000:.0f}ms, "
+            f"peak rss {t.rss_hwm / MB:.1f}MB, tmux cpu {t.tmux_cpu:.2f}s"
+            + (f", LEFTOVERS {t.leftovers}" if t.leftovers else ""),
+            flush=True,
+        )
+
+    walls = [t.child_wall for t in tui]
+    ratios = [t.child_wall / b for t, b in zip(tui, bare, strict=True)]
+    ratio = statistics.median(walls) / statistics.median(bare)
+    cpu_per_m = [t.cpu_flood / per_m for t in tui]
+    cpu_done_per_m = [t.cpu_at_done / per_m for t in tui]
+    peak = [max(t.rss_hwm, t.rss_peak_polled) / MB for t in tui]
+    polled = [t.rss_peak_polled / MB for t in tui]
+    before = [t.rss_before / MB for t in tui]
+    lines_per_s_bare = [n / b for b in bare]
+    lines_per_s_tui = [n / w for w in walls]
+
+    print(f"\n1. child wall time for {n:,} lines (medians; spread in brackets)")
+    print(
+        f"   bare pty reader (limit): {fmt_spread(bare, 's', 3)}"
+        f"  = {statistics.median(lines_per_s_bare) / 1000:.0f}k lines/s"
+    )
+    print(
+        f"   under tuirunner --tui:   {fmt_spread(walls, 's', 3)}"
+        f"  = {statistics.median(lines_per_s_tui) / 1000:.0f}k lines/s"
+    )
+    print(
+        f"   ratio (median/median):   {ratio:.3f}   (per-pair ratios: {fmt_spread(ratios)})"
+        f"   target <= {TARGET_RATIO}  {verdict(ratio <= TARGET_RATIO)}"
+    )
+    print(
+        f"   time the child was blocked on a full terminal: bare {fmt_spread(bare_stalled, 's')}"
+        f", tuirunner {fmt_spread([t.child_stalled for t in tui], 's')}"
+    )
+    print("2. tuirunner CPU (user+sys), from just before the first line until the last is shown")
+    print(
+        f"   per million lines:       {fmt_spread(cpu_per_m, 's')}"
+        f"   target <= {TARGET_CPU_PER_M}s  "
+        f"{verdict(statistics.median(cpu_per_m) <= TARGET_CPU_PER_M)}"
+    )
+    print(
+        f"   (until the child's last write: {fmt_spread(cpu_done_per_m, 's')} per million; "
+        f"the terminal, tmux, used {fmt_spread([t.tmux_cpu / per_m for t in tui], 's')})"
+    )
+    print("3. tuirunner peak RSS during the run (max of VmHWM and 10 ms polling)")
+    print(
+        f"   peak:                    {fmt_spread(peak, ' MB', 1)}   target <= {TARGET_RSS_MB:g} MB"
+        f"  {verdict(statistics.median(peak) <= TARGET_RSS_MB)}"
+    )
+    print(
+        f"   (before the flood {fmt_spread(before, ' MB', 1)}; "
+        f"polled peak during it {fmt_spread(polled, ' MB', 1)})"
+    )
+    result = {
+        "mode": mode,
+        "lines": n,
+        "bare_wall": bare,
+        "tui_wall": walls,
+        "bare_blocked": bare_stalled,
+        "tui_blocked": [t.child_stalled for t in tui],
+        "ratio": ratio,
+        "cpu_per_million": cpu_per_m,
+        "cpu_at_done_per_million": cpu_done_per_m,
+        "catch_up": [t.catch_up for t in tui],
+        "tmux_cpu": [t.tmux_cpu for t in tui],
+        "peak_rss_mb": peak,
+        "rss_before_mb": before,
+        "leftovers": [x for t in tui for x in t.leftovers],
+    }
+
+    if not args.skip_big:
+        big = args.big_lines
+        print(f"\n4. {big:,} lines: tuirunner RSS as the lines go by ({args.big_repeat} run(s))")
+        runs = []
+        for r in range(args.big_repeat):
+            t = run_tuirunner(tuirunner, python, big, mode, args.columns, args.rows)
+            runs.append(t)
+            marks = ", ".join(
+                f"{k // 1_000_000}M: {v / MB:.1f}MB" for k, v in sorted(t.rss_at.items())
+            )
+            print(
+                f"  run {r + 1}: before {t.rss_before / MB:.1f}MB, {marks}; peak "
+                f"{max(t.rss_hwm, t.rss_peak_polled) / MB:.1f}MB; child {t.child_wall:.2f}s; "
+                f"cpu {t.cpu_flood / (big / 1e6):.2f}s per million"
+                + (f"; LEFTOVERS {t.leftovers}" if t.leftovers else ""),
+                flush=True,
+            )
+        marks_all = sorted({k for t in runs for k in t.rss_at})
+        at = {k: [t.rss_at[k] / MB for t in runs if k in t.rss_at] for k in marks_all}
+        first, lastk = marks_all[0], marks_all[-1]
+        growth = [
+            (t.rss_at[lastk] - t.rss_at[first]) / MB
+            for t in runs
+            if first in t.rss_at and lastk in t.rss_at
+        ]
+        print(f"   RSS after {first // 1_000_000}M lines: {fmt_spread(at[first], ' MB', 1)}")
+        print(f"   RSS after {lastk // 1_000_000}M lines: {fmt_spread(at[lastk], ' MB', 1)}")
+        print(
+            f"   growth {first // 1_000_000}M -> {lastk // 1_000_000}M: "
+            f"{fmt_spread(growth, ' MB', 1)}   (flat: {verdict(statistics.median(growth) < 5)}"
+            f", < 5 MB)"
+        )
+        bigpeak = [max(t.rss_hwm, t.rss_peak_polled) / MB for t in runs]
+        print(
+            f"   peak RSS: {fmt_spread(bigpeak, ' MB', 1)}   target <= {TARGET_RSS_MB:g} MB  "
+            f"{verdict(statistics.median(bigpeak) <= TARGET_RSS_MB)}"
+        )
+        result["big"] = {
+            "lines": big,
+            "rss_at_mb": {str(k): v for k, v in at.items()},
+            "growth_mb": growth,
+            "peak_rss_mb": bigpeak,
+            "child_wall": [t.child_wall for t in runs],
+            "cpu_per_million": [t.cpu_flood / (big / 1e6) for t in runs],
+            "leftovers": [x for t in runs for x in t.leftovers],
+        }
+
+    if not args.skip_responsiveness:
+        print(
+            f"\n5. responsiveness: z (zoom) pressed during the flood of {n:,} lines, "
+            "two panes (gen + idle), time until the screen shows it"
+        )
+        during: list[float] = []
+        idle: list[float] = []
+        for _ in range(args.repeat):
+            t = run_tuirunner(
+                tuirunner,
+                python,
+                n,
+                mode,
+                args.columns,
+                args.rows,
+                second_pane=True,
+                keys_during_flood=True,
+            )
+            during += t.latencies
+            idle += t.idle_latencies
+        if during:
+            ms = [x * 1000 for x in during]
+            print(
+                f"   during the flood: {fmt_spread(ms, ' ms', 0)}, p90 {_quantile(ms, 0.9):.0f} ms"
+            )
+        else:
+            print("   during the flood: no key press completed before the child finished")
+        print(f"   idle, after it:   {fmt_spread([x * 1000 for x in idle], ' ms', 0)}")
+        result["latency_during_ms"] = [x * 1000 for x in during]
+        result["latency_idle_ms"] = [x * 1000 for x in idle]
+
+    if args.instrument:
+        print(
+            f"\n6. where the time goes, timed inside tuirunner "
+            f"(bench/instrumented_tuirunner.py, {n:,} lines)"
+        )
+        instrumented_run(args, python, mode)
+    if args.profile:
+        py_spy = find_py_spy(args.py_spy)
+        print(f"\n7. py-spy profile of tuirunner during the flood of {n:,} lines")
+        if py_spy is None:
+            print("   py-spy not found: pip install py-spy (or pass --py-spy PATH)")
+        else:
+            profile_run(args, tuirunner, python, mode, py_spy)
+
+    leftovers = result["leftovers"] + result.get("big", {}).get("leftovers", [])
+    print(f"\ncleanup: {'no process left behind' if not leftovers else f'LEFTOVERS {leftovers}'}")
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--lines", type=int, default=1_000_000, help="lines per run (default 1M)")
+    p.add_argument(
+        "--big-lines", type=int, default=5_000_000, help="lines of the memory run (default 5M)"
+    )
+    p.add_argument("--repeat", type=int, default=3, help="runs per measurement (default 3)")
+    p.add_argument("--big-repeat", type=int, default=1, help="runs of the memory run (default 1)")
+    p.add_argument(
+        "--mode",
+        choices=("line", "block", "both"),
+        default="line",
+        help="how the child writes: print() per line (default), 64 KiB blocks, both",
+    )
+    p.add_argument("--columns", type=int, default=200)
+    p.add_argument("--rows", type=int, default=50)
+    p.add_argument("--skip-big", action="store_true", help="skip the memory run")
+    p.add_argument("--skip-responsiveness", action="store_true")
+    p.add_argument("--tuirunner", help="the tuirunner executable (default: next to this Python)")
+    p.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    p.add_argument(
+        "--instrument",
+        action="store_true",
+        help="one more run, timing reads and frames inside tuirunner",
+    )
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="one more run under py-spy: where tuirunner's main thread spends its time",
+    )
+    p.add_argument("--py-spy", metavar="PATH", help="the py-spy executable (default: on PATH)")
+    args = p.parse_args(argv)
+    if shutil.which("tmux") is None:
+        print("tmux is required", file=sys.stderr)
+        return 2
+    try:
+        tuirunner = find_tuirunner(args.tuirunner)
+        print(f"tuirunner: {shlex.join(tuirunner)} ({git_revision()})")
+        load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+        print(f"python: {sys.executable}; cpus: {os.cpu_count()}; load average: {load}")
+        modes = ("line", "block") if args.mode == "both" else (args.mode,)
+        results = [bench_mode(args, tuirunner, m) for m in modes]
+    except BenchError as exc:
+        print(f"benchmark failed: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
