@@ -372,3 +372,24 @@ def test_quiet_hides_output_but_not_system_lines(tmp_path):
     result = run_cli(["-q", "worker"], tmp_path)
     assert "from-web" in result.stdout and "from-worker" not in result.stdout
     assert "worker.1 started" in result.stdout
+
+
+def test_no_color_on_a_terminal_strips_the_childrens_colours_too(tmp_path):
+    from tests.helpers import run_in_pty
+
+    write_files(tmp_path, {"Procfile": "web: printf '\\033[31mred\\033[0m text\\n'\n"})
+    status, output = run_in_pty(["--no-tui"], tmp_path)
+    assert status == 0 and b"\x1b[31mred" in output  # colours kept on a terminal
+    status, output = run_in_pty(["--no-tui", "--no-color"], tmp_path)
+    assert status == 0 and b"red text" in output and b"\x1b[" not in output
+
+
+def test_env_table_in_a_terminal_shows_names_as_data(tmp_path, capsys):
+    from tuirunner.environment import EnvFileSpec, load_environment
+    from tuirunner.envview import render_env
+
+    (tmp_path / ".env").write_text("[/]=1\n[bold]X=2\nAPI_KEY=hidden-value\n")
+    env = load_environment([EnvFileSpec(tmp_path / ".env", ".env", True)], {}, tmp_path)
+    render_env(env, "web.1", terminal=True)
+    out = capsys.readouterr().out
+    assert "[/]" in out and "[bold]X" in out and "hidden-value" not in out

@@ -155,3 +155,29 @@ def test_json_masks_secrets_and_shadowed_values(tmp_path):
     assert "old-secret" not in str(data) and "new-secret" not in str(data)
     assert env.variables["DATABASE_URL"].to_json()["value"] == f"postgres://u:{MASK}@h/db"
     assert env.variables["API_KEY"].to_json(reveal=True)["value"] == "new-secret"
+
+
+def test_values_built_from_secrets_are_secret_too(tmp_path):
+    (tmp_path / ".env").write_text(
+        "UPSTREAM=https://api.example.com/?key=${STRIPE_SECRET}\nALIAS=${UPSTREAM}\nX=${HOME}\n"
+    )
+    env = load_environment([spec(tmp_path, ".env")], {"STRIPE_SECRET": "sk_live_1"}, tmp_path)
+    for name in ("UPSTREAM", "ALIAS"):
+        var = env.variables[name]
+        assert var.secret and var.shown_value() == MASK
+        assert "sk_live_1" not in str(var.to_json())
+    assert not env.variables["X"].secret
+
+
+def test_nul_in_a_value_is_a_warning_not_a_crash(tmp_path):
+    (tmp_path / ".env").write_bytes(b"GOOD=1\nBAD=a\x00b\n")
+    env = load_environment([spec(tmp_path, ".env")], {}, tmp_path)
+    assert env.get("GOOD") == "1" and env.get("BAD") is None
+    assert [(w.line, w.name) for w in env.warnings] == [(2, "BAD")]
+
+
+def test_a_line_that_is_not_an_assignment_shows_nothing_of_itself(tmp_path):
+    (tmp_path / ".env").write_text('=hunter3\n"ghp_pasted_token\n')
+    env = load_environment([spec(tmp_path, ".env")], {}, tmp_path)
+    shown = [str(w) for w in env.warnings]
+    assert len(shown) == 2 and all("hun" not in t and "ghp" not in t for t in shown)

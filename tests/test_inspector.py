@@ -100,7 +100,7 @@ async def test_filter_and_modes(tmp_path):
         await pilot.press("m")  # only from env files
         assert set(rows(screen)) == {"ALPHA", "BETA", "SAME"}
         await pilot.press("m")  # only what differs from the shell
-        assert set(rows(screen)) == {"ALPHA", "BETA", "PORT", "PS"}
+        assert set(rows(screen)) == {"ALPHA", "BETA", "PORT", "PS", "TUIRUNNER_RUN_ID"}
         await pilot.press("m", "slash", *"alp")
         await pilot.pause()
         assert set(rows(screen)) == {"ALPHA"}
@@ -184,3 +184,34 @@ async def test_a_crash_naming_a_missing_variable_points_to_the_inspector(tmp_pat
         )
         assert "KeyError: 'SECRET_KEY'" in screen_text(pane.view)
         assert app.supervisor.get("worker.1").state is State.RUNNING
+
+
+async def test_reveal_works_on_any_row_and_moving_away_masks_it_again(tmp_path):
+    app = project(tmp_path, f"AAA=1\nBBB=2\nZZZ_TOKEN={SECRET}\n")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_inspector(app, pilot)
+        names = list(rows(screen))
+        target = names.index("ZZZ_TOKEN")
+        assert target > 3
+        await pilot.press(*["down"] * target)
+        await pilot.pause()
+        await pilot.press("v")
+        await pilot.pause()
+        assert rows(screen)["ZZZ_TOKEN"][0] == SECRET
+        await pilot.press("up")
+        await pilot.pause()
+        assert rows(screen)["ZZZ_TOKEN"][0] == MASK
+
+
+async def test_a_value_built_from_a_secret_is_masked(tmp_path):
+    app = project(
+        tmp_path,
+        f"ZZZ_SECRET_KEY={SECRET}\n"
+        "UPSTREAM=https://api.example.com/?key=${ZZZ_SECRET_KEY}\n"
+        "ALIAS=${UPSTREAM}\n",
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_inspector(app, pilot)
+        table = rows(screen)
+        assert table["UPSTREAM"][0] == MASK and table["ALIAS"][0] == MASK
+        assert SECRET not in str(table)

@@ -81,3 +81,11 @@ def test_secret_values_are_fully_masked_without_revealing_length():
     assert mask_value("SECRET_KEY", "x") == mask_value("SECRET_KEY", "x" * 50) == MASK
     assert mask_value("SECRET_KEY", "") == ""
     assert not is_masked("SECRET_KEY", "")
+
+
+def test_review_cases_password_with_at_authorization_and_token_users():
+    assert mask_url_passwords("postgres://u:p@ss@h/db") == f"postgres://u:{MASK}@h/db"
+    assert is_secret_name("HTTP_AUTHORIZATION") and is_secret_name("AUTHORIZATION")
+    token = "https://ghp_abcDEF123456789xyz@github.com/org/repo.git"
+    assert mask_url_passwords(token) == f"https://{MASK}@github.com/org/repo.git"
+    assert mask_url_passwords("postgres://application@db/app") == "postgres://application@db/app"

@@ -24,7 +24,7 @@ SHELL = {
 
 
 def app_for(tmp_path, procfile: str, **kwargs):
-    return make_app(
+    app = make_app(
         tmp_path,
         procfile,
         app_class=SnapshotApp,
@@ -32,6 +32,8 @@ def app_for(tmp_path, procfile: str, **kwargs):
         shell_env=dict(SHELL),
         **kwargs,
     )
+    app.supervisor.run_id = "0123456789abcdef"  # normally random per run
+    return app
 
 
 _scripts = iter(range(1_000_000))

@@ -347,12 +347,13 @@ def run_plain_mode(
         raise UserError(f"--quiet: unknown process {', '.join(sorted(unknown))}")
     quiet = {i.name for i in instances if i.type.name in args.quiet or i.name in args.quiet}
     tty = sys.stdout.isatty()
+    colour = tty and not args.no_color and stdout_supports_colour(sys.stdout)
     printer = PlainPrinter(
         sys.stdout,
         names,
-        colour=tty and not args.no_color and stdout_supports_colour(sys.stdout),
+        colour=colour,
         prefix=not args.no_prefix,
-        strip_child_colour=not tty,
+        strip_child_colour=not colour,  # no colours means none: the children's go too
         quiet=quiet,
     )
     supervisor = Supervisor(

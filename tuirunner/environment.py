@@ -25,7 +25,7 @@ from dotenv.parser import parse_stream
 from dotenv.variables import Variable, parse_variables
 
 from tuirunner.errors import UserError
-from tuirunner.secrets import MASK, is_masked, mask_value
+from tuirunner.secrets import MASK, is_masked, is_secret_name, mask_value
 
 TEMPLATE_NAMES = (".env.example", ".env.sample", ".env.template")
 
@@ -60,6 +60,7 @@ class Definition:
     source: Source
     references: tuple[str, ...] = ()  # names interpolated with ${…}
     undefined: tuple[str, ...] = ()  # the references that were not set (and had no default)
+    secret_from: tuple[str, ...] = ()  # secret variables its value was built from
 
 
 @dataclass(frozen=True)
@@ -93,18 +94,29 @@ class EnvVar:
         return self.source.kind is not SourceKind.SHELL and self.value != self.shell_value
 
     @property
+    def derived_secret(self) -> bool:
+        """Its value was interpolated from a secret (``URL=…?key=${API_KEY}``)."""
+        return any(d.secret_from for d in (*self.shadowed, self.definition))
+
+    @property
     def secret(self) -> bool:
-        return is_masked(self.name, self.value)
+        return bool(self.value) and (self.derived_secret or is_masked(self.name, self.value))
+
+    def mask(self, value: str) -> str:
+        """*value* (this variable's, or one it shadowed) as shown by default."""
+        if self.derived_secret:
+            return MASK if value else ""
+        return mask_value(self.name, value)
 
     def shown_value(self, reveal: bool = False) -> str:
-        return self.value if reveal else mask_value(self.name, self.value)
+        return self.value if reveal else self.mask(self.value)
 
     def notes(self, reveal: bool = False) -> list[str]:
         """Human-readable remarks: what it overrides, where else it is defined, …"""
         notes: list[str] = []
         shell = self.shell_value
         if self.source.kind is not SourceKind.SHELL and shell is not None:
-            shown = shell if reveal else mask_value(self.name, shell)
+            shown = shell if reveal else self.mask(shell)
             if shell == self.value:
                 notes.append("same value as the shell")
             else:
@@ -146,7 +158,7 @@ class EnvVar:
             **src(self.definition),
             "interpolated_from": list(self.definition.references),
             "shadowed": [
-                {"value": d.value if reveal else mask_value(self.name, d.value), **src(d)}
+                {"value": d.value if reveal else self.mask(d.value), **src(d)}
                 for d in self.shadowed
             ],
             "notes": self.notes(reveal),
@@ -263,7 +275,7 @@ class Environment:
             if mode is FilterMode.CHANGED and not var.differs_from_shell:
                 continue
             if query:
-                haystack = f"{var.name}\n{var.source}\n{mask_value(var.name, var.value)}".lower()
+                haystack = f"{var.name}\n{var.source}\n{var.shown_value()}".lower()
                 if query not in haystack:
                     continue
             result.append(var)
@@ -285,6 +297,7 @@ class Environment:
                 raise UserError(str(w))
 
 
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 _ASSIGNMENT = re.compile(r"^(\s*(?:export\s+)?[^=\s]+\s*=)(.*)$", re.DOTALL)
 
 
@@ -293,7 +306,7 @@ def _masked_statement(text: str) -> str:
     first = text.strip().splitlines()[0] if text.strip() else ""
     m = _ASSIGNMENT.match(first)
     if m is None:
-        return first if len(first) <= 3 else first[:3] + MASK
+        return MASK  # not even NAME=…: it may be a pasted secret, show none of it
     return m.group(1) + (MASK if m.group(2).strip() else "")
 
 
@@ -345,11 +358,35 @@ def _parse_file(
             continue
         if binding.key is None:  # comment or blank
             continue
+        if binding.value is None and not _IDENTIFIER.fullmatch(binding.key):
+            # Not a name at all (a pasted token on its own line?): show none of it.
+            warnings.append(
+                EnvWarning(
+                    WarningKind.PARSE,
+                    "not a NAME=value statement; it is ignored",
+                    file=spec.display,
+                    line=line,
+                    text=MASK,
+                )
+            )
+            continue
         if binding.value is None:
             warnings.append(
                 EnvWarning(
                     WarningKind.NO_VALUE,
                     f"{binding.key} has no value (no '='), so it is not set",
+                    file=spec.display,
+                    line=line,
+                    name=binding.key,
+                )
+            )
+            continue
+        if "\x00" in binding.value:
+            warnings.append(
+                EnvWarning(
+                    WarningKind.PARSE,
+                    f"{binding.key} contains a NUL character, which no process can receive; "
+                    "it is ignored",
                     file=spec.display,
                     line=line,
                     name=binding.key,
@@ -363,9 +400,16 @@ def _parse_file(
         undefined = tuple(
             dict.fromkeys(a.name for a in variables if a.name not in resolved and a.default is None)
         )
+        secret_from = tuple(
+            r
+            for r in refs
+            if is_secret_name(r) or (r in definitions and definitions[r][-1].secret_from)
+        )
         resolved[binding.key] = value
         definitions.setdefault(binding.key, []).append(
-            Definition(value, Source(SourceKind.FILE, spec.display, line), refs, undefined)
+            Definition(
+                value, Source(SourceKind.FILE, spec.display, line), refs, undefined, secret_from
+            )
         )
 
 

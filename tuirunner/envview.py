@@ -31,7 +31,9 @@ def render_env(
             value = Text(var.shown_value(reveal))  # Text, not markup: values are data
             if var.secret and not reveal:
                 value.stylize("yellow")
-            table.add_row(var.name, value, str(var.source), Text("; ".join(var.notes(reveal))))
+            table.add_row(
+                Text(var.name), value, Text(str(var.source)), Text("; ".join(var.notes(reveal)))
+            )
         console.print(table)
         if environment.warnings:
             console.print(Text("Warnings:", style="bold yellow"))

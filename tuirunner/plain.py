@@ -137,6 +137,7 @@ async def run_plain(supervisor: Supervisor, printer: PlainPrinter) -> int:
     def finish(code: int) -> None:
         if not status:
             status.append(code)
+        supervisor.shutting_down = True  # processes not started yet will not be
         done.set()
 
     def on_event(event: Event) -> None:

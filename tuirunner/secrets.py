@@ -30,6 +30,7 @@ KEYWORDS = frozenset(
         "SALT",
         "DSN",
         "PASSPHRASE",
+        "AUTHORIZATION",
     }
 )
 # Words that end with a keyword and are secret (APIKEY, ACCESSTOKEN, DBPASSWORD) are caught by the
@@ -41,9 +42,12 @@ _NOT_SECRET_WORDS = frozenset(
 _NOT_SECRET_NAMES = frozenset({"SSH_AUTH_SOCK", "XAUTHORITY", "GPG_AGENT_INFO"})
 
 _WORD_SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
-# scheme://user:password@host — the password is group 2. The user part may be empty
-# (redis://:password@host).
-_URL_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://[^:/?#@\s]*:)([^@/?#\s]+)(@)")
+# scheme://user:password@host — the password is group 2, up to the last @ of the authority (a
+# password may contain @). The user part may be empty (redis://:password@host).
+_URL_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://[^:/?#@\s]*:)([^/?#\s]+)(@)")
+# scheme://TOKEN@host: a long user name with digits is a token (https://ghp_…@github.com), not a
+# name like postgres://app@db.
+_URL_TOKEN_USER = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://)([^:/?#@\s]{16,})(@)")
 
 
 def _word_is_secret(word: str) -> bool:
@@ -71,11 +75,17 @@ def mask_url_passwords(value: str) -> str:
     """Replace the password of every ``scheme://user:password@host`` in *value*."""
     if "://" not in value:
         return value
-    return _URL_PASSWORD.sub(lambda m: m.group(1) + MASK + m.group(3), value)
+    value = _URL_PASSWORD.sub(lambda m: m.group(1) + MASK + m.group(3), value)
+    return _URL_TOKEN_USER.sub(_mask_token_user, value)
+
+
+def _mask_token_user(m: re.Match[str]) -> str:
+    user = m.group(2)
+    return m.group(1) + (MASK if any(c.isdigit() for c in user) else user) + m.group(3)
 
 
 def has_url_password(value: str) -> bool:
-    return "://" in value and _URL_PASSWORD.search(value) is not None
+    return "://" in value and mask_url_passwords(value) != value
 
 
 def mask_value(name: str, value: str) -> str:

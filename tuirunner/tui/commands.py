@@ -7,6 +7,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.markup import escape
 
 if TYPE_CHECKING:
     from tuirunner.tui.app import TuirunnerApp
@@ -55,11 +56,12 @@ class ProcessCommands(Provider):
 
     async def discover(self) -> Hits:
         for title, callback, help_text in self._commands():
-            yield DiscoveryHit(title, callback, help=help_text or None)
+            # Help texts quote Procfile commands: never let Textual read them as markup.
+            yield DiscoveryHit(escape(title), callback, help=escape(help_text) or None)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         for title, callback, help_text in self._commands():
             score = matcher.match(title)
             if score > 0:
-                yield Hit(score, matcher.highlight(title), callback, help=help_text or None)
+                yield Hit(score, matcher.highlight(title), callback, help=escape(help_text) or None)

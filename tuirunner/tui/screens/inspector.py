@@ -52,7 +52,7 @@ class EnvInspector(Screen):
         self.query_text = ""
         self.revealed: str | None = None  # one variable at a time; never remembered
         self._previous: tuple[str, Environment] | None = None
-        self._rows: list[EnvVar] = []
+        self._vars: dict[str, EnvVar] = {}  # row key → variable, for every row shown
 
     @property
     def tapp(self) -> TuirunnerApp:
@@ -138,7 +138,6 @@ class EnvInspector(Screen):
         pending = self.pending()
         upcoming = self.tapp.supervisor.environment_for(self.process)
         rows = environment.rows(self.mode, self.query_text)
-        self._rows = rows
         masked = sum(1 for v in rows if v.secret)
         title = Text.assemble(
             ("Environment of ", "bold"),
@@ -151,22 +150,25 @@ class EnvInspector(Screen):
         self._show_change(pending)
         self._show_warnings(upcoming)
 
+    def _value_cell(self, var: EnvVar) -> Text:
+        reveal = var.name == self.revealed
+        if var.value == "":
+            return Text("(empty)", style="dim italic")
+        value = Text(_one_line(var.shown_value(reveal)), no_wrap=True, overflow="ellipsis")
+        if var.secret:
+            value.stylize("bold red" if reveal else "yellow")
+        return value
+
     def _fill_table(self, rows: list[EnvVar], pending: EnvChange, upcoming: Environment) -> None:
         table = self.query_one(DataTable)
-        cursor = table.cursor_row
-        selected = self._rows[cursor].name if 0 <= cursor < len(self._rows) else None
+        selected = self._selected()
         table.clear()
         self._ensure_columns(table)
+        self._vars = {}
         differs_from_previous = set()
         if self._previous is not None:
             differs_from_previous = set(self._previous[1].diff(self.environment()[0]).names)
         for var in rows:
-            reveal = var.name == self.revealed
-            value = Text(_one_line(var.shown_value(reveal)), no_wrap=True, overflow="ellipsis")
-            if var.secret:
-                value.stylize("bold red" if reveal else "yellow")
-            elif var.value == "":
-                value = Text("(empty)", style="dim italic")
             notes = var.notes()
             if var.source.kind is SourceKind.RUNNER:
                 notes.insert(0, f"set by tuirunner for {self.process_name}")
@@ -180,26 +182,27 @@ class EnvInspector(Screen):
             name_style = "bold" if var.from_file else ""
             if var.name in pending.changed or var.name in pending.removed:
                 name_style = "bold yellow"
-            table.add_row(
-                Text(var.name, style=name_style, no_wrap=True, overflow="ellipsis"),
-                value,
-                Text(str(var.source), style="cyan" if var.from_file else "dim"),
-                Text("; ".join(notes), no_wrap=True, overflow="ellipsis"),
-                key=var.name,
+            self._add_row(table, var, name_style, notes)
+        added = {v.name for v in upcoming.rows(self.mode, self.query_text)} & set(pending.added)
+        for name in sorted(added):
+            self._add_row(
+                table,
+                upcoming.variables[name],
+                "bold yellow",
+                ["added to the env files: a restart sets it"],
             )
-        for name in pending.added:
-            new = upcoming.variables[name]
-            table.add_row(
-                Text(name, style="bold yellow"),
-                Text(new.shown_value()),
-                Text(str(new.source), style="cyan"),
-                Text("added to the env files: a restart sets it"),
-                key=name,
-            )
-        if selected is not None:
-            names = [v.name for v in rows]
-            if selected in names:
-                table.move_cursor(row=names.index(selected), animate=False)
+        if selected is not None and selected.name in self._vars:
+            table.move_cursor(row=table.get_row_index(selected.name), animate=False)
+
+    def _add_row(self, table: DataTable, var: EnvVar, name_style: str, notes: list[str]) -> None:
+        self._vars[var.name] = var
+        table.add_row(
+            Text(var.name, style=name_style, no_wrap=True, overflow="ellipsis"),
+            self._value_cell(var),
+            Text(str(var.source), style="cyan" if var.from_file else "dim"),
+            Text("; ".join(notes), no_wrap=True, overflow="ellipsis"),
+            key=var.name,
+        )
 
     def _show_change(self, pending: EnvChange) -> None:
         widget = self.query_one("#env-change", Static)
@@ -242,12 +245,19 @@ class EnvInspector(Screen):
 
     # --- interaction ---------------------------------------------------------------------------
 
+    def _set_revealed(self, name: str | None) -> None:
+        """Reveal *name* (or nothing), re-masking what was revealed: only these cells change."""
+        table = self.query_one(DataTable)
+        previous, self.revealed = self.revealed, name
+        for key in {previous, name} - {None}:
+            if key in self._vars:
+                table.update_cell(key, "value", self._value_cell(self._vars[key]))
+
     @on(DataTable.RowHighlighted)
     def _row_moved(self, event: DataTable.RowHighlighted) -> None:
         key = event.row_key.value if event.row_key is not None else None
         if self.revealed is not None and key != self.revealed:
-            self.revealed = None  # revealing never outlives the row
-            self.refresh_data()
+            self._set_revealed(None)  # revealing never outlives the row
 
     @on(Input.Changed, "#env-filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -276,15 +286,16 @@ class EnvInspector(Screen):
         self.refresh_data()
 
     def _selected(self) -> EnvVar | None:
-        row = self.query_one(DataTable).cursor_row
-        return self._rows[row] if 0 <= row < len(self._rows) else None
+        table = self.query_one(DataTable)
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return self._vars.get(key) if key is not None else None
 
     def action_reveal(self) -> None:
         var = self._selected()
-        if var is None:
-            return
-        self.revealed = None if self.revealed == var.name else var.name
-        self.refresh_data()
+        if var is not None:
+            self._set_revealed(None if self.revealed == var.name else var.name)
 
     def action_copy_value(self) -> None:
         var = self._selected()
