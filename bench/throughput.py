@@ -159,6 +159,7 @@ class TuiRun:
     child_stalled: float = 0.0  # seconds the child spent blocked on a full terminal (approx.)
     cpu_flood: float = 0.0  # tuirunner CPU from "go" until the last line is on screen
     cpu_at_done: float = 0.0  # tuirunner CPU from "go" until the child's last write returned
+    relay_cpu: float = 0.0  # of cpu_flood: the output relay (tuirunner/relay.py)
     catch_up: float = 0.0  # seconds from the child's "done" until the last line is on screen
     rss_before: int = 0
     rss_peak_polled: int = 0
@@ -298,19 +299,22 @@ def run_tuirunner(
             wait_for(lambda: "gen.1" in tmux.capture(), 30, "tuirunner to paint", 0.05)
             time.sleep(0.5)
             descendants = proc.children(recursive=True)
-            # tuirunner's output relays (one `cat` per process) are part of the runner's cost.
-            relays = [c for c in proc.children() if c.name() == "cat"]
+            # tuirunner's output relay (tuirunner/relay.py) is part of the runner's cost.
+            relays = [c for c in proc.children() if "relay.py" in " ".join(c.cmdline())]
 
-            def runner_cpu() -> float:
-                total = cpu_seconds(proc)
+            def relays_cpu() -> float:
+                total = 0.0
                 for relay in relays:
                     with contextlib.suppress(psutil.Error):
                         total += cpu_seconds(relay)
                 return total
 
+            def runner_cpu() -> float:
+                return cpu_seconds(proc) + relays_cpu()
+
             sampler = RssSampler(proc)
             run.rss_before = proc.memory_info().rss
-            cpu0, term0 = runner_cpu(), cpu_seconds(term)
+            cpu0, term0, relay0 = runner_cpu(), cpu_seconds(term), relays_cpu()
             sampler.start()
             run.t_go = time.monotonic()
             (report / "go").touch()
@@ -347,6 +351,7 @@ def run_tuirunner(
             wait_for(lambda: last in tmux.capture(), 60, "the last line on screen", 0.005)
             run.catch_up = time.monotonic() - t_done
             run.cpu_flood = runner_cpu() - cpu0
+            run.relay_cpu = relays_cpu() - relay0
             run.tmux_cpu = cpu_seconds(term) - term0
             if finish is not None:
                 finish()
@@ -655,7 +660,8 @@ def bench_mode(args, tuirunner: str, mode: str) -> dict:
         print(
             f"  run {r + 1}: bare {b:.3f}s | tuirunner: child {t.child_wall:.3f}s "
             f"(x{t.child_wall / b:.2f}, blocked {t.child_stalled:.2f}s vs "
-            f"{bare_stalled[-1]:.2f}s bare), cpu {t.cpu_flood:.2f}s ({t.cpu_at_done:.2f}s at the "
+            f"{bare_stalled[-1]:.2f}s bare), cpu {t.cpu_flood:.2f}s (relay {t.relay_cpu:.2f}s; "
+            f"{t.cpu_at_done:.2f}s at the "
             f"child's end), catch-up {t.catch_up * 1000:.0f}ms, "
             f"peak rss {t.rss_hwm / MB:.1f}MB, tmux cpu {t.tmux_cpu:.2f}s"
             + (f", LEFTOVERS {t.leftovers}" if t.leftovers else ""),

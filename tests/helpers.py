@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -23,6 +24,16 @@ TUIRUNNER = shutil.which("tuirunner", path=str(Path(sys.executable).parent)) or 
 def token() -> str:
     """A unique marker to put in a child's command line, to find leftovers by."""
     return "tok" + uuid.uuid4().hex[:12]
+
+
+def stubborn(mark: str) -> str:
+    """A Procfile command that ignores SIGTERM, prints "ready", and is the group leader itself
+    (``exec``: dash would otherwise stay as the parent). *mark* finds it afterwards."""
+    script = (
+        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        "print('ready', flush=True); time.sleep(600)"
+    )
+    return f"exec {shlex.quote(PYTHON)} -c {shlex.quote(script)} {mark}"
 
 
 def clean_env(**extra: str) -> dict[str, str]:

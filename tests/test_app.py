@@ -4,7 +4,7 @@ import shlex
 
 import pytest
 
-from tests.helpers import PYTHON, assert_no_leftovers, token
+from tests.helpers import PYTHON, assert_no_leftovers, stubborn
 from tests.tui_helpers import buffer_text, make_app, screen_text, wait_until
 from tuirunner.supervisor import State
 from tuirunner.tui.app import MAX_TILED, choose_grid
@@ -168,15 +168,11 @@ async def test_ctrl_c_in_input_mode_interrupts_the_child_not_the_app(tmp_path):
         assert not app.quitting
 
 
-async def test_quit_stops_everything_and_exits_zero(tmp_path):
-    mark = token()
-    stubborn = (
-        f"exec {PY} -c 'import signal, time; signal.signal(signal.SIGTERM, "
-        f"signal.SIG_IGN); print(1, flush=True); time.sleep(600)' {mark}"
-    )
-    app = make_app(tmp_path, f"web: sleep 600 && echo {mark}\nstubborn: {stubborn}\n", timeout=1.0)
+async def test_quit_stops_everything_and_exits_zero(tmp_path, mark):
+    procfile = f"web: sleep 600 && echo {mark}\nstubborn: {stubborn(mark)}\n"
+    app = make_app(tmp_path, procfile, timeout=1.0)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: "1" in buffer_text(app.supervisor.get("stubborn.1")))
+        await wait_until(pilot, lambda: "ready" in buffer_text(app.supervisor.get("stubborn.1")))
         await pilot.press("q")
         await wait_until(
             pilot,
@@ -188,15 +184,10 @@ async def test_quit_stops_everything_and_exits_zero(tmp_path):
     assert_no_leftovers(mark)
 
 
-async def test_second_quit_forces(tmp_path):
-    mark = token()
-    stubborn = (
-        f"exec {PY} -c 'import signal, time; signal.signal(signal.SIGTERM, "
-        f"signal.SIG_IGN); print(1, flush=True); time.sleep(600)' {mark}"
-    )
-    app = make_app(tmp_path, f"stubborn: {stubborn}\n", timeout=600)
+async def test_second_quit_forces(tmp_path, mark):
+    app = make_app(tmp_path, f"stubborn: {stubborn(mark)}\n", timeout=600)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: "1" in buffer_text(app.supervisor.get("stubborn.1")))
+        await wait_until(pilot, lambda: "ready" in buffer_text(app.supervisor.get("stubborn.1")))
         await pilot.press("q")
         await pilot.pause(0.2)
         assert app.is_running  # still waiting for the stubborn process

@@ -15,10 +15,9 @@ from tests.helpers import (
     Runner,
     assert_no_leftovers,
     clean_env,
-    kill_leftovers,
     processes_with,
     run_cli,
-    token,
+    stubborn,
     wait_for,
     write_files,
 )
@@ -26,13 +25,6 @@ from tuirunner.cli import normalise_argv
 from tuirunner.secrets import MASK
 
 PY = shlex.quote(PYTHON)
-
-
-@pytest.fixture
-def mark():
-    value = token()
-    yield value
-    kill_leftovers(value)
 
 
 def test_prefixed_output_system_lines_and_exit_code_of_first_exit(tmp_path):
@@ -278,15 +270,7 @@ def test_signals_to_the_runner_stop_every_process_of_the_group(tmp_path, mark, s
 
 
 def test_sigterm_ignoring_child_is_killed_after_timeout(tmp_path, mark):
-    write_files(
-        tmp_path,
-        {
-            "Procfile": (
-                f"stubborn: exec {PY} -c 'import signal, time; signal.signal(signal.SIGTERM, "
-                f'signal.SIG_IGN); print("ready", flush=True); time.sleep(600)\' {mark}\n'
-            )
-        },
-    )
+    write_files(tmp_path, {"Procfile": f"stubborn: {stubborn(mark)}\n"})
     with Runner(["-t", "1"], tmp_path) as runner:
         runner.wait_for_output("| ready")
         runner.signal(signal.SIGTERM)
@@ -297,15 +281,7 @@ def test_sigterm_ignoring_child_is_killed_after_timeout(tmp_path, mark):
 
 
 def test_second_interrupt_forces(tmp_path, mark):
-    write_files(
-        tmp_path,
-        {
-            "Procfile": (
-                f"stubborn: exec {PY} -c 'import signal, time; signal.signal(signal.SIGTERM, "
-                f'signal.SIG_IGN); print("ready", flush=True); time.sleep(600)\' {mark}\n'
-            )
-        },
-    )
+    write_files(tmp_path, {"Procfile": f"stubborn: {stubborn(mark)}\n"})
     with Runner(["-t", "600"], tmp_path) as runner:
         runner.wait_for_output("| ready")
         runner.signal(signal.SIGINT)

@@ -6,19 +6,12 @@ import shlex
 import psutil
 import pytest
 
-from tests.helpers import PYTHON, assert_no_leftovers, kill_leftovers, processes_with, token
+from tests.helpers import PYTHON, assert_no_leftovers, processes_with
 from tests.helpers import wait_for as wait
 from tests.tmux import Tmux, needs_tmux, tuirunner_command
 
 pytestmark = [pytest.mark.slow, needs_tmux]
 PY = shlex.quote(PYTHON)
-
-
-@pytest.fixture
-def mark():
-    value = token()
-    yield value
-    kill_leftovers(value)
 
 
 def procfile(tmp_path, mark: str) -> None:

@@ -8,7 +8,14 @@ import time
 
 import pytest
 
-from tests.helpers import PYTHON, assert_no_leftovers, clean_env, port_is_free, token
+from tests.helpers import (
+    PYTHON,
+    assert_no_leftovers,
+    clean_env,
+    port_is_free,
+    stubborn,
+    token,
+)
 from tuirunner.environment import load_environment
 from tuirunner.procfile import formation, parse_procfile_text
 from tuirunner.supervisor import State, StateChanged, Supervisor
@@ -125,14 +132,8 @@ async def test_restart_gives_a_new_pid_and_counts(tmp_path, cleanup):
     await sup.stop_all()
 
 
-async def test_sigterm_ignoring_child_is_killed_after_the_timeout(tmp_path, cleanup):
-    mark = token()
-    script = (
-        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
-        f"print('ready', flush=True); time.sleep(600)  # {mark}"
-    )
-    # exec: the stubborn Python is the group leader itself (dash would otherwise stay as parent)
-    sup = make(tmp_path, f"stubborn: exec {PY} -c {shlex.quote(script)}\n", timeout=0.5)
+async def test_sigterm_ignoring_child_is_killed_after_the_timeout(tmp_path, cleanup, mark):
+    sup = make(tmp_path, f"stubborn: {stubborn(mark)}\n", timeout=0.5)
     cleanup(sup)
     notices = []
     sup.subscribe(lambda e: notices.append(getattr(e, "message", None)))
@@ -340,3 +341,24 @@ async def test_an_unspawnable_environment_fails_the_process_not_the_runner(tmp_p
     await sup.start_all()
     assert sup.get("bad.1").state is State.FAILED
     assert "null" in sup.get("bad.1").error
+
+
+async def test_the_relay_exits_after_stop_all_and_is_replaced_if_it_dies(tmp_path, cleanup):
+    script = (
+        "import sys, time\nfor i in range(600):\n    print('tick', i, flush=True)\n"
+        "    time.sleep(0.05)\n"
+    )
+    (tmp_path / "tick.py").write_text(script)
+    sup = make(tmp_path, f"tick: {PY} tick.py\n")
+    cleanup(sup)
+    await sup.start_all()
+    proc = sup.get("tick.1")
+    await until(lambda: "tick 2" in text(proc))
+    first = sup._relay
+    first.kill()  # someone kills the relay: output must keep coming
+    first.wait()
+    seen = proc.buffer.total
+    await until(lambda: proc.buffer.total > seen + 5, message="output after the relay died")
+    assert sup._relay is not first and sup._relay.poll() is None
+    await sup.stop_all()
+    assert sup._relay.poll() is not None  # the relay exits with the run

@@ -18,9 +18,12 @@ import fcntl
 import logging
 import os
 import pty
+import select
 import signal
+import socket
 import struct
 import subprocess
+import sys
 import termios
 import time
 import uuid
@@ -39,7 +42,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 5.0
 READ_SIZE = 262144
-RELAY = "/bin/cat"
+RELAY_SCRIPT = Path(__file__).with_name("relay.py")
 RELAY_PIPE_SIZE = 1 << 20  # bytes a child may write ahead of the runner (Linux; ignored elsewhere)
 RELAY_EOF_TIMEOUT = 2.0  # after the process group is gone, wait this long for its last output
 # After a read that emptied the pipe, wait this long before reading again: the relay's pipe
@@ -151,7 +154,6 @@ class ManagedProcess:
         self.window = DEFAULT_WINDOW
         self._fd: int | None = None  # the PTY master: input and window size
         self._out: int | None = None  # the relay pipe's read end: output
-        self._relay: asyncio.subprocess.Process | None = None
         self._eof = asyncio.Event()
         self._input: list[bytes] = []
         self._input_task: asyncio.Task | None = None
@@ -206,10 +208,22 @@ def _become_terminal_owner() -> None:  # runs in the child between fork and exec
         signal.signal(sig, signal.SIG_DFL)
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
+def _write_all(fd: int, data: bytes, patience: float = 30.0) -> None:
+    """Write all of *data* to *fd* (non-blocking: the relay made the master so), waiting up to
+    *patience* seconds for a child that reads slowly; then close *fd*, a duplicate the caller
+    gave us."""
+    deadline = time.monotonic() + patience
+    try:
+        view = memoryview(data)
+        while view:
+            try:
+                view = view[os.write(fd, view) :]
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    return
+                select.select([], [fd], [], 0.5)
+    finally:
+        os.close(fd)
 
 
 def _set_winsize(fd: int, columns: int, rows: int) -> None:
@@ -293,6 +307,8 @@ class Supervisor:
         self.shutting_down = False
         self.run_id = uuid.uuid4().hex[:16]
         self._listeners: list[Listener] = []
+        self._relay: subprocess.Popen | None = None
+        self._control: socket.socket | None = None
 
     # --- observation ---------------------------------------------------------------------------
 
@@ -377,6 +393,7 @@ class Supervisor:
         """Stop everything (in parallel, so the whole stop takes at most one timeout)."""
         self.shutting_down = True
         await asyncio.gather(*(self.stop(p.name) for p in self.processes))
+        self._close_relay(wait=1.0)
 
     def kill_all_now(self) -> None:
         """SIGKILL every process group at once, and every process that left its group: the
@@ -391,12 +408,13 @@ class Supervisor:
                 _kill(strays)
                 proc._terminated.set()
         _kill(self._marked_processes())
+        self._close_relay()
 
     def write(self, name: str, data: bytes) -> bool:
         """Type *data* into the process's terminal. False if it is not running.
 
-        The write happens in a thread: the PTY master is blocking (the relay reads it), and a
-        child that does not read its input must not freeze the runner.
+        The write happens in a thread: a child that does not read its input must not freeze the
+        runner.
         """
         proc = self.get(name)
         if proc._fd is None or not proc.state.alive:
@@ -412,7 +430,9 @@ class Supervisor:
             data = b"".join(proc._input)
             proc._input.clear()
             try:
-                await loop.run_in_executor(None, _write_all, proc._fd, data)
+                # The thread writes through its own duplicate: the supervisor may close the
+                # master meanwhile, and its number may be reused for another file.
+                await loop.run_in_executor(None, _write_all, os.dup(proc._fd), data)
             except OSError:
                 proc._input.clear()
                 return
@@ -461,8 +481,8 @@ class Supervisor:
             if slave >= 0:
                 os.close(slave)
         try:
-            relay, out = await self._start_relay(master)
-        except OSError as exc:  # no /bin/cat?! Do not leave the process running unread.
+            out = self._relay_stream(master)
+        except OSError as exc:  # the relay could not start: do not leave the process unread
             _signal_group(process.pid, signal.SIGKILL)
             await process.wait()
             os.close(master)
@@ -477,7 +497,6 @@ class Supervisor:
             )
         proc._fd = master
         proc._out = out
-        proc._relay = relay
         proc._eof = asyncio.Event()
         proc._process = process
         proc._stop_requested = False
@@ -495,33 +514,57 @@ class Supervisor:
             self._watch(proc, process), name=f"watch {proc.name}"
         )
 
-    async def _start_relay(self, master: int) -> tuple[asyncio.subprocess.Process, int]:
-        """Start ``cat`` copying the PTY's output into a large pipe that the runner reads.
+    def _relay_stream(self, master: int) -> int:
+        """Have the relay drain the PTY *master* into a new pipe; returns the pipe's read end.
 
-        A PTY holds a few KB: read directly, a child printing fast would wait every time the
-        runner paints a frame. ``cat`` (its own process: no GIL, no event loop) drains the PTY
-        as fast as the child writes; the pipe absorbs bursts, and the runner reads it in large
-        chunks. ``cat`` ends when the last holder of the PTY's slave side closes it.
+        See :mod:`tuirunner.relay`: a separate process, so that a child printing fast is not
+        held up while the runner paints, one for all processes.
         """
+        if self._relay is None or self._relay.poll() is not None:
+            self._start_relay()
+        assert self._control is not None
         read_end, write_end = os.pipe()
         try:
             if hasattr(fcntl, "F_SETPIPE_SZ"):
                 with contextlib.suppress(OSError):
                     fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, RELAY_PIPE_SIZE)
-            relay = await asyncio.create_subprocess_exec(
-                RELAY,
-                stdin=master,
-                stdout=write_end,
-                stderr=asyncio.subprocess.DEVNULL,
-                start_new_session=True,  # not in the terminal's process group: ^C is not for it
-            )
+            socket.send_fds(self._control, [b"s"], [master, write_end])
         except BaseException:
             os.close(read_end)
             raise
         finally:
             os.close(write_end)
         os.set_blocking(read_end, False)
-        return relay, read_end
+        return read_end
+
+    def _start_relay(self) -> None:
+        self._close_relay()
+        ours, theirs = socket.socketpair()
+        try:
+            # Plain Popen, not asyncio's: the relay outlives single processes, and asyncio's
+            # child watcher must not race anyone for it. Its own session: ^C is not for it.
+            self._relay = subprocess.Popen(
+                [sys.executable, "-S", "-E", str(RELAY_SCRIPT), str(theirs.fileno())],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                pass_fds=(theirs.fileno(),),
+                start_new_session=True,
+            )
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        self._control = ours
+
+    def _close_relay(self, wait: float = 0.0) -> None:
+        """Tell the relay no more streams come: it exits once its streams have ended."""
+        if self._control is not None:
+            self._control.close()
+            self._control = None
+        if self._relay is not None and wait:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._relay.wait(wait)
 
     def _on_readable(self, proc: ManagedProcess) -> None:
         fd = proc._out
@@ -533,7 +576,9 @@ class Supervisor:
             return
         except OSError:
             data = b""
-        if not data:  # the relay ended: no more output
+        if not data:  # the stream ended: the terminal closed, or the relay died
+            if self._reattach(proc, fd):
+                return
             self._close_output(proc)
             return
         if len(data) < READ_SIZE and not proc._eof.is_set():
@@ -541,6 +586,27 @@ class Supervisor:
             loop.remove_reader(fd)
             loop.call_later(READ_PAUSE, self._resume_reading, proc, fd)
         self._emit(ProcessOutput(proc, proc.buffer.feed(data)))
+
+    def _reattach(self, proc: ManagedProcess, fd: int) -> bool:
+        """If the relay died under a live process, start a new one and hand it the PTY again."""
+        relay_died = self._relay is not None and self._relay.poll() is not None
+        if not relay_died or proc._fd is None or self.shutting_down:
+            return False
+        process = proc._process
+        if process is None or process.returncode is not None:
+            return False
+        loop = asyncio.get_running_loop()
+        loop.remove_reader(fd)
+        os.close(fd)
+        try:
+            proc._out = self._relay_stream(proc._fd)
+        except OSError:
+            proc._out = None
+            proc._eof.set()
+            return True
+        loop.add_reader(proc._out, self._on_readable, proc)
+        self._emit(Notice(proc, f"the output relay stopped; {proc.name} reattached"))
+        return True
 
     def _resume_reading(self, proc: ManagedProcess, fd: int) -> None:
         if proc._out == fd:  # not closed meanwhile
@@ -561,14 +627,7 @@ class Supervisor:
         # If something outside the group still holds the terminal, stop waiting for it.
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(proc._eof.wait(), RELAY_EOF_TIMEOUT)
-        relay = proc._relay
-        if relay is not None and relay.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                relay.kill()
-        if relay is not None:
-            await relay.wait()
         self._close_output(proc)
-        proc._relay = None
         master, proc._fd = proc._fd, None
         if master is not None:
             with contextlib.suppress(OSError):
