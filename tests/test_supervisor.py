@@ -349,16 +349,18 @@ async def test_the_relay_exits_after_stop_all_and_is_replaced_if_it_dies(tmp_pat
         "    time.sleep(0.05)\n"
     )
     (tmp_path / "tick.py").write_text(script)
-    sup = make(tmp_path, f"tick: {PY} tick.py\n")
+    sup = make(tmp_path, f"tick: {PY} tick.py\ntock: {PY} tick.py\n")
     cleanup(sup)
     await sup.start_all()
-    proc = sup.get("tick.1")
-    await until(lambda: "tick 2" in text(proc))
+    await until(lambda: all("tick 2" in text(p) for p in sup))
     first = sup._relay
-    first.kill()  # someone kills the relay: output must keep coming
+    first.kill()  # someone kills the relay: the output of every process must keep coming
     first.wait()
-    seen = proc.buffer.total
-    await until(lambda: proc.buffer.total > seen + 5, message="output after the relay died")
+    seen = {p.name: p.buffer.total for p in sup}
+    await until(
+        lambda: all(p.buffer.total > seen[p.name] + 5 for p in sup),
+        message="output after the relay died",
+    )
     assert sup._relay is not first and sup._relay.poll() is None
     await sup.stop_all()
     assert sup._relay.poll() is not None  # the relay exits with the run

@@ -154,6 +154,7 @@ class ManagedProcess:
         self.window = DEFAULT_WINDOW
         self._fd: int | None = None  # the PTY master: input and window size
         self._out: int | None = None  # the relay pipe's read end: output
+        self._relay: subprocess.Popen | None = None  # the relay that drains this PTY
         self._eof = asyncio.Event()
         self._input: list[bytes] = []
         self._input_task: asyncio.Task | None = None
@@ -482,6 +483,7 @@ class Supervisor:
                 os.close(slave)
         try:
             out = self._relay_stream(master)
+            proc._relay = self._relay
         except OSError as exc:  # the relay could not start: do not leave the process unread
             _signal_group(process.pid, signal.SIGKILL)
             await process.wait()
@@ -520,15 +522,23 @@ class Supervisor:
         See :mod:`tuirunner.relay`: a separate process, so that a child printing fast is not
         held up while the runner paints, one for all processes.
         """
-        if self._relay is None or self._relay.poll() is not None:
-            self._start_relay()
-        assert self._control is not None
         read_end, write_end = os.pipe()
         try:
             if hasattr(fcntl, "F_SETPIPE_SZ"):
                 with contextlib.suppress(OSError):
                     fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, RELAY_PIPE_SIZE)
-            socket.send_fds(self._control, [b"s"], [master, write_end])
+            for attempt in (1, 2):
+                if self._relay is None or self._relay.poll() is not None:
+                    self._start_relay()
+                assert self._control is not None
+                try:
+                    socket.send_fds(self._control, [b"s"], [master, write_end])
+                    break
+                except OSError:  # it died just now: once more, with a new one
+                    if attempt == 2:
+                        raise
+                    self._close_relay()
+                    self._relay = None
         except BaseException:
             os.close(read_end)
             raise
@@ -589,8 +599,8 @@ class Supervisor:
 
     def _reattach(self, proc: ManagedProcess, fd: int) -> bool:
         """If the relay died under a live process, start a new one and hand it the PTY again."""
-        relay_died = self._relay is not None and self._relay.poll() is not None
-        if not relay_died or proc._fd is None or self.shutting_down:
+        relay = proc._relay  # the relay this stream was given to
+        if relay is None or relay.poll() is None or proc._fd is None or self.shutting_down:
             return False
         process = proc._process
         if process is None or process.returncode is not None:
@@ -600,6 +610,7 @@ class Supervisor:
         os.close(fd)
         try:
             proc._out = self._relay_stream(proc._fd)
+            proc._relay = self._relay
         except OSError:
             proc._out = None
             proc._eof.set()
