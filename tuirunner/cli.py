@@ -32,7 +32,7 @@ from tuirunner.procfile import (
     load_procfile,
     parse_concurrency,
 )
-from tuirunner.supervisor import DEFAULT_TIMEOUT
+from tuirunner.supervisor import DEFAULT_TIMEOUT, runner_variables
 
 PROG = "tuirunner"
 SUBCOMMANDS = ("start", "run", "check", "env", "version", "help")
@@ -295,10 +295,9 @@ def warn(message: str) -> None:
     print(f"{PROG}: warning: {message}", file=sys.stderr)
 
 
-def print_env_warnings(environment: Environment, kinds: set[WarningKind] | None = None) -> None:
+def print_env_warnings(environment: Environment) -> None:
     for w in environment.warnings:
-        if kinds is None or w.kind in kinds:
-            warn(str(w))
+        warn(str(w))
 
 
 # --- subcommands --------------------------------------------------------------------------------
@@ -445,7 +444,8 @@ def cmd_env(args: argparse.Namespace) -> int:
             names = ", ".join(i.name for i in instances)
             raise UserError(f"unknown process {wanted!r}; this formation has {names}")
         process_name = chosen.name
-        environment = environment.with_runner_vars({"PORT": str(chosen.port), "PS": chosen.name})
+        # TUIRUNNER_RUN_ID is left out: it is new for every run.
+        environment = environment.with_runner_vars(runner_variables(chosen))
     mode = FilterMode(args.filter)
     if args.json:
         payload = {

@@ -17,7 +17,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
@@ -244,8 +244,6 @@ class FilterMode(StrEnum):
 class Environment:
     variables: Mapping[str, EnvVar]
     warnings: tuple[EnvWarning, ...] = ()
-    files: tuple[EnvFileSpec, ...] = ()
-    templates: tuple[Path, ...] = field(default=())
 
     def get(self, name: str) -> str | None:
         var = self.variables.get(name)
@@ -262,7 +260,7 @@ class Environment:
             old = variables.get(name)
             shadowed = () if old is None else (*old.shadowed, old.definition)
             variables[name] = EnvVar(name, definition, shadowed)
-        return Environment(variables, self.warnings, self.files, self.templates)
+        return Environment(variables, self.warnings)
 
     def rows(self, mode: FilterMode = FilterMode.ALL, query: str = "") -> list[EnvVar]:
         """Variables sorted by name, filtered by *mode* and by a case-insensitive *query*
@@ -437,15 +435,14 @@ def _display(path: Path, app_root: Path) -> str:
 
 def _missing_from_templates(
     templates: Iterable[Path], app_root: Path, defined: Mapping[str, str]
-) -> tuple[list[Path], list[EnvWarning]]:
-    found, warnings = [], []
+) -> list[EnvWarning]:
+    warnings = []
     reported: set[str] = set()
     for path in templates:
         try:
             text = path.read_text(encoding="utf-8", errors="replace")
         except OSError:
             continue
-        found.append(path)
         shown = _display(path, app_root)
         for binding in parse_stream(io.StringIO(text)):
             name = binding.key
@@ -461,7 +458,7 @@ def _missing_from_templates(
                     name=name,
                 )
             )
-    return found, warnings
+    return warnings
 
 
 def load_environment(
@@ -489,14 +486,10 @@ def load_environment(
     variables = {
         name: EnvVar(name, defs[-1], tuple(defs[:-1])) for name, defs in definitions.items()
     }
-    templates: tuple[Path, ...] = ()
     if app_root is not None:
-        found, missing = _missing_from_templates(
-            template_candidates(files, app_root), app_root, resolved
-        )
-        templates = tuple(found)
-        warnings.extend(missing)
-    return Environment(variables, tuple(warnings), files, templates)
+        candidates = template_candidates(files, app_root)
+        warnings.extend(_missing_from_templates(candidates, app_root, resolved))
+    return Environment(variables, tuple(warnings))
 
 
 def env_file_specs(values: list[str] | None, app_root: Path) -> list[EnvFileSpec]:

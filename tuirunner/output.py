@@ -66,10 +66,6 @@ class OutputBuffer:
         self._pending_cr = False
 
     @property
-    def maxlen(self) -> int:
-        return self.lines.maxlen or 0
-
-    @property
     def first_index(self) -> int:
         """Absolute index of the oldest line still kept."""
         return self.total - len(self.lines)

@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TextIO
 
-from tuirunner.diagnose import crash_hint
 from tuirunner.output import strip_ansi
 from tuirunner.supervisor import (
     Event,
@@ -144,8 +143,7 @@ async def run_plain(supervisor: Supervisor, printer: PlainPrinter) -> int:
         if isinstance(event, StateChanged) and event.new in (State.EXITED, State.FAILED):
             proc = event.process
             if proc.crashed and not status:
-                environment = proc.environment or supervisor.environment_for(proc)
-                hint = crash_hint(proc.buffer.tail(60), environment.as_dict(), "see: tuirunner env")
+                hint = supervisor.crash_hint(proc, "see: tuirunner env")
                 if hint:
                     printer.system(f"hint: {hint}")
             finish(proc.exit.code if proc.exit is not None else 1)

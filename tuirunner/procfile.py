@@ -39,12 +39,6 @@ class Procfile:
     def names(self) -> list[str]:
         return [t.name for t in self.types]
 
-    def get(self, name: str) -> ProcessType:
-        for t in self.types:
-            if t.name == name:
-                return t
-        raise KeyError(name)
-
 
 def _explain(line: str) -> str:
     """Why *line* is not ``name: command``."""

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import psutil
 
+from tuirunner.diagnose import crash_hint
 from tuirunner.environment import Environment
 from tuirunner.output import DEFAULT_SCROLLBACK, OutputBuffer
 from tuirunner.procfile import Instance
@@ -172,10 +173,6 @@ class ManagedProcess:
         return self.instance.name
 
     @property
-    def type_name(self) -> str:
-        return self.instance.type.name
-
-    @property
     def command(self) -> str:
         return self.instance.command
 
@@ -207,6 +204,15 @@ def _become_terminal_owner() -> None:  # runs in the child between fork and exec
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
     for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, signal.SIG_DFL)
+
+
+def runner_variables(instance: Instance, run_id: str | None = None) -> dict[str, str]:
+    """What the runner sets for a process: ``PORT``, ``PS`` and, in a run, ``TUIRUNNER_RUN_ID``
+    (which, with ``PS``, finds the children that leave the process group)."""
+    variables = {"PORT": str(instance.port), "PS": instance.name}
+    if run_id is not None:
+        variables[RUN_ID_VARIABLE] = run_id
+    return variables
 
 
 def _write_all(fd: int, data: bytes, patience: float = 30.0) -> None:
@@ -341,14 +347,14 @@ class Supervisor:
     def any_alive(self) -> bool:
         return any(p.state.alive for p in self.processes)
 
-    def environment_for(self, proc: ManagedProcess, base: Environment | None = None) -> Environment:
-        """What *proc* gets when started now: the environment plus ``PORT``, ``PS`` and
-        ``TUIRUNNER_RUN_ID`` (which, with ``PS``, finds the children that leave the process
-        group, so that they are stopped too)."""
-        base = self.environment if base is None else base
-        return base.with_runner_vars(
-            {"PORT": str(proc.port), "PS": proc.name, RUN_ID_VARIABLE: self.run_id}
-        )
+    def environment_for(self, proc: ManagedProcess) -> Environment:
+        """What *proc* gets when started now: the environment plus :func:`runner_variables`."""
+        return self.environment.with_runner_vars(runner_variables(proc.instance, self.run_id))
+
+    def crash_hint(self, proc: ManagedProcess, how: str) -> str | None:
+        """If *proc*'s last output blames a variable it lacked: ``SECRET_KEY is not set — how``."""
+        environment = proc.environment or self.environment_for(proc)
+        return crash_hint(proc.buffer.tail(60), environment.as_dict(), how)
 
     def stale_processes(self) -> list[ManagedProcess]:
         """Running processes whose environment differs from what a restart would give them."""
@@ -394,6 +400,7 @@ class Supervisor:
         """Stop everything (in parallel, so the whole stop takes at most one timeout)."""
         self.shutting_down = True
         await asyncio.gather(*(self.stop(p.name) for p in self.processes))
+        await self._stop_strays(None)  # one scan for all of them (the stops above skip theirs)
         self._close_relay(wait=1.0)
 
     def kill_all_now(self) -> None:
@@ -694,7 +701,8 @@ class Supervisor:
                 self._emit(Notice(proc, f"sending SIGKILL to {what} (pid {pgid})"))
             await self._wait_gone(proc, group, 5.0)
         _kill(strays)  # children that left the group (setsid), found when the stop began
-        await self._stop_strays(proc)  # and any other that carries this process's marker
+        if not self.shutting_down:  # stop_all looks for the marked ones once, for all
+            await self._stop_strays(proc)
 
     def _marked_processes(self, name: str | None = None) -> list[psutil.Process]:
         """Live processes started by this run (of process *name*), found by their marker."""
@@ -713,13 +721,16 @@ class Supervisor:
                 found.append(p)
         return found
 
-    async def _stop_strays(self, proc: ManagedProcess) -> None:
-        """SIGTERM, then SIGKILL after the timeout, the processes that left *proc*'s group."""
+    async def _stop_strays(self, proc: ManagedProcess | None) -> None:
+        """SIGTERM, then SIGKILL after the timeout, the processes that left *proc*'s group (or
+        any process's, for None), found by the marker in their environment."""
         loop = asyncio.get_running_loop()
-        strays = await loop.run_in_executor(None, self._marked_processes, proc.name)
+        name = None if proc is None else proc.name
+        strays = await loop.run_in_executor(None, self._marked_processes, name)
         if not strays:
             return
-        self._emit(Notice(proc, f"stopping {len(strays)} process(es) {proc.name} left behind"))
+        whose = "the processes" if proc is None else proc.name
+        self._emit(Notice(proc, f"stopping {len(strays)} process(es) {whose} left behind"))
         for p in strays:
             with contextlib.suppress(psutil.Error):
                 p.terminate()

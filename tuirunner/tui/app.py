@@ -18,7 +18,6 @@ from textual.binding import Binding
 from textual.containers import Container, Horizontal
 from textual.widgets import Footer, OptionList
 
-from tuirunner.diagnose import crash_hint
 from tuirunner.environment import EnvSource
 from tuirunner.supervisor import (
     Event,
@@ -263,14 +262,7 @@ class TuirunnerApp(App[int]):
             what = proc.error or (proc.exit.describe() if proc.exit else "crashed")
             self.notify(f"{proc.name} {what}", severity="error", markup=False)
             self._dirty.add(proc.name)
-            pane.set_hint(self.crash_hint(proc))
-
-    def crash_hint(self, proc) -> str | None:
-        """A pointer to the cause of a crash, when the output blames a variable."""
-        environment = proc.environment or self.supervisor.environment_for(proc)
-        return crash_hint(
-            proc.buffer.tail(60), environment.as_dict(), "press e to inspect the environment"
-        )
+            pane.set_hint(self.supervisor.crash_hint(proc, "press e to inspect the environment"))
 
     def _flush(self) -> None:
         if not self._dirty:
