@@ -396,8 +396,14 @@ class Supervisor:
     async def restart_all(self) -> None:
         await asyncio.gather(*(self.restart(p.name) for p in self.processes))
 
-    async def stop_all(self) -> None:
-        """Stop everything (in parallel, so the whole stop takes at most one timeout)."""
+    async def stop_all(self, final: bool = True) -> None:
+        """Stop everything (in parallel, so the whole stop takes at most one timeout).
+
+        *final*: the run is ending, nothing may start again (else processes can be started again
+        afterwards, as the UI's "Stop all" does)."""
+        if not final:
+            await asyncio.gather(*(self.stop(p.name) for p in self.processes))
+            return
         self.shutting_down = True
         await asyncio.gather(*(self.stop(p.name) for p in self.processes))
         await self._stop_strays(None)  # one scan for all of them (the stops above skip theirs)

@@ -311,10 +311,7 @@ class TuirunnerApp(App[int]):
             self._control(self.supervisor.start(name))
 
     def stop_all(self) -> None:
-        async def stop() -> None:
-            await asyncio.gather(*(self.supervisor.stop(p.name) for p in self.supervisor))
-
-        self._control(stop())
+        self._control(self.supervisor.stop_all(final=False))
 
     def start_all(self) -> None:
         self._control(self.supervisor.start_all())
