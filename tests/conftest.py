@@ -1,10 +1,13 @@
 import os
+import tempfile
 
 import pytest
 
 # Deterministic rendering for pilot and snapshot tests.
 os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
 os.environ.pop("NO_COLOR", None)
+# The tests' keepers keep their sockets apart from any real run of the developer's.
+os.environ["XDG_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="tuirunner-tests-")
 
 
 @pytest.fixture
@@ -20,3 +23,12 @@ def mark():
     value = token()
     yield value
     kill_leftovers(value)
+
+
+@pytest.fixture(autouse=True)
+def _stop_keepers():
+    """Keepers a test started (tests/tui_helpers.make_app) do not outlive it."""
+    yield
+    from tests.tui_helpers import stop_keepers
+
+    stop_keepers()

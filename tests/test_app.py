@@ -6,7 +6,7 @@ import pytest
 
 from tests.helpers import PYTHON, assert_no_leftovers, stubborn
 from tests.tui_helpers import buffer_text, make_app, screen_text, wait_until
-from tuirunner.supervisor import State
+from tuirunner.events import State
 from tuirunner.tui.app import MAX_TILED, choose_grid
 
 PY = shlex.quote(PYTHON)
@@ -14,14 +14,14 @@ SIZE = (120, 40)
 
 
 def running(app, name):
-    return app.supervisor.get(name).state is State.RUNNING
+    return app.client.get(name).state is State.RUNNING
 
 
 async def test_restart_gives_a_new_pid_and_bumps_the_restart_count(tmp_path):
     app = make_app(tmp_path, "web: echo web up; sleep 600\nworker: echo worker up; sleep 600\n")
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: running(app, "web.1") and running(app, "worker.1"))
-        web = app.supervisor.get("web.1")
+        web = app.client.get("web.1")
         first = web.pid
         assert f"pid {first}" in str(app.pane("web.1").title_bar.render())
         await pilot.press("r")
@@ -29,7 +29,7 @@ async def test_restart_gives_a_new_pid_and_bumps_the_restart_count(tmp_path):
         assert web.restart_count == 1
         header = str(app.pane("web.1").title_bar.render())
         assert f"pid {web.pid}" in header and "↻ 1" in header
-        assert app.supervisor.get("worker.1").restart_count == 0
+        assert app.client.get("worker.1").restart_count == 0
 
 
 async def test_stop_and_start_the_focused_process_and_buttons(tmp_path):
@@ -37,7 +37,7 @@ async def test_stop_and_start_the_focused_process_and_buttons(tmp_path):
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: running(app, "worker.1"))
         await pilot.press("2", "s")
-        worker = app.supervisor.get("worker.1")
+        worker = app.client.get("worker.1")
         await wait_until(pilot, lambda: worker.state is State.STOPPED)
         pane = app.pane("worker.1")
         assert "stopped" in str(pane.title_bar.render())
@@ -55,7 +55,7 @@ async def test_stop_and_start_the_focused_process_and_buttons(tmp_path):
 async def test_restart_all(tmp_path):
     app = make_app(tmp_path, "a: sleep 600\nb: sleep 600\nc: exit 3\n")
     async with app.run_test(size=SIZE) as pilot:
-        sup = app.supervisor
+        sup = app.client
         await wait_until(
             pilot,
             lambda: (
@@ -118,7 +118,7 @@ async def test_search_finds_a_line_that_scrolled_out_of_view(tmp_path):
 async def test_search_navigation_and_no_match(tmp_path):
     app = make_app(tmp_path, f"web: {PY} -c \"[print('x', i) for i in range(5)]\"; sleep 600\n")
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: "x 4" in buffer_text(app.supervisor.get("web.1")))
+        await wait_until(pilot, lambda: "x 4" in buffer_text(app.client.get("web.1")))
         await pilot.press("slash", "x")
         pane = app.pane("web.1")
         await pilot.pause()
@@ -137,7 +137,7 @@ async def test_input_mode_delivers_a_typed_line_to_the_child(tmp_path):
     (tmp_path / "ask.py").write_text(script)
     app = make_app(tmp_path, f"web: sleep 600\nask: {PY} ask.py\n")
     async with app.run_test(size=SIZE) as pilot:
-        ask = app.supervisor.get("ask.1")
+        ask = app.client.get("ask.1")
         view = app.pane("ask.1").view
         await wait_until(pilot, lambda: "Name? " in screen_text(view), message="the prompt")
         await pilot.press("2", "i")
@@ -161,7 +161,7 @@ async def test_ctrl_c_in_input_mode_interrupts_the_child_not_the_app(tmp_path):
     (tmp_path / "wait.py").write_text(script)
     app = make_app(tmp_path, f"w: {PY} wait.py\n")
     async with app.run_test(size=SIZE) as pilot:
-        proc = app.supervisor.get("w.1")
+        proc = app.client.get("w.1")
         await wait_until(pilot, lambda: "waiting" in buffer_text(proc))
         await pilot.press("i", "ctrl+c")
         await wait_until(pilot, lambda: "got SIGINT" in buffer_text(proc))
@@ -172,7 +172,7 @@ async def test_quit_stops_everything_and_exits_zero(tmp_path, mark):
     procfile = f"web: sleep 600 && echo {mark}\nstubborn: {stubborn(mark)}\n"
     app = make_app(tmp_path, procfile, timeout=1.0)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: "ready" in buffer_text(app.supervisor.get("stubborn.1")))
+        await wait_until(pilot, lambda: "ready" in buffer_text(app.client.get("stubborn.1")))
         await pilot.press("q")
         await wait_until(
             pilot,
@@ -180,14 +180,14 @@ async def test_quit_stops_everything_and_exits_zero(tmp_path, mark):
         )
         await wait_until(pilot, lambda: not app.is_running, timeout=30)
     assert app.return_code == 0
-    assert not app.supervisor.any_alive
+    assert not any(p.state.alive for p in app.client)
     assert_no_leftovers(mark)
 
 
 async def test_second_quit_forces(tmp_path, mark):
     app = make_app(tmp_path, f"stubborn: {stubborn(mark)}\n", timeout=600)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: "ready" in buffer_text(app.supervisor.get("stubborn.1")))
+        await wait_until(pilot, lambda: "ready" in buffer_text(app.client.get("stubborn.1")))
         await pilot.press("q")
         await pilot.pause(0.2)
         assert app.is_running  # still waiting for the stubborn process
@@ -199,7 +199,7 @@ async def test_second_quit_forces(tmp_path, mark):
 async def test_a_crashed_process_stays_visible_and_the_others_keep_running(tmp_path):
     app = make_app(tmp_path, "web: sleep 600\nbad: echo 'Traceback: it broke'; exit 3\n")
     async with app.run_test(size=SIZE) as pilot:
-        bad = app.supervisor.get("bad.1")
+        bad = app.client.get("bad.1")
         await wait_until(pilot, lambda: bad.state is State.EXITED)
         await pilot.pause(0.1)
         pane = app.pane("bad.1")
@@ -232,7 +232,7 @@ async def test_follow_pauses_when_scrolling_up_and_counts_new_lines(tmp_path):
         await wait_until(pilot, lambda: "old 199" in screen_text(view))
         await pilot.press("pageup")
         assert not view.follow
-        app.supervisor.write("web.1", b"\r")
+        app.client.write("web.1", b"\r")
         await wait_until(pilot, lambda: view.unseen >= 7, message="unseen count")
         label = app.pane("web.1").unseen_label
         assert "new lines" in str(label.render()) and label.has_class("-visible")
@@ -282,7 +282,7 @@ async def test_command_palette_offers_every_action_for_every_process(tmp_path):
             assert expected in titles
         callback = dict((t, c) for t, c, _ in provider._commands())["Stop worker.2"]
         callback()
-        await wait_until(pilot, lambda: app.supervisor.get("worker.2").state is State.STOPPED)
+        await wait_until(pilot, lambda: app.client.get("worker.2").state is State.STOPPED)
 
 
 @pytest.mark.parametrize("key", ["c"])

@@ -276,7 +276,7 @@ def test_sigterm_ignoring_child_is_killed_after_timeout(tmp_path, mark):
         runner.signal(signal.SIGTERM)
         assert runner.wait(30) == 143
         assert "sending SIGKILL to stubborn.1" in runner.output
-        assert "stubborn.1 stopped (killed by SIGKILL)" in runner.output
+        assert "stubborn.1 stopped (killed by SIGKILL after the 1 s timeout)" in runner.output
     assert_no_leftovers(mark)
 
 

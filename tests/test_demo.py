@@ -163,8 +163,12 @@ def test_demo_without_secret_key_shows_why_web_crashed(demo):
     args = demo.args(with_demo_env=False)  # no example/.env: SECRET_KEY is missing
     with Tmux(tuirunner_command(*args), ROOT, width=240, height=60, env=env) as term:
         term.wait_for("KeyError: 'SECRET_KEY'", timeout=60)
-        screen = term.wait_for("SECRET_KEY is not set — press e", timeout=30)
-        assert re.search(r"web\.1\s+crashed: exit 1", screen), screen
+        term.wait_for("SECRET_KEY is not set — press e", timeout=30)
+        wait_for(
+            lambda: re.search(r"web\.1\s+crashed: exit 1", term.screen()),
+            30,
+            message="web.1 crashed",
+        )
         screen = term.wait_for("Server is listening", timeout=30)
         assert re.search(r"mail\.1\s+running", screen), screen
         term.send("q")

@@ -4,9 +4,8 @@ import shlex
 
 from tests.helpers import PYTHON, clean_env
 from tests.tui_helpers import buffer_text, make_app, screen_text, wait_until
-from tuirunner.environment import EnvFileSpec, EnvSource
+from tuirunner.events import State
 from tuirunner.secrets import MASK
-from tuirunner.supervisor import State
 from tuirunner.tui.screens.inspector import EnvInspector
 
 PY = shlex.quote(PYTHON)
@@ -33,13 +32,11 @@ def project(
 ):
     (tmp_path / ".env").write_text(env_text)
     shell_env = clean_env(**(shell or {}))
-    app = make_app(tmp_path, procfile, env_files=[".env"], shell_env=shell_env, **kwargs)
-    app.env_source = EnvSource((EnvFileSpec(tmp_path / ".env", ".env", True),), shell_env, tmp_path)
-    return app
+    return make_app(tmp_path, procfile, env_files=[".env"], shell_env=shell_env, **kwargs)
 
 
 async def open_inspector(app, pilot, name="web.1") -> EnvInspector:
-    await wait_until(pilot, lambda: app.supervisor.get(name).state is State.RUNNING)
+    await wait_until(pilot, lambda: app.client.get(name).state is State.RUNNING)
     app.focus_process(name)
     await pilot.press("e")
     await wait_until(pilot, lambda: isinstance(app.screen, EnvInspector))
@@ -110,7 +107,7 @@ async def test_switching_process_shows_port_and_ps_differ(tmp_path):
     app = project(tmp_path, "X=1\n")
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_inspector(app, pilot)
-        await wait_until(pilot, lambda: app.supervisor.get("worker.1").state is State.RUNNING)
+        await wait_until(pilot, lambda: app.client.get("worker.1").state is State.RUNNING)
         assert rows(screen)["PORT"][0] == "5000"
         await pilot.press("right_square_bracket")
         await pilot.pause()
@@ -141,17 +138,17 @@ async def test_editing_env_while_running_offers_a_restart_that_gives_the_new_val
     procfile = f"web: {PY} -c {shlex.quote(script)}\nother: sleep 600\n"
     app = project(tmp_path, "GREETING=hello\n", procfile=procfile)
     async with app.run_test(size=SIZE) as pilot:
-        web = app.supervisor.get("web.1")
+        web = app.client.get("web.1")
         await wait_until(pilot, lambda: "GREETING is hello" in buffer_text(web))
         screen = await open_inspector(app, pilot)
         (tmp_path / ".env").write_text("GREETING=bonjour\nEXTRA=1\n")
         await wait_until(
             pilot,
-            lambda: app.supervisor.environment.get("GREETING") == "bonjour",
+            lambda: app.client.environment.get("GREETING") == "bonjour",
             message="the watcher to reload .env",
         )
         await pilot.pause()
-        assert [p.name for p in app.supervisor.stale_processes()] == ["web.1", "other.1"]
+        assert [p.name for p in app.client.stale_processes()] == ["web.1", "other.1"]
         banner = str(screen.query_one("#env-change").render())
         assert "added EXTRA; changed GREETING" in banner and "press u" in banner
         assert "a restart gives 'bonjour'" in rows(screen)["GREETING"][2]
@@ -165,7 +162,7 @@ async def test_editing_env_while_running_offers_a_restart_that_gives_the_new_val
             message="the child's own output with the new value",
         )
         assert web.pid != first
-        await wait_until(pilot, lambda: not app.supervisor.stale_processes())
+        await wait_until(pilot, lambda: not app.client.stale_processes())
         assert rows(screen)["GREETING"][0] == "bonjour"
 
 
@@ -175,7 +172,7 @@ async def test_a_crash_naming_a_missing_variable_points_to_the_inspector(tmp_pat
         tmp_path, "DEBUG=1\n", procfile=f"web: {PY} -c {shlex.quote(settings)}\nworker: sleep 600\n"
     )
     async with app.run_test(size=SIZE) as pilot:
-        web = app.supervisor.get("web.1")
+        web = app.client.get("web.1")
         await wait_until(pilot, lambda: web.state is State.EXITED)
         pane = app.pane("web.1")
         await wait_until(pilot, lambda: pane.hint.has_class("-visible"))
@@ -183,7 +180,7 @@ async def test_a_crash_naming_a_missing_variable_points_to_the_inspector(tmp_pat
             str(pane.hint.render()) == "SECRET_KEY is not set — press e to inspect the environment"
         )
         assert "KeyError: 'SECRET_KEY'" in screen_text(pane.view)
-        assert app.supervisor.get("worker.1").state is State.RUNNING
+        assert app.client.get("worker.1").state is State.RUNNING
 
 
 async def test_reveal_works_on_any_row_and_moving_away_masks_it_again(tmp_path):

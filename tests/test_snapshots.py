@@ -1,7 +1,7 @@
 """Snapshot tests of the main layouts (``pytest --snapshot-update`` records them).
 
-Everything that changes from run to run is pinned: pids (SnapshotApp), uptimes (a frozen
-clock), the shell environment (a fixed one), toasts (cleared) and the cursor blink.
+Everything that changes from run to run is pinned: pids and uptimes (SnapshotApp), the run id,
+the shell environment (a fixed one), toasts (cleared) and the cursor blink.
 """
 
 import shlex
@@ -9,9 +9,8 @@ import shlex
 from textual.widgets import Input
 
 from tests.helpers import PYTHON
-from tests.tui_helpers import FrozenClock, SnapshotApp, make_app, wait_until
-from tuirunner.environment import EnvFileSpec, EnvSource
-from tuirunner.supervisor import State
+from tests.tui_helpers import SnapshotApp, make_app, wait_until
+from tuirunner.events import State
 from tuirunner.tui.screens.inspector import EnvInspector
 
 PY = shlex.quote(PYTHON)
@@ -28,11 +27,10 @@ def app_for(tmp_path, procfile: str, **kwargs):
         tmp_path,
         procfile,
         app_class=SnapshotApp,
-        clock=FrozenClock(),
         shell_env=dict(SHELL),
         **kwargs,
     )
-    app.supervisor.run_id = "0123456789abcdef"  # normally random per run
+    app.client.run_id = "0123456789abcdef"  # normally random per run
     return app
 
 
@@ -65,11 +63,11 @@ def settled(*conditions):
 
 
 def has_output(name: str, text: str):
-    return lambda app: text in "\n".join(app.supervisor.get(name).buffer.snapshot())
+    return lambda app: text in "\n".join(app.client.get(name).buffer.snapshot())
 
 
 def in_state(name: str, state: State):
-    return lambda app: app.supervisor.get(name).state is state
+    return lambda app: app.client.get(name).state is state
 
 
 WEB_LINES = [
@@ -118,7 +116,7 @@ def test_twelve_processes_list_and_selected_pane(tmp_path, snap_compare):
 
     async def run_before(pilot):
         await settled(
-            *(in_state(p.name, State.RUNNING) for p in pilot.app.supervisor),
+            *(in_state(p.name, State.RUNNING) for p in pilot.app.client),
             has_output("worker.2", "ready"),
         )(pilot)
         await pilot.press("5")  # worker.1, the fifth process
@@ -168,9 +166,6 @@ def test_inspector_with_masked_values(tmp_path, snap_compare):
     )
     (tmp_path / ".env.example").write_text("SECRET_KEY=\nDEBUG=\nSENTRY_DSN=\n")
     app = app_for(tmp_path, "web: sleep 600\nworker: sleep 600\n", env_files=[".env"])
-    app.env_source = EnvSource(
-        (EnvFileSpec(tmp_path / ".env", ".env", True),), dict(SHELL), tmp_path
-    )
 
     async def run_before(pilot):
         await settled(in_state("web.1", State.RUNNING), in_state("worker.1", State.RUNNING))(pilot)

@@ -1,31 +1,27 @@
-"""Building the Textual app over real (small) processes, for pilot and snapshot tests."""
+"""Building the Textual app over a real keeper and real (small) processes, for pilot and
+snapshot tests."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from pathlib import Path
 
 from tests.helpers import clean_env
-from tuirunner.environment import EnvFileSpec, load_environment
-from tuirunner.procfile import formation, parse_concurrency, parse_procfile_text
-from tuirunner.supervisor import Supervisor
+from tuirunner.client import Client, KeeperProcess, start_keeper
+from tuirunner.project import RunOptions
 from tuirunner.tui.app import TuirunnerApp
 
-
-class FrozenClock:
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
+KEEPERS: list[KeeperProcess] = []  # stopped after each test (see conftest.py)
 
 
 class SnapshotApp(TuirunnerApp):
-    """Hides what changes from run to run (pids) so screenshots are comparable."""
+    """Hides what changes from run to run (pids, uptimes) so screenshots are comparable."""
 
     def format_pid(self, pid: int) -> str:
         return "pid 4242"
+
+    def format_uptime(self, seconds: float) -> str:
+        return "up 1m05s"
 
 
 def make_app(
@@ -37,21 +33,35 @@ def make_app(
     timeout: float = 2.0,
     scrollback: int = 10_000,
     app_class=TuirunnerApp,
-    clock=None,
     shell_env: dict | None = None,
     **app_kwargs,
 ) -> TuirunnerApp:
-    pf = parse_procfile_text(procfile, tmp_path / "Procfile")
-    specs = [EnvFileSpec(tmp_path / name, name, True) for name in env_files]
-    environment = load_environment(
-        specs, shell_env if shell_env is not None else clean_env(), tmp_path
+    """The app as ``tuirunner`` runs it in the foreground: a keeper (with its guard) of
+    *procfile* in *tmp_path*, the app its owner."""
+    (tmp_path / "Procfile").write_text(procfile)
+    options = RunOptions(
+        app_root=str(tmp_path),
+        env=list(env_files),
+        concurrency=[concurrency] if concurrency else [],
+        timeout=timeout,
+        scrollback=scrollback,
     )
-    instances = formation(pf, concurrency=parse_concurrency([concurrency] if concurrency else []))
-    kwargs = {"clock": clock} if clock is not None else {}
-    supervisor = Supervisor(
-        instances, environment, tmp_path, timeout=timeout, scrollback=scrollback, **kwargs
-    )
-    return app_class(supervisor, handle_signals=False, **app_kwargs)
+    environ = shell_env if shell_env is not None else clean_env()
+    keeper = start_keeper(options, foreground=True, window=(80, 20), environ=environ)
+    KEEPERS.append(keeper)
+    keeper.wait_ready()
+    client = Client.connect(tmp_path, env=True, owner=keeper.owner)
+    return app_class(client, keeper, handle_signals=False, **app_kwargs)
+
+
+def stop_keepers() -> None:
+    """Whatever a test left running goes: each keeper loses its owner and stops everything."""
+    while KEEPERS:
+        keeper = KEEPERS.pop()
+        keeper.release()
+        if keeper.wait(20) is None:
+            keeper.guard.kill()
+            keeper.wait(5)
 
 
 async def wait_until(pilot, condition, timeout: float = 20.0, message: str = "condition"):
@@ -70,9 +80,3 @@ def screen_text(view) -> str:
 
 def buffer_text(proc) -> str:
     return "\n".join(proc.buffer.snapshot())
-
-
-async def stop_everything(app) -> None:
-    sup = app.supervisor
-    sup.kill_all_now()
-    await asyncio.sleep(0)

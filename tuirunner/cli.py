@@ -1,7 +1,9 @@
-"""Command line: ``tuirunner [start] [PROCESS ...]``, ``run``, ``check``, ``env``.
+"""Command line: argument parsing and dispatch.
 
-Global options are accepted before or after the subcommand, as honcho does
-(``tuirunner -e .env.test run pytest`` and ``tuirunner run -e .env.test pytest``).
+``tuirunner [start] [PROCESS ...]``, ``run``, ``check``, ``env``, and the commands that talk to a
+running keeper (``attach``, ``ps``, ``restart``, ``stop``, ``logs``, ``down``; see
+:mod:`tuirunner.control`). Global options are accepted before or after the subcommand, as
+honcho does (``tuirunner -e .env.test run pytest`` and ``tuirunner run -e .env.test pytest``).
 """
 
 from __future__ import annotations
@@ -10,32 +12,23 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import sys
-from dataclasses import dataclass
-from pathlib import Path
 
-from tuirunner import __version__
-from tuirunner.environment import (
-    Environment,
-    EnvSource,
-    FilterMode,
-    WarningKind,
-    env_file_specs,
-)
+import tuirunner
+from tuirunner import control
+from tuirunner import project as project_module
+from tuirunner.client import Client, start_keeper
+from tuirunner.environment import Environment, FilterMode, WarningKind
 from tuirunner.errors import UserError
 from tuirunner.output import DEFAULT_SCROLLBACK
-from tuirunner.procfile import (
-    DEFAULT_BASE_PORT,
-    Instance,
-    Procfile,
-    formation,
-    load_procfile,
-    parse_concurrency,
-)
-from tuirunner.supervisor import DEFAULT_TIMEOUT, runner_variables
+from tuirunner.procfile import Instance, formation, parse_concurrency
+from tuirunner.project import DEFAULT_TIMEOUT, Project, RunOptions
+from tuirunner.tui.layout import first_window
 
 PROG = "tuirunner"
-SUBCOMMANDS = ("start", "run", "check", "env", "version", "help")
+CONTROL = ("attach", "ps", "restart", "stop", "logs", "down")
+SUBCOMMANDS = ("start", "run", "check", "env", "version", "help", *CONTROL)
 
 # Options that take a value, to find where the subcommand is without parsing.
 _VALUE_OPTIONS = {
@@ -60,11 +53,20 @@ _VALUE_OPTIONS = {
 
 EPILOG = """\
 commands:
-  start [PROCESS ...]     start all processes, or only the named types (the default command)
+  start [PROCESS ...]     start all processes, or only the named types (the default command);
+                          -D/--detach: in the background
   run [--] COMMAND ...    run one command with the same environment, attached to this terminal
   check                   validate the Procfile and env files
   env                     show the environment a process gets and where each variable comes from
   version                 print the version
+
+commands for a run that is going on (in this app root, or -d DIR):
+  attach                  the terminal UI on it ('d' detaches, 'q' stops everything)
+  ps [--json]             each process's state, pid, uptime, restarts and port
+  restart [NAME ...]      restart processes (start them if stopped): web = every web, web.1 one
+  stop [NAME ...]         stop processes (no name: all of them; the run goes on)
+  logs [-f] [-n N] [NAME ...]   their buffered output; -f follows it
+  down                    stop everything and end the run
 
 Env files override the shell environment; later files override earlier ones. Each process also
 gets PORT (base + 100 x the type's position in the Procfile + instance number - 1) and PS
@@ -177,13 +179,21 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("-v", "--version", action="version", version=f"{PROG} {__version__}")
+    parser.add_argument(
+        "-v", "--version", action="version", version=f"{PROG} {tuirunner.__version__}"
+    )
     _add_common(parser, sub=False)
     subs = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = subs.add_parser("start", help="start processes (the default)")
     _add_common(p, sub=True)
     p.add_argument("processes", nargs="*", metavar="PROCESS", help="process types to start")
+    p.add_argument(
+        "-D",
+        "--detach",
+        action="store_true",
+        help="start in the background and return (then: attach, ps, logs, down)",
+    )
 
     p = subs.add_parser("run", help="run a one-off command with the same environment")
     _add_common(p, sub=True)
@@ -213,7 +223,39 @@ def build_parser() -> argparse.ArgumentParser:
     subs.add_parser("version", help="print the version")
     p = subs.add_parser("help", help="show help")
     p.add_argument("topic", nargs="?")
+
+    p = subs.add_parser("attach", help="the terminal UI on the run going on")
+    _add_app_root(p)
+    p = subs.add_parser("ps", help="list the processes of the run going on")
+    _add_app_root(p)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    for name, what in (("restart", "restart (start if stopped)"), ("stop", "stop")):
+        p = subs.add_parser(name, help=f"{what} processes of the run going on")
+        _add_app_root(p)
+        p.add_argument(
+            "names", nargs="*", metavar="NAME", help="web: every web instance; web.1: one"
+        )
+    p = subs.add_parser("logs", help="the buffered output of the run going on")
+    _add_app_root(p)
+    p.add_argument("-f", "--follow", action="store_true", help="follow until interrupted")
+    p.add_argument(
+        "-n", "--lines", type=int, metavar="N", help="the last N lines of each (default: all)"
+    )
+    p.add_argument("--no-color", "--no-colour", dest="no_color", action="store_true")
+    p.add_argument("names", nargs="*", metavar="NAME", help="web: every web instance")
+    p = subs.add_parser("down", help="stop everything and end the run going on")
+    _add_app_root(p)
     return parser
+
+
+def _add_app_root(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-d",
+        "--app-root",
+        metavar="DIR",
+        default=argparse.SUPPRESS,
+        help="the app root of the run (default: .)",
+    )
 
 
 def normalise_argv(argv: list[str]) -> list[str]:
@@ -258,37 +300,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 # --- configuration shared by the subcommands ----------------------------------------------------
 
 
-@dataclass
-class Project:
-    app_root: Path
-    environment: Environment
-    procfile_path: Path
-    base_port: int
-    env_source: EnvSource
-
-    def procfile(self) -> Procfile:
-        return load_procfile(self.procfile_path)
-
-
 def load_project(args: argparse.Namespace) -> Project:
-    app_root = Path(args.app_root or ".")
-    if not app_root.is_dir():
-        raise UserError(f"{app_root}: app root is not a directory")
-    env_source = EnvSource(tuple(env_file_specs(args.env, app_root)), dict(os.environ), app_root)
-    environment = env_source.load()
-    procfile_name = args.procfile or environment.get("PROCFILE") or "Procfile"
-    if args.port is not None:
-        base_port = args.port
-    else:
-        raw = environment.get("PORT")
-        try:
-            base_port = int(raw) if raw else DEFAULT_BASE_PORT
-        except ValueError:
-            source = environment.variables["PORT"].source
-            raise UserError(f"PORT={raw!r} (from {source}) is not a number") from None
-    if not 0 < base_port < 65536:
-        raise UserError(f"port {base_port} is out of range")
-    return Project(app_root, environment, app_root / procfile_name, base_port, env_source)
+    return project_module.load_project(RunOptions.from_args(args))
 
 
 def warn(message: str) -> None:
@@ -305,40 +318,42 @@ def print_env_warnings(environment: Environment) -> None:
 
 def cmd_start(args: argparse.Namespace) -> int:
     project = load_project(args)
-    project.environment.raise_for_missing_files()
-    procfile = project.procfile()
-    instances = formation(
-        procfile,
-        selected=args.processes,
-        concurrency=parse_concurrency(args.concurrency),
-        base_port=project.base_port,
-    )
-    if not instances:
-        raise UserError("nothing to start: the concurrency of every selected type is 0")
-    timeout = DEFAULT_TIMEOUT if args.timeout is None else args.timeout
-    if timeout < 0:
-        raise UserError("--timeout must not be negative")
-    scrollback = DEFAULT_SCROLLBACK if args.scrollback is None else args.scrollback
-    if scrollback < 1:
-        raise UserError("--scrollback must be at least 1")
+    instances = project.validate_run()
+    if args.detach:
+        return start_detached(project)
     use_tui = args.tui
     if use_tui is None:
         use_tui = sys.stdout.isatty() and sys.stdin.isatty()
     if use_tui:
-        from tuirunner.tui.app import run_tui  # imported only when needed: plain mode stays lean
+        columns, rows = shutil.get_terminal_size()
+        keeper = start_keeper(
+            project.options, foreground=True, window=first_window(len(instances), columns, rows)
+        )
+        # Textual is imported while the keeper starts: neither waits for the other.
+        from tuirunner.tui.app import run_tui
 
-        return run_tui(project, instances, timeout=timeout, scrollback=scrollback)
+        return run_tui(keeper, project.app_root)
     print_env_warnings(project.environment)
-    return run_plain_mode(args, project, instances, timeout, scrollback)
+    return run_plain_mode(args, project, instances)
 
 
-def run_plain_mode(
-    args, project: Project, instances: list[Instance], timeout: float, scrollback: int
-) -> int:
-    import shutil
+def start_detached(project: Project) -> int:
+    keeper = start_keeper(project.options, foreground=False)
+    pid = keeper.wait_ready()
+    where = "" if project.options.app_root == "." else f" -d {project.options.app_root}"
+    print(
+        f"{PROG}: started in the background (keeper pid {pid}).\n"
+        f"  {PROG}{where} attach      the terminal UI ('d' detaches again)\n"
+        f"  {PROG}{where} ps          the processes\n"
+        f"  {PROG}{where} logs -f     their output\n"
+        f"  {PROG}{where} down        stop everything",
+        file=sys.stderr,
+    )
+    return 0
 
+
+def run_plain_mode(args, project: Project, instances: list[Instance]) -> int:
     from tuirunner.plain import PlainPrinter, run_plain, stdout_supports_colour
-    from tuirunner.supervisor import Supervisor
 
     names = [i.name for i in instances]
     unknown = set(args.quiet) - {i.type.name for i in instances} - set(names)
@@ -354,21 +369,18 @@ def run_plain_mode(
         prefix=not args.no_prefix,
         strip_child_colour=not colour,  # no colours means none: the children's go too
         quiet=quiet,
+        timeout=project.timeout,
     )
-    supervisor = Supervisor(
-        instances,
-        project.environment,
-        project.app_root,
-        timeout=timeout,
-        scrollback=min(scrollback, 1000),
-    )
+    window = (80, 24)
     if tty:
         columns, rows = shutil.get_terminal_size()
         prefix = 0 if args.no_prefix else 12 + printer.width
-        for proc in supervisor:
-            proc.window = (max(columns - prefix, 20), rows)
-    supervisor.subscribe(printer)
-    return asyncio.run(run_plain(supervisor, printer))
+        window = (max(columns - prefix, 20), rows)
+    keeper = start_keeper(project.options, foreground=True, window=window)
+    keeper.wait_ready()
+    # The environments too: a crash hint says which variable was missing.
+    client = Client.connect(project.app_root, env=True, owner=keeper.owner, scrollback=1000)
+    return asyncio.run(run_plain(client, printer, keeper))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -445,7 +457,7 @@ def cmd_env(args: argparse.Namespace) -> int:
             raise UserError(f"unknown process {wanted!r}; this formation has {names}")
         process_name = chosen.name
         # TUIRUNNER_RUN_ID is left out: it is new for every run.
-        environment = environment.with_runner_vars(runner_variables(chosen))
+        environment = environment.for_process(chosen.name, chosen.port)
     mode = FilterMode(args.filter)
     if args.json:
         payload = {
@@ -466,11 +478,13 @@ def main(argv: list[str] | None = None) -> int:
         args = parse_args(argv)
         command = args.command
         if command == "version":
-            print(f"{PROG} {__version__}")
+            print(f"{PROG} {tuirunner.__version__}")
             return 0
         if command == "help":
             args.parser.print_help()
             return 0
+        if command in CONTROL:
+            return getattr(control, command)(args)
         handler = {"start": cmd_start, "run": cmd_run, "check": cmd_check, "env": cmd_env}
         return handler[command](args)
     except UserError as exc:

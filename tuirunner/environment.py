@@ -14,6 +14,8 @@ a variable of ``.env``; the interpolation itself is python-dotenv's.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import io
 import re
 from collections.abc import Iterable, Mapping
@@ -28,6 +30,7 @@ from tuirunner.errors import UserError
 from tuirunner.secrets import MASK, is_masked, is_secret_name, mask_value
 
 TEMPLATE_NAMES = (".env.example", ".env.sample", ".env.template")
+RUN_ID_VARIABLE = "TUIRUNNER_RUN_ID"
 
 
 class SourceKind(StrEnum):
@@ -61,6 +64,14 @@ class Definition:
     references: tuple[str, ...] = ()  # names interpolated with ${…}
     undefined: tuple[str, ...] = ()  # the references that were not set (and had no default)
     secret_from: tuple[str, ...] = ()  # secret variables its value was built from
+    # In a masked copy (see Environment.to_wire) a secret value is replaced by what is shown of
+    # it, and this keyed digest of the real value tells whether two values differ.
+    digest: str | None = None
+
+    @property
+    def identity(self) -> str:
+        """Equal for equal values, in masked copies too."""
+        return self.value if self.digest is None else "\0" + self.digest
 
 
 @dataclass(frozen=True)
@@ -68,6 +79,8 @@ class EnvVar:
     name: str
     definition: Definition  # the one that wins
     shadowed: tuple[Definition, ...] = ()  # the ones it overrides, oldest first
+    masked_copy: bool = False  # values are what is shown by default, not the real ones
+    copy_secret: bool = False  # in a masked copy: whether the real value is secret
 
     @property
     def value(self) -> str:
@@ -77,13 +90,17 @@ class EnvVar:
     def source(self) -> Source:
         return self.definition.source
 
+    def _shell_definition(self) -> Definition | None:
+        for d in (*self.shadowed, self.definition):
+            if d.source.kind is SourceKind.SHELL:
+                return d
+        return None
+
     @property
     def shell_value(self) -> str | None:
         """The value the shell had, whether or not it won."""
-        for d in (*self.shadowed, self.definition):
-            if d.source.kind is SourceKind.SHELL:
-                return d.value
-        return None
+        d = self._shell_definition()
+        return None if d is None else d.value
 
     @property
     def from_file(self) -> bool:
@@ -91,7 +108,10 @@ class EnvVar:
 
     @property
     def differs_from_shell(self) -> bool:
-        return self.source.kind is not SourceKind.SHELL and self.value != self.shell_value
+        if self.source.kind is SourceKind.SHELL:
+            return False
+        shell = self._shell_definition()
+        return shell is None or shell.identity != self.definition.identity
 
     @property
     def derived_secret(self) -> bool:
@@ -100,10 +120,14 @@ class EnvVar:
 
     @property
     def secret(self) -> bool:
+        if self.masked_copy:
+            return self.copy_secret
         return bool(self.value) and (self.derived_secret or is_masked(self.name, self.value))
 
     def mask(self, value: str) -> str:
         """*value* (this variable's, or one it shadowed) as shown by default."""
+        if self.masked_copy:
+            return value  # masked already
         if self.derived_secret:
             return MASK if value else ""
         return mask_value(self.name, value)
@@ -117,7 +141,7 @@ class EnvVar:
         shell = self.shell_value
         if self.source.kind is not SourceKind.SHELL and shell is not None:
             shown = shell if reveal else self.mask(shell)
-            if shell == self.value:
+            if self._shell_definition().identity == self.definition.identity:
                 notes.append("same value as the shell")
             else:
                 notes.append(f"overrides shell value {shown!r}")
@@ -164,6 +188,40 @@ class EnvVar:
             "notes": self.notes(reveal),
         }
 
+    # --- a masked copy, for the keeper's socket ---------------------------------------------
+
+    def to_wire(self, key: bytes) -> list:
+        """This variable as it may leave the keeper: secret values replaced by their masked form
+        and a keyed digest (so that copies can still tell a changed value)."""
+        definitions = []
+        for d in (*self.shadowed, self.definition):
+            shown = self.mask(d.value)
+            digest = None if shown == d.value else _digest(key, d.value)
+            src = d.source
+            where = [src.kind.value, src.file, src.line]
+            definitions.append([shown, digest, *where, d.references, d.undefined, d.secret_from])
+        return [self.name, self.secret, definitions]
+
+    @classmethod
+    def from_wire(cls, data: list) -> EnvVar:
+        name, secret, raw = data
+        definitions = [
+            Definition(
+                shown,
+                Source(SourceKind(kind), file, line),
+                tuple(references),
+                tuple(undefined),
+                tuple(secret_from),
+                digest,
+            )
+            for shown, digest, kind, file, line, references, undefined, secret_from in raw
+        ]
+        return cls(name, definitions[-1], tuple(definitions[:-1]), True, secret)
+
+
+def _digest(key: bytes, value: str) -> str:
+    return hmac.new(key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:24]
+
 
 class WarningKind(StrEnum):
     PARSE = "parse"  # python-dotenv could not parse a statement
@@ -198,6 +256,10 @@ class EnvWarning:
             "name": self.name,
             "text": self.text,
         }
+
+    @classmethod
+    def from_json(cls, data: dict) -> EnvWarning:
+        return cls(**{**data, "kind": WarningKind(data["kind"])})
 
 
 @dataclass(frozen=True)
@@ -252,6 +314,25 @@ class Environment:
     def as_dict(self) -> dict[str, str]:
         return {name: var.value for name, var in self.variables.items()}
 
+    def identities(self) -> dict[str, str]:
+        """Name → something equal for equal values (masked copies included)."""
+        return {name: var.definition.identity for name, var in self.variables.items()}
+
+    def to_wire(self, key: bytes) -> dict:
+        """A masked copy to send over the keeper's socket (see :meth:`EnvVar.to_wire`)."""
+        return {
+            "variables": [var.to_wire(key) for var in self.variables.values()],
+            "warnings": [w.to_json() for w in self.warnings],
+        }
+
+    @classmethod
+    def from_wire(cls, data: dict) -> Environment:
+        variables = {}
+        for raw in data["variables"]:
+            var = EnvVar.from_wire(raw)
+            variables[var.name] = var
+        return cls(variables, tuple(EnvWarning.from_json(w) for w in data["warnings"]))
+
     def with_runner_vars(self, values: Mapping[str, str]) -> Environment:
         """A copy with variables set by the runner itself (``PORT``, ``PS``)."""
         variables = dict(self.variables)
@@ -261,6 +342,10 @@ class Environment:
             shadowed = () if old is None else (*old.shadowed, old.definition)
             variables[name] = EnvVar(name, definition, shadowed)
         return Environment(variables, self.warnings)
+
+    def for_process(self, name: str, port: int, run_id: str | None = None) -> Environment:
+        """What process *name* gets: this plus :func:`runner_variables`."""
+        return self.with_runner_vars(runner_variables(name, port, run_id))
 
     def rows(self, mode: FilterMode = FilterMode.ALL, query: str = "") -> list[EnvVar]:
         """Variables sorted by name, filtered by *mode* and by a case-insensitive *query*
@@ -281,7 +366,7 @@ class Environment:
         return result
 
     def diff(self, newer: Environment) -> EnvChange:
-        old, new = self.as_dict(), newer.as_dict()
+        old, new = self.identities(), newer.identities()
         return EnvChange(
             added=tuple(sorted(new.keys() - old.keys())),
             removed=tuple(sorted(old.keys() - new.keys())),
@@ -293,6 +378,15 @@ class Environment:
         for w in self.warnings:
             if w.kind in (WarningKind.MISSING_FILE, WarningKind.UNREADABLE):
                 raise UserError(str(w))
+
+
+def runner_variables(name: str, port: int, run_id: str | None = None) -> dict[str, str]:
+    """What the runner sets for a process: ``PORT``, ``PS`` and, in a run, ``TUIRUNNER_RUN_ID``
+    (which, with ``PS``, finds the children that leave the process group)."""
+    variables = {"PORT": str(port), "PS": name}
+    if run_id is not None:
+        variables[RUN_ID_VARIABLE] = run_id
+    return variables
 
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")

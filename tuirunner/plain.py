@@ -2,7 +2,8 @@
 
 ``HH:MM:SS web.1  | line``. As in honcho, when any process exits the others are stopped and the
 runner exits with that process's status (130, 143 or 129 when the runner itself got SIGINT,
-SIGTERM or SIGHUP first).
+SIGTERM or SIGHUP first). It is a client of the keeper like the others: :class:`PlainPrinter`
+also prints ``tuirunner logs``.
 """
 
 from __future__ import annotations
@@ -16,16 +17,16 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TextIO
 
-from tuirunner.output import strip_ansi
-from tuirunner.supervisor import (
-    Event,
-    ManagedProcess,
+from tuirunner.client import Client, KeeperProcess
+from tuirunner.events import (
     Notice,
+    OutputEnded,
+    ProcessInfo,
     ProcessOutput,
     State,
     StateChanged,
-    Supervisor,
 )
+from tuirunner.output import strip_ansi
 
 # honcho's colour cycle: cyan, yellow, green, magenta, red, blue, then their intense variants.
 COLOURS = ("36", "33", "32", "35", "31", "34", "1;36", "1;33", "1;32", "1;35", "1;31", "1;34")
@@ -33,15 +34,18 @@ SYSTEM = "system"
 HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
-def describe_state_change(proc: ManagedProcess, new: State) -> str | None:
-    """The system line for a state change, or None if it is not worth a line."""
-    if new is State.RUNNING:
+def describe_state(proc: ProcessInfo, state: State, timeout: float | None = None) -> str | None:
+    """The system line for a process that reached *state*, or None if it is not worth one."""
+    if state is State.RUNNING:
         return f"{proc.name} started (pid {proc.pid})"
-    if new in (State.EXITED, State.STOPPED) and proc.exit is not None:
-        if new is State.STOPPED:
+    if state in (State.EXITED, State.STOPPED) and proc.exit is not None:
+        if state is State.STOPPED:
+            if proc.forced:
+                after = f" after the {timeout:g} s timeout" if timeout is not None else ""
+                return f"{proc.name} stopped (killed by SIGKILL{after})"
             return f"{proc.name} stopped ({proc.exit.describe()})"
         return f"{proc.name} {proc.exit.describe()}"
-    if new is State.FAILED:
+    if state is State.FAILED:
         return f"{proc.name} failed: {proc.error}"
     return None
 
@@ -57,6 +61,8 @@ class PlainPrinter:
         quiet: Iterable[str] = (),
         clock: Callable[[], float] = time.time,
         on_broken_pipe: Callable[[], None] | None = None,
+        timeout: float | None = None,
+        time_format: str | None = "%H:%M:%S",
     ):
         names = list(names)
         self.out = out
@@ -65,6 +71,8 @@ class PlainPrinter:
         self.quiet = set(quiet)
         self.clock = clock
         self.on_broken_pipe = on_broken_pipe
+        self.timeout = timeout
+        self.time_format = time_format
         self.broken = False
         self.width = max([len(SYSTEM), *map(len, names)])
         self._colours = {}
@@ -75,7 +83,9 @@ class PlainPrinter:
     def _prefix(self, name: str, colour: str | None) -> str:
         if not self.prefix:
             return ""
-        text = f"{time.strftime('%H:%M:%S', time.localtime(self.clock()))} {name:<{self.width}} | "
+        text = f"{name:<{self.width}} | "
+        if self.time_format:
+            text = time.strftime(self.time_format, time.localtime(self.clock())) + " " + text
         if colour:
             return f"\x1b[{colour}m{text}\x1b[0m"
         return text
@@ -114,64 +124,103 @@ class PlainPrinter:
         prefix = self._prefix(SYSTEM, "1" if self._colour else None)
         self._write(f"{prefix}{message}\n")
 
-    def __call__(self, event: Event) -> None:
+    def state(self, proc: ProcessInfo, state: State) -> None:
+        message = describe_state(proc, state, self.timeout)
+        if message:
+            self.system(message)
+
+    def history(self, proc: ProcessInfo, lines: list[str]) -> None:
+        """What a process did before we were watching: its start, output and end."""
+        if proc.start_count:
+            self.system(f"{proc.name} started" + (f" (pid {proc.pid})" if proc.pid else ""))
+        self.lines(proc.name, lines)
+        if not proc.state.alive:
+            self.state(proc, proc.state)
+
+    def __call__(self, event: object) -> None:
         if isinstance(event, ProcessOutput):
             self.lines(event.process.name, event.lines)
+        elif isinstance(event, OutputEnded):
+            if event.last is not None:
+                self.lines(event.process.name, [event.last])
         elif isinstance(event, StateChanged):
-            message = describe_state_change(event.process, event.new)
-            if message:
-                self.system(message)
+            self.state(event.process, event.new)
         elif isinstance(event, Notice):
             self.system(event.message)
 
 
-async def run_plain(supervisor: Supervisor, printer: PlainPrinter) -> int:
-    """Start everything; when one process ends (or a signal arrives), stop all; return the
+def ends_the_run(proc: ProcessInfo) -> bool:
+    """honcho's rule: a process that ends (on its own, or could not start) ends the run."""
+    return proc.state in (State.EXITED, State.FAILED)
+
+
+async def run_plain(client: Client, printer: PlainPrinter, keeper: KeeperProcess) -> int:
+    """Print everything; when one process ends (or a signal arrives), stop all; return the
     status to exit with."""
     loop = asyncio.get_running_loop()
-    done = asyncio.Event()
     status: list[int] = []
     signals_seen = 0
 
-    def finish(code: int) -> None:
+    def finish(code: int, force: bool = False) -> None:
         if not status:
             status.append(code)
-        supervisor.shutting_down = True  # processes not started yet will not be
-        done.set()
+        client.down(force=force)
 
-    def on_event(event: Event) -> None:
-        if isinstance(event, StateChanged) and event.new in (State.EXITED, State.FAILED):
-            proc = event.process
-            if proc.crashed and not status:
-                hint = supervisor.crash_hint(proc, "see: tuirunner env")
-                if hint:
-                    printer.system(f"hint: {hint}")
-            finish(proc.exit.code if proc.exit is not None else 1)
+    def ended(proc: ProcessInfo) -> None:
+        if status:
+            return
+        if proc.crashed:
+            hint = client.crash_hint(proc, "see: tuirunner env")  # type: ignore[arg-type]
+            if hint:
+                printer.system(f"hint: {hint}")
+        finish(proc.exit.code if proc.exit is not None else 1)
+
+    def on_event(event: object) -> None:
+        printer(event)
+        if isinstance(event, StateChanged) and ends_the_run(event.process):
+            ended(event.process)
 
     def on_signal(sig: signal.Signals) -> None:
         nonlocal signals_seen
         signals_seen += 1
-        force = signals_seen > 1 or supervisor.shutting_down
-        finish(128 + sig.value)
         printer.system(f"{sig.name} received")
+        force = signals_seen > 1
         if force:
             printer.system("stopping now")
-            supervisor.kill_all_now()
+        finish(128 + sig.value, force=force)
 
     printer.on_broken_pipe = lambda: finish(128 + signal.SIGPIPE.value)
-    unsubscribe = supervisor.subscribe(on_event)
     for sig in HANDLED_SIGNALS:
         loop.add_signal_handler(sig, on_signal, sig)
     try:
-        await supervisor.start_all()
-        await done.wait()
-        await supervisor.stop_all()
+        for proc in client:  # what happened before we connected
+            printer.history(proc, list(proc.buffer.lines))
+        client.subscribe(on_event)
+        await client.start()
+        for proc in client:
+            if ends_the_run(proc):
+                ended(proc)
+        assert client.disconnected is not None
+        reason = await client.disconnected
     finally:
         for sig in HANDLED_SIGNALS:
             loop.remove_signal_handler(sig)
-        unsubscribe()
-        supervisor.kill_all_now()
+    if reason is None:  # the keeper died: the guard stops what it left
+        code = await loop.run_in_executor(None, keeper.wait, client.timeout + 5)
+        printer.system(keeper_death(client.keeper_pid, code))
+        return status[0] if status else 1
+    await loop.run_in_executor(None, keeper.wait, 5.0)
     return status[0] if status else 0
+
+
+def keeper_death(pid: int, code: int | None) -> str:
+    how = ""
+    if code is not None and code > 128:
+        with contextlib.suppress(ValueError):
+            how = f" (killed by {signal.Signals(code - 128).name})"
+    elif code:
+        how = f" (exit status {code})"
+    return f"the keeper (pid {pid}) died{how}; its processes were stopped"
 
 
 def stdout_supports_colour(stream: TextIO = sys.stdout) -> bool:

@@ -1,165 +1,91 @@
 """The supervisor: owns the processes, spawns, stops and restarts them, and emits events.
 
-UI-agnostic and asyncio-based: the plain printer, the Textual app (and later a control socket)
-drive it the same way and learn what happens through :meth:`Supervisor.subscribe`.
+It runs inside the keeper (see :mod:`tuirunner.keeper`), on its asyncio loop, and knows nothing
+of sockets or screens: the keeper subscribes to its events and forwards them to the clients.
 
-Each process instance runs ``/bin/sh -c COMMAND`` in its own session and process group, with a
-pseudo-terminal as stdin, stdout and stderr (so Python children are line-buffered and Django
-colours its output). Stopping sends SIGTERM to the whole **process group**, waits ``timeout``
-seconds, then SIGKILLs the group: grandchildren such as runserver's autoreloader child go with it,
-and a child that ignores SIGTERM cannot hang the runner.
+Each instance runs ``/bin/sh -c COMMAND`` on its own pseudo-terminal, in its own session and
+process group (:mod:`tuirunner.spawn`). Its output is read here, straight from the PTY, into a
+bounded :class:`~tuirunner.output.OutputBuffer`; the loop never waits for a client, so a chatty
+child is never slowed by a screen. Stopping sends SIGTERM to the whole **process group**, waits
+``timeout`` seconds, then SIGKILLs the group: grandchildren such as runserver's autoreloader go
+with it, and a child that ignores SIGTERM cannot hang the run. Children that leave the group
+(``setsid``) are found by the run's marker in their environment, or, at the end of a run, as
+the keeper's remaining descendants (it is a subreaper, so they re-parent to it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import logging
 import os
-import pty
 import select
 import signal
-import socket
-import struct
 import subprocess
-import sys
-import termios
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 
 import psutil
 
-from tuirunner.diagnose import crash_hint
-from tuirunner.environment import Environment
+from tuirunner import groups
+from tuirunner.environment import RUN_ID_VARIABLE, EnvChange, Environment
+from tuirunner.events import (
+    Event,
+    ExitStatus,
+    Notice,
+    OutputEnded,
+    ProcessInfo,
+    ProcessOutput,
+    RunnerLine,
+    State,
+    StateChanged,
+)
 from tuirunner.output import DEFAULT_SCROLLBACK, OutputBuffer
 from tuirunner.procfile import Instance
+from tuirunner.project import DEFAULT_TIMEOUT
+from tuirunner.spawn import DEFAULT_WINDOW, Reaper, set_window_size, spawn_on_pty
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TIMEOUT = 5.0
-READ_SIZE = 262144
-RELAY_SCRIPT = Path(__file__).with_name("relay.py")
-RELAY_PIPE_SIZE = 1 << 20  # bytes a child may write ahead of the runner (Linux; ignored elsewhere)
-RELAY_EOF_TIMEOUT = 2.0  # after the process group is gone, wait this long for its last output
-# After a read that emptied the pipe, wait this long before reading again: the relay's pipe
-# absorbs the output meanwhile, and one large read costs far less than many small ones.
-READ_PAUSE = 0.004
-DEFAULT_WINDOW = (80, 24)  # columns, rows
-RUN_ID_VARIABLE = "TUIRUNNER_RUN_ID"
+READ_SIZE = 65536
+MAX_READS = 16  # reads per wake-up, so that one flooding process cannot starve the others
+# A PTY read returns at most ~4 KiB even when much more is waiting. After a wake-up that found
+# less than this, wait READ_PAUSE before reading again: output accumulates meanwhile, and one
+# large read costs far less than many small ones. (A fuller wake-up reads again at once.)
+SMALL_READ = 8192
+READ_PAUSE = 0.001
+EOF_TIMEOUT = 2.0  # after the process group is gone, wait this long for its last output
 
 
-class State(StrEnum):
-    PENDING = "pending"  # not started yet
-    STARTING = "starting"
-    RUNNING = "running"
-    STOPPING = "stopping"
-    RESTARTING = "restarting"  # stopping in order to start again
-    STOPPED = "stopped"  # stopped on request
-    EXITED = "exited"  # ended on its own; see ManagedProcess.exit
-    FAILED = "failed"  # could not be spawned at all
+class ManagedProcess(ProcessInfo):
+    """One instance of a Procfile type, across its restarts: its snapshot (ProcessInfo) plus
+    what the keeper holds of it."""
 
-    @property
-    def alive(self) -> bool:
-        return self in (State.STARTING, State.RUNNING, State.STOPPING, State.RESTARTING)
-
-
-@dataclass(frozen=True)
-class ExitStatus:
-    returncode: int | None = None  # exit code, when it exited
-    signal: int | None = None  # signal number, when a signal killed it
-
-    @classmethod
-    def from_returncode(cls, returncode: int) -> ExitStatus:
-        if returncode < 0:
-            return cls(signal=-returncode)
-        return cls(returncode=returncode)
-
-    @property
-    def code(self) -> int:
-        """A shell-style status: the exit code, or 128 + the signal number."""
-        if self.signal is not None:
-            return 128 + self.signal
-        return self.returncode or 0
-
-    @property
-    def success(self) -> bool:
-        return self.signal is None and self.returncode == 0
-
-    @property
-    def signal_name(self) -> str:
-        if self.signal is None:
-            return ""
-        try:
-            return signal.Signals(self.signal).name
-        except ValueError:
-            return f"signal {self.signal}"
-
-    def describe(self) -> str:
-        if self.signal is not None:
-            return f"killed by {self.signal_name}"
-        return f"exited with code {self.returncode}"
-
-
-# --- events -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ProcessOutput:
-    """New output: *lines* are the lines completed by it (the partial line may have changed too)."""
-
-    process: ManagedProcess
-    lines: list[str]
-
-
-@dataclass(frozen=True)
-class StateChanged:
-    process: ManagedProcess
-    old: State
-    new: State
-
-
-@dataclass(frozen=True)
-class Notice:
-    """Something the runner did that a user may want to see (``sending SIGKILL to web.1``)."""
-
-    process: ManagedProcess | None
-    message: str
-
-
-Event = ProcessOutput | StateChanged | Notice
-Listener = Callable[[Event], None]
-
-
-# --- processes ----------------------------------------------------------------------------------
-
-
-class ManagedProcess:
-    """One instance of a Procfile type, across its restarts."""
-
-    def __init__(self, instance: Instance, scrollback: int = DEFAULT_SCROLLBACK):
+    def __init__(
+        self,
+        instance: Instance,
+        scrollback: int = DEFAULT_SCROLLBACK,
+        window: tuple[int, int] = DEFAULT_WINDOW,
+    ):
+        super().__init__(
+            name=instance.name,
+            type=instance.type.name,
+            number=instance.number,
+            command=instance.command,
+            port=instance.port,
+        )
         self.instance = instance
-        self.state = State.PENDING
-        self.pid: int | None = None
-        self.started_at: float | None = None  # monotonic
-        self.ended_at: float | None = None
-        self.start_count = 0
-        self.exit: ExitStatus | None = None
-        self.error: str | None = None  # why spawning failed
         self.buffer = OutputBuffer(scrollback)
         self.environment: Environment | None = None  # what the running process got
-        self.window = DEFAULT_WINDOW
-        self._fd: int | None = None  # the PTY master: input and window size
-        self._out: int | None = None  # the relay pipe's read end: output
-        self._relay: subprocess.Popen | None = None  # the relay that drains this PTY
+        self.window = window
+        self._fd: int | None = None  # the PTY master: output, input and window size
+        self._reading = False
         self._eof = asyncio.Event()
+        self._exit: asyncio.Future[int] | None = None
         self._input: list[bytes] = []
         self._input_task: asyncio.Task | None = None
-        self._process: asyncio.subprocess.Process | None = None
         self._watch_task: asyncio.Task | None = None
         self._stop_requested = False
         self._terminated = asyncio.Event()  # set once a requested stop has killed the group
@@ -169,56 +95,14 @@ class ManagedProcess:
         return f"<ManagedProcess {self.name} {self.state.value} pid={self.pid}>"
 
     @property
-    def name(self) -> str:
-        return self.instance.name
-
-    @property
-    def command(self) -> str:
-        return self.instance.command
-
-    @property
-    def port(self) -> int:
-        return self.instance.port
-
-    @property
-    def restart_count(self) -> int:
-        return max(0, self.start_count - 1)
-
-    @property
-    def crashed(self) -> bool:
-        return self.state is State.FAILED or (
-            self.state is State.EXITED and self.exit is not None and not self.exit.success
-        )
-
-    def uptime(self, now: float) -> float | None:
-        if self.started_at is None:
-            return None
-        end = self.ended_at if self.ended_at is not None and not self.state.alive else now
-        return max(0.0, end - self.started_at)
-
-
-def _become_terminal_owner() -> None:  # runs in the child between fork and exec
-    # start_new_session made the child a session leader; adopt the PTY on fd 0 as its
-    # controlling terminal so that ^C typed in input mode becomes SIGINT, job control works,
-    # and the whole session gets SIGHUP if the terminal goes away.
-    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-    for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, signal.SIG_DFL)
-
-
-def runner_variables(instance: Instance, run_id: str | None = None) -> dict[str, str]:
-    """What the runner sets for a process: ``PORT``, ``PS`` and, in a run, ``TUIRUNNER_RUN_ID``
-    (which, with ``PS``, finds the children that leave the process group)."""
-    variables = {"PORT": str(instance.port), "PS": instance.name}
-    if run_id is not None:
-        variables[RUN_ID_VARIABLE] = run_id
-    return variables
+    def running(self) -> bool:
+        """Its leader has been spawned and not reaped yet."""
+        return self._exit is not None and not self._exit.done()
 
 
 def _write_all(fd: int, data: bytes, patience: float = 30.0) -> None:
-    """Write all of *data* to *fd* (non-blocking: the relay made the master so), waiting up to
-    *patience* seconds for a child that reads slowly; then close *fd*, a duplicate the caller
-    gave us."""
+    """Write all of *data* to *fd* (non-blocking), waiting up to *patience* seconds for a child
+    that reads slowly; then close *fd*, a duplicate the caller gave us."""
     deadline = time.monotonic() + patience
     try:
         view = memoryview(data)
@@ -233,66 +117,16 @@ def _write_all(fd: int, data: bytes, patience: float = 30.0) -> None:
         os.close(fd)
 
 
-def _set_winsize(fd: int, columns: int, rows: int) -> None:
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
-
-
-def _group_alive(pgid: int) -> bool:
-    """Cheap: does any process (zombies included) still have this process group?"""
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _group_members(pgid: int) -> list[psutil.Process]:
-    """The live (non-zombie) processes of a group. Zombies matter: a grandchild orphaned by its
-    parent's death stays a zombie until init reaps it, which can take a second or more."""
-    members = []
-    for p in psutil.process_iter(["status"]):
-        try:
-            if p.info["status"] != psutil.STATUS_ZOMBIE and os.getpgid(p.pid) == pgid:
-                members.append(p)
-        except (OSError, psutil.Error):
-            continue
-    return members
-
-
-class _GroupWatch:
-    """Tells when a process group has no live member left, cheaply while polling: it checks the
-    members it knows, and only rescans all processes when they are all gone but the group is
-    not (new members, or zombies waiting to be reaped)."""
-
-    def __init__(self, pgid: int):
-        self.pgid = pgid
-        self.members = _group_members(pgid) if _group_alive(pgid) else []
-
-    def alive(self) -> bool:
-        if not _group_alive(self.pgid):
-            return False
-        for p in self.members:
-            try:
-                if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
-                    return True
-            except psutil.Error:
-                continue
-        self.members = _group_members(self.pgid)
-        return bool(self.members)
-
-
-def _signal_group(pgid: int, sig: int) -> bool:
-    try:
-        os.killpg(pgid, sig)
-        return True
-    except (ProcessLookupError, PermissionError):
-        return False
+Listener = Callable[[Event], None]
 
 
 class Supervisor:
-    """Runs the instances of a formation."""
+    """Runs the instances of a formation.
+
+    *reaper* collects exit statuses (one per process: it owns SIGCHLD). *subreaper*: this
+    process is a child subreaper, so every descendant it has at the end of the run belongs to
+    the run, whatever its process group or environment.
+    """
 
     def __init__(
         self,
@@ -302,20 +136,31 @@ class Supervisor:
         timeout: float = DEFAULT_TIMEOUT,
         scrollback: int = DEFAULT_SCROLLBACK,
         shell: str = "/bin/sh",
-        clock: Callable[[], float] = time.monotonic,
+        reaper: Reaper | None = None,
+        subreaper: bool = False,
+        window: tuple[int, int] = DEFAULT_WINDOW,
     ):
-        self.processes = [ManagedProcess(i, scrollback) for i in instances]
+        self.processes = [ManagedProcess(i, scrollback, window) for i in instances]
         self._by_name = {p.name: p for p in self.processes}
-        self.environment = environment
+        self.index = {p: i for i, p in enumerate(self.processes)}  # position, on the wire
         self.app_root = Path(app_root)
         self.timeout = timeout
+        self.scrollback = scrollback
         self.shell = shell
-        self.clock = clock
+        self.subreaper = subreaper
         self.shutting_down = False
         self.run_id = uuid.uuid4().hex[:16]
+        # Every environment a process was started with stays available (clients show it).
+        self.env_version = 1
+        self.envs: dict[int, Environment] = {1: environment}
+        self._reaper = reaper
         self._listeners: list[Listener] = []
-        self._relay: subprocess.Popen | None = None
-        self._control: socket.socket | None = None
+
+    @property
+    def reaper(self) -> Reaper:
+        if self._reaper is None:
+            self._reaper = Reaper(asyncio.get_running_loop(), reap_all=self.subreaper)
+        return self._reaper
 
     # --- observation ---------------------------------------------------------------------------
 
@@ -337,24 +182,53 @@ class Supervisor:
         proc.state = state
         self._emit(StateChanged(proc, old, state))
 
+    def _runner_line(self, proc: ManagedProcess, text: str) -> None:
+        proc.buffer.append_line(text)
+        self._emit(RunnerLine(proc, text))
+
     def get(self, name: str) -> ManagedProcess:
         return self._by_name[name]
 
     def __iter__(self):
         return iter(self.processes)
 
+    def select(self, names: Iterable[str]) -> list[ManagedProcess]:
+        """``web`` means every web instance, ``web.1`` one; unknown names raise KeyError."""
+        chosen: dict[str, ManagedProcess] = {}
+        for name in names:
+            found = [p for p in self.processes if name in (p.name, p.type)]
+            if not found:
+                raise KeyError(name)
+            chosen.update((p.name, p) for p in found)
+        return [p for p in self.processes if p.name in chosen]
+
     @property
     def any_alive(self) -> bool:
         return any(p.state.alive for p in self.processes)
 
-    def environment_for(self, proc: ManagedProcess) -> Environment:
-        """What *proc* gets when started now: the environment plus :func:`runner_variables`."""
-        return self.environment.with_runner_vars(runner_variables(proc.instance, self.run_id))
+    # --- environment ---------------------------------------------------------------------------
 
-    def crash_hint(self, proc: ManagedProcess, how: str) -> str | None:
-        """If *proc*'s last output blames a variable it lacked: ``SECRET_KEY is not set — how``."""
-        environment = proc.environment or self.environment_for(proc)
-        return crash_hint(proc.buffer.tail(60), environment.as_dict(), how)
+    @property
+    def environment(self) -> Environment:
+        """The environment a process started now gets (before its own variables)."""
+        return self.envs[self.env_version]
+
+    def environment_for(self, proc: ManagedProcess) -> Environment:
+        """What *proc* gets when started now."""
+        return self.environment.for_process(proc.name, proc.port, self.run_id)
+
+    def set_environment(self, environment: Environment) -> EnvChange:
+        """Start new processes with *environment*; forget versions no process uses any more."""
+        change = self.environment.diff(environment)
+        if not change and environment.warnings == self.environment.warnings:
+            return change
+        self.env_version += 1
+        self.envs[self.env_version] = environment
+        used = {p.env_version for p in self.processes} | {self.env_version}
+        for version in list(self.envs):
+            if version not in used:
+                del self.envs[version]
+        return change
 
     def stale_processes(self) -> list[ManagedProcess]:
         """Running processes whose environment differs from what a restart would give them."""
@@ -371,7 +245,7 @@ class Supervisor:
         proc = self.get(name)
         async with proc._lock:
             if not proc.state.alive and not self.shutting_down:
-                await self._spawn(proc)
+                self._spawn(proc)
 
     async def stop(self, name: str) -> None:
         proc = self.get(name)
@@ -387,42 +261,49 @@ class Supervisor:
             if self.shutting_down:  # a quit came during the restart: stay stopped
                 self._set_state(proc, State.STOPPED)
             else:
-                await self._spawn(proc)
+                self._spawn(proc)
 
-    async def start_all(self) -> None:
+    def start_all(self) -> None:
+        """Start every process that is not running (spawning is quick: no waiting)."""
         for proc in self.processes:
-            await self.start(proc.name)
+            if not proc.state.alive and not self.shutting_down and not proc._lock.locked():
+                self._spawn(proc)
 
     async def restart_all(self) -> None:
         await asyncio.gather(*(self.restart(p.name) for p in self.processes))
 
     async def stop_all(self, final: bool = True) -> None:
-        """Stop everything (in parallel, so the whole stop takes at most one timeout).
+        """Stop everything, in parallel, so that the whole stop takes about one timeout.
 
-        *final*: the run is ending, nothing may start again (else processes can be started again
-        afterwards, as the UI's "Stop all" does)."""
+        *final*: the run is ending, nothing may start again, and every process the run left
+        (children that left their group) goes too. Else processes can be started again
+        afterwards, as the UI's "Stop all" does."""
         if not final:
             await asyncio.gather(*(self.stop(p.name) for p in self.processes))
             return
         self.shutting_down = True
+        deadline = time.monotonic() + self.timeout
+        loop = asyncio.get_running_loop()
+        # Children that already left their group get SIGTERM with everyone else.
+        early = await loop.run_in_executor(None, self._strays)
+        groups.kill(early, signal.SIGTERM)
         await asyncio.gather(*(self.stop(p.name) for p in self.processes))
-        await self._stop_strays(None)  # one scan for all of them (the stops above skip theirs)
-        self._close_relay(wait=1.0)
+        await self._stop_strays(None, deadline)
 
     def kill_all_now(self) -> None:
         """SIGKILL every process group at once, and every process that left its group: the
         forced quit, and the last-resort cleanup."""
         self.shutting_down = True
         for proc in self.processes:
-            if proc.pid is not None and proc.state.alive:
+            if proc.pid is not None and proc.running:
                 proc._stop_requested = True
-                strays = _descendants_outside_group(proc.pid)
-                if _signal_group(proc.pid, signal.SIGKILL):
+                strays = groups.outside_group(groups.descendants(proc.pid), proc.pid)
+                if groups.signal_group(proc.pid, signal.SIGKILL):
+                    proc.forced = True
                     self._emit(Notice(proc, f"sending SIGKILL to {proc.name} (pid {proc.pid})"))
-                _kill(strays)
+                groups.kill(strays)
                 proc._terminated.set()
-        _kill(self._marked_processes())
-        self._close_relay()
+        groups.kill(self._strays())
 
     def write(self, name: str, data: bytes) -> bool:
         """Type *data* into the process's terminal. False if it is not running.
@@ -459,223 +340,125 @@ class Supervisor:
         proc.window = size
         if proc._fd is not None:
             with contextlib.suppress(OSError):
-                _set_winsize(proc._fd, *size)
+                set_window_size(proc._fd, *size)
 
     # --- internals -----------------------------------------------------------------------------
 
-    async def _spawn(self, proc: ManagedProcess) -> None:
-        self._set_state(proc, State.STARTING)
+    def _spawn(self, proc: ManagedProcess) -> None:
         environment = self.environment_for(proc)
-        master = slave = -1
         try:
-            master, slave = pty.openpty()
-            _set_winsize(master, *proc.window)
-            process = await asyncio.create_subprocess_exec(
-                self.shell,
-                "-c",
-                proc.command,
-                stdin=slave,
-                stdout=slave,
-                stderr=slave,
-                cwd=self.app_root,
-                env=environment.as_dict(),
-                start_new_session=True,
-                preexec_fn=_become_terminal_owner,
+            spawned = spawn_on_pty(
+                [self.shell, "-c", proc.command], environment.as_dict(), self.app_root, proc.window
             )
         except (OSError, ValueError, subprocess.SubprocessError) as exc:
-            if master >= 0:
-                os.close(master)
             proc.error = f"cannot start: {getattr(exc, 'strerror', None) or exc}"
             proc.exit = ExitStatus(returncode=127)
-            proc.buffer.append_line(f"tuirunner: {proc.name}: {proc.error}")
+            proc.ended_at = time.time()
+            self._runner_line(proc, f"tuirunner: {proc.name}: {proc.error}")
             self._emit(Notice(proc, f"{proc.name} {proc.error}"))
             self._set_state(proc, State.FAILED)
             return
-        finally:
-            if slave >= 0:
-                os.close(slave)
-        try:
-            out = self._relay_stream(master)
-            proc._relay = self._relay
-        except OSError as exc:  # the relay could not start: do not leave the process unread
-            _signal_group(process.pid, signal.SIGKILL)
-            await process.wait()
-            os.close(master)
-            proc.error = f"cannot relay its output: {exc.strerror or exc}"
-            proc.exit = ExitStatus(returncode=127)
-            self._emit(Notice(proc, f"{proc.name} {proc.error}"))
-            self._set_state(proc, State.FAILED)
-            return
+        proc._exit = self.reaper.wait(spawned.pid)
         if proc.start_count:
-            proc.buffer.append_line(
-                f"\x1b[2m── {proc.name} restarted (pid {process.pid}) ──\x1b[0m"
+            self._runner_line(
+                proc, f"\x1b[2m── {proc.name} restarted (pid {spawned.pid}) ──\x1b[0m"
             )
-        proc._fd = master
-        proc._out = out
+        proc._fd = spawned.master
         proc._eof = asyncio.Event()
-        proc._process = process
         proc._stop_requested = False
         proc._terminated = asyncio.Event()
-        proc.pid = process.pid
-        proc.started_at = self.clock()
+        proc.pid = spawned.pid
+        proc.started_at = time.time()
         proc.ended_at = None
         proc.exit = None
         proc.error = None
+        proc.forced = False
         proc.start_count += 1
         proc.environment = environment
-        asyncio.get_running_loop().add_reader(out, self._on_readable, proc)
+        proc.env_version = self.env_version
+        self._add_reader(proc)
         self._set_state(proc, State.RUNNING)
-        proc._watch_task = asyncio.create_task(
-            self._watch(proc, process), name=f"watch {proc.name}"
-        )
+        proc._watch_task = asyncio.create_task(self._watch(proc), name=f"watch {proc.name}")
 
-    def _relay_stream(self, master: int) -> int:
-        """Have the relay drain the PTY *master* into a new pipe; returns the pipe's read end.
+    # Reading the terminal. A wake-up reads until the PTY is empty (at most MAX_READS times);
+    # after a small harvest, reading pauses for READ_PAUSE so that output accumulates.
 
-        See :mod:`tuirunner.relay`: a separate process, so that a child printing fast is not
-        held up while the runner paints, one for all processes.
-        """
-        read_end, write_end = os.pipe()
-        try:
-            if hasattr(fcntl, "F_SETPIPE_SZ"):
-                with contextlib.suppress(OSError):
-                    fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, RELAY_PIPE_SIZE)
-            for attempt in (1, 2):
-                if self._relay is None or self._relay.poll() is not None:
-                    self._start_relay()
-                assert self._control is not None
-                try:
-                    socket.send_fds(self._control, [b"s"], [master, write_end])
-                    break
-                except OSError:  # it died just now: once more, with a new one
-                    if attempt == 2:
-                        raise
-                    self._close_relay()
-                    self._relay = None
-        except BaseException:
-            os.close(read_end)
-            raise
-        finally:
-            os.close(write_end)
-        os.set_blocking(read_end, False)
-        return read_end
+    def _add_reader(self, proc: ManagedProcess) -> None:
+        if proc._fd is not None and not proc._reading:
+            asyncio.get_running_loop().add_reader(proc._fd, self._on_readable, proc)
+            proc._reading = True
 
-    def _start_relay(self) -> None:
-        self._close_relay()
-        ours, theirs = socket.socketpair()
-        try:
-            # Plain Popen, not asyncio's: the relay outlives single processes, and asyncio's
-            # child watcher must not race anyone for it. Its own session: ^C is not for it.
-            self._relay = subprocess.Popen(
-                [sys.executable, "-S", "-E", str(RELAY_SCRIPT), str(theirs.fileno())],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                pass_fds=(theirs.fileno(),),
-                start_new_session=True,
-            )
-        except BaseException:
-            ours.close()
-            raise
-        finally:
-            theirs.close()
-        self._control = ours
-
-    def _close_relay(self, wait: float = 0.0) -> None:
-        """Tell the relay no more streams come: it exits once its streams have ended."""
-        if self._control is not None:
-            self._control.close()
-            self._control = None
-        if self._relay is not None and wait:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self._relay.wait(wait)
+    def _remove_reader(self, proc: ManagedProcess) -> None:
+        if proc._fd is not None and proc._reading:
+            asyncio.get_running_loop().remove_reader(proc._fd)
+        proc._reading = False
 
     def _on_readable(self, proc: ManagedProcess) -> None:
-        fd = proc._out
+        fd = proc._fd
         if fd is None:
             return
-        try:
-            data = os.read(fd, READ_SIZE)
-        except BlockingIOError:
-            return
-        except OSError:
-            data = b""
-        if not data:  # the stream ended: the terminal closed, or the relay died
-            if self._reattach(proc, fd):
-                return
-            self._close_output(proc)
-            return
-        if len(data) < READ_SIZE and not proc._eof.is_set():
-            loop = asyncio.get_running_loop()
-            loop.remove_reader(fd)
-            loop.call_later(READ_PAUSE, self._resume_reading, proc, fd)
-        self._emit(ProcessOutput(proc, proc.buffer.feed(data)))
-
-    def _reattach(self, proc: ManagedProcess, fd: int) -> bool:
-        """If the relay died under a live process, start a new one and hand it the PTY again."""
-        relay = proc._relay  # the relay this stream was given to
-        if relay is None or relay.poll() is None or proc._fd is None or self.shutting_down:
-            return False
-        process = proc._process
-        if process is None or process.returncode is not None:
-            return False
-        loop = asyncio.get_running_loop()
-        loop.remove_reader(fd)
-        os.close(fd)
-        try:
-            proc._out = self._relay_stream(proc._fd)
-            proc._relay = self._relay
-        except OSError:
-            proc._out = None
+        chunks = []
+        size = 0
+        eof = False
+        for _ in range(MAX_READS):
+            try:
+                data = os.read(fd, READ_SIZE)
+            except BlockingIOError:
+                break
+            except OSError:  # EIO: every holder of the terminal's slave side has closed it
+                data = b""
+            if not data:
+                eof = True
+                break
+            chunks.append(data)
+            size += len(data)
+        if chunks:
+            data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+            self._emit(ProcessOutput(proc, proc.buffer.feed(data), data))
+        if eof:
+            self._remove_reader(proc)
             proc._eof.set()
-            return True
-        loop.add_reader(proc._out, self._on_readable, proc)
-        self._emit(Notice(proc, f"the output relay stopped; {proc.name} reattached"))
-        return True
+        elif size < SMALL_READ:
+            self._remove_reader(proc)
+            asyncio.get_running_loop().call_later(READ_PAUSE, self._resume_reading, proc, fd)
 
     def _resume_reading(self, proc: ManagedProcess, fd: int) -> None:
-        if proc._out == fd:  # not closed meanwhile
-            asyncio.get_running_loop().add_reader(fd, self._on_readable, proc)
-
-    def _close_output(self, proc: ManagedProcess) -> None:
-        fd = proc._out
-        if fd is not None:
-            with contextlib.suppress(Exception):
-                asyncio.get_running_loop().remove_reader(fd)
-            proc._out = None
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        proc._eof.set()
+        if proc._fd == fd and not proc._eof.is_set():  # not closed meanwhile
+            self._add_reader(proc)
 
     async def _finish_output(self, proc: ManagedProcess) -> None:
         """After the process group is gone: read the rest of its output, then close up."""
+        if not proc._eof.is_set() and not proc._reading:
+            self._add_reader(proc)  # it may be pausing: do not wait for the timer
         # If something outside the group still holds the terminal, stop waiting for it.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(proc._eof.wait(), RELAY_EOF_TIMEOUT)
-        self._close_output(proc)
+            await asyncio.wait_for(proc._eof.wait(), EOF_TIMEOUT)
+        if not proc._eof.is_set() and proc._fd is not None:
+            self._on_readable(proc)  # whatever is left
+        self._remove_reader(proc)
         master, proc._fd = proc._fd, None
         if master is not None:
             with contextlib.suppress(OSError):
                 os.close(master)
+        last = proc.buffer.finish()
+        self._emit(OutputEnded(proc, last))
 
-    async def _watch(self, proc: ManagedProcess, process: asyncio.subprocess.Process) -> None:
-        returncode = await process.wait()
-        pgid = process.pid
+    async def _watch(self, proc: ManagedProcess) -> None:
+        assert proc._exit is not None and proc.pid is not None
+        returncode = await proc._exit
+        pgid = proc.pid
         if proc._stop_requested:
             # The stop in progress owns the group: wait until it is gone (or killed), so that
             # the output of a lingering grandchild is still read and the state stays "stopping".
             await proc._terminated.wait()
-        elif _group_alive(pgid) and _group_members(pgid):
+        elif groups.group_alive(pgid) and groups.GroupWatch(pgid).alive(leader_done=True):
             # The shell ended but left children behind (``cmd &``): they go too.
             await self._terminate_group(proc, pgid, leftovers=True)
-        else:
+        elif not self.shutting_down:
             await self._stop_strays(proc)  # children it detached from its group (setsid)
         await self._finish_output(proc)
-        last = proc.buffer.finish()
-        if last is not None:
-            self._emit(ProcessOutput(proc, [last]))
         proc.exit = ExitStatus.from_returncode(returncode)
-        proc.ended_at = self.clock()
-        proc._process = None
+        proc.ended_at = time.time()
         proc.pid = None
         if proc._stop_requested:
             self._set_state(proc, State.STOPPED if proc.state is State.STOPPING else proc.state)
@@ -683,13 +466,13 @@ class Supervisor:
             self._set_state(proc, State.EXITED)
 
     async def _stop(self, proc: ManagedProcess, state: State) -> None:
-        process, task = proc._process, proc._watch_task
-        if process is None or task is None or task.done():
+        task = proc._watch_task
+        if proc.pid is None or task is None or task.done():
             return
         proc._stop_requested = True
         self._set_state(proc, state)
         try:
-            await self._terminate_group(proc, process.pid)
+            await self._terminate_group(proc, proc.pid)
         finally:
             proc._terminated.set()
         # A restart stays "restarting" (not "stopped") until the new process runs.
@@ -697,84 +480,70 @@ class Supervisor:
 
     async def _terminate_group(self, proc: ManagedProcess, pgid: int, leftovers: bool = False):
         """SIGTERM the group, wait up to the timeout, then SIGKILL it."""
-        strays = _descendants_outside_group(pgid)
-        group = _GroupWatch(pgid)
+        loop = asyncio.get_running_loop()
+        tree = await loop.run_in_executor(None, groups.descendants, pgid)
+        strays = groups.outside_group(tree, pgid)
+        group = groups.GroupWatch(pgid)
         what = f"the leftover processes of {proc.name}" if leftovers else proc.name
-        if _signal_group(pgid, signal.SIGTERM):
+        if groups.signal_group(pgid, signal.SIGTERM):
             self._emit(Notice(proc, f"sending SIGTERM to {what} (pid {pgid})"))
         if not await self._wait_gone(proc, group, self.timeout):
-            if _signal_group(pgid, signal.SIGKILL):
+            if groups.signal_group(pgid, signal.SIGKILL):
+                proc.forced = True
                 self._emit(Notice(proc, f"sending SIGKILL to {what} (pid {pgid})"))
             await self._wait_gone(proc, group, 5.0)
-        _kill(strays)  # children that left the group (setsid), found when the stop began
-        if not self.shutting_down:  # stop_all looks for the marked ones once, for all
+        groups.kill(strays)  # children that left the group (setsid), found when the stop began
+        if not self.shutting_down:  # stop_all looks for what is left once, for all
             await self._stop_strays(proc)
 
-    def _marked_processes(self, name: str | None = None) -> list[psutil.Process]:
-        """Live processes started by this run (of process *name*), found by their marker."""
-        found = []
-        me = os.getpid()
-        for p in psutil.process_iter(["status"]):
-            try:
-                if p.pid == me or p.info["status"] == psutil.STATUS_ZOMBIE:
-                    continue
-                environ = p.environ()
-            except (psutil.Error, OSError):
-                continue
-            if environ.get(RUN_ID_VARIABLE) == self.run_id and (
-                name is None or environ.get("PS") == name
-            ):
-                found.append(p)
-        return found
-
-    async def _stop_strays(self, proc: ManagedProcess | None) -> None:
-        """SIGTERM, then SIGKILL after the timeout, the processes that left *proc*'s group (or
-        any process's, for None), found by the marker in their environment."""
-        loop = asyncio.get_running_loop()
+    def _strays(self, proc: ManagedProcess | None = None) -> list[psutil.Process]:
+        """Live processes the run left outside its process groups: of *proc* (found by the
+        run's marker in their environment), or of any process (None): then, in a subreaper,
+        every descendant not in a group of a running process."""
+        if proc is None and self.subreaper:
+            leaders = {p.pid for p in self.processes if p.pid is not None and p.running}
+            found = []
+            for p in groups.descendants(os.getpid()):
+                with contextlib.suppress(OSError, psutil.Error):
+                    if os.getpgid(p.pid) not in leaders:
+                        found.append(p)
+            return found
+        within = os.getpid() if self.subreaper else None
         name = None if proc is None else proc.name
-        strays = await loop.run_in_executor(None, self._marked_processes, name)
+        return groups.marked(self.run_id, RUN_ID_VARIABLE, name, within=within)
+
+    async def _stop_strays(
+        self, proc: ManagedProcess | None, deadline: float | None = None
+    ) -> None:
+        """SIGTERM the processes *proc* (or, for None, the run) left behind outside its group,
+        then SIGKILL those still alive at *deadline* (default: one timeout from now)."""
+        loop = asyncio.get_running_loop()
+        strays = await loop.run_in_executor(None, self._strays, proc)
         if not strays:
             return
         whose = "the processes" if proc is None else proc.name
         self._emit(Notice(proc, f"stopping {len(strays)} process(es) {whose} left behind"))
-        for p in strays:
-            with contextlib.suppress(psutil.Error):
-                p.terminate()
-        _, alive = await loop.run_in_executor(None, psutil.wait_procs, strays, self.timeout)
-        _kill(alive)
+        groups.kill(strays, signal.SIGTERM)
+        if deadline is None:
+            deadline = time.monotonic() + self.timeout
+        wait = max(0.0, deadline - time.monotonic())
+        _, alive = await loop.run_in_executor(None, psutil.wait_procs, strays, wait)
+        groups.kill(alive)
 
-    async def _wait_gone(self, proc: ManagedProcess, group: _GroupWatch, timeout: float) -> bool:
+    async def _wait_gone(
+        self, proc: ManagedProcess, group: groups.GroupWatch, timeout: float
+    ) -> bool:
         """Wait until the leader has exited and no live member of its group is left."""
         deadline = time.monotonic() + timeout
+        leader = proc._exit
+        if leader is not None and not leader.done():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(leader), timeout)
         delay = 0.005
-        process = proc._process
         while True:
-            leader_done = process is None or process.returncode is not None
-            if leader_done and not group.alive():
+            if not group.alive(leader_done=leader is None or leader.done()):
                 return True
             if time.monotonic() >= deadline:
                 return False
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.05)
-
-
-def _descendants_outside_group(pgid: int) -> list[psutil.Process]:
-    """Descendants of the group leader that moved to another process group (setsid)."""
-    try:
-        children = psutil.Process(pgid).children(recursive=True)
-    except psutil.Error:
-        return []
-    strays = []
-    for child in children:
-        try:
-            if os.getpgid(child.pid) != pgid:
-                strays.append(child)
-        except OSError:
-            continue
-    return strays
-
-
-def _kill(processes: Iterable[psutil.Process]) -> None:
-    for p in processes:
-        with contextlib.suppress(psutil.Error):
-            p.kill()

@@ -1,72 +1,54 @@
-"""The Textual app: a pane per process over the same supervisor the plain front end drives."""
+"""The Textual app: a pane per process, a client of the keeper like every front end.
+
+The app drives the keeper through a :class:`~tuirunner.client.Client` (commands out, events in)
+and never touches a process itself. ``q`` stops everything (``down``); ``d`` detaches, leaving
+the processes running for a later ``tuirunner attach``.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 import os
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from textual import on, work
+from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Horizontal
 from textual.widgets import Footer, OptionList
 
-from tuirunner.environment import EnvSource
-from tuirunner.supervisor import (
-    Event,
+from tuirunner.client import (
+    Client,
+    Disconnected,
+    EnvironmentChanged,
+    KeeperProcess,
+    Resynced,
+)
+from tuirunner.events import (
+    InfoChanged,
     Notice,
+    OutputEnded,
     ProcessOutput,
+    RunnerLine,
     State,
     StateChanged,
-    Supervisor,
+    format_duration,
 )
 from tuirunner.tui.commands import ProcessCommands
+from tuirunner.tui.layout import MAX_TILED, choose_grid
 from tuirunner.tui.screens.inspector import EnvInspector
 from tuirunner.tui.widgets.output_view import OutputView
 from tuirunner.tui.widgets.process_list import ProcessList
 from tuirunner.tui.widgets.process_pane import ProcessPane
 
-if TYPE_CHECKING:
-    from tuirunner.cli import Project
-    from tuirunner.procfile import Instance
-
 HANDLED_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 WATCHDOG_GRACE = 5.0  # seconds beyond the stop timeout before a signal forces the exit
 FLUSH_INTERVAL = 1 / 30  # repaint output at most this often, however fast children print
-MAX_TILED = 9  # more processes than this: a list beside the selected pane
-MIN_PANE_WIDTH = 40
-MIN_PANE_HEIGHT = 6
-
-
-def choose_grid(count: int, width: int, height: int) -> tuple[int, int] | None:
-    """(columns, rows) for tiling *count* panes in *width* × *height*, or None for list mode.
-
-    Panes should be as large as possible, in both directions; a terminal cell is about twice as
-    tall as it is wide, hence the 2.5 in the score.
-    """
-    if count <= 1:
-        return (1, 1)
-    if count > MAX_TILED:
-        return None
-    best: tuple[tuple[float, int], tuple[int, int]] | None = None
-    for columns in range(1, count + 1):
-        rows = math.ceil(count / columns)
-        if (columns * rows - count) >= columns:
-            continue  # a whole empty row
-        pane_w, pane_h = width // columns, height // rows
-        if pane_w < MIN_PANE_WIDTH or pane_h < MIN_PANE_HEIGHT:
-            continue
-        key = (min(pane_w / 2.5, pane_h), -(columns * rows - count))
-        if best is None or key > best[0]:
-            best = (key, (columns, rows))
-    return None if best is None else best[1]
 
 
 class TuirunnerApp(App[int]):
@@ -82,6 +64,7 @@ class TuirunnerApp(App[int]):
         Binding("i", "input_mode", "Input", id="input_mode"),
         Binding("e", "env", "Env", id="env"),
         Binding("c", "copy", "Copy", id="copy"),
+        Binding("d", "detach", "Detach", id="detach"),
         Binding("q", "quit", "Quit", id="quit"),
         Binding("ctrl+c", "quit", "Quit", show=False),
         Binding("escape", "escape", "Back", show=False),
@@ -92,33 +75,40 @@ class TuirunnerApp(App[int]):
 
     def __init__(
         self,
-        supervisor: Supervisor,
-        env_source: EnvSource | None = None,
+        client: Client,
+        keeper: KeeperProcess | None = None,
         handle_signals: bool = True,
     ) -> None:
         super().__init__()
-        self.supervisor = supervisor
-        self.env_source = env_source
+        self.client = client
+        self.keeper = keeper  # ours if we started the run (the foreground front end)
         self.handle_signals = handle_signals
-        self.panes = [ProcessPane(p, supervisor, i) for i, p in enumerate(supervisor, start=1)]
+        self.panes = [ProcessPane(p, i) for i, p in enumerate(client, start=1)]
         self._pane_by_name = {p.process.name: p for p in self.panes}
         self.process_list = ProcessList(self.panes, id="process-list")
         self.input_target: str | None = None
         self.quitting = False
         self.exit_code = 0
+        self.outcome: str | None = None  # "down", "detached" or "lost" (the keeper died)
         self._dirty: set[str] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._previous_handlers: dict[signal.Signals, object] = {}
-        self._hung_up = False
         self._watchdog_started = False
         self._last_pane = self.panes[0]
         self._list_mode = False
-        self._unsubscribe = supervisor.subscribe(self._on_supervisor_event)
+        self._unsubscribe = client.subscribe(self._on_client_event)
 
     # --- hooks tests may override ------------------------------------------------------------
 
     def format_pid(self, pid: int) -> str:
         return f"pid {pid}"
+
+    def clock(self) -> float:
+        """Wall-clock now, for uptimes."""
+        return time.time()
+
+    def format_uptime(self, seconds: float) -> str:
+        return f"up {format_duration(seconds)}"
 
     # --- layout ------------------------------------------------------------------------------
 
@@ -129,7 +119,7 @@ class TuirunnerApp(App[int]):
                 yield from self.panes
         yield Footer()
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         self._layout()
         self.panes[0].view.focus()
         self.set_interval(FLUSH_INTERVAL, self._flush)
@@ -138,7 +128,12 @@ class TuirunnerApp(App[int]):
             self._loop = asyncio.get_running_loop()
             for sig in HANDLED_SIGNALS:
                 self._previous_handlers[sig] = signal.signal(sig, self._signal_received)
-        warnings = len(self.supervisor.environment.warnings)
+        await self.client.start()
+        for pane in self.panes:  # what happened before we were connected
+            self._dirty.add(pane.process.name)
+            if pane.process.crashed:
+                pane.set_hint(self.client.crash_hint(pane.process, "press e to inspect it"))
+        warnings = len(self.client.environment.warnings)
         if warnings:
             self.notify(
                 f"{warnings} warning(s) about the environment: press e to see them",
@@ -146,20 +141,15 @@ class TuirunnerApp(App[int]):
                 timeout=8,
                 markup=False,
             )
-        if self.env_source is not None:
-            self._watch_env()
-        # Start once the first layout has given every pane its size (and its PTY that size).
-        self.call_after_refresh(self._start)
-
-    def _start(self) -> None:
-        self.run_worker(self.supervisor.start_all(), group="control", exit_on_error=False)
+        if self.client.closed:
+            self._disconnected(Disconnected(self.client.bye))
 
     def on_unmount(self) -> None:
         self._unsubscribe()
         for sig, handler in self._previous_handlers.items():
             with contextlib.suppress(Exception):
                 signal.signal(sig, handler)
-        self.supervisor.kill_all_now()  # last resort: nothing outlives the app
+        self.client.close()
 
     def on_resize(self) -> None:
         self._layout()
@@ -238,15 +228,26 @@ class TuirunnerApp(App[int]):
     def _list_selected(self, event: OptionList.OptionSelected) -> None:
         self.focus_process(self.panes[event.option_index].process.name)
 
-    # --- supervisor events -------------------------------------------------------------------
+    # --- events from the keeper ----------------------------------------------------------------
 
-    def _on_supervisor_event(self, event: Event) -> None:
-        if isinstance(event, ProcessOutput):
+    def _on_client_event(self, event: object) -> None:
+        if isinstance(event, ProcessOutput | RunnerLine | OutputEnded):
             self._dirty.add(event.process.name)  # painted by the next flush, not now
         elif isinstance(event, StateChanged):
             self._state_changed(event)
+        elif isinstance(event, InfoChanged):
+            self.pane(event.process.name).refresh_header()
         elif isinstance(event, Notice) and "SIGKILL" in event.message and not self.quitting:
             self.notify(event.message, severity="warning", markup=False)
+        elif isinstance(event, EnvironmentChanged):
+            self._environment_changed(event)
+        elif isinstance(event, Resynced):
+            for pane in self.panes:
+                self._dirty.add(pane.process.name)
+                pane.refresh_header()
+                self.process_list.refresh_pane(pane)
+        elif isinstance(event, Disconnected):
+            self._disconnected(event)
 
     def _state_changed(self, event: StateChanged) -> None:
         proc = event.process
@@ -262,7 +263,15 @@ class TuirunnerApp(App[int]):
             what = proc.error or (proc.exit.describe() if proc.exit else "crashed")
             self.notify(f"{proc.name} {what}", severity="error", markup=False)
             self._dirty.add(proc.name)
-            pane.set_hint(self.supervisor.crash_hint(proc, "press e to inspect the environment"))
+            pane.set_hint(self.client.crash_hint(proc, "press e to inspect the environment"))
+
+    def _disconnected(self, event: Disconnected) -> None:
+        if self.outcome is None:
+            self.outcome = "lost" if event.reason is None else "down"
+        if self.outcome == "lost":
+            self.exit(return_code=1)
+        else:
+            self.exit(return_code=self.exit_code)
 
     def _flush(self) -> None:
         if not self._dirty:
@@ -282,39 +291,44 @@ class TuirunnerApp(App[int]):
             if pane.process.state.alive:
                 pane.refresh_header()
 
+    def on_output_view_typed(self, message: OutputView.Typed) -> None:
+        self.client.write(message.view.process.name, message.data)
+
+    def on_output_view_resized(self, message: OutputView.Resized) -> None:
+        self.client.resize(message.view.process.name, message.columns, message.rows)
+
     # --- actions -----------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if self.input_target is not None:
             return action in ("leave_input_mode", "quit")
+        if action == "detach":
+            return not self.quitting
         if action == "leave_input_mode":
             return False
         if action == "restart_stale":
-            return not self.quitting and bool(self.supervisor.stale_processes())
+            return not self.quitting and bool(self.client.stale_processes())
         if len(self.screen_stack) > 1:  # the inspector or the palette: no pane actions
             return action in ("quit", "command_palette")
         return not self.quitting or action in ("quit", "escape")
 
-    def _control(self, coroutine) -> None:
-        self.run_worker(coroutine, group="control", exit_on_error=False)
-
     def restart_process(self, name: str) -> None:
-        self._control(self.supervisor.restart(name))
+        self.client.restart(name)
 
     def toggle_process(self, name: str) -> None:
-        proc = self.supervisor.get(name)
+        proc = self.client.get(name)
         if proc.state in (State.STOPPING, State.RESTARTING):
             return
         if proc.state.alive:
-            self._control(self.supervisor.stop(name))
+            self.client.stop(name)
         else:
-            self._control(self.supervisor.start(name))
+            self.client.start_processes(name)
 
     def stop_all(self) -> None:
-        self._control(self.supervisor.stop_all(final=False))
+        self.client.stop_all()
 
     def start_all(self) -> None:
-        self._control(self.supervisor.start_all())
+        self.client.start_all()
 
     def action_restart(self) -> None:
         self.restart_process(self.current_pane.process.name)
@@ -323,7 +337,7 @@ class TuirunnerApp(App[int]):
         self.toggle_process(self.current_pane.process.name)
 
     def action_restart_all(self) -> None:
-        self._control(self.supervisor.restart_all())
+        self.client.restart_all()
 
     def action_zoom(self) -> None:
         if self.screen.maximized is not None:
@@ -419,43 +433,18 @@ class TuirunnerApp(App[int]):
         if isinstance(self.screen, EnvInspector):
             self.screen.refresh_data()
 
-    @work(group="env-watch", exit_on_error=False)
-    async def _watch_env(self) -> None:
-        """Reload the environment when an env file (or .env.example) changes."""
-        from watchfiles import awatch
-
-        assert self.env_source is not None
-        files = {str(p) for p in self.env_source.watched_files()}
-        dirs = sorted({str(Path(p).parent) for p in files if Path(p).parent.is_dir()})
-        if not dirs:
-            return
-        async for _changes in awatch(
-            *dirs,
-            watch_filter=lambda _c, path: path in files,
-            debounce=300,
-            step=50,
-            recursive=False,
-        ):
-            self.reload_environment()
-
-    def reload_environment(self) -> None:
-        """Load the env files again; tell what changed and who still runs with the old values."""
-        assert self.env_source is not None
-        old = self.supervisor.environment
-        new = self.env_source.load()
-        change = old.diff(new)
-        self.supervisor.environment = new
-        if not change and new.warnings == old.warnings:
-            return
-        stale = self.supervisor.stale_processes()
+    def _environment_changed(self, event: EnvironmentChanged) -> None:
+        """An env file changed: tell what, and who still runs with the old values."""
+        change = event.change
+        stale = self.client.stale_processes()
         message = f"Env files changed: {change.summary()}."
         if stale:
-            message += (
-                f" {', '.join(p.name for p in stale)} still run with the old "
-                "environment: press u to restart them."
-            )
-        if new.warnings != old.warnings:
-            message += f" {len(new.warnings)} warning(s): press e to see them."
+            names = ", ".join(p.name for p in stale)
+            verb = "runs" if len(stale) == 1 else "run"
+            message += f" {names} still {verb} with the old environment: press u to restart."
+        warnings = len(self.client.environment.warnings)
+        if warnings:
+            message += f" {warnings} warning(s): press e to see them."
         self.notify(
             message,
             title="Environment",
@@ -467,7 +456,7 @@ class TuirunnerApp(App[int]):
         self._refresh_env_views()
 
     def action_restart_stale(self) -> None:
-        stale = self.supervisor.stale_processes()
+        stale = self.client.stale_processes()
         for proc in stale:
             self.restart_process(proc.name)
         if stale:
@@ -477,17 +466,16 @@ class TuirunnerApp(App[int]):
                 timeout=5,
             )
 
-    # --- quitting ------------------------------------------------------------------------------
+    # --- quitting and detaching ---------------------------------------------------------------
 
     def action_quit(self) -> None:
+        """Stop every process, then exit; a second time, kill them at once."""
         if self.quitting:
-            self.supervisor.kill_all_now()
-            self.exit(return_code=self.exit_code)
+            self.client.down(force=True)
             return
         self.quitting = True
         self.screen.add_class("-quitting")
-        alive = [p.name for p in self.supervisor if p.state.alive]
-        if alive:
+        if any(p.state.alive for p in self.client):
             self.notify(
                 "Stopping all processes… press q again to kill them now",
                 title="Quitting",
@@ -495,15 +483,15 @@ class TuirunnerApp(App[int]):
                 markup=False,
             )
         self.refresh_bindings()
-        self._stop_and_exit()
+        self.client.down()
 
-    @work(group="quit", exit_on_error=False)
-    async def _stop_and_exit(self) -> None:
-        await self.supervisor.stop_all()
-        if self._hung_up:
-            # The terminal is gone: Textual's shutdown would block writing to it.
-            os._exit(self.exit_code)
-        self.exit(return_code=self.exit_code)
+    async def action_detach(self) -> None:
+        """Leave the processes running; `tuirunner attach` comes back to them."""
+        self.outcome = "detached"
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.client.detach(), 5)
+        self.client.close()
+        self.exit(return_code=0)
 
     # --- signals -------------------------------------------------------------------------------
 
@@ -512,7 +500,10 @@ class TuirunnerApp(App[int]):
         stuck (after a hang-up, Textual can block forever writing to the dead terminal)."""
         sig = signal.Signals(signum)
         if sig is signal.SIGHUP:
-            self._hung_up = True
+            # The terminal is gone and Textual's shutdown would block writing to it. Our end
+            # of the lifeline closes with us, and the keeper stops everything (unless we had
+            # detached, or only attached: then the run goes on).
+            os._exit(128 + sig.value)
         if not self._watchdog_started:
             self._watchdog_started = True
             threading.Thread(
@@ -522,9 +513,9 @@ class TuirunnerApp(App[int]):
             self._loop.call_soon_threadsafe(self._on_signal, sig)
 
     def _watchdog(self, sig: signal.Signals) -> None:
-        """If the graceful stop has not ended the process in time, end it the hard way."""
-        time.sleep(self.supervisor.timeout + WATCHDOG_GRACE)
-        self.supervisor.kill_all_now()
+        """If the graceful stop has not ended the app in time, end it the hard way (the
+        keeper, losing its owner, then stops what is left)."""
+        time.sleep(self.client.timeout + WATCHDOG_GRACE)
         os._exit(128 + sig.value)
 
     def _on_signal(self, sig: signal.Signals) -> None:
@@ -533,16 +524,42 @@ class TuirunnerApp(App[int]):
         self.action_quit()
 
 
-def run_tui(project: Project, instances: list[Instance], timeout: float, scrollback: int) -> int:
-    supervisor = Supervisor(
-        instances, project.environment, project.app_root, timeout=timeout, scrollback=scrollback
-    )
-    app = TuirunnerApp(supervisor, env_source=project.env_source)
-    try:
-        app.run()
-    finally:
-        supervisor.kill_all_now()
+def run_tui(keeper: KeeperProcess, app_root: Path) -> int:
+    """The foreground terminal UI of a run whose keeper we just started."""
+    keeper.wait_ready()
+    client = Client.connect(app_root, env=True, owner=keeper.owner)
+    return _run(TuirunnerApp(client, keeper))
+
+
+def run_attached(client: Client) -> int:
+    """The terminal UI on a run going on (``tuirunner attach``)."""
+    return _run(TuirunnerApp(client))
+
+
+def _run(app: TuirunnerApp) -> int:
+    from tuirunner.plain import keeper_death
+
+    client, keeper = app.client, app.keeper
+    app.run()
+    if app.outcome == "detached":
+        print(
+            f"tuirunner: detached; the processes keep running (keeper pid {client.keeper_pid}).\n"
+            f"  tuirunner{_where(client)} attach   to come back\n"
+            f"  tuirunner{_where(client)} down     to stop them",
+            file=sys.stderr,
+        )
+        return 0
+    if app.outcome == "lost":
+        code = keeper.wait(client.timeout + 5) if keeper is not None else None
+        print(f"tuirunner: {keeper_death(client.keeper_pid, code)}", file=sys.stderr)
+        return 1
+    if keeper is not None:
+        keeper.wait(5)  # the guard exits once everything is gone
     return app.return_code or 0
 
 
-__all__ = ["TuirunnerApp", "choose_grid", "run_tui"]
+def _where(client: Client) -> str:
+    return "" if client.app_root == os.getcwd() else f" -d {client.app_root}"
+
+
+__all__ = ["MAX_TILED", "TuirunnerApp", "choose_grid", "run_attached", "run_tui"]

@@ -17,7 +17,7 @@ from textual.widgets import DataTable, Footer, Input, RadioButton, RadioSet, Sta
 from tuirunner.environment import EnvChange, Environment, EnvVar, FilterMode, SourceKind
 
 if TYPE_CHECKING:
-    from tuirunner.supervisor import ManagedProcess
+    from tuirunner.client import Client, ProcessView
     from tuirunner.tui.app import TuirunnerApp
 
 MODES = [
@@ -51,6 +51,7 @@ class EnvInspector(Screen):
         self.mode = FilterMode.ALL
         self.query_text = ""
         self.revealed: str | None = None  # one variable at a time; never remembered
+        self._revealed_value = ""  # its real value, asked of the keeper
         self._previous: tuple[str, Environment] | None = None
         self._vars: dict[str, EnvVar] = {}  # row key → variable, for every row shown
 
@@ -58,13 +59,17 @@ class EnvInspector(Screen):
     def tapp(self) -> TuirunnerApp:
         return self.app  # type: ignore[return-value]
 
+    @property
+    def client(self) -> Client:
+        return self.tapp.client
+
     # --- layout ------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         with Vertical(id="inspector"):
             yield Static(id="env-title")
             yield Tabs(
-                *(Tab(p.name, id=self._tab_id(p.name)) for p in self.tapp.supervisor),
+                *(Tab(p.name, id=self._tab_id(p.name)) for p in self.client),
                 id="env-processes",
             )
             with Horizontal(id="env-controls"):
@@ -109,34 +114,40 @@ class EnvInspector(Screen):
     # --- data --------------------------------------------------------------------------------
 
     @property
-    def process(self) -> ManagedProcess:
-        return self.tapp.supervisor.get(self.process_name)
+    def process(self) -> ProcessView:
+        return self.client.get(self.process_name)
+
+    def _version(self) -> int | None:
+        """The environment version shown: the one the process got, else the current one."""
+        proc = self.process
+        return proc.env_version if self.client.started_environment(proc) else None
 
     def environment(self) -> tuple[Environment, str]:
         """What the process received (if it was started), else what it would get now."""
         proc = self.process
-        if proc.environment is not None:
+        started = self.client.started_environment(proc)
+        if started is not None:
             if proc.state.alive:
                 how = f"{proc.name} is running with this environment"
             else:
                 how = f"{proc.name} last ran with this environment"
-            return proc.environment, how
+            return started, how
         return (
-            self.tapp.supervisor.environment_for(proc),
+            self.client.environment_for(proc),
             f"{proc.name} has not started; this is what it will get",
         )
 
     def pending(self) -> EnvChange:
         """What a restart would change for this process (env files edited since it started)."""
-        proc = self.process
-        if proc.environment is None:
+        started = self.client.started_environment(self.process)
+        if started is None:
             return EnvChange((), (), ())
-        return proc.environment.diff(self.tapp.supervisor.environment_for(proc))
+        return started.diff(self.client.environment_for(self.process))
 
     def refresh_data(self) -> None:
         environment, how = self.environment()
         pending = self.pending()
-        upcoming = self.tapp.supervisor.environment_for(self.process)
+        upcoming = self.client.environment_for(self.process)
         rows = environment.rows(self.mode, self.query_text)
         masked = sum(1 for v in rows if v.secret)
         title = Text.assemble(
@@ -154,7 +165,8 @@ class EnvInspector(Screen):
         reveal = var.name == self.revealed
         if var.value == "":
             return Text("(empty)", style="dim italic")
-        value = Text(_one_line(var.shown_value(reveal)), no_wrap=True, overflow="ellipsis")
+        shown = self._revealed_value if reveal else var.shown_value()
+        value = Text(_one_line(shown), no_wrap=True, overflow="ellipsis")
         if var.secret:
             value.stylize("bold red" if reveal else "yellow")
         return value
@@ -206,7 +218,7 @@ class EnvInspector(Screen):
 
     def _show_change(self, pending: EnvChange) -> None:
         widget = self.query_one("#env-change", Static)
-        stale = self.tapp.supervisor.stale_processes()
+        stale = self.client.stale_processes()
         if not pending and not stale:
             widget.remove_class("-visible")
             return
@@ -245,10 +257,11 @@ class EnvInspector(Screen):
 
     # --- interaction ---------------------------------------------------------------------------
 
-    def _set_revealed(self, name: str | None) -> None:
+    def _set_revealed(self, name: str | None, value: str = "") -> None:
         """Reveal *name* (or nothing), re-masking what was revealed: only these cells change."""
         table = self.query_one(DataTable)
         previous, self.revealed = self.revealed, name
+        self._revealed_value = value
         for key in {previous, name} - {None}:
             if key in self._vars:
                 table.update_cell(key, "value", self._value_cell(self._vars[key]))
@@ -277,7 +290,7 @@ class EnvInspector(Screen):
 
     @on(Tabs.TabActivated, "#env-processes")
     def _tab_activated(self, event: Tabs.TabActivated) -> None:
-        name = next(p.name for p in self.tapp.supervisor if self._tab_id(p.name) == event.tab.id)
+        name = next(p.name for p in self.client if self._tab_id(p.name) == event.tab.id)
         if name == self.process_name:
             return
         self._previous = (self.process_name, self.environment()[0])
@@ -292,16 +305,35 @@ class EnvInspector(Screen):
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         return self._vars.get(key) if key is not None else None
 
-    def action_reveal(self) -> None:
-        var = self._selected()
-        if var is not None:
-            self._set_revealed(None if self.revealed == var.name else var.name)
+    async def _real_value(self, var: EnvVar) -> str | None:
+        """The value unmasked: secret values are only in the keeper, asked for one by one."""
+        if not var.secret:
+            return var.value
+        try:
+            return await self.client.reveal(self.process_name, var.name, self._version())
+        except Exception as exc:
+            self.notify(f"Cannot reveal {var.name}: {exc}", severity="error", markup=False)
+            return None
 
-    def action_copy_value(self) -> None:
+    async def action_reveal(self) -> None:
         var = self._selected()
         if var is None:
             return
-        self.app.copy_to_clipboard(var.value)
+        if self.revealed == var.name:
+            self._set_revealed(None)
+            return
+        value = await self._real_value(var)
+        if value is not None and self._selected() is var:  # still on that row
+            self._set_revealed(var.name, value)
+
+    async def action_copy_value(self) -> None:
+        var = self._selected()
+        if var is None:
+            return
+        value = await self._real_value(var)
+        if value is None:
+            return
+        self.app.copy_to_clipboard(value)
         self.notify(f"Copied the value of {var.name}", markup=False, timeout=3)
 
     def action_filter(self) -> None:
@@ -313,7 +345,7 @@ class EnvInspector(Screen):
         radios[(index + 1) % len(radios)].value = True
 
     def action_process(self, step: int) -> None:
-        names = [p.name for p in self.tapp.supervisor]
+        names = [p.name for p in self.client]
         index = (names.index(self.process_name) + step) % len(names)
         self.query_one(Tabs).active = self._tab_id(names[index])
 
@@ -323,5 +355,5 @@ class EnvInspector(Screen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "restart_stale":
-            return bool(self.tapp.supervisor.stale_processes())
+            return bool(self.client.stale_processes())
         return True

@@ -22,8 +22,8 @@ from textual.scroll_view import ScrollView
 from textual.selection import Selection
 from textual.strip import Strip
 
+from tuirunner.client import ProcessView
 from tuirunner.output import ANSI_ESCAPE, OutputBuffer, collapse_cr, strip_ansi
-from tuirunner.supervisor import ManagedProcess, Supervisor
 from tuirunner.tui.keys import key_to_bytes
 
 # C0 controls other than TAB and ESC, DEL, and C1 controls: never send them to the terminal.
@@ -109,10 +109,26 @@ class OutputView(ScrollView, can_focus=True):
             super().__init__()
             self.view = view
 
-    def __init__(self, process: ManagedProcess, supervisor: Supervisor, **kwargs) -> None:
+    class Typed(Message):
+        """Input mode: *data* is for the process's terminal."""
+
+        def __init__(self, view: OutputView, data: bytes) -> None:
+            super().__init__()
+            self.view = view
+            self.data = data
+
+    class Resized(Message):
+        """The view's size changed: the process's terminal should have it too."""
+
+        def __init__(self, view: OutputView, columns: int, rows: int) -> None:
+            super().__init__()
+            self.view = view
+            self.columns = columns
+            self.rows = rows
+
+    def __init__(self, process: ProcessView, **kwargs) -> None:
         super().__init__(**kwargs)
         self.process = process
-        self.supervisor = supervisor
         self.buffer: OutputBuffer = process.buffer
         self.follow = True
         self.unseen = 0  # complete lines that arrived while not following
@@ -328,14 +344,14 @@ class OutputView(ScrollView, can_focus=True):
             return
         data = key_to_bytes(event)
         if data:
-            self.supervisor.write(self.process.name, data)
+            self.post_message(self.Typed(self, data))
             if not self.follow:
                 self.action_follow()
 
     def on_paste(self, event: events.Paste) -> None:
         if self.input_mode:
             event.stop()
-            self.supervisor.write(self.process.name, event.text.encode())
+            self.post_message(self.Typed(self, event.text.encode()))
 
     def on_click(self, event: events.Click) -> None:
         if getattr(self.app, "input_target", None) is not None and not self.input_mode:
@@ -344,6 +360,6 @@ class OutputView(ScrollView, can_focus=True):
     def on_resize(self, event: events.Resize) -> None:
         width, height = self.size
         if width >= 10 and height >= 2:  # a hidden pane keeps the size it last had
-            self.supervisor.set_window_size(self.process.name, width, height)
+            self.post_message(self.Resized(self, width, height))
         if self.follow:
             self.call_after_refresh(self.action_follow)

@@ -9,19 +9,12 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, Input, Static
 
-from tuirunner.supervisor import ManagedProcess, State, Supervisor
+from tuirunner.client import ProcessView
+from tuirunner.events import ProcessInfo, State
 from tuirunner.tui.widgets.output_view import OutputView
 
-# state → (label, CSS class); the class colours the label and the pane's border.
-_STATES = {
-    State.PENDING: ("waiting", "-pending"),
-    State.STARTING: ("starting", "-starting"),
-    State.RUNNING: ("running", "-running"),
-    State.STOPPING: ("stopping…", "-stopping"),
-    State.RESTARTING: ("restarting…", "-restarting"),
-    State.STOPPED: ("stopped", "-stopped"),
-}
-STATE_CLASSES = {cls for _, cls in _STATES.values()} | {"-exited", "-crashed"}
+STATE_KINDS = ("pending", "starting", "running", "stopping", "restarting", "stopped")
+STATE_CLASSES = {f"-{kind}" for kind in (*STATE_KINDS, "exited", "crashed")}
 STATE_COLOURS = {  # the dot in the process list
     "-pending": "grey50",
     "-starting": "yellow",
@@ -44,31 +37,10 @@ STATE_BADGES = {  # the label in a pane's title bar: readable on any header colo
 }
 
 
-def state_label(proc: ManagedProcess) -> tuple[str, str]:
+def state_label(proc: ProcessInfo) -> tuple[str, str]:
     """('running', '-running'), ('exited 0', '-exited'), ('crashed: exit 3', '-crashed') …"""
-    if proc.state is State.FAILED:
-        return "failed to start", "-crashed"
-    if proc.state is State.EXITED and proc.exit is not None:
-        if proc.exit.success:
-            return "exited 0", "-exited"
-        if proc.exit.signal is not None:
-            return f"crashed: {proc.exit.signal_name}", "-crashed"
-        return f"crashed: exit {proc.exit.returncode}", "-crashed"
-    return _STATES[proc.state]
-
-
-def format_duration(seconds: float) -> str:
-    seconds = int(seconds)
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes}m{seconds:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours}h{minutes:02d}m"
-    days, hours = divmod(hours, 24)
-    return f"{days}d{hours:02d}h"
+    label, kind = proc.label()
+    return label, f"-{kind}"
 
 
 class ProcessPane(Vertical):
@@ -84,12 +56,11 @@ class ProcessPane(Vertical):
             self.pane = pane
             self.action = action
 
-    def __init__(self, process: ManagedProcess, supervisor: Supervisor, number: int) -> None:
+    def __init__(self, process: ProcessView, number: int) -> None:
         super().__init__(id=f"pane-{number}", classes="pane")
         self.process = process
-        self.supervisor = supervisor
         self.number = number
-        self.view = OutputView(process, supervisor, classes="output")
+        self.view = OutputView(process, classes="output")
         self.title_bar = Static(classes="title")
         self.toggle_button = Button("Stop", id="toggle", compact=True)
         self.hint = Static(classes="hint")
@@ -146,7 +117,7 @@ class ProcessPane(Vertical):
         optional.append((f":{proc.port}", "cyan"))
         uptime = proc.uptime(now)
         if uptime is not None and proc.state.alive:
-            optional.append((f"up {format_duration(uptime)}", "dim"))
+            optional.append((self.app.format_uptime(uptime), "dim"))  # type: ignore[attr-defined]
         for part, style in optional:
             if width is not None and text.cell_len + 2 + len(part) > width:
                 break
@@ -157,7 +128,7 @@ class ProcessPane(Vertical):
     def refresh_header(self) -> None:
         proc = self.process
         width = self.title_bar.size.width or None
-        self.title_bar.update(self.describe(self.supervisor.clock(), width))
+        self.title_bar.update(self.describe(self.app.clock(), width))  # type: ignore[attr-defined]
         _, cls = state_label(proc)
         if not self.has_class(cls):
             self.remove_class(*STATE_CLASSES)

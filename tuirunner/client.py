@@ -1,0 +1,598 @@
+"""One client API for every front end: start a keeper, connect to it, events in, commands out.
+
+:func:`start_keeper` launches the guard and the keeper of a run (see :mod:`tuirunner.keeper`);
+:meth:`Client.connect` connects to the keeper of an app root and mirrors its state: one
+:class:`ProcessView` per process (a :class:`~tuirunner.events.ProcessInfo` plus a copy of its
+output buffer, fed with the same bytes), the environments the processes got (masked copies:
+secret values never cross the socket unless :meth:`Client.reveal` asks for one), and the events
+of :mod:`tuirunner.events` for listeners. The handshake is blocking, so a front end can build its
+screen from the processes before any event loop runs; then :meth:`Client.start` moves the
+connection onto the running asyncio loop. Control commands can stay blocking (:meth:`call`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import os
+import secrets
+import select
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tuirunner.diagnose import crash_hint
+from tuirunner.environment import EnvChange, Environment
+from tuirunner.errors import UserError
+from tuirunner.events import (
+    InfoChanged,
+    Notice,
+    OutputEnded,
+    ProcessInfo,
+    ProcessOutput,
+    RunnerLine,
+    StateChanged,
+)
+from tuirunner.output import DEFAULT_SCROLLBACK, OutputBuffer
+from tuirunner.project import DEFAULT_TIMEOUT, RunOptions
+from tuirunner.runtime import RunPaths, holder, run_paths
+from tuirunner.wire import (
+    JSON,
+    OUTPUT,
+    PROTOCOL,
+    SYNC,
+    FrameReader,
+    decode_sync,
+    json_frame,
+)
+
+GUARD = Path(__file__).with_name("guard.py")
+PACKAGE_PARENT = Path(__file__).resolve().parent.parent
+READY_TIMEOUT = 30.0
+
+
+class NoKeeper(UserError):
+    """Nothing runs for that app root."""
+
+
+class KeeperError(UserError):
+    """The keeper refused or failed a command."""
+
+
+# --- starting a keeper --------------------------------------------------------------------------
+
+
+@dataclass
+class KeeperProcess:
+    """A keeper being started, or started: the guard (its parent) is our child."""
+
+    guard: subprocess.Popen
+    paths: RunPaths
+    ready_fd: int | None
+    lifeline: int | None  # foreground: our end of the lifeline; closing it stops the run
+    owner: str | None  # foreground: the token that makes a client the owner
+    pid: int | None = None  # the keeper's, once it is ready
+
+    def wait_ready(self, timeout: float = READY_TIMEOUT) -> int:
+        """Wait until the keeper listens; its pid. UserError if it could not start."""
+        assert self.ready_fd is not None
+        data = b""
+        deadline = time.monotonic() + timeout
+        try:
+            while not data.endswith(b"\n"):
+                left = deadline - time.monotonic()
+                if left <= 0 or not select.select([self.ready_fd], [], [], left)[0]:
+                    raise UserError(f"the keeper did not start within {timeout:g} s{self._log()}")
+                chunk = os.read(self.ready_fd, 4096)
+                if not chunk:
+                    break
+                data += chunk
+        finally:
+            os.close(self.ready_fd)
+            self.ready_fd = None
+        try:
+            message = json.loads(data)
+        except ValueError:
+            self.guard.wait(5)
+            raise UserError(f"the keeper failed to start{self._log()}") from None
+        if not message.get("ok"):
+            self.guard.wait(5)
+            raise UserError(message.get("error") or "the keeper failed to start")
+        self.pid = int(message["pid"])
+        return self.pid
+
+    def _log(self) -> str:
+        try:
+            lines = self.paths.log.read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return ""
+        return f"; its log ({self.paths.log}) ends with: {lines[-1]}" if lines else ""
+
+    def release(self) -> None:
+        """Let go of the run: our end of the lifeline closes (the keeper decides what that
+        means: stop everything, unless we detached)."""
+        if self.lifeline is not None:
+            with contextlib.suppress(OSError):
+                os.close(self.lifeline)
+            self.lifeline = None
+
+    def wait(self, timeout: float) -> int | None:
+        """The guard's exit status (the keeper's, or 128 + its signal), None if still running."""
+        try:
+            return self.guard.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+
+def start_keeper(
+    options: RunOptions,
+    *,
+    foreground: bool,
+    window: tuple[int, int] = (80, 24),
+    environ: dict[str, str] | None = None,
+) -> KeeperProcess:
+    """Launch the guard and the keeper of a run in the background; :meth:`wait_ready` next.
+
+    The keeper inherits this process's environment, or *environ*: the "shell" the processes
+    get."""
+    options = options.absolute()
+    paths = run_paths(Path(options.app_root))
+    pid = holder(paths)
+    if pid is not None:
+        raise UserError(f"already running (pid {pid}): tuirunner attach{_where(options)}")
+    owner = secrets.token_hex(16) if foreground else None
+    config = {
+        "options": options.to_json(),
+        "owner": owner,
+        "window": list(window),
+        "paths": {"socket": str(paths.socket), "lock": str(paths.lock), "log": str(paths.log)},
+    }
+    config_r, config_w = os.pipe()
+    ready_r, ready_w = os.pipe()
+    lifeline_r, lifeline_w = os.pipe() if foreground else (None, None)
+    keeper = [sys.executable, "-m", "tuirunner.keeper"]
+    keeper += ["--config-fd", str(config_r), "--ready-fd", str(ready_w)]
+    inherited = [config_r, ready_w]
+    if lifeline_r is not None:
+        keeper += ["--lifeline-fd", str(lifeline_r)]
+        inherited.append(lifeline_r)
+    keeper.append(options.app_root)
+    timeout = DEFAULT_TIMEOUT if options.timeout is None else options.timeout
+    log = os.open(paths.log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    try:
+        guard = subprocess.Popen(
+            [sys.executable, "-S", "-E", str(GUARD), f"{timeout:g}", "--", *keeper],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            pass_fds=inherited,
+            env=environ,
+            start_new_session=True,  # terminal signals are the front end's to handle
+            cwd=PACKAGE_PARENT,  # so that ``-m tuirunner.keeper`` finds this very package
+        )
+    finally:
+        for fd in (log, *inherited):
+            os.close(fd)
+    with os.fdopen(config_w, "wb") as f:
+        f.write(json.dumps(config).encode())
+    return KeeperProcess(guard, paths, ready_r, lifeline_w, owner)
+
+
+def _where(options: RunOptions) -> str:
+    return "" if options.app_root in (".", os.getcwd()) else f" -d {options.app_root}"
+
+
+# --- the client ---------------------------------------------------------------------------------
+
+
+class ProcessView(ProcessInfo):
+    """A client's copy of a keeper's process: its snapshot and its output."""
+
+    def __init__(self, index: int, info: dict[str, Any], scrollback: int) -> None:
+        super().__init__(**ProcessInfo.json_fields(info))
+        self.index = index
+        self.buffer = OutputBuffer(scrollback)
+
+
+@dataclass(frozen=True)
+class EnvironmentChanged:
+    """An env file changed; processes started from now on get environment *version*."""
+
+    version: int
+    change: EnvChange
+
+
+@dataclass(frozen=True)
+class Resynced:
+    """The client fell behind and got what it missed (states and output) in one go."""
+
+
+@dataclass(frozen=True)
+class Disconnected:
+    """The connection ended: *reason* is the keeper's (``down``), or None if it just went
+    away (the keeper died)."""
+
+    reason: str | None
+
+
+Listener = Callable[[Any], None]
+
+
+class _Protocol(asyncio.Protocol):
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    def data_received(self, data: bytes) -> None:
+        self.client.receive(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.client._connection_lost()
+
+
+class Client:
+    """A connection to a keeper; see the module docstring."""
+
+    def __init__(self, sock: socket.socket, paths: RunPaths, scrollback: int | None) -> None:
+        self.sock = sock
+        self.paths = paths
+        self.processes: list[ProcessView] = []
+        self._by_name: dict[str, ProcessView] = {}
+        self.envs: dict[int, Environment] = {}
+        self.env_version = 0
+        self.run_id = ""
+        self.keeper_pid = 0
+        self.app_root = str(paths.app_root)
+        self.procfile = ""
+        self.timeout = DEFAULT_TIMEOUT
+        self.scrollback = DEFAULT_SCROLLBACK
+        self.detached = False
+        self.keeper_version = ""
+        self.started_at = 0.0
+        self.bye: str | None = None  # the keeper's reason, once it said goodbye
+        self.closed = False
+        self._scrollback = scrollback
+        self._reader = FrameReader()
+        self._listeners: list[Listener] = []
+        self._next_id = 0
+        self._replies: dict[int, Callable[[dict[str, Any]], None]] = {}
+        self._synced = False
+        self._transport: asyncio.Transport | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.disconnected: asyncio.Future[str | None] | None = None
+
+    # --- connecting ---------------------------------------------------------------------------
+
+    @classmethod
+    def connect(
+        cls,
+        app_root: Path | str = ".",
+        *,
+        output: bool = True,
+        names: Iterable[str] | None = None,
+        tail: int | None = None,
+        env: bool = False,
+        owner: str | None = None,
+        scrollback: int | None = None,
+        timeout: float = 30.0,
+    ) -> Client:
+        """Connect to the keeper of *app_root* and take its state (blocking).
+
+        *output*: stream the processes' output; *names*: only these processes (``web``,
+        ``web.1``); *tail*: how many lines of each buffer to copy first (None: all);
+        *env*: the environments too; *owner*: the foreground front end's token.
+        Raises NoKeeper if nothing runs there."""
+        paths = run_paths(Path(app_root))
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(os.fspath(paths.socket))
+        except (FileNotFoundError, ConnectionRefusedError):
+            sock.close()
+            holder(paths)  # removes a socket a dead keeper left
+            raise NoKeeper(f"no tuirunner is running in {paths.app_root}") from None
+        client = cls(sock, paths, scrollback)
+        hello = {
+            "t": "hello",
+            "v": PROTOCOL,
+            "output": output,
+            "names": None if names is None else list(names),
+            "tail": tail,
+            "env": env,
+            "owner": owner,
+        }
+        try:
+            sock.settimeout(timeout)
+            sock.sendall(json_frame(hello))
+            while not client._synced:
+                client._read_blocking()
+        except TimeoutError:
+            sock.close()
+            raise UserError(f"the keeper ({paths.socket}) does not answer") from None
+        except OSError as exc:
+            sock.close()
+            raise NoKeeper(f"lost the keeper of {paths.app_root}: {exc.strerror}") from None
+        return client
+
+    def _read_blocking(self) -> None:
+        data = self.sock.recv(1 << 18)
+        if not data:
+            self.closed = True
+            raise ConnectionResetError(0, "the keeper closed the connection")
+        self.receive(data)
+
+    async def start(self) -> None:
+        """Continue on the running event loop: events arrive from now on as they come."""
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        self.disconnected = loop.create_future()
+        self.sock.settimeout(None)
+        self.sock.setblocking(False)
+        transport, _ = await loop.create_unix_connection(lambda: _Protocol(self), sock=self.sock)
+        self._transport = transport  # type: ignore[assignment]
+        if self.closed:
+            self._connection_lost()
+
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+        else:
+            self.sock.close()
+
+    def _connection_lost(self) -> None:
+        self.closed = True
+        for callback in list(self._replies.values()):
+            callback({"ok": False, "error": "the keeper went away"})
+        self._replies.clear()
+        if self.disconnected is not None and not self.disconnected.done():
+            self.disconnected.set_result(self.bye)
+            self._emit(Disconnected(self.bye))
+
+    # --- observation --------------------------------------------------------------------------
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def _emit(self, event: Any) -> None:
+        for listener in list(self._listeners):
+            listener(event)
+
+    def get(self, name: str) -> ProcessView:
+        return self._by_name[name]
+
+    def __iter__(self):
+        return iter(self.processes)
+
+    @property
+    def environment(self) -> Environment:
+        """The (masked) environment a process started now gets, before its own variables
+        (empty unless the client asked for environments when it connected)."""
+        return self.envs.get(self.env_version) or Environment({})
+
+    def environment_for(self, proc: ProcessInfo, version: int | None = None) -> Environment:
+        """The (masked) environment *proc* gets when started now, or got (*version*)."""
+        env = self.envs.get(version if version is not None else self.env_version)
+        if env is None:
+            env = self.environment
+        return env.for_process(proc.name, proc.port, self.run_id)
+
+    def started_environment(self, proc: ProcessInfo) -> Environment | None:
+        """The environment *proc* was last started with (None if it never started)."""
+        if proc.env_version is None or proc.env_version not in self.envs:
+            return None
+        return self.environment_for(proc, proc.env_version)
+
+    def stale_processes(self) -> list[ProcessView]:
+        """Running processes whose environment differs from what a restart would give them."""
+        return [
+            p
+            for p in self.processes
+            if p.state.alive
+            and p.env_version is not None
+            and p.env_version != self.env_version
+            and p.env_version in self.envs
+            and self.environment_for(p, p.env_version).diff(self.environment_for(p))
+        ]
+
+    def crash_hint(self, proc: ProcessView, how: str) -> str | None:
+        """If *proc*'s last output blames a variable it lacked: ``SECRET_KEY is not set — how``."""
+        environment = self.started_environment(proc) or self.environment_for(proc)
+        return crash_hint(proc.buffer.tail(60), environment.as_dict(), how)
+
+    # --- frames from the keeper ---------------------------------------------------------------
+
+    def receive(self, data: bytes) -> None:
+        for kind, payload in self._reader.feed(data):
+            if kind == OUTPUT:
+                index = int.from_bytes(payload[:2], "big")
+                view = self.processes[index]
+                self._emit(ProcessOutput(view, view.buffer.feed(payload[2:])))
+            elif kind == JSON:
+                self._message(json.loads(payload))
+            elif kind == SYNC:
+                header, lines = decode_sync(payload)
+                view = self.processes[header["p"]]
+                view.buffer.apply_export(header, lines)
+                self._emit(ProcessOutput(view, lines))
+
+    def _message(self, message: dict[str, Any]) -> None:
+        kind = message["t"]
+        if kind == "proc":
+            self._update(self.processes[message["p"]], message["info"])
+        elif kind == "line":
+            view = self.processes[message["p"]]
+            view.buffer.append_line(message["text"])
+            self._emit(RunnerLine(view, message["text"]))
+        elif kind == "end":
+            view = self.processes[message["p"]]
+            self._emit(OutputEnded(view, view.buffer.finish()))
+        elif kind == "notice":
+            index = message.get("p")
+            view = None if index is None else self.processes[index]
+            self._emit(Notice(view, message["msg"]))
+        elif kind == "reply":
+            callback = self._replies.pop(message["id"], None)
+            if callback is not None:
+                callback(message)
+        elif kind == "env":
+            self._environment(message)
+        elif kind == "welcome":
+            self._welcome(message)
+        elif kind == "resync":
+            self._snapshot(message)
+        elif kind == "synced":
+            if self._synced:
+                self._emit(Resynced())
+            self._synced = True
+        elif kind == "bye":
+            self.bye = message.get("reason") or "down"
+        elif kind == "refused":
+            raise KeeperError(message.get("error") or "the keeper refused the connection")
+
+    def _welcome(self, message: dict[str, Any]) -> None:
+        self.keeper_pid = message["pid"]
+        self.keeper_version = message.get("version", "")
+        self.run_id = message["run_id"]
+        self.app_root = message["app_root"]
+        self.procfile = message["procfile"]
+        self.timeout = message["timeout"]
+        self.scrollback = message["scrollback"]
+        self.detached = message["detached"]
+        self.started_at = message["started_at"]
+        scrollback = self._scrollback or self.scrollback
+        self.processes = [
+            ProcessView(i, info, scrollback) for i, info in enumerate(message["processes"])
+        ]
+        self._by_name = {p.name: p for p in self.processes}
+        self._snapshot(message)
+
+    def _snapshot(self, message: dict[str, Any]) -> None:
+        for view, info in zip(self.processes, message["processes"], strict=True):
+            self._update(view, info)
+        if "envs" in message:
+            self.envs = {int(v): Environment.from_wire(e) for v, e in message["envs"].items()}
+        self.env_version = message["env_version"]
+
+    def _update(self, view: ProcessView, info: dict[str, Any]) -> None:
+        old = view.state
+        view.update_from(info)
+        if view.state is not old:
+            self._emit(StateChanged(view, old, view.state))
+        else:
+            self._emit(InfoChanged(view))
+
+    def _environment(self, message: dict[str, Any]) -> None:
+        version = message["version"]
+        if "env" in message:
+            self.envs[version] = Environment.from_wire(message["env"])
+        self.env_version = version
+        used = {p.env_version for p in self.processes} | {version}
+        for old in [v for v in self.envs if v not in used]:
+            del self.envs[old]
+        change = message["change"]
+        self._emit(
+            EnvironmentChanged(
+                version,
+                EnvChange(
+                    tuple(change["added"]), tuple(change["removed"]), tuple(change["changed"])
+                ),
+            )
+        )
+
+    # --- commands -----------------------------------------------------------------------------
+
+    def _frame(self, op: str, args: dict[str, Any]) -> tuple[int, bytes]:
+        self._next_id += 1
+        return self._next_id, json_frame({"t": "cmd", "id": self._next_id, "op": op, "args": args})
+
+    def request(self, op: str, **args: Any) -> asyncio.Future[Any]:
+        """Send a command on the event loop (after :meth:`start`); a future of its result
+        (KeeperError if it failed). Front ends may ignore it: the events tell what happens."""
+        assert self._loop is not None, "start() first"
+        future: asyncio.Future[Any] = self._loop.create_future()
+
+        def done(message: dict[str, Any]) -> None:
+            if future.done():
+                return
+            if message.get("ok"):
+                future.set_result(message.get("result"))
+            else:
+                future.set_exception(KeeperError(message.get("error") or "failed"))
+
+        # Nobody may await it: do not let an ignored failure be reported as never retrieved.
+        future.add_done_callback(lambda f: f.cancelled() or f.exception())
+        if self.closed or self._transport is None or self._transport.is_closing():
+            done({"ok": False, "error": "the keeper went away"})
+            return future
+        request, frame = self._frame(op, args)
+        self._replies[request] = done
+        self._transport.write(frame)
+        return future
+
+    def call(self, op: str, timeout: float | None = None, **args: Any) -> Any:
+        """Send a command and wait for its result (blocking; before :meth:`start` only)."""
+        request, frame = self._frame(op, args)
+        answer: list[dict[str, Any]] = []
+        self._replies[request] = answer.append
+        self.sock.settimeout(timeout)
+        try:
+            self.sock.sendall(frame)
+            while not answer:
+                self._read_blocking()
+        except TimeoutError:
+            raise KeeperError(f"{op}: no answer from the keeper") from None
+        except OSError:
+            raise KeeperError(f"{op}: the keeper went away") from None
+        if not answer[0].get("ok"):
+            raise KeeperError(answer[0].get("error") or f"{op} failed")
+        return answer[0].get("result")
+
+    def follow(self) -> str | None:
+        """Process events until the keeper closes the connection (blocking); its reason."""
+        self.sock.settimeout(None)
+        with contextlib.suppress(ConnectionResetError):
+            while True:
+                self._read_blocking()
+        return self.bye
+
+    # The front ends' vocabulary (on the event loop; fire and forget, or await).
+
+    def restart(self, *names: str) -> asyncio.Future[Any]:
+        return self.request("restart", names=list(names))
+
+    def start_processes(self, *names: str) -> asyncio.Future[Any]:
+        return self.request("start", names=list(names))
+
+    def stop(self, *names: str) -> asyncio.Future[Any]:
+        return self.request("stop", names=list(names))
+
+    def restart_all(self) -> asyncio.Future[Any]:
+        return self.request("restart")
+
+    def start_all(self) -> asyncio.Future[Any]:
+        return self.request("start")
+
+    def stop_all(self) -> asyncio.Future[Any]:
+        return self.request("stop")
+
+    def down(self, force: bool = False) -> asyncio.Future[Any]:
+        return self.request("down", force=force)
+
+    def detach(self) -> asyncio.Future[Any]:
+        return self.request("detach")
+
+    def write(self, name: str, data: bytes) -> asyncio.Future[Any]:
+        return self.request("write", name=name, data=base64.b64encode(data).decode())
+
+    def resize(self, name: str, columns: int, rows: int) -> asyncio.Future[Any]:
+        return self.request("resize", name=name, columns=columns, rows=rows)
+
+    def reveal(self, name: str, variable: str, version: int | None = None) -> asyncio.Future:
+        """The real value of a (secret) variable: asked for explicitly, one at a time."""
+        return self.request("reveal", name=name, variable=variable, version=version)

@@ -1,0 +1,161 @@
+"""Commands for a run that is going on: ``attach``, ``ps``, ``restart``, ``stop``, ``logs``,
+``down``. Each connects to the keeper of the app root (``-d``), as any front end does."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from tuirunner.client import Client, KeeperError
+from tuirunner.errors import UserError
+from tuirunner.events import ProcessInfo, format_duration
+
+PROG = "tuirunner"
+
+
+def _root(args: argparse.Namespace) -> str:
+    return getattr(args, "app_root", None) or "."
+
+
+def attach(args: argparse.Namespace) -> int:
+    if not (sys.stdout.isatty() and sys.stdin.isatty()):
+        raise UserError("attach needs a terminal; for the output, use: tuirunner logs -f")
+    client = Client.connect(_root(args), env=True)
+    from tuirunner.tui.app import run_attached
+
+    return run_attached(client)
+
+
+def ps(args: argparse.Namespace) -> int:
+    client = Client.connect(_root(args), output=False, tail=0)
+    client.close()
+    now = time.time()
+    if args.json:
+        print(json.dumps([ps_json(p, now) for p in client.processes], indent=2))
+        return 0
+    rows = [("NAME", "STATE", "PID", "UPTIME", "RESTARTS", "PORT")]
+    for p in client.processes:
+        uptime = p.uptime(now) if p.state.alive else None
+        rows.append(
+            (
+                p.name,
+                p.label()[0],
+                str(p.pid or "-"),
+                "-" if uptime is None else format_duration(uptime),
+                str(p.restart_count),
+                str(p.port),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    return 0
+
+
+def ps_json(p: ProcessInfo, now: float) -> dict:
+    return {
+        "name": p.name,
+        "type": p.type,
+        "state": p.state.value,
+        "status": p.label()[0],
+        "pid": p.pid,
+        "uptime": round(p.uptime(now), 3) if p.state.alive and p.started_at else None,
+        "restarts": p.restart_count,
+        "port": p.port,
+        "exit_code": None if p.exit is None else p.exit.returncode,
+        "exit_signal": None if p.exit is None else p.exit.signal_name or None,
+        "command": p.command,
+    }
+
+
+def _control(args: argparse.Namespace, op: str, done: str) -> int:
+    client = Client.connect(_root(args), output=False, tail=0)
+    try:
+        result = client.call(op, names=args.names or None)
+    finally:
+        client.close()
+    for info in result:
+        view = ProcessInfo(**ProcessInfo.json_fields(info))
+        pid = f" (pid {view.pid})" if view.pid else ""
+        print(f"{view.name} {done if view.state.alive or op == 'stop' else view.label()[0]}{pid}")
+    return 0 if all(_ok(op, info) for info in result) else 1
+
+
+def _ok(op: str, info: dict) -> bool:
+    view = ProcessInfo(**ProcessInfo.json_fields(info))
+    return not view.state.alive if op == "stop" else view.state.alive or not view.crashed
+
+
+def restart(args: argparse.Namespace) -> int:
+    return _control(args, "restart", "restarted")
+
+
+def stop(args: argparse.Namespace) -> int:
+    return _control(args, "stop", "stopped")
+
+
+def down(args: argparse.Namespace) -> int:
+    client = Client.connect(_root(args), output=False, tail=0)
+    alive = sum(1 for p in client.processes if p.state.alive)
+    print(
+        f"{PROG}: stopping {alive} process(es) (keeper pid {client.keeper_pid})…", file=sys.stderr
+    )
+    try:
+        client.call("down")
+        client.follow()  # until the keeper has stopped everything and closes the connection
+    except KeeperError:
+        pass
+    finally:
+        client.close()
+    print(f"{PROG}: stopped", file=sys.stderr)
+    return 0
+
+
+def logs(args: argparse.Namespace) -> int:
+    from tuirunner.plain import PlainPrinter, stdout_supports_colour
+
+    if args.lines is not None and args.lines < 0:
+        raise UserError("--lines must not be negative")
+    client = Client.connect(
+        _root(args),
+        output=args.follow,
+        names=args.names or None,
+        tail=args.lines,
+        scrollback=None if args.lines is None else max(args.lines, 1),
+    )
+    names = [p.name for p in client.processes]
+    colour = not args.no_color and stdout_supports_colour(sys.stdout)
+    # As `docker compose logs`: the name, no time (the buffer does not keep when a line came).
+    printer = PlainPrinter(
+        sys.stdout, names, colour=colour, strip_child_colour=not colour, time_format=None
+    )
+    chosen = [p for p in client.processes if not args.names or _matches(p, args.names)]
+    for proc in chosen:
+        printer.lines(proc.name, proc.buffer.snapshot())
+    if not args.follow:
+        client.close()
+        return 0
+    wanted = {p.name for p in chosen}
+
+    def on_event(event: object) -> None:
+        process = getattr(event, "process", None)
+        if process is None or process.name in wanted:
+            printer(event)
+
+    client.subscribe(on_event)
+    try:
+        reason = client.follow()
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        client.close()
+    if reason is None:
+        print(f"{PROG}: the keeper went away", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _matches(proc: ProcessInfo, names: list[str]) -> bool:
+    return proc.name in names or proc.type in names

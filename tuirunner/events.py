@@ -1,0 +1,234 @@
+"""Process states, exit statuses, process snapshots and the events about them.
+
+Plain data that depends on nothing else in the package: the keeper produces these, the socket
+carries them as JSON, and every front end (the Textual app, the plain printer, the control
+commands) reads them. An event names the process it is about by the object the receiver knows
+it by: the keeper's :class:`~tuirunner.supervisor.ManagedProcess`, or a client's
+:class:`~tuirunner.client.ProcessView`; both are :class:`ProcessInfo`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import signal
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class State(StrEnum):
+    PENDING = "pending"  # not started yet
+    STARTING = "starting"
+    RUNNING = "running"
+    STOPPING = "stopping"
+    RESTARTING = "restarting"  # stopping in order to start again
+    STOPPED = "stopped"  # stopped on request
+    EXITED = "exited"  # ended on its own; see ProcessInfo.exit
+    FAILED = "failed"  # could not be spawned at all
+
+    @property
+    def alive(self) -> bool:
+        return self in (State.STARTING, State.RUNNING, State.STOPPING, State.RESTARTING)
+
+
+@dataclass(frozen=True)
+class ExitStatus:
+    returncode: int | None = None  # exit code, when it exited
+    signal: int | None = None  # signal number, when a signal killed it
+
+    @classmethod
+    def from_returncode(cls, returncode: int) -> ExitStatus:
+        if returncode < 0:
+            return cls(signal=-returncode)
+        return cls(returncode=returncode)
+
+    @property
+    def code(self) -> int:
+        """A shell-style status: the exit code, or 128 + the signal number."""
+        if self.signal is not None:
+            return 128 + self.signal
+        return self.returncode or 0
+
+    @property
+    def success(self) -> bool:
+        return self.signal is None and self.returncode == 0
+
+    @property
+    def signal_name(self) -> str:
+        if self.signal is None:
+            return ""
+        try:
+            return signal.Signals(self.signal).name
+        except ValueError:
+            return f"signal {self.signal}"
+
+    def describe(self) -> str:
+        if self.signal is not None:
+            return f"killed by {self.signal_name}"
+        return f"exited with code {self.returncode}"
+
+    def to_json(self) -> dict[str, int | None]:
+        return {"code": self.returncode, "signal": self.signal}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> ExitStatus | None:
+        if data is None:
+            return None
+        return cls(returncode=data.get("code"), signal=data.get("signal"))
+
+
+_LABELS = {
+    State.PENDING: "waiting",
+    State.STARTING: "starting",
+    State.RUNNING: "running",
+    State.STOPPING: "stopping…",
+    State.RESTARTING: "restarting…",
+    State.STOPPED: "stopped",
+    State.EXITED: "exited",
+    State.FAILED: "failed to start",
+}
+
+
+def format_duration(seconds: float) -> str:
+    """``42s``, ``5m03s``, ``2h05m``, ``3d04h``."""
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h{minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d{hours:02d}h"
+
+
+@dataclass(eq=False)
+class ProcessInfo:
+    """What there is to know about one instance (``web.1``), across its restarts.
+
+    The keeper's live process and a client's view of it are both this, so front ends and
+    events work on either.
+    """
+
+    name: str
+    type: str
+    number: int
+    command: str
+    port: int
+    state: State = State.PENDING
+    pid: int | None = None
+    exit: ExitStatus | None = None
+    error: str | None = None  # why it could not be spawned
+    start_count: int = 0
+    started_at: float | None = None  # wall clock (time.time()) of the last start
+    ended_at: float | None = None
+    env_version: int | None = None  # the environment it was started with (see the keeper)
+    forced: bool = False  # its last stop needed SIGKILL
+
+    @property
+    def restart_count(self) -> int:
+        return max(0, self.start_count - 1)
+
+    @property
+    def crashed(self) -> bool:
+        return self.state is State.FAILED or (
+            self.state is State.EXITED and self.exit is not None and not self.exit.success
+        )
+
+    def label(self) -> tuple[str, str]:
+        """What state it is in, in words, and the kind of state (for colours):
+        ``("running", "running")``, ``("exited 0", "exited")``, ``("crashed: exit 3",
+        "crashed")``, ``("stopping…", "stopping")``…"""
+        if self.state is State.FAILED:
+            return "failed to start", "crashed"
+        if self.state is State.EXITED and self.exit is not None:
+            if self.exit.success:
+                return "exited 0", "exited"
+            if self.exit.signal is not None:
+                return f"crashed: {self.exit.signal_name}", "crashed"
+            return f"crashed: exit {self.exit.returncode}", "crashed"
+        return _LABELS[self.state], self.state.value
+
+    def uptime(self, now: float) -> float | None:
+        """Seconds it has run (or ran, once ended); *now* is wall-clock time."""
+        if self.started_at is None:
+            return None
+        end = self.ended_at if self.ended_at is not None and not self.state.alive else now
+        return max(0.0, end - self.started_at)
+
+    def to_json(self) -> dict[str, Any]:
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(ProcessInfo)}
+        data["state"] = self.state.value
+        data["exit"] = None if self.exit is None else self.exit.to_json()
+        return data
+
+    @staticmethod
+    def json_fields(data: dict[str, Any]) -> dict[str, Any]:
+        """Constructor arguments from :meth:`to_json`'s output (unknown keys ignored)."""
+        known = {f.name for f in dataclasses.fields(ProcessInfo)}
+        fields = {k: v for k, v in data.items() if k in known}
+        fields["state"] = State(fields.get("state", State.PENDING))
+        fields["exit"] = ExitStatus.from_json(fields.get("exit"))
+        return fields
+
+    def update_from(self, data: dict[str, Any]) -> None:
+        """Take every field of a snapshot (:meth:`to_json`) over."""
+        for name, value in self.json_fields(data).items():
+            setattr(self, name, value)
+
+
+# --- events -------------------------------------------------------------------------------------
+# ``process`` is a ProcessInfo: the keeper's ManagedProcess, or a client's ProcessView.
+
+
+@dataclass(frozen=True)
+class ProcessOutput:
+    """New output: *lines* are the lines completed by it (the partial line may have changed
+    too). In the keeper, *data* holds the raw bytes read from the terminal."""
+
+    process: Any
+    lines: list[str]
+    data: bytes = b""
+
+
+@dataclass(frozen=True)
+class RunnerLine:
+    """A line of the runner's own added to the output (``── web.1 restarted ──``)."""
+
+    process: Any
+    text: str
+
+
+@dataclass(frozen=True)
+class OutputEnded:
+    """The process's terminal closed: its unfinished last line, if any, became *last*."""
+
+    process: Any
+    last: str | None
+
+
+@dataclass(frozen=True)
+class StateChanged:
+    process: Any
+    old: State
+    new: State
+
+
+@dataclass(frozen=True)
+class InfoChanged:
+    """Something of the process's snapshot other than its state changed."""
+
+    process: Any
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something the runner did that a user may want to see (``sending SIGKILL to web.1``)."""
+
+    process: Any
+    message: str
+
+
+Event = ProcessOutput | RunnerLine | OutputEnded | StateChanged | InfoChanged | Notice

@@ -1,0 +1,179 @@
+"""Process groups, strays and the subreaper: everything that finds and kills processes.
+
+Every process instance leads its own session and process group, so signalling the group reaches
+the grandchildren a shell or an autoreloader starts. Some children leave the group (``setsid``,
+double forks, daemons): the keeper is a *child subreaper* (Linux), so such orphans re-parent to
+it instead of to init and stay findable among its descendants, whatever their environment says.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import sys
+import time
+from collections.abc import Iterable
+
+import psutil
+
+# prctl options (linux/prctl.h)
+_PR_SET_PDEATHSIG = 1
+_PR_SET_CHILD_SUBREAPER = 36
+
+_libc = None
+
+
+def load_libc() -> None:
+    global _libc
+    if _libc is None and sys.platform.startswith("linux"):
+        _libc = ctypes.CDLL(None, use_errno=True)  # the interpreter's own libc
+
+
+def _prctl(option: int, value: int) -> bool:
+    """prctl(2) on Linux; False elsewhere or on failure."""
+    load_libc()
+    if _libc is None:
+        return False
+    return _libc.prctl(option, value, 0, 0, 0) == 0
+
+
+def become_subreaper() -> bool:
+    """Make orphaned descendants of any depth re-parent to this process (Linux >= 3.4)."""
+    return _prctl(_PR_SET_CHILD_SUBREAPER, 1)
+
+
+def set_parent_death_signal(sig: int) -> bool:
+    """Get *sig* when the thread that forked this process exits (Linux); 0 clears it."""
+    return _prctl(_PR_SET_PDEATHSIG, sig)
+
+
+def group_alive(pgid: int) -> bool:
+    """Cheap: does any process (zombies included) still have this process group?"""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def signal_group(pgid: int, sig: int) -> bool:
+    try:
+        os.killpg(pgid, sig)
+        return True
+    except (ProcessLookupError, PermissionError):
+        return False
+
+
+def group_members(pgid: int) -> list[psutil.Process]:
+    """The live (non-zombie) processes of a group. A zombie whose parent does not reap it
+    (an orphan waiting for init) is not alive, though ``killpg(pgid, 0)`` still finds it."""
+    members = []
+    for p in psutil.process_iter(["status"]):
+        try:
+            if p.info["status"] != psutil.STATUS_ZOMBIE and os.getpgid(p.pid) == pgid:
+                members.append(p)
+        except (OSError, psutil.Error):
+            continue
+    return members
+
+
+class GroupWatch:
+    """Tells when a process group has no live member left, cheaply while polling: the group is
+    alive while its leader runs; after that it checks the members it knows, and only rescans
+    all processes when they are all gone but the group is not (new members, or zombies)."""
+
+    def __init__(self, pgid: int):
+        self.pgid = pgid
+        self.members: list[psutil.Process] | None = None
+
+    def alive(self, leader_done: bool) -> bool:
+        if not leader_done:
+            return True
+        if not group_alive(self.pgid):
+            return False
+        for p in self.members or ():
+            try:
+                if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
+                    return True
+            except psutil.Error:
+                continue
+        self.members = group_members(self.pgid)
+        return bool(self.members)
+
+
+def descendants(pid: int) -> list[psutil.Process]:
+    """Every live descendant of *pid* (not *pid* itself)."""
+    try:
+        children = psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return []
+    alive = []
+    for child in children:
+        with contextlib.suppress(psutil.Error):
+            if child.status() != psutil.STATUS_ZOMBIE:
+                alive.append(child)
+    return alive
+
+
+def outside_group(processes: Iterable[psutil.Process], pgid: int) -> list[psutil.Process]:
+    """Those of *processes* that moved to another process group (``setsid``)."""
+    strays = []
+    for p in processes:
+        try:
+            if os.getpgid(p.pid) != pgid:
+                strays.append(p)
+        except OSError:
+            continue
+    return strays
+
+
+def marked(run_id: str, variable: str, name: str | None = None, within: int | None = None):
+    """Live processes whose environment carries *variable* = *run_id* (and ``PS`` = *name*),
+    among the descendants of *within* (default: every process of this user)."""
+    candidates = descendants(within) if within is not None else psutil.process_iter()
+    found = []
+    me = os.getpid()
+    for p in candidates:
+        try:
+            if p.pid == me or p.status() == psutil.STATUS_ZOMBIE:
+                continue
+            environ = p.environ()
+        except (psutil.Error, OSError):
+            continue
+        if environ.get(variable) == run_id and (name is None or environ.get("PS") == name):
+            found.append(p)
+    return found
+
+
+def kill(processes: Iterable[psutil.Process], sig: int = signal.SIGKILL) -> None:
+    for p in processes:
+        with contextlib.suppress(psutil.Error):
+            p.send_signal(sig)
+
+
+def kill_descendants(pid: int | None = None, rounds: int = 20) -> int:
+    """SIGKILL every descendant of *pid* (default: this process), again and again until none is
+    left (a process may fork while its siblings die). Returns how many were killed.
+
+    Zombies are this process's to reap only if they are its children: the caller reaps.
+    """
+    pid = os.getpid() if pid is None else pid
+    total = 0
+    for _ in range(rounds):
+        found = descendants(pid)
+        if not found:
+            break
+        for p in found:
+            with contextlib.suppress(psutil.Error, OSError):
+                pgid = os.getpgid(p.pid)
+                if pgid != os.getpgid(pid):
+                    signal_group(pgid, signal.SIGKILL)
+            with contextlib.suppress(psutil.Error):
+                p.kill()
+        total += len(found)
+        time.sleep(0.01)
+    return total

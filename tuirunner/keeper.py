@@ -1,0 +1,593 @@
+"""The keeper: the process that owns a run's processes and serves its clients.
+
+``python -m tuirunner.keeper`` is started by :func:`tuirunner.client.start_keeper`, under the
+guard (:mod:`tuirunner.guard`). It is a child subreaper, spawns the processes (so it is their
+parent), drains their terminals, runs the :class:`~tuirunner.supervisor.Supervisor`, reloads the
+environment when an env file changes, and serves a unix socket (:mod:`tuirunner.runtime` says
+where, :mod:`tuirunner.wire` how) to every front end: the Textual app, the plain printer, and the
+control commands (``ps``, ``restart``, ``logs``, ``attach``, ``down``…). It never imports Textual.
+
+Lifetime. A foreground run passes a *lifeline*: a pipe whose other end only the front end holds.
+When it closes without the front end having detached (quit, crash, SIGKILL, closed terminal),
+the keeper stops everything and exits. ``down`` (or ``q`` in the app), SIGTERM, SIGINT and
+SIGHUP do the same; a second one kills at once.
+
+Flow control. Output is sent to a client as the keeper reads it, in batches, never waiting: if a
+client falls more than ``CLIENT_BACKLOG`` bytes behind (it is stopped, or slow), its output is
+dropped, and once it has caught up it gets the missing part of each process's buffer instead
+(:meth:`OutputBuffer.export`). A slow client costs the processes and the other clients nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import json
+import logging
+import os
+import secrets
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from tuirunner import __version__
+from tuirunner.environment import EnvSource
+from tuirunner.errors import UserError
+from tuirunner.events import (
+    Event,
+    InfoChanged,
+    Notice,
+    OutputEnded,
+    ProcessOutput,
+    RunnerLine,
+    StateChanged,
+)
+from tuirunner.groups import become_subreaper
+from tuirunner.project import RunOptions, load_project
+from tuirunner.runtime import RunLock, RunPaths, holder, listen, peer_uid, run_paths
+from tuirunner.spawn import Reaper
+from tuirunner.supervisor import ManagedProcess, Supervisor
+from tuirunner.wire import (
+    JSON,
+    PROTOCOL,
+    FrameReader,
+    ProtocolError,
+    json_frame,
+    output_frame,
+    sync_frame,
+)
+
+log = logging.getLogger("tuirunner.keeper")
+
+CLIENT_BACKLOG = 4 << 20  # bytes a client may fall behind before its output is dropped
+
+
+class Session(asyncio.Protocol):
+    """One connected client."""
+
+    def __init__(self, keeper: Keeper) -> None:
+        self.keeper = keeper
+        self.transport: asyncio.Transport | None = None
+        self.reader = FrameReader()
+        self.hello = False
+        self.owner = False
+        self.wants_env = False
+        self.indexes: set[int] = set()  # processes whose output it gets
+        self.pending: list[bytes] = []
+        self.flush_scheduled = False
+        self.overflowed = False  # behind by more than CLIENT_BACKLOG: output is being dropped
+        self.dropped: set[int] = set()  # processes whose output was dropped
+        self.missed_info = False
+        self.sent_total: dict[int, int] = {}  # buffer.total after the last buffer change sent
+        self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    # --- asyncio.Protocol -------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        uid = peer_uid(transport.get_extra_info("socket"))
+        if uid != os.getuid():
+            log.warning("refused a connection from uid %s", uid)
+            transport.write(
+                json_frame({"t": "refused", "error": f"this run belongs to uid {os.getuid()}"})
+            )
+            transport.close()
+            return
+        self.transport = transport
+        transport.set_write_buffer_limits(high=CLIENT_BACKLOG, low=CLIENT_BACKLOG // 4)
+        self.keeper.sessions.add(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.keeper.sessions.discard(self)
+        self.transport = None
+        if not self.lost.done():
+            self.lost.set_result(None)
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            for kind, message in self.reader.decode(data):
+                if kind == JSON:
+                    self.keeper.handle(self, message)
+        except (ProtocolError, ValueError, KeyError, TypeError) as exc:
+            log.warning("protocol error from a client: %s", exc)
+            self.close()
+
+    def pause_writing(self) -> None:
+        self.overflowed = True
+
+    def resume_writing(self) -> None:
+        if self.overflowed:
+            self.overflowed = False
+            self.keeper.resync(self)
+
+    # --- sending ------------------------------------------------------------------------------
+
+    def send(self, frame: bytes) -> None:
+        if self.transport is None:
+            return
+        self.pending.append(frame)
+        if not self.flush_scheduled:
+            self.flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self.flush)
+
+    def flush(self) -> None:
+        self.flush_scheduled = False
+        if self.pending and self.transport is not None and not self.transport.is_closing():
+            data = self.pending[0] if len(self.pending) == 1 else b"".join(self.pending)
+            self.transport.write(data)
+        self.pending.clear()
+
+    def send_buffer_change(self, index: int, frame: bytes, total: int) -> None:
+        """Output (or a runner line, or its end) of process *index*: sent, or, while the client
+        is behind, dropped and remembered for the resync."""
+        if index not in self.indexes or not self.hello:
+            return
+        if self.overflowed:
+            self.dropped.add(index)
+            return
+        self.send(frame)
+        self.sent_total[index] = total
+
+    def send_info(self, frame: bytes) -> None:
+        if not self.hello:
+            return
+        if self.overflowed:
+            self.missed_info = True
+            return
+        self.send(frame)
+
+    def reply(self, request: int | None, result: Any = None, error: str | None = None) -> None:
+        if request is None:
+            return
+        message: dict[str, Any] = {"t": "reply", "id": request, "ok": error is None}
+        if error is None:
+            message["result"] = result
+        else:
+            message["error"] = error
+        self.send(json_frame(message))
+
+    def close(self) -> None:
+        self.flush()
+        if self.transport is not None:
+            self.transport.close()
+
+
+class Keeper:
+    def __init__(
+        self, config: dict[str, Any], ready_fd: int | None, lifeline_fd: int | None
+    ) -> None:
+        self.options = RunOptions.from_json(config["options"])
+        self.owner_token: str | None = config.get("owner")
+        self.window = tuple(config.get("window") or (80, 24))
+        self.ready_fd = ready_fd
+        self.lifeline_fd = lifeline_fd
+        self.detached = lifeline_fd is None
+        self.sessions: set[Session] = set()
+        self.supervisor: Supervisor | None = None
+        self.stopping = False
+        self.started_at = time.time()
+        self.digest_key = secrets.token_bytes(16)  # for masked copies of environments
+        self.done: asyncio.Event | None = None
+        paths = config.get("paths")
+        if paths:  # the launcher's: both ends agree whatever the keeper's environment says
+            self.paths = RunPaths(
+                Path(self.options.app_root).resolve(),
+                Path(paths["socket"]),
+                Path(paths["lock"]),
+                Path(paths["log"]),
+            )
+        else:
+            self.paths = run_paths(Path(self.options.app_root))
+        self.procfile = ""
+
+    # --- start-up ---------------------------------------------------------------------------
+
+    def _ready(self, **message: Any) -> None:
+        """Tell the launcher how the start went (once)."""
+        if self.ready_fd is None:
+            if not message.get("ok"):
+                log.error("%s", message.get("error"))
+            return
+        with contextlib.suppress(OSError):
+            os.write(self.ready_fd, json.dumps(message).encode() + b"\n")
+            os.close(self.ready_fd)
+        self.ready_fd = None
+
+    async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        self.done = asyncio.Event()
+        lock = RunLock(self.paths.lock)
+        if not lock.acquire():
+            pid = holder(self.paths)
+            self._ready(ok=False, error=f"already running (pid {pid}): tuirunner attach")
+            return 3
+        server = None
+        try:
+            try:
+                project = load_project(self.options)
+                instances = project.validate_run()
+            except UserError as exc:
+                self._ready(ok=False, error=str(exc))
+                return 1
+            self.procfile = str(project.procfile_path)
+            become_subreaper()
+            os.chdir("/")  # everything is absolute; hold no directory busy
+            self.supervisor = Supervisor(
+                instances,
+                project.environment,
+                project.app_root,
+                timeout=project.timeout,
+                scrollback=project.scrollback,
+                reaper=Reaper(loop, reap_all=True),
+                subreaper=True,
+                window=self.window,  # type: ignore[arg-type]
+            )
+            self.supervisor.subscribe(self.on_event)
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                loop.add_signal_handler(sig, self.on_signal, sig)
+            if self.lifeline_fd is not None:
+                os.set_blocking(self.lifeline_fd, False)
+                loop.add_reader(self.lifeline_fd, self.on_lifeline)
+            server = await loop.create_unix_server(
+                lambda: Session(self), sock=listen(self.paths.socket)
+            )
+            self.supervisor.start_all()
+            self._ready(ok=True, pid=os.getpid(), socket=str(self.paths.socket))
+            watcher = asyncio.create_task(self.watch_env(project.env_source))
+            await self.done.wait()
+            watcher.cancel()
+        finally:
+            if server is not None:
+                server.close()
+            with contextlib.suppress(OSError):
+                self.paths.socket.unlink()
+            await self._close_sessions()
+            lock.release()
+        return 0
+
+    # --- lifetime ---------------------------------------------------------------------------
+
+    def on_signal(self, sig: signal.Signals) -> None:
+        log.info("%s received", sig.name)
+        self.shutdown(force=self.stopping)
+
+    def on_lifeline(self) -> None:
+        assert self.lifeline_fd is not None
+        try:
+            data = os.read(self.lifeline_fd, 64)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if data:
+            return
+        self._drop_lifeline()
+        if not self.detached:
+            log.info("the front end went away without detaching: stopping everything")
+            self.shutdown()
+
+    def _drop_lifeline(self) -> None:
+        if self.lifeline_fd is not None:
+            with contextlib.suppress(Exception):
+                asyncio.get_running_loop().remove_reader(self.lifeline_fd)
+            with contextlib.suppress(OSError):
+                os.close(self.lifeline_fd)
+            self.lifeline_fd = None
+
+    def shutdown(self, force: bool = False) -> None:
+        assert self.supervisor is not None
+        if force:
+            self.supervisor.kill_all_now()
+        if self.stopping:
+            return
+        self.stopping = True
+        asyncio.get_running_loop().create_task(self._shutdown())
+
+    async def _shutdown(self) -> None:
+        assert self.supervisor is not None and self.done is not None
+        try:
+            await self.supervisor.stop_all()
+        finally:
+            self.broadcast(json_frame({"t": "bye", "reason": "down"}))
+            self.done.set()
+
+    async def _close_sessions(self) -> None:
+        sessions = list(self.sessions)
+        for session in sessions:
+            session.close()
+        if sessions:
+            await asyncio.wait([s.lost for s in sessions], timeout=2.0)
+
+    # --- events from the supervisor -----------------------------------------------------------
+
+    def broadcast(self, frame: bytes) -> None:
+        for session in list(self.sessions):
+            if session.hello:
+                session.send(frame)
+
+    def on_event(self, event: Event) -> None:
+        proc = event.process
+        if isinstance(event, ProcessOutput):
+            if self.sessions:
+                frame = output_frame(self.index(proc), event.data)
+                self._buffer_change(proc, frame)
+        elif isinstance(event, RunnerLine):
+            frame = json_frame({"t": "line", "p": self.index(proc), "text": event.text})
+            self._buffer_change(proc, frame)
+        elif isinstance(event, OutputEnded):
+            self._buffer_change(proc, json_frame({"t": "end", "p": self.index(proc)}))
+        elif isinstance(event, StateChanged | InfoChanged):
+            frame = json_frame({"t": "proc", "p": self.index(proc), "info": proc.to_json()})
+            for session in list(self.sessions):
+                session.send_info(frame)
+        elif isinstance(event, Notice):
+            index = None if proc is None else self.index(proc)
+            self.broadcast(json_frame({"t": "notice", "p": index, "msg": event.message}))
+
+    def _buffer_change(self, proc: ManagedProcess, frame: bytes) -> None:
+        index = self.index(proc)
+        total = proc.buffer.total
+        for session in list(self.sessions):
+            session.send_buffer_change(index, frame, total)
+
+    def index(self, proc: ManagedProcess) -> int:
+        assert self.supervisor is not None
+        return self.supervisor.index[proc]
+
+    # --- requests ---------------------------------------------------------------------------
+
+    def handle(self, session: Session, message: dict[str, Any]) -> None:
+        kind = message.get("t")
+        if kind == "hello":
+            self.welcome(session, message)
+        elif kind == "cmd":
+            asyncio.get_running_loop().create_task(self.command(session, message))
+        else:
+            raise ProtocolError(f"unknown message {kind!r}")
+
+    def snapshot(self, session: Session) -> dict[str, Any]:
+        sup = self.supervisor
+        assert sup is not None
+        message: dict[str, Any] = {
+            "processes": [p.to_json() for p in sup.processes],
+            "env_version": sup.env_version,
+        }
+        if session.wants_env:
+            message["envs"] = {str(v): env.to_wire(self.digest_key) for v, env in sup.envs.items()}
+        return message
+
+    def welcome(self, session: Session, hello: dict[str, Any]) -> None:
+        sup = self.supervisor
+        assert sup is not None
+        if hello.get("v") != PROTOCOL:
+            session.send(json_frame({"t": "refused", "error": "protocol version mismatch"}))
+            session.close()
+            return
+        names = hello.get("names")
+        try:
+            chosen = sup.processes if names is None else sup.select(names)
+        except KeyError as exc:
+            session.send(json_frame({"t": "refused", "error": self.unknown(exc.args[0])}))
+            session.close()
+            return
+        session.indexes = {sup.processes.index(p) for p in chosen}
+        session.wants_env = bool(hello.get("env"))
+        session.owner = self.owner_token is not None and hello.get("owner") == self.owner_token
+        welcome = {
+            "t": "welcome",
+            "v": PROTOCOL,
+            "version": __version__,
+            "pid": os.getpid(),
+            "run_id": sup.run_id,
+            "app_root": str(sup.app_root),
+            "procfile": self.procfile,
+            "timeout": sup.timeout,
+            "scrollback": sup.scrollback,
+            "detached": self.detached,
+            "started_at": self.started_at,
+            **self.snapshot(session),
+        }
+        session.send(json_frame(welcome))
+        tail = hello.get("tail")
+        for index in sorted(session.indexes):
+            buffer = sup.processes[index].buffer
+            if tail != 0:
+                header, lines = buffer.export(0, tail)
+                session.send(sync_frame(index, header, lines))
+            session.sent_total[index] = buffer.total
+        session.send(json_frame({"t": "synced"}))
+        session.hello = True
+        if not hello.get("output", True):
+            session.indexes = set()
+
+    def resync(self, session: Session) -> None:
+        """The client caught up after falling behind: send what it missed."""
+        sup = self.supervisor
+        if sup is None or session.transport is None:
+            return
+        session.send(json_frame({"t": "resync", **self.snapshot(session)}))
+        for index in sorted(session.dropped):
+            buffer = sup.processes[index].buffer
+            header, lines = buffer.export(session.sent_total.get(index, 0))
+            session.send(sync_frame(index, header, lines))
+            session.sent_total[index] = buffer.total
+        session.dropped.clear()
+        session.missed_info = False
+        session.send(json_frame({"t": "synced"}))
+
+    def unknown(self, name: str) -> str:
+        assert self.supervisor is not None
+        names = ", ".join(p.name for p in self.supervisor.processes)
+        return f"unknown process {name!r}; this run has {names}"
+
+    async def command(self, session: Session, message: dict[str, Any]) -> None:
+        request = message.get("id")
+        op = message.get("op")
+        args = message.get("args") or {}
+        handler = getattr(self, f"op_{op}", None)
+        if handler is None:
+            session.reply(request, error=f"unknown command {op!r}")
+            return
+        try:
+            result = await handler(session, **args)
+        except KeyError as exc:
+            session.reply(request, error=self.unknown(exc.args[0]))
+        except (TypeError, ValueError) as exc:
+            session.reply(request, error=f"bad arguments to {op}: {exc}")
+        except Exception as exc:  # a bug must not take the keeper down
+            log.exception("command %s failed", op)
+            session.reply(request, error=f"{op} failed: {exc}")
+        else:
+            session.reply(request, result)
+
+    # Each op_NAME(session, **args) answers the command NAME. Names: "web" is every web
+    # instance, "web.1" one; no names (None) means every process.
+
+    def _chosen(self, names: list[str] | None) -> list[ManagedProcess]:
+        assert self.supervisor is not None
+        return self.supervisor.processes if not names else self.supervisor.select(names)
+
+    async def op_restart(self, session: Session, names: list[str] | None = None) -> list[dict]:
+        assert self.supervisor is not None
+        chosen = self._chosen(names)
+        await asyncio.gather(*(self.supervisor.restart(p.name) for p in chosen))
+        return [p.to_json() for p in chosen]
+
+    async def op_start(self, session: Session, names: list[str] | None = None) -> list[dict]:
+        assert self.supervisor is not None
+        chosen = self._chosen(names)
+        await asyncio.gather(*(self.supervisor.start(p.name) for p in chosen))
+        return [p.to_json() for p in chosen]
+
+    async def op_stop(self, session: Session, names: list[str] | None = None) -> list[dict]:
+        assert self.supervisor is not None
+        chosen = self._chosen(names)
+        await asyncio.gather(*(self.supervisor.stop(p.name) for p in chosen))
+        return [p.to_json() for p in chosen]
+
+    async def op_down(self, session: Session, force: bool = False) -> None:
+        self.shutdown(force=force)
+
+    async def op_detach(self, session: Session) -> bool:
+        """The owner (the foreground front end) leaves; the run goes on without it."""
+        if session.owner:
+            self.detached = True
+            self._drop_lifeline()
+        return self.detached
+
+    async def op_write(self, session: Session, name: str, data: str) -> bool:
+        assert self.supervisor is not None
+        return self.supervisor.write(name, base64.b64decode(data))
+
+    async def op_resize(self, session: Session, name: str, columns: int, rows: int) -> None:
+        assert self.supervisor is not None
+        self.supervisor.set_window_size(name, int(columns), int(rows))
+
+    async def op_reveal(
+        self, session: Session, name: str, variable: str, version: int | None = None
+    ) -> str | None:
+        """The real value of a variable of *name*'s environment (current, or *version*):
+        only on request, one at a time."""
+        assert self.supervisor is not None
+        proc = self.supervisor.get(name)
+        env = self.supervisor.envs.get(version or self.supervisor.env_version)
+        if env is None:
+            raise ValueError(f"environment version {version} is gone")
+        var = env.for_process(proc.name, proc.port, self.supervisor.run_id).variables.get(variable)
+        return None if var is None else var.value
+
+    # --- environment --------------------------------------------------------------------------
+
+    async def watch_env(self, env_source: EnvSource) -> None:
+        """Reload the environment when an env file (or .env.example) changes."""
+        from watchfiles import awatch
+
+        files = {str(p) for p in env_source.watched_files()}
+        dirs = sorted({str(Path(p).parent) for p in files if Path(p).parent.is_dir()})
+        if not dirs:
+            return
+        try:
+            async for _changes in awatch(
+                *dirs,
+                watch_filter=lambda _c, path: path in files,
+                debounce=300,
+                step=50,
+                recursive=False,
+            ):
+                self.reload_environment(env_source)
+        except Exception:
+            log.exception("watching the env files failed")
+
+    def reload_environment(self, env_source: EnvSource) -> None:
+        sup = self.supervisor
+        assert sup is not None
+        old = sup.env_version
+        change = sup.set_environment(env_source.load())
+        if sup.env_version == old:
+            return
+        message = {
+            "t": "env",
+            "version": sup.env_version,
+            "change": {
+                "added": change.added,
+                "removed": change.removed,
+                "changed": change.changed,
+            },
+        }
+        for session in list(self.sessions):
+            if not session.hello:
+                continue
+            if session.wants_env:
+                env = sup.environment.to_wire(self.digest_key)
+                session.send_info(json_frame({**message, "env": env}))
+            else:
+                session.send_info(json_frame(message))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tuirunner.keeper")
+    parser.add_argument("--config-fd", type=int, required=True)
+    parser.add_argument("--ready-fd", type=int)
+    parser.add_argument("--lifeline-fd", type=int)
+    parser.add_argument("app_root", nargs="?", help="shown in ps; the config has it")
+    args = parser.parse_args(argv)
+    with os.fdopen(args.config_fd, "rb") as f:
+        config = json.loads(f.read())
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=logging.INFO,
+        format="%(asctime)s keeper[%(process)d] %(levelname)s %(message)s",
+    )
+    try:
+        return asyncio.run(Keeper(config, args.ready_fd, args.lifeline_fd).run())
+    except Exception:
+        log.exception("the keeper failed")
+        return 70
+
+
+if __name__ == "__main__":
+    sys.exit(main())

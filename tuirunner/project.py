@@ -1,0 +1,130 @@
+"""What a run is: the app root, the Procfile and formation, the env files, and the options.
+
+The command line fills :class:`RunOptions`; the keeper receives the same options (as JSON) and
+loads the project again itself, so that both see exactly the same thing, through one path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tuirunner.environment import Environment, EnvSource, env_file_specs
+from tuirunner.errors import UserError
+from tuirunner.output import DEFAULT_SCROLLBACK
+from tuirunner.procfile import (
+    DEFAULT_BASE_PORT,
+    Instance,
+    Procfile,
+    formation,
+    load_procfile,
+    parse_concurrency,
+)
+
+DEFAULT_TIMEOUT = 5.0
+
+
+@dataclass
+class RunOptions:
+    """The options of a run, as given on the command line (None: not given)."""
+
+    app_root: str = "."
+    procfile: str | None = None
+    env: list[str] = field(default_factory=list)
+    concurrency: list[str] = field(default_factory=list)
+    port: int | None = None
+    timeout: float | None = None
+    scrollback: int | None = None
+    processes: list[str] = field(default_factory=list)  # types to start; empty: all
+
+    @classmethod
+    def from_args(cls, args: Any) -> RunOptions:
+        return cls(
+            app_root=args.app_root or ".",
+            procfile=args.procfile,
+            env=list(args.env or []),
+            concurrency=list(args.concurrency or []),
+            port=args.port,
+            timeout=args.timeout,
+            scrollback=getattr(args, "scrollback", None),
+            processes=list(getattr(args, "processes", None) or []),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RunOptions:
+        return cls(**data)
+
+    def absolute(self) -> RunOptions:
+        """The same options with the app root made absolute (for a keeper in another cwd)."""
+        return dataclasses.replace(self, app_root=os.path.abspath(self.app_root))
+
+
+@dataclass
+class Project:
+    app_root: Path
+    environment: Environment
+    procfile_path: Path
+    base_port: int
+    env_source: EnvSource
+    options: RunOptions
+
+    def procfile(self) -> Procfile:
+        return load_procfile(self.procfile_path)
+
+    @property
+    def timeout(self) -> float:
+        timeout = self.options.timeout
+        return DEFAULT_TIMEOUT if timeout is None else timeout
+
+    @property
+    def scrollback(self) -> int:
+        scrollback = self.options.scrollback
+        return DEFAULT_SCROLLBACK if scrollback is None else scrollback
+
+    def instances(self) -> list[Instance]:
+        """The formation to start; raises UserError if it is empty or invalid."""
+        instances = formation(
+            self.procfile(),
+            selected=self.options.processes,
+            concurrency=parse_concurrency(self.options.concurrency),
+            base_port=self.base_port,
+        )
+        if not instances:
+            raise UserError("nothing to start: the concurrency of every selected type is 0")
+        return instances
+
+    def validate_run(self) -> list[Instance]:
+        """Everything a start checks before anything runs."""
+        self.environment.raise_for_missing_files()
+        if self.timeout < 0:
+            raise UserError("--timeout must not be negative")
+        if self.scrollback < 1:
+            raise UserError("--scrollback must be at least 1")
+        return self.instances()
+
+
+def load_project(options: RunOptions) -> Project:
+    app_root = Path(options.app_root or ".")
+    if not app_root.is_dir():
+        raise UserError(f"{app_root}: app root is not a directory")
+    env_source = EnvSource(tuple(env_file_specs(options.env, app_root)), dict(os.environ), app_root)
+    environment = env_source.load()
+    procfile_name = options.procfile or environment.get("PROCFILE") or "Procfile"
+    if options.port is not None:
+        base_port = options.port
+    else:
+        raw = environment.get("PORT")
+        try:
+            base_port = int(raw) if raw else DEFAULT_BASE_PORT
+        except ValueError:
+            source = environment.variables["PORT"].source
+            raise UserError(f"PORT={raw!r} (from {source}) is not a number") from None
+    if not 0 < base_port < 65536:
+        raise UserError(f"port {base_port} is out of range")
+    return Project(app_root, environment, app_root / procfile_name, base_port, env_source, options)

@@ -1,0 +1,163 @@
+"""Where a run's keeper can be found: one private directory per user, one socket per app root.
+
+The directory is ``$XDG_RUNTIME_DIR/tuirunner`` when that variable names a directory, otherwise
+``tuirunner-UID`` in the temporary directory; it is created with mode 0700 and refused if
+someone else owns it or can enter it. For an app root it holds ``NAME-HASH.sock`` (the keeper's
+socket, mode 0600), ``NAME-HASH.lock`` (held by the running keeper; it has its pid) and
+``NAME-HASH.log`` (the keeper's own diagnostics), where NAME is the app root's directory name
+and HASH identifies its absolute path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import hashlib
+import os
+import re
+import socket
+import stat
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from tuirunner.errors import UserError
+
+
+def runtime_dir() -> Path:
+    """The user's private directory for sockets, created if needed."""
+    base = os.environ.get("XDG_RUNTIME_DIR")
+    if base and Path(base).is_dir():
+        path = Path(base) / "tuirunner"
+    else:
+        path = Path(tempfile.gettempdir()) / f"tuirunner-{os.getuid()}"
+    try:
+        path.mkdir(mode=0o700, exist_ok=True)
+        info = path.lstat()
+    except OSError as exc:
+        raise UserError(f"{path}: cannot create the runtime directory: {exc.strerror}") from None
+    if not stat.S_ISDIR(info.st_mode):
+        raise UserError(f"{path}: not a directory; remove it")
+    if info.st_uid != os.getuid():
+        raise UserError(f"{path}: owned by uid {info.st_uid}, not by you; remove it")
+    if info.st_mode & 0o077:
+        raise UserError(
+            f"{path}: others may enter it (mode {stat.S_IMODE(info.st_mode):o}); "
+            "remove it or chmod 700 it"
+        )
+    return path
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    app_root: Path  # absolute
+    socket: Path
+    lock: Path
+    log: Path
+
+
+def run_paths(app_root: Path) -> RunPaths:
+    root = app_root.resolve()
+    digest = hashlib.sha256(os.fsencode(root)).hexdigest()[:12]
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", root.name)[:24] or "root"
+    base = runtime_dir() / f"{name}-{digest}"
+    return RunPaths(
+        root,
+        base.with_suffix(".sock"),
+        base.with_suffix(".lock"),
+        base.with_suffix(".log"),
+    )
+
+
+class RunLock:
+    """The lock a keeper holds for its whole life: one run per app root. The file names the
+    holder's pid; a keeper that dies releases it (the kernel drops its flock)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.fd: int | None = None
+
+    def acquire(self) -> bool:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            os.close(fd)
+            if exc.errno in (errno.EAGAIN, errno.EACCES):
+                return False
+            raise
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self.fd = fd
+        return True
+
+    def release(self) -> None:
+        if self.fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self.fd)
+            self.fd = None
+
+
+def holder(paths: RunPaths) -> int | None:
+    """The pid of the keeper running for these paths, or None (a stale socket is removed)."""
+    try:
+        fd = os.open(paths.lock, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        _remove_stale(paths)
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:  # held: a keeper runs
+            try:
+                return int(os.pread(fd, 32, 0).split()[0])
+            except (ValueError, IndexError, OSError):
+                return -1
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        _remove_stale(paths)
+        return None
+    finally:
+        os.close(fd)
+
+
+def _remove_stale(paths: RunPaths) -> None:
+    """A socket nobody holds the lock for was left by a keeper that died: remove it."""
+    with contextlib.suppress(FileNotFoundError):
+        if stat.S_ISSOCK(paths.socket.lstat().st_mode):
+            paths.socket.unlink()
+
+
+def listen(path: Path) -> socket.socket:
+    """A listening unix socket at *path*, mode 0600 from the start."""
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old = os.umask(0o177)
+    try:
+        server.bind(os.fspath(path))
+    finally:
+        os.umask(old)
+    os.chmod(path, 0o600)
+    server.listen(64)
+    server.setblocking(False)
+    return server
+
+
+def peer_uid(sock: socket.socket) -> int | None:
+    """The uid of the process at the other end of a unix socket (None if unknown)."""
+    if hasattr(socket, "SO_PEERCRED"):
+        import struct
+
+        creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+        _pid, uid, _gid = struct.unpack("3i", creds)
+        return uid
+    try:  # BSD, macOS: getpeereid through LOCAL_PEERCRED (struct xucred: version, uid, ...)
+        import struct
+
+        local_peercred = getattr(socket, "LOCAL_PEERCRED", 0x001)
+        creds = sock.getsockopt(0, local_peercred, struct.calcsize("2I"))
+        _version, uid = struct.unpack("2I", creds[:8])
+        return uid
+    except OSError:
+        return None

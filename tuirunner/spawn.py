@@ -1,0 +1,149 @@
+"""Starting a command on a pseudo-terminal, and learning when it exits.
+
+A child leads its own session and process group, with the PTY's slave side as its controlling
+terminal and as stdin, stdout and stderr (so Python children are line-buffered and Django colours
+its output), and it gets SIGKILL if the keeper dies (Linux ``PR_SET_PDEATHSIG``; it fires when
+the *thread* that forked exits, so spawn from the event loop's thread only).
+
+Exit statuses come from :class:`Reaper`, a SIGCHLD handler on the event loop: the keeper is a
+subreaper, so orphans of any depth become its children and must be reaped too, which rules out
+asyncio's per-child watchers (they would race it for the statuses).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import os
+import pty
+import signal
+import struct
+import subprocess
+import termios
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from tuirunner.groups import load_libc, set_parent_death_signal
+
+DEFAULT_WINDOW = (80, 24)  # columns, rows
+
+load_libc()  # now, not in a forked child
+
+
+def set_window_size(fd: int, columns: int, rows: int) -> None:
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+
+
+def _child_setup() -> None:  # runs in the child between fork and exec
+    # start_new_session made the child a session leader; adopt the PTY on fd 0 as its
+    # controlling terminal so that ^C typed in input mode becomes SIGINT, job control works,
+    # and the whole session gets SIGHUP if the terminal goes away.
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+    set_parent_death_signal(signal.SIGKILL)
+    for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
+        signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+
+
+@dataclass
+class Spawned:
+    pid: int
+    master: int  # the PTY master: output, input and window size; non-blocking
+
+
+def spawn_on_pty(
+    argv: list[str], env: Mapping[str, str], cwd: Path | str, window: tuple[int, int]
+) -> Spawned:
+    """Start *argv* on a new PTY. Raises OSError (or SubprocessError) if it cannot start."""
+    master, slave = pty.openpty()
+    try:
+        set_window_size(master, *window)
+        process = subprocess.Popen(
+            argv,
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            cwd=cwd,
+            env=dict(env),
+            start_new_session=True,
+            preexec_fn=_child_setup,
+        )
+    except BaseException:
+        os.close(master)
+        raise
+    finally:
+        os.close(slave)
+    # The Reaper owns the exit status: make sure Popen never waits for it.
+    process.returncode = 0
+    os.set_blocking(master, False)
+    return Spawned(process.pid, master)
+
+
+def spawn_plain(
+    argv: list[str], env: Mapping[str, str], cwd: Path | str, log: int | None = None
+) -> int:
+    """Start *argv* without a terminal (a readiness command, say); output to *log* or nowhere.
+    Its own process group, so that stopping it reaches what it starts."""
+    process = subprocess.Popen(
+        argv,
+        stdin=subprocess.DEVNULL,
+        stdout=log if log is not None else subprocess.DEVNULL,
+        stderr=log if log is not None else subprocess.DEVNULL,
+        cwd=cwd,
+        env=dict(env),
+        process_group=0,
+    )
+    process.returncode = 0
+    return process.pid
+
+
+class Reaper:
+    """Collects exit statuses on SIGCHLD: :meth:`wait` gives a future for a pid's returncode
+    (negative for a signal, as in :mod:`subprocess`).
+
+    With *reap_all* (the keeper, a subreaper) every child is reaped, orphans included; without
+    it only the pids it was asked about (so that it can share a process with other code).
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, reap_all: bool = True):
+        self.loop = loop
+        self.reap_all = reap_all
+        self._waiting: dict[int, asyncio.Future[int]] = {}
+        loop.add_signal_handler(signal.SIGCHLD, self.reap)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.loop.remove_signal_handler(signal.SIGCHLD)
+
+    def wait(self, pid: int) -> asyncio.Future[int]:
+        """The future returncode of child *pid*. Call it right after spawning, before the event
+        loop runs again (until then, nothing can reap the child)."""
+        future = self.loop.create_future()
+        self._waiting[pid] = future
+        return future
+
+    def reap(self) -> None:
+        if self.reap_all:
+            while True:
+                try:
+                    pid, status = os.waitpid(-1, os.WNOHANG)
+                except ChildProcessError:
+                    return
+                if pid == 0:
+                    return
+                self._collected(pid, status)
+        else:
+            for pid in list(self._waiting):
+                try:
+                    done, status = os.waitpid(pid, os.WNOHANG)
+                except ChildProcessError:
+                    done, status = pid, 0
+                if done:
+                    self._collected(pid, status)
+
+    def _collected(self, pid: int, status: int) -> None:
+        future = self._waiting.pop(pid, None)  # None: an orphan that re-parented to us
+        if future is not None and not future.done():
+            future.set_result(os.waitstatus_to_exitcode(status))

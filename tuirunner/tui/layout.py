@@ -1,0 +1,47 @@
+"""How panes tile a terminal: pure arithmetic, no Textual (the CLI uses it before the app
+exists, to give the processes their first window size)."""
+
+from __future__ import annotations
+
+import math
+
+MAX_TILED = 9  # more processes than this: a list beside the selected pane
+MIN_PANE_WIDTH = 40
+MIN_PANE_HEIGHT = 6
+LIST_WIDTH = 28  # the process list of list mode
+
+
+def choose_grid(count: int, width: int, height: int) -> tuple[int, int] | None:
+    """(columns, rows) for tiling *count* panes in *width* × *height*, or None for list mode.
+
+    Panes should be as large as possible, in both directions; a terminal cell is about twice as
+    tall as it is wide, hence the 2.5 in the score.
+    """
+    if count <= 1:
+        return (1, 1)
+    if count > MAX_TILED:
+        return None
+    best: tuple[tuple[float, int], tuple[int, int]] | None = None
+    for columns in range(1, count + 1):
+        rows = math.ceil(count / columns)
+        if (columns * rows - count) >= columns:
+            continue  # a whole empty row
+        pane_w, pane_h = width // columns, height // rows
+        if pane_w < MIN_PANE_WIDTH or pane_h < MIN_PANE_HEIGHT:
+            continue
+        key = (min(pane_w / 2.5, pane_h), -(columns * rows - count))
+        if best is None or key > best[0]:
+            best = (key, (columns, rows))
+    return None if best is None else best[1]
+
+
+def first_window(count: int, width: int, height: int) -> tuple[int, int]:
+    """The size (columns, rows) of a process's output area in a terminal of *width* ×
+    *height*, near enough for the processes' first moments (the app sets the real one)."""
+    height -= 1  # the footer
+    grid = choose_grid(count, width, height)
+    if grid is None:
+        columns, rows, width = 1, 1, width - LIST_WIDTH
+    else:
+        columns, rows = grid
+    return max(width // columns - 1, 10), max(height // rows - 1, 2)
