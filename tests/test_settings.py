@@ -1,5 +1,5 @@
 """Settings: [tool.tuirunner] in pyproject.toml or tuirunner.toml — parsing, validation,
-discovery."""
+discovery, and the command line using them as defaults."""
 
 import os
 import re
@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import write_files
+from tests.helpers import clean_env, run_cli, write_files
+from tuirunner.cli import apply_settings, parse_args
 from tuirunner.errors import UserError
 from tuirunner.procfile import parse_procfile_text
 from tuirunner.settings import (
@@ -640,3 +641,201 @@ def test_an_invalid_pyproject_is_an_error_even_without_the_table(tmp_path):
     (tmp_path / "pyproject.toml").write_text("[project\n")
     with pytest.raises(SettingsError, match=r"pyproject\.toml:1: invalid TOML"):
         load_settings(tmp_path)
+
+
+# --- the command line ----------------------------------------------------------------------------
+
+PRINT = "web: echo web=$PS:$PORT:$WHERE\nworker: echo worker=$PS:$PORT:$WHERE\n"
+
+
+def seen(result) -> set[str]:
+    """``{"web.1:7000:dev", …}`` from the lines the processes printed."""
+    return set(re.findall(r"\| \w+=(\S+)$", result.stdout, re.M))
+
+
+SETTINGS_PROJECT = {
+    "Procfile": "web: echo wrong procfile\n",
+    "Procfile.dev": PRINT,
+    "Procfile.other": PRINT.replace("=$PS", "=other-$PS"),
+    ".env.dev": "WHERE=dev\n",
+    ".env.other": "WHERE=other\n",
+    "pyproject.toml": (
+        '[project]\nname = "x"\n\n[tool.tuirunner]\nprocfile = "Procfile.dev"\n'
+        'env = [".env.dev", ".env.local"]\nport = 7000\nformation = { worker = 2 }\n'
+    ),
+}
+
+
+def test_start_uses_the_settings_as_defaults(tmp_path):
+    write_files(tmp_path, SETTINGS_PROJECT)  # .env.local is missing: fine when from settings
+    result = run_cli([], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert seen(result) == {"web.1:7000:dev", "worker.1:7100:dev", "worker.2:7101:dev"}
+
+
+def test_command_line_flags_win_over_the_settings(tmp_path):
+    write_files(tmp_path, SETTINGS_PROJECT)
+    result = run_cli(["-f", "Procfile.other", "-e", ".env.other", "-p", "8000"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert seen(result) == {
+        "other-web.1:8000:other",
+        "other-worker.1:8100:other",
+        "other-worker.2:8101:other",
+    }
+    result = run_cli(["-c", "web=2"], tmp_path)  # merged per type with the formation
+    assert seen(result) == {
+        "web.1:7000:dev",
+        "web.2:7001:dev",
+        "worker.1:7100:dev",
+        "worker.2:7101:dev",
+    }
+    result = run_cli(["-c", "all=1"], tmp_path)  # all=N replaces the formation
+    assert seen(result) == {"web.1:7000:dev", "worker.1:7100:dev"}
+    result = run_cli(["-e", ".env.local"], tmp_path)  # named with -e: must exist
+    assert (result.returncode, result.stderr) == (
+        1,
+        "tuirunner: error: .env.local: env file does not exist\n",
+    )
+
+
+def test_procfile_and_port_variables_win_over_the_settings(tmp_path):
+    write_files(tmp_path, SETTINGS_PROJECT)
+    env = clean_env(PROCFILE="Procfile.other", PORT="9000")
+    result = run_cli([], tmp_path, env=env)
+    assert seen(result) == {
+        "other-web.1:9000:dev",
+        "other-worker.1:9100:dev",
+        "other-worker.2:9101:dev",
+    }
+    write_files(tmp_path, {".env.dev": "WHERE=dev\nPORT=9100\n"})
+    assert seen(run_cli([], tmp_path)) == {
+        "web.1:9100:dev",
+        "worker.1:9200:dev",
+        "worker.2:9201:dev",
+    }
+
+
+def test_an_empty_env_list_loads_no_env_file(tmp_path):
+    write_files(
+        tmp_path,
+        {"Procfile": PRINT, ".env": "WHERE=dotenv\n", "tuirunner.toml": "env = []\n"},
+    )
+    assert seen(run_cli(["web"], tmp_path)) == {"web.1:5000:"}
+    (tmp_path / "tuirunner.toml").unlink()
+    assert seen(run_cli(["web"], tmp_path)) == {"web.1:5000:dotenv"}
+
+
+def test_run_and_env_use_the_settings_env_files(tmp_path):
+    write_files(tmp_path, SETTINGS_PROJECT)
+    result = run_cli(["run", "echo $WHERE"], tmp_path)
+    assert (result.returncode, result.stdout) == (0, "dev\n")
+    result = run_cli(["env", "--filter", "files", "--process", "worker.2"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["# Environment of worker.2", "WHERE = dev  # .env.dev:1"]
+
+
+def test_timeout_and_scrollback_default_to_the_settings_and_flags_win(tmp_path):
+    write_files(tmp_path, {"tuirunner.toml": "timeout = 1.5\nscrollback = 300\n"})
+    args = parse_args(["-d", str(tmp_path)])
+    apply_settings(args, tmp_path)
+    assert (args.timeout, args.scrollback) == (1.5, 300)
+    args = parse_args(["-d", str(tmp_path), "-t", "9", "start", "--scrollback", "50"])
+    apply_settings(args, tmp_path)
+    assert (args.timeout, args.scrollback) == (9.0, 50)
+    args = parse_args([])
+    apply_settings(args, tmp_path / "nowhere")
+    assert (args.timeout, args.scrollback, args.concurrency) == (None, None, [])
+
+
+def test_settings_timeout_reaches_the_supervisor(tmp_path, mark):
+    from tests.helpers import Runner, assert_no_leftovers, stubborn
+
+    write_files(
+        tmp_path, {"Procfile": f"stubborn: {stubborn(mark)}\n", "tuirunner.toml": "timeout = 0.5\n"}
+    )
+    with Runner([], tmp_path) as runner:
+        runner.wait_for_output("| ready")
+        runner.signal(signal.SIGTERM)
+        assert runner.wait(30) == 143
+        assert "sending SIGKILL to stubborn.1" in runner.output
+    assert_no_leftovers(mark)
+
+
+def test_check_reports_the_settings(tmp_path):
+    write_files(tmp_path, SETTINGS_PROJECT)
+    write_files(
+        tmp_path,
+        {
+            "pyproject.toml": SETTINGS_PROJECT["pyproject.toml"]
+            + '[tool.tuirunner.processes.web]\nstop_signal = "INT"\n',
+        },
+    )
+    result = run_cli(["check"], tmp_path)
+    assert (result.returncode, result.stdout) == (0, "")
+    assert result.stderr == (
+        "Valid procfile detected (web, worker)\n"
+        "Settings: pyproject.toml [tool.tuirunner] (1 process configured)\n"
+    )
+
+
+@pytest.mark.parametrize("command", [["check"], [], ["env"], ["run", "true"]])
+def test_invalid_settings_fail_every_command_with_one_line(tmp_path, command):
+    write_files(
+        tmp_path,
+        {
+            "Procfile": "web: echo hi\n",
+            "pyproject.toml": "[tool.tuirunner.processes.web]\nready = { http = 5 }\n",
+        },
+    )
+    result = run_cli(command, tmp_path)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        "tuirunner: error: pyproject.toml: tool.tuirunner.processes.web.ready.http: "
+        "expected a string, got 5\n"
+    )
+
+
+def test_check_refuses_unknown_processes_and_bad_toml(tmp_path):
+    write_files(tmp_path, {"Procfile": "web: a\n", "tuirunner.toml": "[processes.wbe]\n"})
+    result = run_cli(["check"], tmp_path)
+    assert (result.returncode, result.stderr) == (
+        1,
+        "tuirunner: error: tuirunner.toml: processes.wbe: unknown process 'wbe'; Procfile "
+        "defines web\n",
+    )
+    write_files(tmp_path, {"tuirunner.toml": "timeout = \n"})
+    result = run_cli(["check"], tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.startswith("tuirunner: error: tuirunner.toml:1: invalid TOML: ")
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_settings_follow_the_app_root_and_a_procfile_elsewhere(tmp_path):
+    write_files(
+        tmp_path,
+        {
+            "app/Procfile": "web: a\n",
+            "app/tuirunner.toml": "[processes.web]\noneshot = true\n",
+            "app/ci/Procfile": "job: b\n",
+            "app/ci/tuirunner.toml": "[processes.job]\noneshot = true\n",
+        },
+    )
+    result = run_cli(["-d", "app", "check"], tmp_path)
+    assert result.stderr.splitlines() == [
+        "Valid procfile detected (web)",
+        "Settings: app/tuirunner.toml (1 process configured)",
+    ]
+    result = run_cli(["-d", "app", "-f", "ci/Procfile", "check"], tmp_path)
+    assert result.stderr.splitlines() == [
+        "Valid procfile detected (job)",
+        "Settings: app/ci/tuirunner.toml (1 process configured)",
+    ]
+
+
+def test_without_settings_check_output_is_unchanged(tmp_path):
+    write_files(
+        tmp_path,
+        {"Procfile": "web: a\n", "pyproject.toml": '[project]\nname = "x"\n[tool.black]\n'},
+    )
+    result = run_cli(["check"], tmp_path)
+    assert (result.returncode, result.stderr) == (0, "Valid procfile detected (web)\n")

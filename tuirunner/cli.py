@@ -11,11 +11,12 @@ import asyncio
 import json
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tuirunner import __version__
 from tuirunner.environment import (
+    EnvFileSpec,
     Environment,
     EnvSource,
     FilterMode,
@@ -32,6 +33,7 @@ from tuirunner.procfile import (
     load_procfile,
     parse_concurrency,
 )
+from tuirunner.settings import Settings, load_settings
 from tuirunner.supervisor import DEFAULT_TIMEOUT, runner_variables
 
 PROG = "tuirunner"
@@ -265,30 +267,62 @@ class Project:
     procfile_path: Path
     base_port: int
     env_source: EnvSource
+    settings: Settings = field(default_factory=Settings)
 
     def procfile(self) -> Procfile:
-        return load_procfile(self.procfile_path)
+        procfile = load_procfile(self.procfile_path)
+        self.settings.validate_processes(procfile)  # process names in the settings exist
+        return procfile
+
+
+# Settings (issue 9): [tool.tuirunner] in pyproject.toml or tuirunner.toml give defaults for the
+# options; an option on the command line wins, and $PROCFILE / $PORT (env files or shell) win
+# over the settings' procfile / port.
+
+
+def apply_settings(args: argparse.Namespace, app_root: Path) -> Settings:
+    """Load the settings and fill in the options not given on the command line."""
+    settings = load_settings(app_root, args.procfile)
+    if args.timeout is None:
+        args.timeout = settings.timeout
+    if args.scrollback is None:
+        args.scrollback = settings.scrollback
+    if settings.formation:
+        merged = settings.formation_with(parse_concurrency(args.concurrency))
+        args.concurrency = [",".join(f"{name}={n}" for name, n in merged.items())]
+    return settings
+
+
+def settings_env_specs(settings: Settings, app_root: Path) -> list[EnvFileSpec]:
+    """Env files named in the settings may be missing (``.env.local`` is per developer); those
+    named with -e must exist."""
+    return [EnvFileSpec(app_root / name, name, explicit=False) for name in settings.env or ()]
 
 
 def load_project(args: argparse.Namespace) -> Project:
     app_root = Path(args.app_root or ".")
     if not app_root.is_dir():
         raise UserError(f"{app_root}: app root is not a directory")
-    env_source = EnvSource(tuple(env_file_specs(args.env, app_root)), dict(os.environ), app_root)
+    settings = apply_settings(args, app_root)
+    if not args.env and settings.env is not None:
+        specs = settings_env_specs(settings, app_root)
+    else:
+        specs = env_file_specs(args.env, app_root)
+    env_source = EnvSource(tuple(specs), dict(os.environ), app_root)
     environment = env_source.load()
-    procfile_name = args.procfile or environment.get("PROCFILE") or "Procfile"
+    procfile_name = args.procfile or environment.get("PROCFILE") or settings.procfile or "Procfile"
     if args.port is not None:
         base_port = args.port
     else:
         raw = environment.get("PORT")
         try:
-            base_port = int(raw) if raw else DEFAULT_BASE_PORT
+            base_port = int(raw) if raw else settings.port or DEFAULT_BASE_PORT
         except ValueError:
             source = environment.variables["PORT"].source
             raise UserError(f"PORT={raw!r} (from {source}) is not a number") from None
     if not 0 < base_port < 65536:
         raise UserError(f"port {base_port} is out of range")
-    return Project(app_root, environment, app_root / procfile_name, base_port, env_source)
+    return Project(app_root, environment, app_root / procfile_name, base_port, env_source, settings)
 
 
 def warn(message: str) -> None:
@@ -417,6 +451,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"{PROG}: error: {len(problems)} problem(s) in env files", file=sys.stderr)
         return 1
     print(f"Valid procfile detected ({', '.join(procfile.names)})", file=sys.stderr)
+    if project.settings.path is not None:
+        print(f"Settings: {project.settings.describe()}", file=sys.stderr)
     return 0
 
 
