@@ -839,3 +839,43 @@ def test_without_settings_check_output_is_unchanged(tmp_path):
     )
     result = run_cli(["check"], tmp_path)
     assert (result.returncode, result.stderr) == (0, "Valid procfile detected (web)\n")
+
+
+# --- the README ---------------------------------------------------------------------------------
+
+README = Path(__file__).parent.parent / "README.md"
+
+
+def readme_settings_section() -> str:
+    text = README.read_text()
+    return text[text.index("\n## Settings\n") : text.index("\n## Compatibility with honcho")]
+
+
+def test_the_readme_documents_every_key():
+    from tuirunner import settings as mod
+
+    section = readme_settings_section()
+    keys = (
+        *mod.GLOBAL_KEYS,
+        *mod.PROCESS_KEYS,
+        *mod.READY_KEYS,
+        *mod.BACKOFF_KEYS,
+        *mod.DEPENDENCY_KEYS,
+        *(f'"{c.value}"' for c in Condition),
+        *(f'"{r.value}"' for r in AutoRestart),
+        *DEFAULT_WATCH_IGNORE,
+    )
+    missing = [key for key in keys if f"`{key}`" not in section]
+    assert missing == []
+
+
+def test_the_readme_example_is_valid_and_check_prints_what_it_says(tmp_path):
+    section = readme_settings_section()
+    example = section[section.index("### A complete example") :]
+    procfile, toml, expected = re.findall(r"```\w*\n(.*?)```", example, re.S)[:3]
+    assert "<!-- settings:example -->\n```toml" in example
+    write_files(tmp_path, {"Procfile.dev": procfile, "pyproject.toml": toml})
+    result = run_cli(["check"], tmp_path)
+    assert (result.returncode, result.stderr) == (0, expected)
+    s = load_settings(tmp_path)
+    assert s.process("worker").depends_on[1] == Dependency("release", Condition.COMPLETED, True)
