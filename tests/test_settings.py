@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import clean_env, run_cli, write_files
-from tuirunner.cli import apply_settings, parse_args
+from tuirunner.cli import apply_settings, main, parse_args
 from tuirunner.errors import UserError
 from tuirunner.procfile import parse_procfile_text
 from tuirunner.settings import (
@@ -747,18 +747,35 @@ def test_timeout_and_scrollback_default_to_the_settings_and_flags_win(tmp_path):
     assert (args.timeout, args.scrollback, args.concurrency) == (None, None, [])
 
 
-def test_settings_timeout_reaches_the_supervisor(tmp_path, mark):
-    from tests.helpers import Runner, assert_no_leftovers, stubborn
+def test_settings_reach_the_supervisor(tmp_path, monkeypatch):
+    import tuirunner.supervisor
 
+    received = {}
+
+    class Stop(Exception):
+        pass
+
+    class FakeSupervisor:
+        def __init__(self, instances, environment, app_root, *, timeout, scrollback):
+            received.update(names=[i.name for i in instances], timeout=timeout)
+            received.update(scrollback=scrollback)
+            raise Stop
+
+    monkeypatch.setattr(tuirunner.supervisor, "Supervisor", FakeSupervisor)
     write_files(
-        tmp_path, {"Procfile": f"stubborn: {stubborn(mark)}\n", "tuirunner.toml": "timeout = 0.5\n"}
+        tmp_path,
+        {
+            "Procfile": "web: a\nworker: b\n",
+            "tuirunner.toml": "timeout = 0.5\nscrollback = 300\nformation = { worker = 2 }\n",
+        },
     )
-    with Runner([], tmp_path) as runner:
-        runner.wait_for_output("| ready")
-        runner.signal(signal.SIGTERM)
-        assert runner.wait(30) == 143
-        assert "sending SIGKILL to stubborn.1" in runner.output
-    assert_no_leftovers(mark)
+    with pytest.raises(Stop):
+        main(["--no-tui", "-d", str(tmp_path)])
+    assert received == {
+        "names": ["web.1", "worker.1", "worker.2"],
+        "timeout": 0.5,
+        "scrollback": 300,
+    }
 
 
 def test_check_reports_the_settings(tmp_path):

@@ -36,20 +36,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path, PurePath
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 from tuirunner.errors import UserError
-
-if TYPE_CHECKING:
-    from tuirunner.procfile import Procfile
+from tuirunner.procfile import PORT_STEP, Procfile
 
 PYPROJECT = "pyproject.toml"
 SETTINGS_FILE = "tuirunner.toml"
 PYPROJECT_PREFIX = "tool.tuirunner"
 MAX_SETTINGS_BYTES = 1024 * 1024  # larger is not a settings file (and pyproject.toml is read whole)
 
-MAX_CONCURRENCY = 100  # procfile.PORT_STEP: each type has a block of 100 ports
+MAX_CONCURRENCY = PORT_STEP  # each type has a block of PORT_STEP ports
 
 DEFAULT_READY_TIMEOUT = 60.0
 DEFAULT_READY_INTERVAL = 0.5
