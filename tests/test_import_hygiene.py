@@ -9,6 +9,7 @@ CORE = [
     "tuirunner.output",
     "tuirunner.supervisor",
     "tuirunner.plain",
+    "tuirunner.settings",
 ]
 
 

@@ -22,7 +22,7 @@ from tuirunner.client import Client, start_keeper
 from tuirunner.environment import Environment, FilterMode, WarningKind
 from tuirunner.errors import UserError
 from tuirunner.output import DEFAULT_SCROLLBACK
-from tuirunner.procfile import Instance, formation, parse_concurrency
+from tuirunner.procfile import Instance, formation
 from tuirunner.project import DEFAULT_TIMEOUT, Project, RunOptions
 from tuirunner.tui.layout import first_window
 
@@ -416,9 +416,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     project = load_project(args)
     procfile = project.procfile()
-    formation(
-        procfile, concurrency=parse_concurrency(args.concurrency), base_port=project.base_port
-    )
+    formation(procfile, concurrency=project.concurrency, base_port=project.base_port)
     problems = [
         w
         for w in project.environment.warnings
@@ -429,6 +427,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"{PROG}: error: {len(problems)} problem(s) in env files", file=sys.stderr)
         return 1
     print(f"Valid procfile detected ({', '.join(procfile.names)})", file=sys.stderr)
+    if project.settings.path is not None:
+        print(f"Settings: {project.settings.describe()}", file=sys.stderr)
     return 0
 
 
@@ -444,7 +444,7 @@ def cmd_env(args: argparse.Namespace) -> int:
         procfile = project.procfile()
     if procfile is not None:
         instances = formation(
-            procfile, concurrency=parse_concurrency(args.concurrency), base_port=project.base_port
+            procfile, concurrency=project.concurrency, base_port=project.base_port
         )
         wanted = args.process
         chosen = None

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tuirunner.environment import Environment, EnvSource, env_file_specs
+from tuirunner.environment import EnvFileSpec, Environment, EnvSource, env_file_specs
 from tuirunner.errors import UserError
 from tuirunner.output import DEFAULT_SCROLLBACK
 from tuirunner.procfile import (
@@ -23,6 +23,7 @@ from tuirunner.procfile import (
     load_procfile,
     parse_concurrency,
 )
+from tuirunner.settings import Settings, load_settings
 
 DEFAULT_TIMEOUT = 5.0
 
@@ -67,32 +68,33 @@ class RunOptions:
 
 @dataclass
 class Project:
+    """A run's configuration: the options, with the settings filling in what they leave out
+    (a flag on the command line wins; ``$PROCFILE`` and ``$PORT`` from the env files or the
+    shell win over the settings' ``procfile`` and ``port``)."""
+
     app_root: Path
     environment: Environment
     procfile_path: Path
     base_port: int
     env_source: EnvSource
-    options: RunOptions
+    options: RunOptions  # as given; the keeper loads the project again from them
+    settings: Settings = field(default_factory=Settings)
+    timeout: float = DEFAULT_TIMEOUT
+    scrollback: int = DEFAULT_SCROLLBACK
+    concurrency: dict[str, int] = field(default_factory=dict)
 
     def procfile(self) -> Procfile:
-        return load_procfile(self.procfile_path)
+        procfile = load_procfile(self.procfile_path)
+        self.settings.validate_processes(procfile)  # process names in the settings exist
+        return procfile
 
-    @property
-    def timeout(self) -> float:
-        timeout = self.options.timeout
-        return DEFAULT_TIMEOUT if timeout is None else timeout
-
-    @property
-    def scrollback(self) -> int:
-        scrollback = self.options.scrollback
-        return DEFAULT_SCROLLBACK if scrollback is None else scrollback
-
-    def instances(self) -> list[Instance]:
-        """The formation to start; raises UserError if it is empty or invalid."""
+    def instances(self, selected: list[str] | None = None) -> list[Instance]:
+        """The formation (of the *selected* types, by default those of the options);
+        UserError if it is empty or invalid."""
         instances = formation(
             self.procfile(),
-            selected=self.options.processes,
-            concurrency=parse_concurrency(self.options.concurrency),
+            selected=self.options.processes if selected is None else selected,
+            concurrency=self.concurrency,
             base_port=self.base_port,
         )
         if not instances:
@@ -113,18 +115,45 @@ def load_project(options: RunOptions) -> Project:
     app_root = Path(options.app_root or ".")
     if not app_root.is_dir():
         raise UserError(f"{app_root}: app root is not a directory")
-    env_source = EnvSource(tuple(env_file_specs(options.env, app_root)), dict(os.environ), app_root)
+    settings = load_settings(app_root, options.procfile)
+    if not options.env and settings.env is not None:
+        # Env files named in the settings may be missing (.env.local is per developer);
+        # those named with -e must exist.
+        specs = [EnvFileSpec(app_root / name, name, explicit=False) for name in settings.env]
+    else:
+        specs = env_file_specs(options.env, app_root)
+    env_source = EnvSource(tuple(specs), dict(os.environ), app_root)
     environment = env_source.load()
-    procfile_name = options.procfile or environment.get("PROCFILE") or "Procfile"
+    procfile_name = (
+        options.procfile or environment.get("PROCFILE") or settings.procfile or "Procfile"
+    )
     if options.port is not None:
         base_port = options.port
     else:
         raw = environment.get("PORT")
         try:
-            base_port = int(raw) if raw else DEFAULT_BASE_PORT
+            base_port = int(raw) if raw else settings.port or DEFAULT_BASE_PORT
         except ValueError:
             source = environment.variables["PORT"].source
             raise UserError(f"PORT={raw!r} (from {source}) is not a number") from None
     if not 0 < base_port < 65536:
         raise UserError(f"port {base_port} is out of range")
-    return Project(app_root, environment, app_root / procfile_name, base_port, env_source, options)
+    concurrency = parse_concurrency(options.concurrency)
+    if settings.formation:
+        concurrency = settings.formation_with(concurrency)
+    return Project(
+        app_root,
+        environment,
+        app_root / procfile_name,
+        base_port,
+        env_source,
+        options,
+        settings,
+        timeout=_first(options.timeout, settings.timeout, DEFAULT_TIMEOUT),
+        scrollback=_first(options.scrollback, settings.scrollback, DEFAULT_SCROLLBACK),
+        concurrency=concurrency,
+    )
+
+
+def _first(*values):
+    return next(v for v in values if v is not None)
