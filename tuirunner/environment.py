@@ -25,7 +25,15 @@ from dotenv.parser import parse_stream
 from dotenv.variables import Variable, parse_variables
 
 from tuirunner.errors import UserError
-from tuirunner.secrets import MASK, is_masked, is_secret_name, mask_value
+from tuirunner.secrets import (
+    MASK,
+    describe_reason,
+    is_secret_name,
+    is_wholly_masked,
+    mask_value,
+    secret_reason,
+    token_format,
+)
 
 TEMPLATE_NAMES = (".env.example", ".env.sample", ".env.template")
 
@@ -99,8 +107,24 @@ class EnvVar:
         return any(d.secret_from for d in (*self.shadowed, self.definition))
 
     @property
+    def secret_from(self) -> tuple[str, ...]:
+        """The secret variables its value was built from."""
+        names = (n for d in (*self.shadowed, self.definition) for n in d.secret_from)
+        return tuple(dict.fromkeys(names))
+
+    @property
+    def secret_reason(self) -> str | None:
+        """Why its value is masked (see :func:`tuirunner.secrets.secret_reason`; ``"built from
+        API_KEY"`` for a value interpolated from a secret), or None."""
+        if not self.value:
+            return None
+        if self.derived_secret:
+            return f"built from {', '.join(self.secret_from)}"
+        return secret_reason(self.name, self.value)
+
+    @property
     def secret(self) -> bool:
-        return bool(self.value) and (self.derived_secret or is_masked(self.name, self.value))
+        return self.secret_reason is not None
 
     def mask(self, value: str) -> str:
         """*value* (this variable's, or one it shadowed) as shown by default."""
@@ -114,6 +138,9 @@ class EnvVar:
     def notes(self, reveal: bool = False) -> list[str]:
         """Human-readable remarks: what it overrides, where else it is defined, …"""
         notes: list[str] = []
+        reason = self.secret_reason
+        if reason is not None:
+            notes.append(f"{'secret' if reveal else 'masked'}: {describe_reason(reason)}")
         shell = self.shell_value
         if self.source.kind is not SourceKind.SHELL and shell is not None:
             shown = shell if reveal else self.mask(shell)
@@ -155,6 +182,8 @@ class EnvVar:
             "name": self.name,
             "value": self.shown_value(reveal),
             "masked": (not reveal) and self.secret,
+            "masked_because": None if reveal else self.secret_reason,
+            "secret_reason": self.secret_reason,
             **src(self.definition),
             "interpolated_from": list(self.definition.references),
             "shadowed": [
@@ -296,16 +325,22 @@ class Environment:
 
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
-_ASSIGNMENT = re.compile(r"^(\s*(?:export\s+)?[^=\s]+\s*=)(.*)$", re.DOTALL)
+_ASSIGNMENT = re.compile(r"^(\s*(?:export\s+)?([^=\s]+)\s*=)(.*)$", re.DOTALL)
 
 
 def _masked_statement(text: str) -> str:
-    """The text of an unparseable statement with its value hidden: ``FOO="a"b`` → ``FOO=••••``."""
+    """The first line of an unparseable statement, with what the masking rules call secret
+    hidden: ``SECRET_KEY="abc`` → ``SECRET_KEY=••••``, but ``DEBUG="on`` stays as it is."""
     first = text.strip().splitlines()[0] if text.strip() else ""
     m = _ASSIGNMENT.match(first)
     if m is None:
-        return MASK  # not even NAME=…: it may be a pasted secret, show none of it
-    return m.group(1) + (MASK if m.group(2).strip() else "")
+        # Not even NAME=…: a pasted password or token on its own line? A single word shows
+        # nothing of itself, and neither does anything with a token in it.
+        if not first.split(maxsplit=1)[1:] or token_format(first):
+            return MASK
+        return first
+    head, name, value = m.groups()
+    return head + mask_value(name, value)
 
 
 def _read_text(spec: EnvFileSpec) -> tuple[str | None, EnvWarning | None]:
@@ -356,7 +391,9 @@ def _parse_file(
             continue
         if binding.key is None:  # comment or blank
             continue
-        if binding.value is None and not _IDENTIFIER.fullmatch(binding.key):
+        if binding.value is None and (
+            not _IDENTIFIER.fullmatch(binding.key) or token_format(binding.key)
+        ):
             # Not a name at all (a pasted token on its own line?): show none of it.
             warnings.append(
                 EnvWarning(
@@ -401,7 +438,9 @@ def _parse_file(
         secret_from = tuple(
             r
             for r in refs
-            if is_secret_name(r) or (r in definitions and definitions[r][-1].secret_from)
+            if is_secret_name(r)
+            or (r in definitions and definitions[r][-1].secret_from)
+            or is_wholly_masked(r, resolved.get(r, ""))
         )
         resolved[binding.key] = value
         definitions.setdefault(binding.key, []).append(
