@@ -281,3 +281,12 @@ def test_a_shadowed_token_is_masked_too(tmp_path):
     assert not foo.secret  # its own value is not secret
     assert foo.to_json()["shadowed"][0]["value"] == MASK
     assert github not in " ".join(foo.notes())
+
+
+def test_warnings_spell_out_control_characters(tmp_path):
+    (tmp_path / ".env").write_bytes(b'TITLE="\x1b]0;pwned\x07\n')
+    env = load_environment([spec(tmp_path, ".env")], {}, tmp_path)
+    (warning,) = env.warnings
+    assert "\x1b" in warning.text  # the data is kept as it is
+    assert str(warning).endswith('TITLE="\\x1b]0;pwned\\x07')
+    assert "\x1b" not in str(warning) and "\x07" not in str(warning)

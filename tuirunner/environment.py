@@ -25,6 +25,7 @@ from dotenv.parser import parse_stream
 from dotenv.variables import Variable, parse_variables
 
 from tuirunner.errors import UserError
+from tuirunner.output import visible_controls
 from tuirunner.secrets import (
     MASK,
     describe_reason,
@@ -212,11 +213,13 @@ class EnvWarning:
     text: str | None = None  # the offending line, value masked
 
     def __str__(self) -> str:
+        """For people: control characters spelled out (``\\x1b``), so that an env file cannot
+        send escape sequences to the terminal through a warning."""
         where = (
             f"{self.file}:{self.line}: " if self.line else (f"{self.file}: " if self.file else "")
         )
         text = f": {self.text}" if self.text else ""
-        return f"{where}{self.message}{text}"
+        return visible_controls(f"{where}{self.message}{text}")
 
     def to_json(self) -> dict:
         return {

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TextIO
 
-from tuirunner.output import strip_ansi
+from tuirunner.output import sgr_only, strip_controls
 from tuirunner.supervisor import (
     Event,
     ManagedProcess,
@@ -99,10 +99,9 @@ class PlainPrinter:
         if not lines or name in self.quiet:
             return
         prefix = self._prefix(name, self._colours.get(name))
-        text = "\n".join(lines)
-        if self.strip:
-            text = strip_ansi(text)
-        elif "\x1b" in text and prefix:
+        # Colours at most: no retitling, screen switching or queries the terminal would answer.
+        text = "\n".join(map(strip_controls if self.strip else sgr_only, lines))
+        if not self.strip and "\x1b" in text and prefix:
             # Do not let a colour the child left open bleed into the next prefix.
             text = text.replace("\n", "\x1b[0m\n")
             text += "\x1b[0m"
