@@ -1,5 +1,6 @@
 import io
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from tuirunner.environment import (
     env_file_specs,
     load_environment,
 )
+from tuirunner.errors import UserError
 from tuirunner.secrets import MASK
 
 
@@ -281,6 +283,56 @@ def test_a_shadowed_token_is_masked_too(tmp_path):
     assert not foo.secret  # its own value is not secret
     assert foo.to_json()["shadowed"][0]["value"] == MASK
     assert github not in " ".join(foo.notes())
+
+
+def test_an_env_file_with_a_byte_order_mark(tmp_path):
+    (tmp_path / ".env").write_bytes(b"\xef\xbb\xbfFIRST=1\nSECOND=2\n")
+    env = load_environment([spec(tmp_path, ".env")], {}, tmp_path)
+    assert env.as_dict() == {"FIRST": "1", "SECOND": "2"}
+    assert env.warnings == ()
+    assert dotenv_values(tmp_path / ".env") == {"FIRST": "1", "SECOND": "2"}
+    (tmp_path / ".env.example").write_bytes(b"\xef\xbb\xbfFIRST=\nTHIRD=\n")
+    env = load_environment([spec(tmp_path, ".env")], {}, tmp_path)
+    assert [w.name for w in env.warnings] == ["THIRD"]
+
+
+def test_env_files_that_are_not_regular_files_or_too_large_are_refused(tmp_path):
+    os.mkfifo(tmp_path / "fifo.env")
+    (tmp_path / "big.env").write_bytes(b"A=" + b"x" * (2 * 1024 * 1024) + b"\n")
+    (tmp_path / "ok.env").write_text("OK=1\n")
+    specs = [
+        spec(tmp_path, "fifo.env"),
+        EnvFileSpec(Path("/dev/zero"), "/dev/zero", True),
+        spec(tmp_path, "big.env"),
+        spec(tmp_path, "ok.env"),
+    ]
+    env = load_environment(specs, {}, tmp_path)  # returns: the FIFO is never opened
+    assert env.get("OK") == "1" and env.get("A") is None
+    assert [(w.kind, str(w)) for w in env.warnings] == [
+        (
+            WarningKind.UNREADABLE,
+            "fifo.env: refusing to read this env file: a FIFO, not a regular file",
+        ),
+        (
+            WarningKind.UNREADABLE,
+            "/dev/zero: refusing to read this env file: a character device, not a regular file",
+        ),
+        (
+            WarningKind.UNREADABLE,
+            "big.env: refusing to read this env file: larger than 1.0 MiB (2.0 MiB)",
+        ),
+    ]
+    with pytest.raises(UserError, match=r"^fifo\.env: refusing to read this env file: a FIFO"):
+        env.raise_for_missing_files()
+
+
+def test_a_template_that_is_a_fifo_is_refused_not_waited_for(tmp_path):
+    os.mkfifo(tmp_path / ".env.example")
+    (tmp_path / ".env").write_text("OK=1\n")
+    env = load_environment([spec(tmp_path, ".env")], {}, tmp_path)
+    assert [str(w) for w in env.warnings] == [
+        ".env.example: refusing to read this template: a FIFO, not a regular file"
+    ]
 
 
 def test_warnings_spell_out_control_characters(tmp_path):

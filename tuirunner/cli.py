@@ -23,6 +23,7 @@ from tuirunner.environment import (
     env_file_specs,
 )
 from tuirunner.errors import UserError
+from tuirunner.limits import MAX_TIMEOUT, check_exec_limits, parse_timeout
 from tuirunner.output import DEFAULT_SCROLLBACK
 from tuirunner.procfile import (
     DEFAULT_BASE_PORT,
@@ -127,10 +128,11 @@ def _add_common(parser: argparse.ArgumentParser, sub: bool) -> None:
     g.add_argument(
         "-t",
         "--timeout",
-        type=float,
+        type=parse_timeout,
         metavar="SECONDS",
         default=d(None),
-        help=f"seconds between SIGTERM and SIGKILL when stopping (default: {DEFAULT_TIMEOUT:g})",
+        help=f"seconds between SIGTERM and SIGKILL when stopping (default: {DEFAULT_TIMEOUT:g}, "
+        f"at most {MAX_TIMEOUT:g})",
     )
     g.add_argument(
         "-q",
@@ -315,6 +317,7 @@ def cmd_start(args: argparse.Namespace) -> int:
     )
     if not instances:
         raise UserError("nothing to start: the concurrency of every selected type is 0")
+    check_exec_limits(instances, project.environment, procfile.path)
     timeout = DEFAULT_TIMEOUT if args.timeout is None else args.timeout
     if timeout < 0:
         raise UserError("--timeout must not be negative")
@@ -404,9 +407,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     project = load_project(args)
     procfile = project.procfile()
-    formation(
+    instances = formation(
         procfile, concurrency=parse_concurrency(args.concurrency), base_port=project.base_port
     )
+    check_exec_limits(instances, project.environment, procfile.path)
     problems = [
         w
         for w in project.environment.warnings

@@ -25,6 +25,7 @@ from dotenv.parser import parse_stream
 from dotenv.variables import Variable, parse_variables
 
 from tuirunner.errors import UserError
+from tuirunner.limits import FileRefused, read_limited
 from tuirunner.output import visible_controls
 from tuirunner.secrets import (
     MASK,
@@ -348,7 +349,7 @@ def _masked_statement(text: str) -> str:
 
 def _read_text(spec: EnvFileSpec) -> tuple[str | None, EnvWarning | None]:
     try:
-        data = spec.path.read_bytes()
+        data = read_limited(spec.path)
     except FileNotFoundError:
         if not spec.explicit:
             return None, None
@@ -359,12 +360,17 @@ def _read_text(spec: EnvFileSpec) -> tuple[str | None, EnvWarning | None]:
         return None, EnvWarning(
             WarningKind.UNREADABLE, "is a directory, not an env file", file=spec.display
         )
+    except FileRefused as exc:
+        return None, EnvWarning(
+            WarningKind.UNREADABLE, f"refusing to read this env file: {exc}", file=spec.display
+        )
     except OSError as exc:
         return None, EnvWarning(
             WarningKind.UNREADABLE, f"cannot read env file: {exc.strerror}", file=spec.display
         )
     try:
-        return data.decode("utf-8"), None
+        # A byte order mark is not part of the first name (python-dotenv >= 1.2 drops it too).
+        return data.decode("utf-8").removeprefix("\ufeff"), None
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         return None, EnvWarning(
@@ -481,11 +487,19 @@ def _missing_from_templates(
     warnings = []
     reported: set[str] = set()
     for path in templates:
+        shown = _display(path, app_root)
         try:
-            text = path.read_text(encoding="utf-8", errors="replace")
+            data = read_limited(path)
+        except FileRefused as exc:
+            warnings.append(
+                EnvWarning(
+                    WarningKind.UNREADABLE, f"refusing to read this template: {exc}", file=shown
+                )
+            )
+            continue
         except OSError:
             continue
-        shown = _display(path, app_root)
+        text = data.decode("utf-8", errors="replace").removeprefix("\ufeff")
         for binding in parse_stream(io.StringIO(text)):
             name = binding.key
             if binding.error or name is None or name in defined or name in reported:
