@@ -129,7 +129,7 @@ def test_dotenv_parse_warning_reaches_the_user_on_start(tmp_path):
     result = run_cli([], tmp_path)
     assert (
         "tuirunner: warning: .env:2: python-dotenv could not parse this statement; it is "
-        "ignored: X=••••"
+        'ignored: X="a"b'  # nothing secret in it: shown, so the user sees what is wrong
     ) in result.stderr
     assert "| yes" in result.stdout
 
@@ -194,7 +194,7 @@ def test_env_plain_text(tmp_path):
     result = run_cli(["env", "--filter", "files"], tmp_path)
     assert result.stdout.splitlines() == [
         "# Environment of web.1",
-        f"API_TOKEN = {MASK}  # .env:1",
+        f"API_TOKEN = {MASK}  # .env:1; masked: secret-looking name",
         "NAME      = x  # .env:2",
     ]
 

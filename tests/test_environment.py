@@ -1,6 +1,9 @@
 import io
+import json
+import os
 from pathlib import Path
 
+import pytest
 from dotenv import dotenv_values
 
 from tuirunner.environment import (
@@ -11,6 +14,7 @@ from tuirunner.environment import (
     env_file_specs,
     load_environment,
 )
+from tuirunner.errors import UserError
 from tuirunner.secrets import MASK
 
 
@@ -82,16 +86,57 @@ def test_interpolating_an_undefined_variable_is_noted(tmp_path):
 
 
 def test_unparseable_lines_become_warnings_with_file_line_and_masked_value(tmp_path):
-    (tmp_path / ".env").write_text('OK=1\nBROKEN="hunter2"trailing\nALSO_OK=2\nLONELY\n')
+    (tmp_path / ".env").write_text('OK=1\nDB_PASSWORD="hunter2"trailing\nALSO_OK=2\nLONELY\n')
     env = load_environment([spec(tmp_path, ".env")], {}, tmp_path)
     assert env.get("OK") == "1" and env.get("ALSO_OK") == "2"
-    assert env.get("BROKEN") is None and env.get("LONELY") is None
+    assert env.get("DB_PASSWORD") is None and env.get("LONELY") is None
     parse = [w for w in env.warnings if w.kind is WarningKind.PARSE]
     assert [(w.file, w.line) for w in parse] == [(".env", 2)]
     assert "hunter2" not in str(parse[0])
-    assert parse[0].text == f"BROKEN={MASK}"
+    assert parse[0].text == f"DB_PASSWORD={MASK}"
     no_value = [w for w in env.warnings if w.kind is WarningKind.NO_VALUE]
     assert [(w.line, w.name) for w in no_value] == [(4, "LONELY")]
+
+
+GITHUB_TOKEN_VALUE = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+
+
+@pytest.mark.parametrize(
+    ("line", "shown"),
+    [
+        ('SECRET_KEY="abc', f"SECRET_KEY={MASK}"),
+        ('DEBUG="on', 'DEBUG="on'),  # nothing secret: the user sees what is wrong
+        ("export EMAIL_HOST='smtp.example.com", "export EMAIL_HOST='smtp.example.com"),
+        (
+            'DATABASE_URL="postgres://app:hunter2@db/app',
+            f'DATABASE_URL="postgres://app:{MASK}@db/app',
+        ),
+        (f'UPSTREAM="https://api.example.com/?t={GITHUB_TOKEN_VALUE}', f"UPSTREAM={MASK}"),
+        (f'"{GITHUB_TOKEN_VALUE}', MASK),  # a bare pasted token shows nothing of itself
+        ('"hunter2', MASK),  # nor does a bare word: it may be a password
+    ],
+)
+def test_an_unparseable_line_masks_only_what_is_secret(tmp_path, line, shown):
+    (tmp_path / ".env").write_text(f"OK=1\n{line}\n")
+    env = load_environment([spec(tmp_path, ".env")], {}, tmp_path)
+    assert env.get("OK") == "1"
+    assert [(w.kind, w.line, w.text) for w in env.warnings] == [(WarningKind.PARSE, 2, shown)]
+    assert "hunter2" not in str(env.warnings[0]) and "A1b2" not in str(env.warnings[0])
+
+
+def test_a_pasted_token_alone_on_a_line_is_not_named_in_a_warning(tmp_path):
+    jwt = (
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0."
+        "dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
+    )
+    (tmp_path / ".env").write_text(f"OK=1\n{jwt}\nDECLARED\n")
+    env = load_environment([spec(tmp_path, ".env")], {}, tmp_path)
+    assert [(w.kind, w.line) for w in env.warnings] == [
+        (WarningKind.PARSE, 2),
+        (WarningKind.NO_VALUE, 3),
+    ]
+    assert "eyJ" not in "\n".join(map(str, env.warnings))
+    assert env.warnings[1].name == "DECLARED"
 
 
 def test_missing_files_explicit_and_default(tmp_path):
@@ -181,3 +226,119 @@ def test_a_line_that_is_not_an_assignment_shows_nothing_of_itself(tmp_path):
     env = load_environment([spec(tmp_path, ".env")], {}, tmp_path)
     shown = [str(w) for w in env.warnings]
     assert len(shown) == 2 and all("hun" not in t and "ghp" not in t for t in shown)
+
+
+def test_each_masked_variable_says_why(tmp_path):
+    github = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+    (tmp_path / ".env").write_text(
+        f"FOO={github}\n"
+        "DATABASE_URL=postgres://app:hunter2@db/app\n"
+        "SECRET_KEY=abc\n"
+        "UPSTREAM=https://api.example.com/?q=${FOO}\n"
+        "PLAIN=https://example.com/\n"
+    )
+    env = load_environment([spec(tmp_path, ".env")], {}, tmp_path)
+    reasons = {name: var.secret_reason for name, var in env.variables.items()}
+    assert reasons == {
+        "FOO": "GitHub token",
+        "DATABASE_URL": "URL password",
+        "SECRET_KEY": "name",
+        "UPSTREAM": "built from FOO",
+        "PLAIN": None,
+    }
+    foo = env.variables["FOO"]
+    assert foo.shown_value() == MASK and foo.secret
+    assert "masked: GitHub token format" in foo.notes()
+    assert "secret: GitHub token format" in foo.notes(reveal=True)
+    assert "masked: URL password" in env.variables["DATABASE_URL"].notes()
+    assert "masked: secret-looking name" in env.variables["SECRET_KEY"].notes()
+    assert "masked: built from FOO" in env.variables["UPSTREAM"].notes()
+    assert not any("masked" in n for n in env.variables["PLAIN"].notes())
+    data = foo.to_json()
+    assert (data["masked"], data["masked_because"], data["secret_reason"]) == (
+        True,
+        "GitHub token",
+        "GitHub token",
+    )
+    assert github not in json.dumps([v.to_json() for v in env.variables.values()])
+    revealed = foo.to_json(reveal=True)
+    assert (revealed["value"], revealed["masked"], revealed["masked_because"]) == (
+        github,
+        False,
+        None,
+    )
+    plain = env.variables["PLAIN"].to_json()
+    assert (plain["masked"], plain["masked_because"], plain["secret_reason"]) == (
+        False,
+        None,
+        None,
+    )
+
+
+def test_a_shadowed_token_is_masked_too(tmp_path):
+    github = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+    (tmp_path / ".env").write_text("FOO=override\n")
+    env = load_environment([spec(tmp_path, ".env")], {"FOO": github}, tmp_path)
+    foo = env.variables["FOO"]
+    assert not foo.secret  # its own value is not secret
+    assert foo.to_json()["shadowed"][0]["value"] == MASK
+    assert github not in " ".join(foo.notes())
+
+
+def test_an_env_file_with_a_byte_order_mark(tmp_path):
+    (tmp_path / ".env").write_bytes(b"\xef\xbb\xbfFIRST=1\nSECOND=2\n")
+    env = load_environment([spec(tmp_path, ".env")], {}, tmp_path)
+    assert env.as_dict() == {"FIRST": "1", "SECOND": "2"}
+    assert env.warnings == ()
+    assert dotenv_values(tmp_path / ".env") == {"FIRST": "1", "SECOND": "2"}
+    (tmp_path / ".env.example").write_bytes(b"\xef\xbb\xbfFIRST=\nTHIRD=\n")
+    env = load_environment([spec(tmp_path, ".env")], {}, tmp_path)
+    assert [w.name for w in env.warnings] == ["THIRD"]
+
+
+def test_env_files_that_are_not_regular_files_or_too_large_are_refused(tmp_path):
+    os.mkfifo(tmp_path / "fifo.env")
+    (tmp_path / "big.env").write_bytes(b"A=" + b"x" * (2 * 1024 * 1024) + b"\n")
+    (tmp_path / "ok.env").write_text("OK=1\n")
+    specs = [
+        spec(tmp_path, "fifo.env"),
+        EnvFileSpec(Path("/dev/zero"), "/dev/zero", True),
+        spec(tmp_path, "big.env"),
+        spec(tmp_path, "ok.env"),
+    ]
+    env = load_environment(specs, {}, tmp_path)  # returns: the FIFO is never opened
+    assert env.get("OK") == "1" and env.get("A") is None
+    assert [(w.kind, str(w)) for w in env.warnings] == [
+        (
+            WarningKind.UNREADABLE,
+            "fifo.env: refusing to read this env file: a FIFO, not a regular file",
+        ),
+        (
+            WarningKind.UNREADABLE,
+            "/dev/zero: refusing to read this env file: a character device, not a regular file",
+        ),
+        (
+            WarningKind.UNREADABLE,
+            "big.env: refusing to read this env file: larger than 1.0 MiB (2.0 MiB)",
+        ),
+    ]
+    with pytest.raises(UserError, match=r"^fifo\.env: refusing to read this env file: a FIFO"):
+        env.raise_for_missing_files()
+
+
+def test_a_template_that_is_a_fifo_is_refused_not_waited_for(tmp_path):
+    os.mkfifo(tmp_path / ".env.example")
+    (tmp_path / ".env").write_text("OK=1\n")
+    env = load_environment([spec(tmp_path, ".env")], {}, tmp_path)
+    assert [str(w) for w in env.warnings] == [
+        ".env.example: refusing to read this template: a FIFO, not a regular file"
+    ]
+
+
+def test_warnings_spell_out_control_characters(tmp_path):
+    (tmp_path / ".env").write_bytes(b'TITLE="\x1b]0;pwned\x07\n')
+    env = load_environment([spec(tmp_path, ".env")], {}, tmp_path)
+    (warning,) = env.warnings
+    assert "\x1b" in warning.text  # the data is kept as it is
+    assert str(warning).endswith('TITLE="\\x1b]0;pwned\\x07')
+    assert "\x1b" not in str(warning) and "\x07" not in str(warning)

@@ -120,12 +120,12 @@ async def test_switching_process_shows_port_and_ps_differ(tmp_path):
 
 async def test_warnings_list_bad_lines_and_missing_example_variables(tmp_path):
     (tmp_path / ".env.example").write_text("SECRET_KEY=\nDEBUG=\n")
-    app = project(tmp_path, f'DEBUG=1\nBROKEN="{SECRET}"oops\n')
+    app = project(tmp_path, f'DEBUG=1\nBROKEN_PASSWORD="{SECRET}"oops\n')
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_inspector(app, pilot)
         text = str(screen.query_one("#env-warnings").render())
         assert ".env:2: python-dotenv could not parse this statement" in text
-        assert f"BROKEN={MASK}" in text and SECRET not in text
+        assert f"BROKEN_PASSWORD={MASK}" in text and SECRET not in text
         assert "SECRET_KEY is listed in .env.example" in text
         assert "DEBUG is listed" not in text
 

@@ -1,4 +1,11 @@
-from tuirunner.output import OutputBuffer, collapse_cr, strip_ansi
+from tuirunner.output import (
+    OutputBuffer,
+    collapse_cr,
+    sgr_only,
+    strip_ansi,
+    strip_controls,
+    visible_controls,
+)
 
 
 def test_crlf_is_normalised_even_when_split_across_reads():
@@ -77,3 +84,35 @@ def test_a_rewritten_line_completed_by_a_later_chunk_is_collapsed():
     buf = OutputBuffer()
     buf.feed(b"50%\r60%")
     assert buf.feed(b" done\n") == ["60% done"]
+
+
+HOSTILE = (
+    "\x1b[31mred\x1b[0m"  # colour: kept
+    "\x1b]0;retitled\x07"  # window title (OSC, BEL-terminated)
+    "\x1b]2;again\x1b\\"  # window title (OSC, ST-terminated)
+    "\x1b[?1049h"  # alternate screen
+    "\x1b[?1000h"  # mouse reporting
+    "\x1b[6n"  # cursor position query: the terminal would type the answer
+    "\x1b[>c"  # device attributes query
+    "\x1bP+q544e\x1b\\"  # DCS (XTGETTCAP query)
+    "\x1bc"  # full reset
+    "\x9b6n"  # 8-bit CSI
+    "\x07\x08\x0e\x7f"  # BEL, backspace, shift-out, DEL
+    "\ta\x1b[1;38;2;10;20;30mb"  # TAB and a truecolour SGR: kept
+)
+
+
+def test_sgr_only_keeps_colours_and_tabs_and_nothing_else():
+    assert sgr_only(HOSTILE) == "\x1b[31mred\x1b[0m6n\ta\x1b[1;38;2;10;20;30mb"
+    assert sgr_only("plain text") == "plain text"
+
+
+def test_strip_controls_keeps_only_text_and_tabs():
+    assert strip_controls(HOSTILE) == "red6n\tab"
+
+
+def test_visible_controls_spells_them_out():
+    assert visible_controls("a\x1b]0;t\x07b\nc\td\r\x9b\x7f\u202eé☕") == (
+        "a\\x1b]0;t\\x07b\\nc\\td\\r\\x9b\\x7f\\u202eé☕"
+    )
+    assert visible_controls("plain ☕") == "plain ☕"

@@ -1,8 +1,10 @@
+import os
 from pathlib import Path
 
 import pytest
 
 from tuirunner.errors import UserError
+from tuirunner.limits import MAX_FILE_BYTES
 from tuirunner.procfile import formation, load_procfile, parse_concurrency, parse_procfile_text
 
 P = Path("Procfile")
@@ -108,3 +110,84 @@ def test_unknown_names_are_errors():
         formation(PF, selected=["wbe"])
     with pytest.raises(UserError, match="unknown process type 'wrk' in --concurrency"):
         formation(PF, concurrency={"wrk": 2})
+
+
+def test_a_byte_order_mark_is_ignored(tmp_path):
+    path = tmp_path / "Procfile"
+    path.write_bytes(b"\xef\xbb\xbfweb: python -m http.server\r\nworker: python w.py\r\n")
+    pf = load_procfile(path)
+    assert [(t.name, t.command, t.line) for t in pf.types] == [
+        ("web", "python -m http.server", 1),
+        ("worker", "python w.py", 2),
+    ]
+
+
+@pytest.mark.parametrize("name", ["-web", "--help", "-"])
+def test_a_name_starting_with_a_dash_is_an_error(name):
+    with pytest.raises(UserError) as exc:
+        parse_procfile_text(f"ok: a\n{name}: b\n", Path("Procfile"))
+    assert str(exc.value) == (
+        f"Procfile:2: invalid process name {name!r}: it must not start with '-' (it would read "
+        f"as an option on the command line): '{name}: b'"
+    )
+
+
+def test_files_that_are_not_regular_or_too_large_are_refused_without_reading_them(tmp_path):
+    fifo = tmp_path / "Procfile.fifo"
+    os.mkfifo(fifo)
+    big = tmp_path / "Procfile.big"
+    big.write_bytes(b"web: " + b"x" * (2 * 1024 * 1024) + b"\n")
+    cases = [
+        (fifo, f"{fifo}: refusing to read this Procfile: a FIFO, not a regular file"),
+        (
+            Path("/dev/zero"),
+            "/dev/zero: refusing to read this Procfile: a character device, not a regular file",
+        ),
+        (big, f"{big}: refusing to read this Procfile: larger than 1.0 MiB (2.0 MiB)"),
+        (tmp_path, f"{tmp_path}: is a directory, not a Procfile"),
+    ]
+    for path, message in cases:
+        with pytest.raises(UserError) as exc:
+            load_procfile(path)
+        assert str(exc.value) == message
+
+
+def test_a_file_of_exactly_the_limit_is_read(tmp_path):
+    path = tmp_path / "Procfile"
+    line = b"web: " + b"x" * 100 + b"\n"
+    comment = b"#" * (MAX_FILE_BYTES - len(line) - 1) + b"\n"
+    path.write_bytes(comment + line)
+    assert path.stat().st_size == MAX_FILE_BYTES
+    assert load_procfile(path).names == ["web"]
+    path.write_bytes(comment + line + b"\n")
+    with pytest.raises(UserError, match=r"larger than 1\.0 MiB"):
+        load_procfile(path)
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux's /proc")
+def test_a_file_that_grows_after_the_check_is_still_read_only_up_to_the_limit(tmp_path):
+    from tuirunner.limits import FileRefused, read_limited
+
+    path = tmp_path / "Procfile"
+    path.write_bytes(b"web: a\n")
+    # A file that is small when checked and large when read, as /proc files are: size 0.
+    proc_file = Path("/proc/self/environ")
+    assert read_limited(path) == b"web: a\n"
+    assert read_limited(proc_file, limit=1 << 20)  # size 0 in stat, read to the end
+    with pytest.raises(FileRefused, match="grew while being read"):
+        read_limited(proc_file, limit=8)
+
+
+def test_ports_past_65535_are_an_error_naming_the_instance():
+    with pytest.raises(UserError) as exc:
+        formation(PF, base_port=65535)
+    assert str(exc.value) == (
+        "worker.1 would get port 65635, past 65535 (base port 65535 + 100 × 1 for its place in "
+        "the Procfile + 0); choose a lower base port with -p"
+    )
+    with pytest.raises(UserError, match=r"^web\.3 would get port 65536, past 65535"):
+        formation(PF, selected=["web"], concurrency={"web": 3}, base_port=65534)
+    assert ports(formation(PF, selected=["web"], concurrency={"web": 2}, base_port=65534)) == {
+        "web.1": 65534,
+        "web.2": 65535,
+    }

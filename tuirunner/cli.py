@@ -21,6 +21,7 @@ from tuirunner import project as project_module
 from tuirunner.client import Client, start_keeper
 from tuirunner.environment import Environment, FilterMode, WarningKind
 from tuirunner.errors import UserError
+from tuirunner.limits import MAX_TIMEOUT, check_exec_limits, parse_timeout
 from tuirunner.output import DEFAULT_SCROLLBACK
 from tuirunner.procfile import Instance, formation
 from tuirunner.project import DEFAULT_TIMEOUT, Project, RunOptions
@@ -129,10 +130,11 @@ def _add_common(parser: argparse.ArgumentParser, sub: bool) -> None:
     g.add_argument(
         "-t",
         "--timeout",
-        type=float,
+        type=parse_timeout,
         metavar="SECONDS",
         default=d(None),
-        help=f"seconds between SIGTERM and SIGKILL when stopping (default: {DEFAULT_TIMEOUT:g})",
+        help=f"seconds between SIGTERM and SIGKILL when stopping (default: {DEFAULT_TIMEOUT:g}, "
+        f"at most {MAX_TIMEOUT:g})",
     )
     g.add_argument(
         "-q",
@@ -416,7 +418,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     project = load_project(args)
     procfile = project.procfile()
-    formation(procfile, concurrency=project.concurrency, base_port=project.base_port)
+    instances = formation(procfile, concurrency=project.concurrency, base_port=project.base_port)
+    check_exec_limits(instances, project.environment, procfile.path)
     problems = [
         w
         for w in project.environment.warnings

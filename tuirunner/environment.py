@@ -27,7 +27,17 @@ from dotenv.parser import parse_stream
 from dotenv.variables import Variable, parse_variables
 
 from tuirunner.errors import UserError
-from tuirunner.secrets import MASK, is_masked, is_secret_name, mask_value
+from tuirunner.limits import FileRefused, read_limited
+from tuirunner.output import visible_controls
+from tuirunner.secrets import (
+    MASK,
+    describe_reason,
+    is_secret_name,
+    is_wholly_masked,
+    mask_value,
+    secret_reason,
+    token_format,
+)
 
 TEMPLATE_NAMES = (".env.example", ".env.sample", ".env.template")
 RUN_ID_VARIABLE = "TUIRUNNER_RUN_ID"
@@ -80,7 +90,7 @@ class EnvVar:
     definition: Definition  # the one that wins
     shadowed: tuple[Definition, ...] = ()  # the ones it overrides, oldest first
     masked_copy: bool = False  # values are what is shown by default, not the real ones
-    copy_secret: bool = False  # in a masked copy: whether the real value is secret
+    copy_reason: str | None = None  # in a masked copy: why the real value is secret
 
     @property
     def value(self) -> str:
@@ -119,10 +129,26 @@ class EnvVar:
         return any(d.secret_from for d in (*self.shadowed, self.definition))
 
     @property
-    def secret(self) -> bool:
+    def secret_from(self) -> tuple[str, ...]:
+        """The secret variables its value was built from."""
+        names = (n for d in (*self.shadowed, self.definition) for n in d.secret_from)
+        return tuple(dict.fromkeys(names))
+
+    @property
+    def secret_reason(self) -> str | None:
+        """Why its value is masked (see :func:`tuirunner.secrets.secret_reason`; ``"built from
+        API_KEY"`` for a value interpolated from a secret), or None."""
         if self.masked_copy:
-            return self.copy_secret
-        return bool(self.value) and (self.derived_secret or is_masked(self.name, self.value))
+            return self.copy_reason
+        if not self.value:
+            return None
+        if self.derived_secret:
+            return f"built from {', '.join(self.secret_from)}"
+        return secret_reason(self.name, self.value)
+
+    @property
+    def secret(self) -> bool:
+        return self.secret_reason is not None
 
     def mask(self, value: str) -> str:
         """*value* (this variable's, or one it shadowed) as shown by default."""
@@ -138,6 +164,9 @@ class EnvVar:
     def notes(self, reveal: bool = False) -> list[str]:
         """Human-readable remarks: what it overrides, where else it is defined, …"""
         notes: list[str] = []
+        reason = self.secret_reason
+        if reason is not None:
+            notes.append(f"{'secret' if reveal else 'masked'}: {describe_reason(reason)}")
         shell = self.shell_value
         if self.source.kind is not SourceKind.SHELL and shell is not None:
             shown = shell if reveal else self.mask(shell)
@@ -179,6 +208,8 @@ class EnvVar:
             "name": self.name,
             "value": self.shown_value(reveal),
             "masked": (not reveal) and self.secret,
+            "masked_because": None if reveal else self.secret_reason,
+            "secret_reason": self.secret_reason,
             **src(self.definition),
             "interpolated_from": list(self.definition.references),
             "shadowed": [
@@ -200,11 +231,11 @@ class EnvVar:
             src = d.source
             where = [src.kind.value, src.file, src.line]
             definitions.append([shown, digest, *where, d.references, d.undefined, d.secret_from])
-        return [self.name, self.secret, definitions]
+        return [self.name, self.secret_reason, definitions]
 
     @classmethod
     def from_wire(cls, data: list) -> EnvVar:
-        name, secret, raw = data
+        name, reason, raw = data
         definitions = [
             Definition(
                 shown,
@@ -216,7 +247,7 @@ class EnvVar:
             )
             for shown, digest, kind, file, line, references, undefined, secret_from in raw
         ]
-        return cls(name, definitions[-1], tuple(definitions[:-1]), True, secret)
+        return cls(name, definitions[-1], tuple(definitions[:-1]), True, reason)
 
 
 def _digest(key: bytes, value: str) -> str:
@@ -241,11 +272,13 @@ class EnvWarning:
     text: str | None = None  # the offending line, value masked
 
     def __str__(self) -> str:
+        """For people: control characters spelled out (``\\x1b``), so that an env file cannot
+        send escape sequences to the terminal through a warning."""
         where = (
             f"{self.file}:{self.line}: " if self.line else (f"{self.file}: " if self.file else "")
         )
         text = f": {self.text}" if self.text else ""
-        return f"{where}{self.message}{text}"
+        return visible_controls(f"{where}{self.message}{text}")
 
     def to_json(self) -> dict:
         return {
@@ -390,21 +423,27 @@ def runner_variables(name: str, port: int, run_id: str | None = None) -> dict[st
 
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
-_ASSIGNMENT = re.compile(r"^(\s*(?:export\s+)?[^=\s]+\s*=)(.*)$", re.DOTALL)
+_ASSIGNMENT = re.compile(r"^(\s*(?:export\s+)?([^=\s]+)\s*=)(.*)$", re.DOTALL)
 
 
 def _masked_statement(text: str) -> str:
-    """The text of an unparseable statement with its value hidden: ``FOO="a"b`` → ``FOO=••••``."""
+    """The first line of an unparseable statement, with what the masking rules call secret
+    hidden: ``SECRET_KEY="abc`` → ``SECRET_KEY=••••``, but ``DEBUG="on`` stays as it is."""
     first = text.strip().splitlines()[0] if text.strip() else ""
     m = _ASSIGNMENT.match(first)
     if m is None:
-        return MASK  # not even NAME=…: it may be a pasted secret, show none of it
-    return m.group(1) + (MASK if m.group(2).strip() else "")
+        # Not even NAME=…: a pasted password or token on its own line? A single word shows
+        # nothing of itself, and neither does anything with a token in it.
+        if not first.split(maxsplit=1)[1:] or token_format(first):
+            return MASK
+        return first
+    head, name, value = m.groups()
+    return head + mask_value(name, value)
 
 
 def _read_text(spec: EnvFileSpec) -> tuple[str | None, EnvWarning | None]:
     try:
-        data = spec.path.read_bytes()
+        data = read_limited(spec.path)
     except FileNotFoundError:
         if not spec.explicit:
             return None, None
@@ -415,12 +454,17 @@ def _read_text(spec: EnvFileSpec) -> tuple[str | None, EnvWarning | None]:
         return None, EnvWarning(
             WarningKind.UNREADABLE, "is a directory, not an env file", file=spec.display
         )
+    except FileRefused as exc:
+        return None, EnvWarning(
+            WarningKind.UNREADABLE, f"refusing to read this env file: {exc}", file=spec.display
+        )
     except OSError as exc:
         return None, EnvWarning(
             WarningKind.UNREADABLE, f"cannot read env file: {exc.strerror}", file=spec.display
         )
     try:
-        return data.decode("utf-8"), None
+        # A byte order mark is not part of the first name (python-dotenv >= 1.2 drops it too).
+        return data.decode("utf-8").removeprefix("\ufeff"), None
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         return None, EnvWarning(
@@ -450,7 +494,9 @@ def _parse_file(
             continue
         if binding.key is None:  # comment or blank
             continue
-        if binding.value is None and not _IDENTIFIER.fullmatch(binding.key):
+        if binding.value is None and (
+            not _IDENTIFIER.fullmatch(binding.key) or token_format(binding.key)
+        ):
             # Not a name at all (a pasted token on its own line?): show none of it.
             warnings.append(
                 EnvWarning(
@@ -495,7 +541,9 @@ def _parse_file(
         secret_from = tuple(
             r
             for r in refs
-            if is_secret_name(r) or (r in definitions and definitions[r][-1].secret_from)
+            if is_secret_name(r)
+            or (r in definitions and definitions[r][-1].secret_from)
+            or is_wholly_masked(r, resolved.get(r, ""))
         )
         resolved[binding.key] = value
         definitions.setdefault(binding.key, []).append(
@@ -533,11 +581,19 @@ def _missing_from_templates(
     warnings = []
     reported: set[str] = set()
     for path in templates:
+        shown = _display(path, app_root)
         try:
-            text = path.read_text(encoding="utf-8", errors="replace")
+            data = read_limited(path)
+        except FileRefused as exc:
+            warnings.append(
+                EnvWarning(
+                    WarningKind.UNREADABLE, f"refusing to read this template: {exc}", file=shown
+                )
+            )
+            continue
         except OSError:
             continue
-        shown = _display(path, app_root)
+        text = data.decode("utf-8", errors="replace").removeprefix("\ufeff")
         for binding in parse_stream(io.StringIO(text)):
             name = binding.key
             if binding.error or name is None or name in defined or name in reported:

@@ -1,10 +1,16 @@
-"""``tuirunner env`` output: a Rich table in a terminal, aligned plain text otherwise."""
+"""``tuirunner env`` output: a Rich table in a terminal, aligned plain text otherwise.
+
+Names, values, sources, notes and warnings are data from env files and the shell: their control
+characters are spelled out (``\\x1b``, ``\\x07``, ``\\n``), so that a value cannot retitle the
+terminal, switch it to the alternate screen or turn on mouse reporting.
+"""
 
 from __future__ import annotations
 
 import sys
 
 from tuirunner.environment import Environment, FilterMode
+from tuirunner.output import visible_controls as shown
 
 
 def render_env(
@@ -15,7 +21,7 @@ def render_env(
     terminal: bool = False,
 ) -> None:
     rows = environment.rows(mode)
-    title = f"Environment of {process}" if process else "Environment (no process)"
+    title = shown(f"Environment of {process}" if process else "Environment (no process)")
     if terminal:
         from rich.console import Console
         from rich.table import Table
@@ -28,11 +34,14 @@ def render_env(
         table.add_column("source", style="cyan", no_wrap=True)
         table.add_column("notes", style="dim", overflow="fold")
         for var in rows:
-            value = Text(var.shown_value(reveal))  # Text, not markup: values are data
+            value = Text(shown(var.shown_value(reveal)))  # Text, not markup: values are data
             if var.secret and not reveal:
                 value.stylize("yellow")
             table.add_row(
-                Text(var.name), value, Text(str(var.source)), Text("; ".join(var.notes(reveal)))
+                Text(shown(var.name)),
+                value,
+                Text(shown(str(var.source))),
+                Text(shown("; ".join(var.notes(reveal)))),
             )
         console.print(table)
         if environment.warnings:
@@ -44,11 +53,11 @@ def render_env(
         return
     out = sys.stdout
     out.write(f"# {title}\n")
-    width = max((len(v.name) for v in rows), default=0)
+    width = max((len(shown(v.name)) for v in rows), default=0)
     for var in rows:
         notes = "; ".join(var.notes(reveal))
-        comment = f"  # {var.source}" + (f"; {notes}" if notes else "")
-        value = var.shown_value(reveal).replace("\n", "\\n")
-        out.write(f"{var.name:<{width}} = {value}{comment}\n")
+        comment = shown(f"  # {var.source}" + (f"; {notes}" if notes else ""))
+        value = shown(var.shown_value(reveal))
+        out.write(f"{shown(var.name):<{width}} = {value}{comment}\n")
     for w in environment.warnings:
         out.write(f"# warning: {w}\n")

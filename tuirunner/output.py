@@ -39,9 +39,54 @@ ANSI_ESCAPE = re.compile(
 )
 
 
+# SGR ("select graphic rendition": colours, bold, …), the only sequence a child may send through.
+SGR = re.compile(r"\x1b\[[0-9;:]*m")
+# C0 controls but TAB, DEL and the C1 controls (0x9b is an 8-bit CSI). ESC is handled apart.
+CONTROL = re.compile(r"[\x00-\x08\x0a-\x1a\x1c-\x1f\x7f-\x9f]")
+# What visible_controls() spells out: every control character (TAB, LF and ESC included), and
+# the bidirectional overrides that make text read differently from what it is.
+_INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_SPELLED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
 def strip_ansi(text: str) -> str:
     """Remove terminal escape sequences."""
     return ANSI_ESCAPE.sub("", text) if "\x1b" in text else text
+
+
+def _keep_sgr(match: re.Match[str]) -> str:
+    return match.group() if SGR.fullmatch(match.group()) else ""
+
+
+def sgr_only(text: str) -> str:
+    """*text* with its colours (SGR sequences) and TABs, and no other escape sequence or control
+    character: what a child's output may send to the user's terminal. Nothing left can retitle
+    it, switch screens, move the cursor or make the terminal answer a query into the shell."""
+    if "\x1b" in text:
+        text = ANSI_ESCAPE.sub(_keep_sgr, text)
+    return CONTROL.sub("", text) if CONTROL.search(text) else text
+
+
+def strip_controls(text: str) -> str:
+    """*text* with no escape sequence and no control character but TAB."""
+    text = strip_ansi(text)
+    return CONTROL.sub("", text) if CONTROL.search(text) else text
+
+
+def visible_controls(text: str) -> str:
+    """*text* with its control characters spelled out (``\\x1b``, ``\\x07``, ``\\n``, C1 and
+    bidirectional controls too), to show data such as an env file's values in a terminal."""
+    if not _INVISIBLE.search(text):
+        return text
+    return _INVISIBLE.sub(_spell, text)
+
+
+def _spell(match: re.Match[str]) -> str:
+    char = match.group()
+    if char in _SPELLED:
+        return _SPELLED[char]
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def collapse_cr(line: str) -> str:

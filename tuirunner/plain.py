@@ -26,7 +26,7 @@ from tuirunner.events import (
     State,
     StateChanged,
 )
-from tuirunner.output import strip_ansi
+from tuirunner.output import sgr_only, strip_controls
 
 # honcho's colour cycle: cyan, yellow, green, magenta, red, blue, then their intense variants.
 COLOURS = ("36", "33", "32", "35", "31", "34", "1;36", "1;33", "1;32", "1;35", "1;31", "1;34")
@@ -109,10 +109,9 @@ class PlainPrinter:
         if not lines or name in self.quiet:
             return
         prefix = self._prefix(name, self._colours.get(name))
-        text = "\n".join(lines)
-        if self.strip:
-            text = strip_ansi(text)
-        elif "\x1b" in text and prefix:
+        # Colours at most: no retitling, screen switching or queries the terminal would answer.
+        text = "\n".join(map(strip_controls if self.strip else sgr_only, lines))
+        if not self.strip and "\x1b" in text and prefix:
             # Do not let a colour the child left open bleed into the next prefix.
             text = text.replace("\n", "\x1b[0m\n")
             text += "\x1b[0m"

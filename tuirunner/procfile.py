@@ -2,7 +2,9 @@
 
 The grammar is the de-facto one of honcho and foreman, ``^([A-Za-z0-9_-]+):\\s*(.+)$``, with one
 difference: a line that is neither a process, a comment nor blank is an error naming the file and
-line, where honcho and foreman silently drop it (and the user silently loses a process).
+line, where honcho and foreman silently drop it (and the user silently loses a process). A name
+must not start with ``-`` (it would read as an option: ``tuirunner -web``). A leading UTF-8 byte
+order mark is ignored. The file must be a regular file of at most 1 MiB (see ``limits``).
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tuirunner.errors import UserError
+from tuirunner.limits import FileRefused, read_limited
 
 _LINE = re.compile(r"^([A-Za-z0-9_-]+):\s*(.+)$")
 _VALID_NAME = re.compile(r"[A-Za-z0-9_-]+")
 
 DEFAULT_BASE_PORT = 5000
 PORT_STEP = 100
+MAX_PORT = 65535
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,7 @@ def _explain(line: str) -> str:
 def parse_procfile_text(text: str, path: Path) -> Procfile:
     types: list[ProcessType] = []
     seen: dict[str, int] = {}
+    text = text.removeprefix("\ufeff")  # a byte order mark, as Windows editors write
     for lineno, raw in enumerate(text.splitlines(), start=1):
         stripped = raw.strip()
         if not stripped or stripped.startswith("#"):
@@ -67,6 +72,11 @@ def parse_procfile_text(text: str, path: Path) -> Procfile:
         if m is None or not m.group(2).strip():
             raise UserError(f"{path}:{lineno}: {_explain(raw)}: {raw.strip()!r}")
         name, command = m.group(1), m.group(2).strip()
+        if name.startswith("-"):
+            raise UserError(
+                f"{path}:{lineno}: invalid process name {name!r}: it must not start with '-' "
+                f"(it would read as an option on the command line): {raw.strip()!r}"
+            )
         if name in seen:
             raise UserError(
                 f"{path}:{lineno}: duplicate process name {name!r} (first defined on line "
@@ -81,11 +91,13 @@ def parse_procfile_text(text: str, path: Path) -> Procfile:
 
 def load_procfile(path: Path) -> Procfile:
     try:
-        data = path.read_bytes()
+        data = read_limited(path)
     except FileNotFoundError:
         raise UserError(f"{path}: Procfile does not exist") from None
     except IsADirectoryError:
         raise UserError(f"{path}: is a directory, not a Procfile") from None
+    except FileRefused as exc:
+        raise UserError(f"{path}: refusing to read this Procfile: {exc}") from None
     except OSError as exc:
         raise UserError(f"{path}: cannot read Procfile: {exc.strerror}") from None
     try:
@@ -173,5 +185,11 @@ def formation(
             raise UserError(f"concurrency of {ptype.name!r} is {count}; at most {PORT_STEP}")
         for i in range(count):
             port = base_port + PORT_STEP * ptype.index + i
+            if port > MAX_PORT:
+                raise UserError(
+                    f"{ptype.name}.{i + 1} would get port {port}, past {MAX_PORT} (base port "
+                    f"{base_port} + {PORT_STEP} × {ptype.index} for its place in the Procfile "
+                    f"+ {i}); choose a lower base port with -p"
+                )
             instances.append(Instance(type=ptype, number=i + 1, port=port))
     return instances

@@ -14,6 +14,7 @@ from typing import Any
 
 from tuirunner.environment import EnvFileSpec, Environment, EnvSource, env_file_specs
 from tuirunner.errors import UserError
+from tuirunner.limits import check_exec_limits
 from tuirunner.output import DEFAULT_SCROLLBACK
 from tuirunner.procfile import (
     DEFAULT_BASE_PORT,
@@ -104,11 +105,11 @@ class Project:
     def validate_run(self) -> list[Instance]:
         """Everything a start checks before anything runs."""
         self.environment.raise_for_missing_files()
-        if self.timeout < 0:
-            raise UserError("--timeout must not be negative")
         if self.scrollback < 1:
             raise UserError("--scrollback must be at least 1")
-        return self.instances()
+        instances = self.instances()
+        check_exec_limits(instances, self.environment, self.procfile_path)
+        return instances
 
 
 def load_project(options: RunOptions) -> Project:

@@ -1,17 +1,34 @@
-"""Which variables are secret, and how their values are masked.
+"""Which values are secret, why, and how they are masked.
 
-A name is secret when one of its words (split on ``_``, ``-``, ``.`` and camelCase) is, or ends
-with, one of the keywords below, or is a keyword plus a plural ``S``: ``API_KEY``, ``APIKEY``,
-``DJANGO_SECRET_KEY``, ``GITHUB_TOKENS`` and ``SENTRY_DSN`` are secret; ``KEYBOARD_LAYOUT``,
-``AUTHOR_NAME``, ``PASSENGER_COUNT`` and ``TOKENIZER`` are not.
+By name: a name is secret when one of its words (split on ``_``, ``-``, ``.`` and camelCase) is,
+or ends with, one of the keywords below, or is a keyword plus a plural ``S``: ``API_KEY``,
+``APIKEY``, ``DJANGO_SECRET_KEY``, ``GITHUB_TOKENS`` and ``SENTRY_DSN`` are secret;
+``KEYBOARD_LAYOUT``, ``AUTHOR_NAME``, ``PASSENGER_COUNT`` and ``TOKENIZER`` are not. A few words
+(``COOKIE``, ``SIGNING``) make a name secret only as its last word: ``SESSION_COOKIE`` and
+``SIGNING`` are secret, ``SESSION_COOKIE_SECURE`` and ``SIGNING_ALGORITHM`` are settings.
 
-Independently of its name, the password part of any URL in a value is masked:
-``postgres://app:hunter2@db/app`` → ``postgres://app:••••@db/app``.
+By value, whatever the name:
+
+- well-known token formats (JWT, GitHub, GitLab, Slack, AWS, Stripe, OpenAI, SendGrid, Twilio,
+  private keys, …), found by detect-secrets' format plugins (not its entropy plugins, which
+  flag ``hello world``) plus a few formats it lacks. The whole value is masked.
+- the password of a URL (``postgres://app:••••@db/app``), a token used as a URL's user name
+  (``https://••••@github.com``, Sentry DSNs), credential query parameters
+  (``?token=••••``), and passwords in connection strings (``Server=db;Uid=sa;Pwd=••••``). Only
+  the secret part is masked.
+
+detect-secrets is imported (~80 ms) only when a cheap prefilter says a value could hold a token:
+a run of 20 or more token characters with letters and digits (hex ids and UUIDs set aside), a
+known prefix (``eyJ``, ``ghp_``, ``xoxb-``, ``AKIA``, …) or a marker such as ``PRIVATE KEY``.
+Ordinary values (paths, host names, numbers, module paths, words) never get that far. Results
+are cached: the same environment is classified for every process.
 """
 
 from __future__ import annotations
 
 import re
+import threading
+from functools import lru_cache
 
 MASK = "••••"
 
@@ -33,6 +50,9 @@ KEYWORDS = frozenset(
         "AUTHORIZATION",
     }
 )
+# Secret only as the last word of a name: SESSION_COOKIE holds a cookie, SESSION_COOKIE_SECURE
+# and SESSION_COOKIE_AGE are Django settings about it.
+TAIL_KEYWORDS = frozenset({"COOKIE", "COOKIES", "SIGNING"})
 # Words that end with a keyword and are secret (APIKEY, ACCESSTOKEN, DBPASSWORD) are caught by the
 # suffix rule; these end with one by accident and are not secrets.
 _NOT_SECRET_WORDS = frozenset(
@@ -48,6 +68,83 @@ _URL_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://[^:/?#@\s]*:)([^/?#\s]+
 # scheme://TOKEN@host: a long user name with digits is a token (https://ghp_…@github.com), not a
 # name like postgres://app@db.
 _URL_TOKEN_USER = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://)([^:/?#@\s]{16,})(@)")
+# A Sentry DSN, https://KEY@o0.ingest.sentry.io/0: the user part is the key, whatever it looks like.
+_SENTRY_DSN = re.compile(
+    r"([A-Za-z][A-Za-z0-9+.\-]*://)([^:/?#@\s]+)(@[^/?#@\s]*sentry[^/?#@\s]*)", re.IGNORECASE
+)
+# ?name=value, &name=value, #name=value (OAuth puts access_token in the fragment).
+_QUERY_PARAMETER = re.compile(r"([?&#])([^=&#?\s]+)(=)([^&#\s]+)")
+# Key=value pairs of an ODBC/ADO/JDBC connection string, separated by ';'. An ODBC value may be
+# braced, with '}}' for a literal '}': Pwd={a;b}}c}.
+_CONNECTION_PAIR = re.compile(r"(^|;)(\s*)([^=;{}]+?)(\s*=\s*)(\{(?:[^}]|\}\})*\}|[^;]*)")
+# libpq's keyword/value form: host=db user=app password=secret (values may be single-quoted).
+_LIBPQ_PAIR = re.compile(r"(^|\s)([A-Za-z_]+)(\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s']+)")
+_LIBPQ_PAIR_TEXT = r"[A-Za-z_]+\s*=\s*(?:'(?:[^'\\]|\\.)*'|[^\s']+)"
+_LIBPQ = re.compile(rf"\s*{_LIBPQ_PAIR_TEXT}(?:\s+{_LIBPQ_PAIR_TEXT})+\s*")
+# Parameter names that say "secret" but are too short for the name rules.
+_SECRET_PARAMETERS = frozenset({"pwd", "pw", "sig", "sas"})
+_PASSWORD_PARAMETERS = frozenset({"password", "pwd", "pw", "passwd", "pass"})
+# A parameter whose last word is one of these describes a secret without holding it
+# (token_type=bearer, key_id=12, auth_mode=basic, SharedAccessKeyName=RootManage…).
+_META_WORDS = frozenset({"TYPE", "ID", "NAME", "MODE", "FILE", "PATH", "METHOD", "LENGTH", "URL"})
+
+# Token formats detect-secrets 1.5 lacks (checked before it, with no import).
+_OWN_FORMATS = (
+    # Fine-grained personal access tokens (detect-secrets knows only ghp_/gho_/ghu_/ghs_/ghr_).
+    (re.compile(r"github_pat_[A-Za-z0-9_]{22,}"), "GitHub token"),
+    # Project, service-account and admin keys: detect-secrets requires the 'T3BlbkFJ' marker
+    # that these do not always carry.
+    (re.compile(r"\bsk-(?:proj|svcacct|admin)-[A-Za-z0-9_\-]{20,}"), "OpenAI key"),
+    (re.compile(r"\bsk-ant-[a-z]+\d*-[A-Za-z0-9_\-]{20,}"), "Anthropic key"),
+    # Stripe test-mode secret and restricted keys (detect-secrets knows the live ones).
+    (re.compile(r"\b[rs]k_test_[0-9A-Za-z]{24,}"), "Stripe key"),
+)
+
+# The detect-secrets plugins used: formats only. Not the entropy plugins (they flag ordinary
+# words and paths), the keyword plugin (names are our rules), basic auth (URLs are masked in
+# part, above), public IPs (not secrets), Artifactory (its password pattern matches words
+# like APDEFAULTNAME) and the IBM/SoftLayer/Cloudant ones (they need source-code context).
+# Each plugin's secret type → our reason.
+DETECT_SECRETS_PLUGINS = {
+    "AWSKeyDetector": ("AWS Access Key", "AWS access key"),
+    "AzureStorageKeyDetector": ("Azure Storage Account access key", "Azure storage key"),
+    "DiscordBotTokenDetector": ("Discord Bot Token", "Discord bot token"),
+    "GitHubTokenDetector": ("GitHub Token", "GitHub token"),
+    "GitLabTokenDetector": ("GitLab Token", "GitLab token"),
+    "JwtTokenDetector": ("JSON Web Token", "JWT"),
+    "MailchimpDetector": ("Mailchimp Access Key", "Mailchimp key"),
+    "NpmDetector": ("NPM tokens", "npm token"),
+    "OpenAIDetector": ("OpenAI Token", "OpenAI key"),
+    "PrivateKeyDetector": ("Private Key", "private key"),
+    "PypiTokenDetector": ("PyPI Token", "PyPI token"),
+    "SendGridDetector": ("SendGrid API Key", "SendGrid key"),
+    "SlackDetector": ("Slack Token", "Slack token"),
+    "SquareOAuthDetector": ("Square OAuth Secret", "Square OAuth secret"),
+    "StripeDetector": ("Stripe Access Key", "Stripe key"),
+    "TelegramBotTokenDetector": ("Telegram Bot Token", "Telegram bot token"),
+    "TwilioKeyDetector": ("Twilio API Key", "Twilio key"),
+}
+_REASON_OF_TYPE = {secret_type: reason for secret_type, reason in DETECT_SECRETS_PLUGINS.values()}
+SLACK_WEBHOOK = "Slack webhook URL"
+FORMAT_REASONS = frozenset(
+    {*_REASON_OF_TYPE.values(), *(reason for _, reason in _OWN_FORMATS), SLACK_WEBHOOK}
+)
+NAME_REASON = "name"
+
+# The prefilter. Markers of formats that are not one long random run (private keys, Mailchimp's
+# HEX-us6, npm's //host/:_authToken=) and prefixes of formats whose random part may lack a digit.
+_TOKEN_HINT = re.compile(
+    r"PRIVATE KEY|PuTTY-User-Key|_authToken|hooks\.slack\.com|AccountKey=|-us\d\d?\b"
+    r"|\b(?:eyJ|gh[pousr]_|gl[a-z]+-|xox[a-z]-|[rs]k_live_|SG\.|A3T|AKIA|ASIA|ABIA|ACCA|sq0csp-"
+    r"|pypi-)"
+)
+# Otherwise a token is a run of 20 or more such characters, with letters and digits once the
+# parts that are only hex (hashes, UUIDs, ids) and the words around them are set aside.
+_TOKEN_RUN = re.compile(r"[A-Za-z0-9_+\-]{20,}")
+_SEPARATOR = re.compile(r"[_\-]")
+_HEX = re.compile(r"[0-9a-f]*|[0-9A-F]*")
+
+_detect_secrets_lock = threading.Lock()
 
 
 def _word_is_secret(word: str) -> bool:
@@ -63,12 +160,28 @@ def _word_is_secret(word: str) -> bool:
     )
 
 
+def _words(name: str) -> list[str]:
+    return [w.upper() for w in _WORD_SPLIT.split(name) if w]
+
+
+@lru_cache(maxsize=4096)
 def is_secret_name(name: str) -> bool:
     """True when the variable's name says it holds a secret."""
     if name.upper() in _NOT_SECRET_NAMES:
         return False
-    words = [w.upper() for w in _WORD_SPLIT.split(name) if w]
-    return any(_word_is_secret(w) for w in words)
+    words = _words(name)
+    return any(_word_is_secret(w) for w in words) or bool(words and words[-1] in TAIL_KEYWORDS)
+
+
+def _is_secret_parameter(name: str) -> bool:
+    """A query parameter or connection-string key that holds a secret (token, api_key, Pwd)."""
+    key = name.strip()
+    if key.lower() in _SECRET_PARAMETERS:
+        return True
+    words = _words(key)
+    if not words or words[-1] in _META_WORDS:
+        return False
+    return is_secret_name(key)
 
 
 def mask_url_passwords(value: str) -> str:
@@ -88,13 +201,143 @@ def has_url_password(value: str) -> bool:
     return "://" in value and mask_url_passwords(value) != value
 
 
-def mask_value(name: str, value: str) -> str:
-    """The value as shown by default: secret names fully masked, URL passwords masked."""
+# --- token formats ------------------------------------------------------------------------------
+
+
+def could_hold_token(value: str) -> bool:
+    """The prefilter: False when no token format can be in *value*, so detect-secrets is not
+    needed (nor imported)."""
+    if _TOKEN_HINT.search(value):
+        return True
+    for m in _TOKEN_RUN.finditer(value):
+        rest = "".join(p for p in _SEPARATOR.split(m.group()) if not _HEX.fullmatch(p))
+        if len(rest) >= 16 and any(c.isdigit() for c in rest) and any(c.isalpha() for c in rest):
+            return True
+    return False
+
+
+def _detect_secrets_reason(value: str) -> str | None:
+    import logging
+
+    from detect_secrets.core.scan import scan_line
+    from detect_secrets.settings import transient_settings
+
+    # detect-secrets routes the warnings module to logging when imported; keep ours as they were.
+    logging.captureWarnings(False)
+    config = {"plugins_used": [{"name": name} for name in DETECT_SECRETS_PLUGINS]}
+    # Its settings are global: one scan at a time.
+    with _detect_secrets_lock, transient_settings(config):
+        for line in value.splitlines():
+            for found in scan_line(line):
+                if found.type == "Slack Token" and (found.secret_value or "").startswith("http"):
+                    return SLACK_WEBHOOK
+                return _REASON_OF_TYPE.get(found.type, found.type)
+    return None
+
+
+def token_format(value: str) -> str | None:
+    """The well-known credential format found in *value* (``"GitHub token"``, ``"JWT"``,
+    ``"private key"``, …), or None."""
+    for pattern, reason in _OWN_FORMATS:
+        if pattern.search(value):
+            return reason
+    if could_hold_token(value):
+        return _detect_secrets_reason(value)
+    return None
+
+
+# --- secret parts of structured values ---------------------------------------------------------
+
+
+def _mask_parts(value: str) -> tuple[str | None, str]:
+    """(the first reason, *value* with its secret parts masked)."""
+    reasons: list[str] = []
+
+    def masked(m: re.Match[str], secret_group: int, reason: str) -> str:
+        reasons.append(reason)
+        start, end = m.span(secret_group)
+        return m.group()[: start - m.start()] + MASK + m.group()[end - m.start() :]
+
+    def token_user(m: re.Match[str]) -> str:
+        if any(c.isdigit() for c in m.group(2)):
+            return masked(m, 2, "URL user (token)")
+        return m.group()
+
+    def parameter(m: re.Match[str]) -> str:
+        if m.group(4) == MASK or not _is_secret_parameter(m.group(2)):
+            return m.group()
+        return masked(m, 4, f"query parameter {m.group(2)!r}")
+
+    def connection_pair(m: re.Match[str], key: str, secret_group: int) -> str:
+        if not m.group(secret_group) or not _is_secret_parameter(key):
+            return m.group()
+        key = key.strip()
+        if key.lower() in _PASSWORD_PARAMETERS:
+            return masked(m, secret_group, "connection string password")
+        return masked(m, secret_group, f"connection string {key!r}")
+
+    if "://" in value:
+        value = _URL_PASSWORD.sub(lambda m: masked(m, 2, "URL password"), value)
+        value = _SENTRY_DSN.sub(lambda m: masked(m, 2, "Sentry DSN"), value)
+        value = _URL_TOKEN_USER.sub(token_user, value)
+    if "=" in value and ("?" in value or "&" in value or "#" in value):
+        value = _QUERY_PARAMETER.sub(parameter, value)
+    if "=" in value:
+        if ";" in value and len(_CONNECTION_PAIR.findall(value)) >= 2:
+            value = _CONNECTION_PAIR.sub(lambda m: connection_pair(m, m.group(3), 5), value)
+        elif _LIBPQ.fullmatch(value):
+            value = _LIBPQ_PAIR.sub(lambda m: connection_pair(m, m.group(2), 4), value)
+    return (reasons[0] if reasons else None), value
+
+
+@lru_cache(maxsize=4096)
+def _analyse(value: str) -> tuple[str | None, str]:
+    """(why *value* is secret whatever its name, or None; the value as shown by default)."""
+    reason = token_format(value)
+    if reason is not None:
+        return reason, MASK
+    return _mask_parts(value)
+
+
+# --- the API ----------------------------------------------------------------------------------
+
+
+def secret_reason(name: str, value: str) -> str | None:
+    """Why the value of *name* is masked, or None when it is not: ``"name"``, a token format
+    (``"GitHub token"``, ``"JWT"``, ``"private key"``, …), ``"URL password"``, ``"URL user
+    (token)"``, ``"Sentry DSN"``, ``"query parameter 'token'"``, ``"connection string
+    password"``. An empty value is never secret."""
+    if not value:
+        return None
     if is_secret_name(name):
-        return MASK if value else ""
-    return mask_url_passwords(value)
+        return NAME_REASON
+    return _analyse(value)[0]
+
+
+def mask_value(name: str, value: str) -> str:
+    """The value as shown by default: fully masked for a secret name or a token format; only the
+    secret part masked in URLs, query parameters and connection strings."""
+    if not value:
+        return ""
+    if is_secret_name(name):
+        return MASK
+    return _analyse(value)[1]
 
 
 def is_masked(name: str, value: str) -> bool:
     """True when :func:`mask_value` hides something of *value*."""
-    return bool(value) and (is_secret_name(name) or has_url_password(value))
+    return secret_reason(name, value) is not None
+
+
+def is_wholly_masked(name: str, value: str) -> bool:
+    """True when nothing of *value* is shown (a secret name or a token format)."""
+    return bool(value) and mask_value(name, value) == MASK
+
+
+def describe_reason(reason: str) -> str:
+    """A reason as a phrase for people: ``"GitHub token format"``, ``"secret-looking name"``."""
+    if reason == NAME_REASON:
+        return "secret-looking name"
+    if reason in FORMAT_REASONS:
+        return f"{reason} format"
+    return reason
