@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
@@ -207,3 +208,195 @@ def git_revision() -> str:
     except OSError:
         return "unknown revision"
     return f"revision {result.stdout.strip()}" if result.returncode == 0 else "unknown revision"
+
+
+# --- the processes of a run, from /proc ---------------------------------------------------------
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+RUN_TOKEN_VAR = "TUIRUNNER_BENCH_RUN"  # put in the runner's environment: finds its processes
+
+
+@dataclass(frozen=True)
+class Proc:
+    """One process, as /proc showed it at one moment."""
+
+    pid: int
+    ppid: int
+    state: str  # "Z" for a zombie
+    start: int  # clock ticks after boot; (pid, start) names a process for good
+    cpu: float  # user + system seconds, all threads
+    argv: tuple[str, ...]
+
+    @property
+    def key(self) -> tuple[int, int]:
+        return (self.pid, self.start)
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.argv)
+
+
+def read_proc(pid: int) -> Proc | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            cmdline = f.read()
+    except OSError:  # gone
+        return None
+    # "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last )
+    rest = stat[stat.rindex(b")") + 2 :].split()
+    return Proc(
+        pid=pid,
+        ppid=int(rest[1]),
+        state=rest[0].decode(),
+        start=int(rest[19]),
+        cpu=(int(rest[11]) + int(rest[12])) / CLK_TCK,
+        argv=tuple(a.decode(errors="replace") for a in cmdline.split(b"\0") if a),
+    )
+
+
+def scan_procs() -> dict[int, Proc]:
+    procs = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            p = read_proc(int(name))
+            if p is not None:
+                procs[p.pid] = p
+    return procs
+
+
+def alive(key: tuple[int, int]) -> bool:
+    """Whether the process *key* (pid, start) still exists and is not a zombie."""
+    p = read_proc(key[0])
+    return p is not None and p.start == key[1] and p.state != "Z"
+
+
+def proc_label(argv: tuple[str, ...]) -> str:
+    """A short name for a process: the program, or for Python the script or ``-m`` module."""
+    if not argv:
+        return "?"
+    prog = os.path.basename(argv[0])
+    if prog.startswith("python"):
+        args = iter(argv[1:])
+        for a in args:
+            if a == "-m":
+                return f"python -m {next(args, '?')}"
+            if a == "-c":
+                return "python -c"
+            if not a.startswith("-"):
+                return os.path.basename(a)
+    return prog
+
+
+class RunProcesses:
+    """Which processes are a run's runner, and which its workload.
+
+    - **Workload**: every process whose command line contains *marker*, and their descendants.
+      The benchmark writes the marker into the workload's commands in a form that only a shell
+      expands (``bw$((6*7))TOKEN`` becomes ``bw42TOKEN``), so a runner that has the commands in
+      its own argv (mprocs does) is not mistaken for its workload.
+    - **Runner**: the process launched in the tmux pane (*root*) and its descendants; any
+      process whose command line contains *run_dir*; any process whose command line contains one
+      of *names* (``tuirunner``, ``honcho``, ...) and whose environment holds this run's token
+      (:data:`RUN_TOKEN_VAR`), so that a part that daemonized (left the tree) is still found and
+      other people's tuirunner processes on the machine are not; and any process once found, as
+      long as it lives. Minus the workload, tmux itself and the benchmark.
+    """
+
+    def __init__(self, *, marker: str, token: str, run_dir: str, names: tuple[str, ...]):
+        self.marker = marker
+        self.token = f"{RUN_TOKEN_VAR}={token}".encode()
+        self.run_dir = run_dir
+        self.names = names
+        self.root: int | None = None
+        self.exclude: set[int] = {os.getpid()}
+        self.known: set[tuple[int, int]] = set()
+        self._env: dict[tuple[int, int], bool] = {}
+
+    def _has_token(self, p: Proc) -> bool:
+        if p.key not in self._env:
+            try:
+                with open(f"/proc/{p.pid}/environ", "rb") as f:
+                    env = f.read()
+            except OSError:
+                env = b""
+            self._env[p.key] = self.token in env.split(b"\0")
+        return self._env[p.key]
+
+    def classify(
+        self, procs: dict[int, Proc] | None = None
+    ) -> tuple[dict[int, Proc], dict[int, Proc]]:
+        """(runner, workload) processes, each by pid; zombies are left out."""
+        if procs is None:
+            procs = scan_procs()
+        live = {pid: p for pid, p in procs.items() if p.state != "Z"}
+        children: dict[int, list[int]] = {}
+        for p in live.values():
+            children.setdefault(p.ppid, []).append(p.pid)
+
+        def with_descendants(roots) -> set[int]:
+            found, stack = set(), list(roots)
+            while stack:
+                pid = stack.pop()
+                if pid not in found:
+                    found.add(pid)
+                    stack.extend(children.get(pid, ()))
+            return found
+
+        workload = with_descendants(pid for pid, p in live.items() if self.marker in p.text)
+        candidates = with_descendants([self.root]) if self.root in live else set()
+        for pid, p in live.items():
+            text = p.text
+            if (
+                p.key in self.known
+                or self.run_dir in text
+                or (any(n in text for n in self.names) and self._has_token(p))
+            ):
+                candidates.add(pid)
+        runner = {}
+        for pid in candidates - workload:
+            p = live[pid]
+            if pid in self.exclude or (p.argv and os.path.basename(p.argv[0]) == "tmux"):
+                continue
+            runner[pid] = p
+            self.known.add(p.key)
+        return runner, {pid: live[pid] for pid in workload}
+
+    def workload_pids(self) -> list[int]:
+        return sorted(self.classify()[1])
+
+
+class CpuMeter:
+    """CPU time (user + system) of a run's runner processes over a window.
+
+    ``sample(first=True)`` at the start, ``sample()`` at the end and now and then in between
+    (to see processes that come and go). A process first seen after the start counts from
+    zero; one that turns out to be the workload (a fork that exec'd a command) is dropped.
+    """
+
+    def __init__(self, run: RunProcesses):
+        self.run = run
+        self.base: dict[tuple[int, int], float] = {}
+        self.last: dict[tuple[int, int], float] = {}
+        self.label: dict[tuple[int, int], str] = {}
+        self.dropped: set[tuple[int, int]] = set()
+
+    def sample(self, first: bool = False) -> None:
+        runner, workload = self.run.classify()
+        for p in runner.values():
+            self.base.setdefault(p.key, p.cpu if first else 0.0)
+            self.last[p.key] = p.cpu
+            self.label[p.key] = proc_label(p.argv)
+        self.dropped |= {p.key for p in workload.values()}
+
+    def total(self) -> float:
+        return sum(self.last[k] - self.base[k] for k in self.last if k not in self.dropped)
+
+    def counted(self) -> dict[str, int]:
+        """How many processes of each kind were counted: {"tuirunner": 1, "relay.py": 1}."""
+        out: dict[str, int] = {}
+        for k, name in self.label.items():
+            if k not in self.dropped:
+                out[name] = out.get(name, 0) + 1
+        return dict(sorted(out.items()))
