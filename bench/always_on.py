@@ -227,9 +227,10 @@ def make_peers(args) -> tuple[list[Peer], dict[str, Peer], dict[str, str]]:
 class Session:
     """One runner in a private tmux server, with its processes identified (see RunProcesses).
 
-    Workload commands are made with :meth:`wrap`: they append their pid to ``run/started`` as
-    they start, and carry the run's marker in their ``$0`` (``bw$((6*7))TOKEN``, which only
-    the shell that runs them turns into ``bw42TOKEN``).
+    The runner starts in ``run/``. Workload commands are made with :meth:`wrap`: they move to
+    ``work/``, append their pid to ``run/started`` as they start, and carry the run's marker in
+    their ``$0`` (``bw$((6*7))TOKEN``, which only the shell that runs them turns into
+    ``bw42TOKEN``).
     """
 
     leftovers: list[str] = []  # of all sessions
@@ -239,6 +240,8 @@ class Session:
         self.base = Path(tempfile.mkdtemp(prefix="tuirunner-bench-"))
         self.run_dir = self.base / "run"
         self.run_dir.mkdir()
+        self.work_dir = self.base / "work"  # the workload's, so that the runner's cwd is its own
+        self.work_dir.mkdir()
         if "'" in str(self.run_dir) or " " in str(self.run_dir):
             raise BenchError(f"the temporary directory {self.run_dir} needs quoting: set TMPDIR")
         self.token = secrets.token_hex(6)
@@ -254,7 +257,7 @@ class Session:
 
     def wrap(self, script: str) -> str:
         """A workload command: *script*, announced in ``started``, marked."""
-        body = f"echo $$ >> {self.started}; {script}"
+        body = f"cd {self.work_dir} && echo $$ >> {self.started}; {script}"
         return f"sh -c {shlex.quote(body)} {self.marker_text}"
 
     def launch(self, procs: list[tuple[str, str, int]]) -> float:
@@ -269,7 +272,10 @@ class Session:
         )
         t0 = time.monotonic()
         self.tmux.cmd("respawn-pane", "-k", "-t", "bench", pane)
-        self.procs.root = self.tmux.pane_pid()
+        try:
+            self.procs.root = self.tmux.pane_pid()
+        except BenchError:
+            raise BenchError(f"{self.peer.label} exited at once; its command: {pane}") from None
         return t0
 
     def started_count(self) -> int:
@@ -342,6 +348,20 @@ class Session:
         self.close(graceful=exc[0] is None)
 
 
+def time_until(condition, t0: float, timeout: float, what: str, min_interval: float) -> float:
+    """Seconds from *t0* until *condition()* holds. It is polled every *min_interval* at first,
+    then every 2 % of the time elapsed (at most 20 ms): the error stays within ~2 %, and polling
+    (a tmux client per capture-pane) does not compete for the CPU with a slow runner."""
+    deadline = t0 + timeout
+    while True:
+        if condition():
+            return time.monotonic() - t0
+        now = time.monotonic()
+        if now > deadline:
+            raise BenchError(f"timed out after {timeout:g}s waiting for {what}")
+        time.sleep(min(0.02, max(min_interval, 0.02 * (now - t0))))
+
+
 def key_latency(tmux: Tmux, key: str, pattern: str | None, timeout: float = 30) -> float:
     """Press *key*; seconds until a line of the screen matches *pattern* where it did not
     before (pattern None: until the screen changes)."""
@@ -360,8 +380,7 @@ def key_latency(tmux: Tmux, key: str, pattern: str | None, timeout: float = 30) 
 
     t0 = time.monotonic()
     tmux.send(key)
-    wait_for(shown, timeout, f"{key!r} to show", 0.002)
-    return time.monotonic() - t0
+    return time_until(shown, t0, timeout, f"{key!r} to show", 0.002)
 
 
 def cpu_window(s: Session, seconds: float) -> tuple[float, float, float, dict[str, int]]:
@@ -398,8 +417,10 @@ def measure_idle(peer: Peer, args, silent: bool) -> dict:
 def measure_launch(peer: Peer, args) -> dict:
     with Session(peer, args) as s:
         t0 = s.launch([("w", s.wrap(f"echo {LAUNCH_TEXT}; while :; do sleep 5; done"), 1)])
-        wait_for(lambda: LAUNCH_SHOWN in s.tmux.capture(), 60, "the first line on screen", 0.003)
-        return {"seconds": time.monotonic() - t0}
+        shown = time_until(
+            lambda: LAUNCH_SHOWN in s.tmux.capture(), t0, 60, "the first line on screen", 0.003
+        )
+        return {"seconds": shown}
 
 
 def measure_restart(peer: Peer, args) -> dict:
@@ -421,8 +442,11 @@ def measure_restart(peer: Peer, args) -> dict:
             n0 = s.started_count()
             t0 = time.monotonic()
             s.send(peer.restart_key)
-            wait_for(lambda n0=n0: s.started_count() > n0, 30, "the restarted process", 0.0005)
-            latencies.append(time.monotonic() - t0)
+            latencies.append(
+                time_until(
+                    lambda n0=n0: s.started_count() > n0, t0, 30, "the restarted process", 0.0005
+                )
+            )
             time.sleep(1.0)  # let the runner finish with the old process
         return {"seconds": latencies}
 
@@ -458,8 +482,9 @@ def measure_flood(peer: Peer, args, lines: int, mode: str) -> dict:
             time.sleep(0.01)
         t_done = time.monotonic()
         last = f"{lines - 1:08d} "
-        wait_for(lambda: last in s.tmux.capture(), 120, "the last line on screen", 0.005)
-        catch_up = time.monotonic() - t_done
+        catch_up = time_until(
+            lambda: last in s.tmux.capture(), t_done, 120, "the last line on screen", 0.005
+        )
         meter.sample()
         cpu = meter.total()
         return {
@@ -476,7 +501,7 @@ def measure_flood(peer: Peer, args, lines: int, mode: str) -> dict:
 def measure_hundred(peer: Peer, args, n: int) -> dict:
     with Session(peer, args) as s:
         t0 = s.launch([("p", s.wrap("while true; do echo x; sleep 0.1; done"), n)])
-        all_started = s.wait_started(n, 600, 0.02) - t0
+        all_started = time_until(lambda: s.started_count() >= n, t0, 600, "all to start", 0.005)
         time.sleep(args.settle)
         cpu, tmux_cpu, wall, counted = cpu_window(s, args.hundred_seconds)
         keys = []

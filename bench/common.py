@@ -297,11 +297,14 @@ class RunProcesses:
       expands (``bw$((6*7))TOKEN`` becomes ``bw42TOKEN``), so a runner that has the commands in
       its own argv (mprocs does) is not mistaken for its workload.
     - **Runner**: the process launched in the tmux pane (*root*) and its descendants; any
-      process whose command line contains *run_dir*; any process whose command line contains one
+      process whose command line contains *run_dir* or whose working directory is in it (the
+      runner is started there); any process whose command line contains one
       of *names* (``tuirunner``, ``honcho``, ...) and whose environment holds this run's token
       (:data:`RUN_TOKEN_VAR`), so that a part that daemonized (left the tree) is still found and
       other people's tuirunner processes on the machine are not; and any process once found, as
-      long as it lives. Minus the workload, tmux itself and the benchmark.
+      long as it lives. Minus the workload (and whatever was ever seen in it), tmux itself and
+      the benchmark. (The workload should not run in *run_dir*: a child orphaned by a killed
+      workload shell is no longer its descendant.)
     """
 
     def __init__(self, *, marker: str, token: str, run_dir: str, names: tuple[str, ...]):
@@ -312,6 +315,7 @@ class RunProcesses:
         self.root: int | None = None
         self.exclude: set[int] = {os.getpid()}
         self.known: set[tuple[int, int]] = set()
+        self.workload_seen: set[tuple[int, int]] = set()
         self._env: dict[tuple[int, int], bool] = {}
 
     def _has_token(self, p: Proc) -> bool:
@@ -323,6 +327,13 @@ class RunProcesses:
                 env = b""
             self._env[p.key] = self.token in env.split(b"\0")
         return self._env[p.key]
+
+    def _in_run_dir(self, p: Proc) -> bool:
+        try:
+            cwd = os.readlink(f"/proc/{p.pid}/cwd")
+        except OSError:
+            return False
+        return cwd == self.run_dir or cwd.startswith(self.run_dir + "/")
 
     def classify(
         self, procs: dict[int, Proc] | None = None
@@ -351,13 +362,19 @@ class RunProcesses:
             if (
                 p.key in self.known
                 or self.run_dir in text
+                or self._in_run_dir(p)
                 or (any(n in text for n in self.names) and self._has_token(p))
             ):
                 candidates.add(pid)
+        self.workload_seen |= {live[pid].key for pid in workload}
         runner = {}
         for pid in candidates - workload:
             p = live[pid]
-            if pid in self.exclude or (p.argv and os.path.basename(p.argv[0]) == "tmux"):
+            if (
+                pid in self.exclude
+                or p.key in self.workload_seen  # say, a child left behind by a killed shell
+                or (p.argv and os.path.basename(p.argv[0]) == "tmux")
+            ):
                 continue
             runner[pid] = p
             self.known.add(p.key)
