@@ -1049,7 +1049,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     tmux_version = subprocess.run(["tmux", "-V"], capture_output=True, text=True).stdout.strip()
-    print(f"command: {shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]])}")
+    print(f"command: {shlex.join(['python', 'bench/always_on.py', *sys.argv[1:]])}")
     for name, version in versions.items():
         print(f"{name}: {version}")
     print(f"python: {sys.executable}; {tmux_version}; cpus: {os.cpu_count()}; load average: {load}")
@@ -1072,7 +1072,7 @@ def main(argv: list[str] | None = None) -> int:
     tables = report(args, peers, results, versions)
     if args.json:
         data = {
-            "command": [Path(sys.argv[0]).name, *sys.argv[1:]],
+            "command": ["python", "bench/always_on.py", *sys.argv[1:]],
             "versions": versions,
             "load_average": os.getloadavg(),
             "cpus": os.cpu_count(),
