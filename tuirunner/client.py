@@ -296,6 +296,9 @@ class Client:
             sock.close()
             holder(paths)  # removes a socket a dead keeper left
             raise NoKeeper(f"no tuirunner is running in {paths.app_root}") from None
+        except PermissionError:
+            sock.close()
+            raise KeeperError(f"{paths.socket}: permission denied") from None
         client = cls(sock, paths, scrollback)
         hello = {
             "t": "hello",

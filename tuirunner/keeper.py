@@ -74,6 +74,7 @@ class Session(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.reader = FrameReader()
         self.hello = False
+        self.refused = False
         self.owner = False
         self.wants_env = False
         self.indexes: set[int] = set()  # processes whose output it gets
@@ -92,10 +93,14 @@ class Session(asyncio.Protocol):
         uid = peer_uid(transport.get_extra_info("socket"))
         if uid != os.getuid():
             log.warning("refused a connection from uid %s", uid)
+            self.refused = True
             transport.write(
                 json_frame({"t": "refused", "error": f"this run belongs to uid {os.getuid()}"})
             )
-            transport.close()
+            # Half-close, and drop what it sends, so that it reads the reason (a close with
+            # its data unread would reset the connection instead).
+            transport.write_eof()
+            asyncio.get_running_loop().call_later(2.0, transport.close)
             return
         self.transport = transport
         transport.set_write_buffer_limits(high=CLIENT_BACKLOG, low=CLIENT_BACKLOG // 4)
@@ -108,6 +113,8 @@ class Session(asyncio.Protocol):
             self.lost.set_result(None)
 
     def data_received(self, data: bytes) -> None:
+        if self.refused:
+            return
         try:
             for kind, message in self.reader.decode(data):
                 if kind == JSON:

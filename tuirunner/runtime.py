@@ -57,11 +57,22 @@ class RunPaths:
     log: Path
 
 
+MAX_SOCKET_PATH = 100  # sun_path holds 104 (macOS) or 108 (Linux) bytes
+
+
 def run_paths(app_root: Path) -> RunPaths:
     root = app_root.resolve()
     digest = hashlib.sha256(os.fsencode(root)).hexdigest()[:12]
     name = re.sub(r"[^A-Za-z0-9_.-]", "_", root.name)[:24] or "root"
-    base = runtime_dir() / f"{name}-{digest}"
+    directory = runtime_dir()
+    base = directory / f"{name}-{digest}"
+    if len(os.fsencode(base.with_suffix(".sock"))) > MAX_SOCKET_PATH:
+        base = directory / digest  # a long runtime directory: no room for the name
+        if len(os.fsencode(base.with_suffix(".sock"))) > MAX_SOCKET_PATH:
+            raise UserError(
+                f"{directory}: too long a path for a unix socket; set XDG_RUNTIME_DIR (or "
+                "TMPDIR) to a shorter directory"
+            )
     return RunPaths(
         root,
         base.with_suffix(".sock"),
