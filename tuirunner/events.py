@@ -10,16 +10,18 @@ it by: the keeper's :class:`~tuirunner.supervisor.ManagedProcess`, or a client's
 from __future__ import annotations
 
 import dataclasses
+import math
 import signal
+import time
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 
 class State(StrEnum):
-    PENDING = "pending"  # not started yet
-    STARTING = "starting"
-    RUNNING = "running"
+    PENDING = "pending"  # not started yet: waiting for its dependencies, or blocked by them
+    STARTING = "starting"  # started, its ready check has not passed yet
+    RUNNING = "running"  # started (and ready, if it has a ready check that passed)
     STOPPING = "stopping"
     RESTARTING = "restarting"  # stopping in order to start again
     STOPPED = "stopped"  # stopped on request
@@ -89,6 +91,13 @@ _LABELS = {
 }
 
 
+def _seconds(seconds: float) -> str:
+    """``0.4 s`` under a second, ``8 s`` under two minutes, else ``5m03s``."""
+    if seconds < 1:
+        return f"{seconds:.1f} s"
+    return f"{int(seconds)} s" if seconds < 120 else format_duration(seconds)
+
+
 def format_duration(seconds: float) -> str:
     """``42s``, ``5m03s``, ``2h05m``, ``3d04h``."""
     seconds = int(seconds)
@@ -126,6 +135,20 @@ class ProcessInfo:
     ended_at: float | None = None
     env_version: int | None = None  # the environment it was started with (see the keeper)
     forced: bool = False  # its last stop needed SIGKILL
+    # --- its policy at run time (the settings' [processes.NAME]) ---
+    oneshot: bool = False  # runs to completion: exit 0 is "completed"
+    ready: bool | None = None  # None: no ready check; False: not (yet) ready; True: it passed
+    ready_error: str | None = None  # why the ready check gave up
+    waiting_for: str | None = None  # PENDING: the dependency it waits for ("release.1: completed")
+    blocked: str | None = None  # PENDING: why it cannot start ("release.1 exited with code 1")
+    failures: int = 0  # automatic restarts in a row (back to 0 once it ran reset_after)
+    failing_since: float | None = None  # wall clock of the first exit of those
+    next_start_at: float | None = None  # wall clock of its next automatic start (backoff)
+    started_because: str | None = None  # why it was restarted by tuirunner ("models.py changed")
+    # --- resource use of its whole process tree, while sampled (None: not sampled) ---
+    cpu: int | None = None  # percent of one CPU
+    memory: int | None = None  # resident memory, MB
+    ports: tuple[int, ...] | None = None  # TCP ports it listens on
 
     @property
     def restart_count(self) -> int:
@@ -143,13 +166,68 @@ class ProcessInfo:
         "crashed")``, ``("stopping…", "stopping")``…"""
         if self.state is State.FAILED:
             return "failed to start", "crashed"
+        if self.state is State.PENDING and self.blocked:
+            return "blocked", "stopped"
         if self.state is State.EXITED and self.exit is not None:
             if self.exit.success:
-                return "exited 0", "exited"
+                return ("completed" if self.oneshot else "exited 0"), "exited"
             if self.exit.signal is not None:
                 return f"crashed: {self.exit.signal_name}", "crashed"
             return f"crashed: exit {self.exit.returncode}", "crashed"
         return _LABELS[self.state], self.state.value
+
+    @property
+    def active(self) -> bool:
+        """Running, or going to start by itself: waiting for (or blocked by) its dependencies,
+        or for its next automatic restart. What a stop acts on; a start acts on the others."""
+        if self.state.alive or self.next_start_at is not None:
+            return True
+        return self.state is State.PENDING and bool(self.waiting_for or self.blocked)
+
+    def detail(self, now: float | None = None) -> str | None:
+        """What its policy is doing, in words, beside the state: ``waiting for release.1:
+        completed``, ``blocked: release.1 exited with code 1``, ``crashed 4× in 60 s — next try
+        in 8 s``, ``ready``, ``restarted: models.py changed``; None when there is nothing to say.
+        *now* is wall-clock time (default: now)."""
+        if self.state is State.PENDING:
+            if self.blocked:
+                return f"blocked: {self.blocked}"
+            if self.waiting_for:
+                return f"waiting for {self.waiting_for}"
+            return None
+        if self.next_start_at is not None and not self.state.alive:
+            now = time.time() if now is None else now
+            crashed = self.crashed
+            what = "crashed" if crashed else "exited"
+            if self.failures > 1 and self.failing_since is not None:
+                span = max(0.0, now - self.failing_since)
+                what += f" {self.failures}× in {_seconds(span)}"
+            left = max(0.0, self.next_start_at - now)
+            left = left if left < 1 else math.ceil(left)
+            return f"{what} — next {'try' if crashed else 'start'} in {_seconds(left)}"
+        if not self.state.alive:
+            return None
+        parts = []
+        if self.ready:
+            parts.append("ready")
+        elif self.ready_error and self.state is State.RUNNING:
+            parts.append(f"not ready: {self.ready_error}")
+        if self.started_because:
+            parts.append(f"restarted: {self.started_because}")
+        return ", ".join(parts) or None
+
+    def resources(self) -> str | None:
+        """CPU, memory and listening ports of its process tree, ``3% 41 MB :8000``; None when
+        they are not sampled (or it is not running)."""
+        parts = []
+        if self.cpu is not None:
+            parts.append(f"{self.cpu}%")
+        if self.memory is not None:
+            parts.append(f"{self.memory} MB")
+        if self.ports:
+            shown = " ".join(f":{port}" for port in self.ports[:3])
+            parts.append(shown + (" …" if len(self.ports) > 3 else ""))
+        return " ".join(parts) or None
 
     def uptime(self, now: float) -> float | None:
         """Seconds it has run (or ran, once ended); *now* is wall-clock time."""
@@ -171,6 +249,8 @@ class ProcessInfo:
         fields = {k: v for k, v in data.items() if k in known}
         fields["state"] = State(fields.get("state", State.PENDING))
         fields["exit"] = ExitStatus.from_json(fields.get("exit"))
+        if fields.get("ports") is not None:
+            fields["ports"] = tuple(fields["ports"])
         return fields
 
     def update_from(self, data: dict[str, Any]) -> None:
