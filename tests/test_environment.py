@@ -342,3 +342,33 @@ def test_warnings_spell_out_control_characters(tmp_path):
     assert "\x1b" in warning.text  # the data is kept as it is
     assert str(warning).endswith('TITLE="\\x1b]0;pwned\\x07')
     assert "\x1b" not in str(warning) and "\x07" not in str(warning)
+
+
+def test_a_process_env_from_the_settings_sits_between_the_files_and_port(tmp_path):
+    from tuirunner.environment import Environment, EnvSource, ProcessEnv
+
+    (tmp_path / ".env").write_text("DEBUG=0\nAPI_KEY=from-file\n")
+    where = "pyproject.toml [tool.tuirunner.processes.web.env]"
+    source = EnvSource(
+        (EnvFileSpec(tmp_path / ".env", ".env", explicit=True),),
+        {"DEBUG": "shell"},
+        tmp_path,
+        {"web": ProcessEnv({"DEBUG": "1", "API_KEY": "sk-web-only", "PORT_HINT": "x"}, where)},
+    )
+    environment = source.load()
+    web = environment.for_process("web.1", 5000)
+    worker = environment.for_process("worker.1", 5100)
+    assert (web.get("DEBUG"), worker.get("DEBUG")) == ("1", "0")
+    assert "PORT_HINT" not in worker.variables and web.get("PORT") == "5000"
+    debug = web.variables["DEBUG"]
+    assert str(debug.source) == where and debug.source.kind.value == "settings"
+    assert [str(d.source) for d in debug.shadowed] == ["shell", ".env:1"]
+    assert debug.notes() == ["overrides shell value 'shell'", "replaces .env:1"]
+    # The masked copy a client gets keeps the layer, its source, and masks its secret.
+    wire = json.loads(json.dumps(environment.to_wire(b"k" * 16)))
+    assert "sk-web-only" not in json.dumps(wire)
+    copy = Environment.from_wire(wire).for_process("web.1", 5000)
+    key = copy.variables["API_KEY"]
+    assert key.shown_value() == MASK and key.secret and str(key.source) == where
+    assert copy.get("DEBUG") == "1" and copy.for_process("web.1", 5000).get("PORT") == "5000"
+    assert Environment.from_wire(wire).for_process("worker.1", 5100).get("DEBUG") == "0"

@@ -4,7 +4,9 @@ Order of precedence, lowest first (as honcho, foreman and overmind do):
 
 1. the shell environment the runner was started in;
 2. the env files, in the order given, later files winning (``-e .env,.env.local``);
-3. what the runner sets per process: ``PORT`` and ``PS``.
+3. the ``env`` of the process's settings (``[tool.tuirunner.processes.web.env]``), for that
+   process type only;
+4. what the runner sets per process: ``PORT`` and ``PS``.
 
 Env files are parsed by python-dotenv (quotes, ``export``, multi-line values, ``${VAR}`` and
 ``${VAR:-default}`` interpolation). We use its statement parser rather than ``dotenv_values`` so
@@ -19,7 +21,7 @@ import hmac
 import io
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
@@ -46,18 +48,21 @@ RUN_ID_VARIABLE = "TUIRUNNER_RUN_ID"
 class SourceKind(StrEnum):
     SHELL = "shell"
     FILE = "file"
+    SETTINGS = "settings"  # a process's ``env`` in the settings
     RUNNER = "tuirunner"
 
 
 @dataclass(frozen=True)
 class Source:
     kind: SourceKind
-    file: str | None = None  # the env file as the user named it
+    file: str | None = None  # the env file as the user named it; the settings table
     line: int | None = None
 
     def __str__(self) -> str:
         if self.kind is SourceKind.FILE:
             return f"{self.file}:{self.line}"
+        if self.kind is SourceKind.SETTINGS and self.file:
+            return self.file  # pyproject.toml [tool.tuirunner.processes.web.env]
         return self.kind.value
 
 
@@ -184,7 +189,7 @@ class EnvVar:
                 notes.append(f"defined in {places}; {winner} wins")
             else:
                 notes.append(f"defined in {places}")
-        if self.source.kind is SourceKind.RUNNER and file_defs:
+        if self.source.kind in (SourceKind.RUNNER, SourceKind.SETTINGS) and file_defs:
             notes.append(f"replaces {file_defs[-1].source}")
         if self.definition.references:
             refs = ", ".join("${" + r + "}" for r in self.definition.references)
@@ -337,8 +342,12 @@ class FilterMode(StrEnum):
 
 @dataclass(frozen=True)
 class Environment:
+    """The environment of a run (shell and env files), with provenance. ``processes`` holds the
+    variables of each process type's settings (``env``), which :meth:`for_process` adds."""
+
     variables: Mapping[str, EnvVar]
     warnings: tuple[EnvWarning, ...] = ()
+    processes: Mapping[str, Mapping[str, EnvVar]] = field(default_factory=dict)
 
     def get(self, name: str) -> str | None:
         var = self.variables.get(name)
@@ -356,6 +365,10 @@ class Environment:
         return {
             "variables": [var.to_wire(key) for var in self.variables.values()],
             "warnings": [w.to_json() for w in self.warnings],
+            "processes": {
+                name: [var.to_wire(key) for var in layer.values()]
+                for name, layer in self.processes.items()
+            },
         }
 
     @classmethod
@@ -364,7 +377,11 @@ class Environment:
         for raw in data["variables"]:
             var = EnvVar.from_wire(raw)
             variables[var.name] = var
-        return cls(variables, tuple(EnvWarning.from_json(w) for w in data["warnings"]))
+        processes = {
+            name: {var.name: var for var in map(EnvVar.from_wire, layer)}
+            for name, layer in data.get("processes", {}).items()
+        }
+        return cls(variables, tuple(EnvWarning.from_json(w) for w in data["warnings"]), processes)
 
     def with_runner_vars(self, values: Mapping[str, str]) -> Environment:
         """A copy with variables set by the runner itself (``PORT``, ``PS``)."""
@@ -374,11 +391,27 @@ class Environment:
             old = variables.get(name)
             shadowed = () if old is None else (*old.shadowed, old.definition)
             variables[name] = EnvVar(name, definition, shadowed)
+        return Environment(variables, self.warnings, self.processes)
+
+    def with_process_vars(self, process_type: str) -> Environment:
+        """A copy with the variables of *process_type*'s settings (``env``) on top."""
+        layer = self.processes.get(process_type)
+        if not layer:
+            return self
+        variables = dict(self.variables)
+        for name, var in layer.items():
+            old = variables.get(name)
+            shadowed = () if old is None else (*old.shadowed, old.definition)
+            variables[name] = EnvVar(
+                name, var.definition, shadowed, var.masked_copy, var.copy_reason
+            )
         return Environment(variables, self.warnings)
 
     def for_process(self, name: str, port: int, run_id: str | None = None) -> Environment:
-        """What process *name* gets: this plus :func:`runner_variables`."""
-        return self.with_runner_vars(runner_variables(name, port, run_id))
+        """What process *name* (``web.1``) gets: this, the ``env`` of its type's settings, and
+        :func:`runner_variables`."""
+        env = self.with_process_vars(name.partition(".")[0])
+        return env.with_runner_vars(runner_variables(name, port, run_id))
 
     def rows(self, mode: FilterMode = FilterMode.ALL, query: str = "") -> list[EnvVar]:
         """Variables sorted by name, filtered by *mode* and by a case-insensitive *query*
@@ -656,15 +689,41 @@ def env_file_specs(values: list[str] | None, app_root: Path) -> list[EnvFileSpec
 
 
 @dataclass(frozen=True)
+class ProcessEnv:
+    """The ``env`` of a process type's settings, and where it is written (shown as its source:
+    ``pyproject.toml [tool.tuirunner.processes.web.env]``)."""
+
+    variables: Mapping[str, str]
+    where: str
+
+
+def process_layers(envs: Mapping[str, ProcessEnv]) -> dict[str, dict[str, EnvVar]]:
+    return {
+        name: {
+            var: EnvVar(var, Definition(value, Source(SourceKind.SETTINGS, env.where)))
+            for var, value in env.variables.items()
+        }
+        for name, env in envs.items()
+        if env.variables
+    }
+
+
+@dataclass(frozen=True)
 class EnvSource:
     """Where the environment comes from, so it can be loaded again when an env file changes."""
 
     files: tuple[EnvFileSpec, ...]
     shell: Mapping[str, str]
     app_root: Path
+    processes: Mapping[str, ProcessEnv] = field(default_factory=dict)  # by process type
 
     def load(self) -> Environment:
-        return load_environment(self.files, self.shell, self.app_root)
+        environment = load_environment(self.files, self.shell, self.app_root)
+        if not self.processes:
+            return environment
+        return Environment(
+            environment.variables, environment.warnings, process_layers(self.processes)
+        )
 
     def watched_files(self) -> list[Path]:
         """The env files and the ``.env.example``-style templates whose changes matter."""

@@ -156,8 +156,9 @@ def check_exec_limits(
     process could not be started because its command or environment is too large for exec."""
     types = {inst.type.name: inst for inst in instances}  # the command is the type's
     strlen = max_arg_strlen()
+    layers = [var for layer in environment.processes.values() for var in layer.values()]
     if strlen is not None:
-        for name, var in environment.variables.items():
+        for name, var in [*environment.variables.items(), *((v.name, v) for v in layers)]:
             size = _bytes(f"{name}={var.value}") + 1
             if size > strlen:
                 raise UserError(
@@ -173,12 +174,13 @@ def check_exec_limits(
                     "(Linux's MAX_ARG_STRLEN)"
                 )
     limit = arg_max()
-    env_size = exec_size([], environment.as_dict())
     for inst in types.values():
+        env = environment.with_process_vars(inst.type.name)  # with its settings' env
+        env_size = exec_size([], env.as_dict())
         total = env_size + exec_size([SHELL, "-c", inst.command], {}, RUNNER_VARIABLES_ALLOWANCE)
         if total > limit:
             largest = sorted(
-                environment.variables.values(), key=lambda v: _bytes(v.name) + _bytes(v.value)
+                env.variables.values(), key=lambda v: _bytes(v.name) + _bytes(v.value)
             )[-3:]
             names = ", ".join(
                 f"{v.name} ({v.source}, {_bytes(v.name) + _bytes(v.value) + 2:,} bytes)"

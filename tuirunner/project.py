@@ -12,7 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tuirunner.environment import EnvFileSpec, Environment, EnvSource, env_file_specs
+from tuirunner.environment import (
+    EnvFileSpec,
+    Environment,
+    EnvSource,
+    ProcessEnv,
+    env_file_specs,
+)
 from tuirunner.errors import UserError
 from tuirunner.limits import check_exec_limits
 from tuirunner.output import DEFAULT_SCROLLBACK
@@ -123,7 +129,9 @@ def load_project(options: RunOptions) -> Project:
         specs = [EnvFileSpec(app_root / name, name, explicit=False) for name in settings.env]
     else:
         specs = env_file_specs(options.env, app_root)
-    env_source = EnvSource(tuple(specs), dict(os.environ), app_root)
+    env_source = EnvSource(
+        tuple(specs), dict(os.environ), app_root, process_envs(settings, app_root)
+    )
     environment = env_source.load()
     procfile_name = (
         options.procfile or environment.get("PROCFILE") or settings.procfile or "Procfile"
@@ -154,6 +162,21 @@ def load_project(options: RunOptions) -> Project:
         scrollback=_first(options.scrollback, settings.scrollback, DEFAULT_SCROLLBACK),
         concurrency=concurrency,
     )
+
+
+def process_envs(settings: Settings, app_root: Path) -> dict[str, ProcessEnv]:
+    """The ``env`` of each process type's settings, with where it is written."""
+    if settings.path is None:
+        return {}
+    try:
+        shown = str(settings.path.relative_to(app_root))
+    except ValueError:
+        shown = str(settings.path)
+    return {
+        name: ProcessEnv(dict(ps.env), f"{shown} [{settings.key('processes', name, 'env')}]")
+        for name, ps in settings.processes.items()
+        if ps.env
+    }
 
 
 def _first(*values):
