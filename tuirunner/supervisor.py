@@ -11,14 +11,31 @@ child is never slowed by a screen. Stopping sends SIGTERM to the whole **process
 with it, and a child that ignores SIGTERM cannot hang the run. Children that leave the group
 (``setsid``) are found by the run's marker in their environment, or, at the end of a run, as
 the keeper's remaining descendants (it is a subreaper, so they re-parent to it).
+
+The settings' policy of each process type (:class:`~tuirunner.settings.ProcessSettings`) is
+applied here:
+
+- **Order.** A process that should run (started, and not stopped by hand since) starts only
+  once its ``depends_on`` conditions hold (``started``, ``ready``, ``completed``); meanwhile it
+  is ``PENDING`` with ``waiting_for`` set, or, when a dependency failed for good, with
+  ``blocked``. Every state change of a process re-examines the processes waiting for it.
+  Dependencies on a type that is not in the run (concurrency 0) are ignored.
+- **Readiness.** A process with a ready check is ``STARTING`` until it passes (``RUNNING``,
+  ``ready``), or until its timeout (``RUNNING``, not ready, ``ready_error``).
+- **Automatic restarts.** When a process ends on its own and ``autorestart`` says so, it is
+  started again after a backoff delay (``next_start_at``); ``failures`` counts the restarts in a
+  row. A manual start or restart resets that, a manual stop cancels it.
+- **Stopping** uses the process's ``stop_signal`` and ``timeout``; **log_file** gets its output.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import os
+import re
 import select
 import signal
 import subprocess
@@ -29,11 +46,12 @@ from pathlib import Path
 
 import psutil
 
-from tuirunner import groups
-from tuirunner.environment import RUN_ID_VARIABLE, EnvChange, Environment
+from tuirunner import groups, readiness
+from tuirunner.environment import RUN_ID_VARIABLE, EnvChange, Environment, process_layers
 from tuirunner.events import (
     Event,
     ExitStatus,
+    InfoChanged,
     Notice,
     OutputEnded,
     ProcessInfo,
@@ -42,9 +60,19 @@ from tuirunner.events import (
     State,
     StateChanged,
 )
-from tuirunner.output import DEFAULT_SCROLLBACK, OutputBuffer
+from tuirunner.logfile import LogFile, LogWriter, started_line
+from tuirunner.output import DEFAULT_SCROLLBACK, OutputBuffer, strip_ansi
 from tuirunner.procfile import Instance
-from tuirunner.project import DEFAULT_TIMEOUT
+from tuirunner.project import DEFAULT_TIMEOUT, process_envs
+from tuirunner.resources import Sampler
+from tuirunner.settings import (
+    AutoRestart,
+    Condition,
+    Dependency,
+    ProcessSettings,
+    ReadyKind,
+    Settings,
+)
 from tuirunner.spawn import DEFAULT_WINDOW, Reaper, set_window_size, spawn_on_pty
 
 log = logging.getLogger(__name__)
@@ -57,6 +85,7 @@ MAX_READS = 16  # reads per wake-up, so that one flooding process cannot starve 
 SMALL_READ = 8192
 READ_PAUSE = 0.001
 EOF_TIMEOUT = 2.0  # after the process group is gone, wait this long for its last output
+READY_ATTEMPT_TIMEOUT = 10.0  # at most this long for one http or port attempt of a ready check
 
 
 class ManagedProcess(ProcessInfo):
@@ -68,15 +97,28 @@ class ManagedProcess(ProcessInfo):
         instance: Instance,
         scrollback: int = DEFAULT_SCROLLBACK,
         window: tuple[int, int] = DEFAULT_WINDOW,
+        settings: ProcessSettings | None = None,
     ):
+        settings = settings or ProcessSettings()
         super().__init__(
             name=instance.name,
             type=instance.type.name,
             number=instance.number,
             command=instance.command,
             port=instance.port,
+            oneshot=settings.oneshot,
         )
         self.instance = instance
+        self.settings = settings
+        # Should it run? Set by a start or restart, cleared by a stop by hand: a process that
+        # is wanted starts once its dependencies allow, and is restarted as autorestart says.
+        self.wanted = False
+        self.delays: collections.deque[float] = collections.deque(maxlen=100)  # backoff, seconds
+        self._retry: asyncio.TimerHandle | None = None  # the automatic restart to come
+        self._start_reason: str | None = None  # for the next start (``models.py changed``)
+        self._ready_task: asyncio.Task | None = None
+        self._log_check: re.Pattern[str] | None = None  # a ``log`` ready check not passed yet
+        self.log: LogFile | None = None
         self.buffer = OutputBuffer(scrollback)
         self.environment: Environment | None = None  # what the running process got
         self.window = window
@@ -120,8 +162,15 @@ def _write_all(fd: int, data: bytes, patience: float = 30.0) -> None:
 Listener = Callable[[Event], None]
 
 
+def _current_task() -> asyncio.Task | None:
+    try:
+        return asyncio.current_task()
+    except RuntimeError:  # no loop running (kill_all_now at the very end)
+        return None
+
+
 class Supervisor:
-    """Runs the instances of a formation.
+    """Runs the instances of a formation, with the policy of *settings*.
 
     *reaper* collects exit statuses (one per process: it owns SIGCHLD). *subreaper*: this
     process is a child subreaper, so every descendant it has at the end of the run belongs to
@@ -139,9 +188,17 @@ class Supervisor:
         reaper: Reaper | None = None,
         subreaper: bool = False,
         window: tuple[int, int] = DEFAULT_WINDOW,
+        settings: Settings | None = None,
     ):
-        self.processes = [ManagedProcess(i, scrollback, window) for i in instances]
+        self.settings = settings or Settings()
+        self.processes = [
+            ManagedProcess(i, scrollback, window, self.settings.process(i.type.name))
+            for i in instances
+        ]
         self._by_name = {p.name: p for p in self.processes}
+        self._by_type: dict[str, list[ManagedProcess]] = {}
+        for proc in self.processes:
+            self._by_type.setdefault(proc.type, []).append(proc)
         self.index = {p: i for i, p in enumerate(self.processes)}  # position, on the wire
         self.app_root = Path(app_root)
         self.timeout = timeout
@@ -152,15 +209,30 @@ class Supervisor:
         self.run_id = uuid.uuid4().hex[:16]
         # Every environment a process was started with stays available (clients show it).
         self.env_version = 1
-        self.envs: dict[int, Environment] = {1: environment}
+        self.envs: dict[int, Environment] = {1: self._with_settings_env(environment)}
         self._reaper = reaper
         self._listeners: list[Listener] = []
+        self._tasks: set[asyncio.Task] = set()  # restarts of its own (watch, dependencies)
+        self.logs: LogWriter | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.sampler = Sampler()
+        self.sampled_at: float | None = None  # time.monotonic() of the last sampling round
 
     @property
     def reaper(self) -> Reaper:
         if self._reaper is None:
             self._reaper = Reaper(asyncio.get_running_loop(), reap_all=self.subreaper)
         return self._reaper
+
+    def stop_timeout(self, proc: ManagedProcess) -> float:
+        """Seconds between its stop signal and SIGKILL: its own ``timeout``, or the run's."""
+        own = proc.settings.timeout
+        return self.timeout if own is None else own
+
+    @property
+    def longest_stop(self) -> float:
+        """The longest a stop of any process may take before SIGKILL."""
+        return max([self.timeout, *(self.stop_timeout(p) for p in self.processes)])
 
     # --- observation ---------------------------------------------------------------------------
 
@@ -176,15 +248,25 @@ class Supervisor:
                 log.exception("listener failed on %r", event)
 
     def _set_state(self, proc: ManagedProcess, state: State) -> None:
+        """Enter *state* (or, if it is the current one, tell that the rest changed), and let the
+        processes that depend on *proc* reconsider."""
         old = proc.state
         if old is state:
+            self._info_changed(proc)
             return
         proc.state = state
         self._emit(StateChanged(proc, old, state))
+        self._dependents_changed(proc)
+
+    def _info_changed(self, proc: ManagedProcess) -> None:
+        self._emit(InfoChanged(proc))
+        self._dependents_changed(proc)
 
     def _runner_line(self, proc: ManagedProcess, text: str) -> None:
         proc.buffer.append_line(text)
         self._emit(RunnerLine(proc, text))
+        if proc.log is not None:
+            proc.log.write(strip_ansi(text) + "\n")
 
     def get(self, name: str) -> ManagedProcess:
         return self._by_name[name]
@@ -217,8 +299,17 @@ class Supervisor:
         """What *proc* gets when started now."""
         return self.environment.for_process(proc.name, proc.port, self.run_id)
 
+    def _with_settings_env(self, environment: Environment) -> Environment:
+        """*environment* with the ``env`` of each process type's settings (an environment
+        loaded by the project has them already)."""
+        if environment.processes:
+            return environment
+        layers = process_layers(process_envs(self.settings, self.app_root))
+        return Environment(environment.variables, environment.warnings, layers)
+
     def set_environment(self, environment: Environment) -> EnvChange:
         """Start new processes with *environment*; forget versions no process uses any more."""
+        environment = self._with_settings_env(environment)
         change = self.environment.diff(environment)
         if not change and environment.warnings == self.environment.warnings:
             return change
@@ -242,32 +333,58 @@ class Supervisor:
     # --- control -------------------------------------------------------------------------------
 
     async def start(self, name: str) -> None:
+        """Start it, once its dependencies allow. A start by hand resets the backoff."""
         proc = self.get(name)
         async with proc._lock:
-            if not proc.state.alive and not self.shutting_down:
-                self._spawn(proc)
+            if self.shutting_down or proc.state.alive:
+                return
+            self._cancel_retry(proc)
+            self._reset_failures(proc)
+            proc.wanted = True
+            self._try_start(proc)
 
     async def stop(self, name: str) -> None:
+        """Stop it; it is not restarted automatically, nor started when its dependencies are
+        ready, until it is started again."""
         proc = self.get(name)
         async with proc._lock:
-            await self._stop(proc, State.STOPPING)
+            proc.wanted = False
+            self._cancel_retry(proc)
+            if proc._watch_task is not None and not proc._watch_task.done():
+                await self._stop(proc, State.STOPPING)
+            else:
+                self._forget_plans(proc)
 
-    async def restart(self, name: str) -> None:
+    async def restart(self, name: str, reason: str | None = None) -> None:
+        """Stop it and start it again, once its dependencies allow. *reason*: why tuirunner
+        restarts it by itself (``models.py changed``); a restart by hand (None) resets the
+        backoff."""
         proc = self.get(name)
         async with proc._lock:
             if self.shutting_down:
                 return
+            self._cancel_retry(proc)
+            if reason is None:
+                self._reset_failures(proc)
+            proc.wanted = True
+            proc._start_reason = reason
             await self._stop(proc, State.RESTARTING)
             if self.shutting_down:  # a quit came during the restart: stay stopped
                 self._set_state(proc, State.STOPPED)
             else:
-                self._spawn(proc)
+                self._try_start(proc)
 
     def start_all(self) -> None:
-        """Start every process that is not running (spawning is quick: no waiting)."""
-        for proc in self.processes:
-            if not proc.state.alive and not self.shutting_down and not proc._lock.locked():
-                self._spawn(proc)
+        """Start every process that is not running (or about to), dependencies first; those
+        whose dependencies are not there yet wait for them."""
+        for proc in self._start_order():
+            if not proc.active and not self.shutting_down and not proc._lock.locked():
+                proc.wanted = True
+                self._try_start(proc)
+
+    def _start_order(self) -> list[ManagedProcess]:
+        order = self.settings.start_order(list(self._by_type))
+        return [p for name in order for p in self._by_type[name]]
 
     async def restart_all(self) -> None:
         await asyncio.gather(*(self.restart(p.name) for p in self.processes))
@@ -282,7 +399,9 @@ class Supervisor:
             await asyncio.gather(*(self.stop(p.name) for p in self.processes))
             return
         self.shutting_down = True
-        deadline = time.monotonic() + self.timeout
+        for proc in self.processes:
+            self._cancel_retry(proc)
+        deadline = time.monotonic() + self.longest_stop
         loop = asyncio.get_running_loop()
         # Children that already left their group get SIGTERM with everyone else.
         early = await loop.run_in_executor(None, self._strays)
@@ -295,6 +414,8 @@ class Supervisor:
         forced quit, and the last-resort cleanup."""
         self.shutting_down = True
         for proc in self.processes:
+            self._cancel_retry(proc)
+            self._cancel_ready(proc)
             if proc.pid is not None and proc.running:
                 proc._stop_requested = True
                 strays = groups.outside_group(groups.descendants(proc.pid), proc.pid)
@@ -304,6 +425,38 @@ class Supervisor:
                 groups.kill(strays)
                 proc._terminated.set()
         groups.kill(self._strays())
+
+    def close(self) -> None:
+        """Write what the log files still have pending (blocks up to a few seconds: call it in
+        a thread)."""
+        if self.logs is not None:
+            self.logs.close()
+
+    def files_changed(self, paths: Iterable[str]) -> list[ManagedProcess]:
+        """Restart the processes that ``watch`` any of *paths* (relative to the app root, ``/``
+        separated); the processes restarted. Processes stopped by hand, or waiting for their
+        dependencies, are left alone."""
+        paths = sorted(set(paths))
+        restarted = []
+        for name, procs in self._by_type.items():
+            if not procs[0].settings.watch:
+                continue
+            matched = [path for path in paths if self.settings.watched(name, path)]
+            if not matched:
+                continue
+            reason = f"{matched[0]} changed"
+            if len(matched) > 1:
+                reason = f"{matched[0]} and {len(matched) - 1} more changed"
+            for proc in procs:
+                if proc.wanted and proc.state is not State.PENDING:
+                    self._task(self.restart(proc.name, reason=reason))
+                    restarted.append(proc)
+        return restarted
+
+    def _task(self, coroutine) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def write(self, name: str, data: bytes) -> bool:
         """Type *data* into the process's terminal. False if it is not running.
@@ -342,10 +495,247 @@ class Supervisor:
             with contextlib.suppress(OSError):
                 set_window_size(proc._fd, *size)
 
+    # --- resources -----------------------------------------------------------------------------
+
+    def sample_resources(self) -> None:
+        """One sampling round: CPU, memory and listening ports of every running process's
+        tree. InfoChanged only for the processes whose values, as shown, changed."""
+        running = {p.pid: p for p in self.processes if p.pid is not None and p.running}
+        usage = self.sampler.sample(list(running))
+        self.sampled_at = time.monotonic()
+        for pid, proc in running.items():
+            found = usage.get(pid)
+            values = (None, None, None) if found is None else found.shown()
+            if (proc.cpu, proc.memory, proc.ports) != values:
+                proc.cpu, proc.memory, proc.ports = values
+                self._emit(InfoChanged(proc))
+
+    def forget_resources(self) -> None:
+        """Nobody shows them any more: drop the values (without telling: nobody listens)."""
+        for proc in self.processes:
+            proc.cpu = proc.memory = proc.ports = None
+        self.sampled_at = None
+
+    # --- policy --------------------------------------------------------------------------------
+
+    def _try_start(self, proc: ManagedProcess) -> None:
+        """Start *proc* if it should run and its dependencies allow; otherwise make it wait
+        (PENDING), saying for what."""
+        if (
+            self.shutting_down
+            or not proc.wanted
+            or proc._retry is not None
+            or proc.state in (State.STARTING, State.RUNNING, State.STOPPING)
+            or (proc._watch_task is not None and not proc._watch_task.done())
+        ):
+            return
+        blocked, waiting = self._dependencies(proc)
+        if blocked is None and waiting is None:
+            self._spawn(proc)
+            return
+        changed = (proc.blocked, proc.waiting_for) != (blocked, waiting)
+        proc.blocked, proc.waiting_for = blocked, waiting
+        proc.next_start_at = None
+        if proc.state is not State.PENDING:
+            self._set_state(proc, State.PENDING)
+        elif changed:
+            self._info_changed(proc)
+
+    def _dependencies(self, proc: ManagedProcess) -> tuple[str | None, str | None]:
+        """(why it cannot start, what it waits for): (None, None) when it may start now."""
+        waiting = None
+        for dep in proc.settings.depends_on:
+            for other in self._by_type.get(dep.name, ()):  # not in the run: ignored
+                ok, failure = self._condition(dep, other)
+                if failure is not None:
+                    return failure, None
+                if not ok and waiting is None:
+                    waiting = f"{other.name}: {dep.condition.value}"
+        return None, waiting
+
+    def _condition(self, dep: Dependency, other: ManagedProcess) -> tuple[bool, str | None]:
+        """Whether *other* meets *dep*'s condition, and, if it never will by itself, why."""
+        if other.blocked:
+            return False, f"{other.name} cannot start: {other.blocked}"
+        if other.next_start_at is not None or other._retry is not None:
+            return False, None  # it is restarted automatically
+        state = other.state
+        if state is State.FAILED:
+            return False, f"{other.name} {other.error or 'failed to start'}"
+        if state is State.EXITED and other.exit is not None:
+            if not other.exit.success:
+                return False, f"{other.name} {other.exit.describe()}"
+            if dep.condition is Condition.READY:
+                return False, f"{other.name} exited with code 0"
+            return True, None  # it started, and completed
+        if dep.condition is Condition.COMPLETED:
+            return False, None
+        if state in (State.STARTING, State.RUNNING):
+            if dep.condition is Condition.STARTED or other.ready:
+                return True, None
+            if other.ready_error:
+                return False, f"{other.name} not ready: {other.ready_error}"
+        return False, None  # not started yet, stopping, restarting, stopped by hand
+
+    def _dependents_changed(self, proc: ManagedProcess) -> None:
+        """*proc* changed: the processes waiting for it may start now, or be blocked."""
+        for name in self.settings.dependents_of(proc.type):
+            for other in self._by_type.get(name, ()):
+                if other.state is State.PENDING and not other._lock.locked():
+                    self._try_start(other)
+
+    def _dependency_restarted(self, proc: ManagedProcess) -> None:
+        """*proc* was started again: restart its running dependents that asked for it
+        (``depends_on = { NAME = { restart = true } }``)."""
+        for name, dep in self.settings.dependents_of(proc.type).items():
+            if not dep.restart:
+                continue
+            for other in self._by_type.get(name, ()):
+                if other.state in (State.STARTING, State.RUNNING) and not other._lock.locked():
+                    self._task(self.restart(other.name, reason=f"{proc.name} restarted"))
+
+    def _schedule_retry(self, proc: ManagedProcess, ran: float) -> None:
+        """It ended on its own after *ran* seconds: plan its automatic restart, if any."""
+        policy = proc.settings.autorestart
+        if policy is AutoRestart.NO or self.shutting_down or not proc.wanted:
+            return
+        if policy is AutoRestart.ON_FAILURE and proc.exit is not None and proc.exit.success:
+            self._reset_failures(proc)
+            return
+        backoff = proc.settings.backoff
+        if ran >= backoff.reset_after:
+            self._reset_failures(proc)
+        now = time.time()
+        if proc.failures == 0:
+            proc.failing_since = now
+        proc.failures += 1
+        delay = backoff.delay(proc.failures)
+        proc.delays.append(delay)
+        proc.next_start_at = now + delay
+        proc._retry = asyncio.get_running_loop().call_later(delay, self._retry_now, proc)
+
+    def _retry_now(self, proc: ManagedProcess) -> None:
+        proc._retry = None
+        proc.next_start_at = None
+        before = (proc.state, proc.start_count)
+        if not proc._lock.locked():
+            self._try_start(proc)
+        if (proc.state, proc.start_count) == before:
+            self._info_changed(proc)  # next_start_at is gone, at least
+
+    def _cancel_retry(self, proc: ManagedProcess) -> None:
+        if proc._retry is not None:
+            proc._retry.cancel()
+            proc._retry = None
+
+    @staticmethod
+    def _reset_failures(proc: ManagedProcess) -> None:
+        proc.failures = 0
+        proc.failing_since = None
+
+    def _forget_plans(self, proc: ManagedProcess) -> None:
+        """A stop by hand of a process that does not run: no waiting, no automatic restart."""
+        planned = proc.next_start_at is not None
+        proc.next_start_at = None
+        if proc.state is State.PENDING and (proc.waiting_for or proc.blocked):
+            proc.waiting_for = proc.blocked = None
+            self._set_state(proc, State.STOPPED)
+        elif planned:
+            self._info_changed(proc)
+
+    # Ready checks. A ``log`` check is matched by _on_readable as output arrives (only while it
+    # has not passed: no work per line otherwise); the others are attempted every interval.
+
+    def _start_ready_check(self, proc: ManagedProcess, environment: Environment) -> None:
+        check = proc.settings.ready
+        assert check is not None
+        if check.kind is ReadyKind.LOG:
+            proc._log_check = check.pattern
+        proc._ready_task = asyncio.get_running_loop().create_task(
+            self._poll_ready(proc, environment.as_dict()), name=f"ready {proc.name}"
+        )
+
+    async def _poll_ready(self, proc: ManagedProcess, env: dict[str, str]) -> None:
+        check = proc.settings.ready
+        assert check is not None
+        deadline = time.monotonic() + check.timeout
+        last = f"no line matched {check.target!r}"
+        if check.kind is ReadyKind.LOG:
+            await asyncio.sleep(check.timeout)  # cancelled when a line matches
+        else:
+            while (left := deadline - time.monotonic()) > 0:
+                await asyncio.sleep(min(check.interval, left))
+                left = max(deadline - time.monotonic(), 0.001)
+                if check.kind is not ReadyKind.COMMAND:  # a command has all the time left
+                    left = min(left, READY_ATTEMPT_TIMEOUT)
+                result = await readiness.attempt(
+                    check, env, left, cwd=self.app_root, reaper=self.reaper, shell=self.shell
+                )
+                if result is None:
+                    proc._ready_task = None
+                    self._became_ready(proc)
+                    return
+                last = result
+        proc._ready_task = None
+        self._not_ready(proc, f"{last} (gave up after {check.timeout:g} s)")
+
+    def _match_log(self, proc: ManagedProcess, lines: list[str]) -> None:
+        pattern = proc._log_check
+        assert pattern is not None
+        candidates = [*lines, proc.buffer.partial] if proc.buffer.partial else lines
+        if any(pattern.search(strip_ansi(line)) for line in candidates):
+            self._cancel_ready(proc)
+            self._became_ready(proc)
+
+    def _became_ready(self, proc: ManagedProcess) -> None:
+        proc._log_check = None
+        proc.ready = True
+        proc.ready_error = None
+        self._set_state(proc, State.RUNNING)  # from STARTING; else: InfoChanged
+
+    def _not_ready(self, proc: ManagedProcess, why: str) -> None:
+        proc._log_check = None
+        proc.ready_error = why
+        self._runner_line(proc, f"tuirunner: {proc.name} is not ready: {why}")
+        self._set_state(proc, State.RUNNING)  # it runs, not ready: its dependents are blocked
+
+    def _cancel_ready(self, proc: ManagedProcess) -> None:
+        proc._log_check = None
+        task, proc._ready_task = proc._ready_task, None
+        if task is not None and task is not _current_task():
+            task.cancel()
+
+    def _log_error(self, proc: ManagedProcess, message: str) -> None:
+        """A log file could not be written (in the writer's thread)."""
+        if self._loop is None:
+            return
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody to tell
+            self._loop.call_soon_threadsafe(self._emit, Notice(proc, f"{proc.name}: {message}"))
+
+    def _open_log(self, proc: ManagedProcess) -> None:
+        ps = proc.settings
+        if ps.log_file is None or proc.log is not None:
+            return
+        if self.logs is None:
+            self.logs = LogWriter()
+            self._loop = asyncio.get_running_loop()
+        siblings = len(self._by_type[proc.type])
+        proc.log = self.logs.open(
+            self.app_root / ps.log_file,
+            ps.log_max_bytes,
+            ps.log_backups,
+            prefix=f"{proc.name} | " if siblings > 1 else "",
+            on_error=lambda message: self._log_error(proc, message),
+        )
+
     # --- internals -----------------------------------------------------------------------------
 
     def _spawn(self, proc: ManagedProcess) -> None:
         environment = self.environment_for(proc)
+        reason, proc._start_reason = proc._start_reason, None
+        proc.waiting_for = proc.blocked = None
+        proc.next_start_at = None
+        self._open_log(proc)
         try:
             spawned = spawn_on_pty(
                 [self.shell, "-c", proc.command], environment.as_dict(), self.app_root, proc.window
@@ -356,13 +746,17 @@ class Supervisor:
             proc.ended_at = time.time()
             self._runner_line(proc, f"tuirunner: {proc.name}: {proc.error}")
             self._emit(Notice(proc, f"{proc.name} {proc.error}"))
+            self._schedule_retry(proc, ran=0.0)
             self._set_state(proc, State.FAILED)
             return
         proc._exit = self.reaper.wait(spawned.pid)
         if proc.start_count:
+            why = f": {reason}" if reason else ""
             self._runner_line(
-                proc, f"\x1b[2m── {proc.name} restarted (pid {spawned.pid}) ──\x1b[0m"
+                proc, f"\x1b[2m── {proc.name} restarted (pid {spawned.pid}){why} ──\x1b[0m"
             )
+        if proc.log is not None:
+            proc.log.write(started_line(proc.name, spawned.pid))
         proc._fd = spawned.master
         proc._eof = asyncio.Event()
         proc._stop_requested = False
@@ -374,11 +768,20 @@ class Supervisor:
         proc.error = None
         proc.forced = False
         proc.start_count += 1
+        proc.started_because = reason
         proc.environment = environment
         proc.env_version = self.env_version
+        checked = proc.settings.ready is not None
+        proc.ready = False if checked else None
+        proc.ready_error = None
+        proc.cpu = proc.memory = proc.ports = None
         self._add_reader(proc)
-        self._set_state(proc, State.RUNNING)
+        if checked:
+            self._start_ready_check(proc, environment)
         proc._watch_task = asyncio.create_task(self._watch(proc), name=f"watch {proc.name}")
+        self._set_state(proc, State.STARTING if checked else State.RUNNING)
+        if proc.start_count > 1:
+            self._dependency_restarted(proc)
 
     # Reading the terminal. A wake-up reads until the PTY is empty (at most MAX_READS times);
     # after a small harvest, reading pauses for READ_PAUSE so that output accumulates.
@@ -414,7 +817,12 @@ class Supervisor:
             size += len(data)
         if chunks:
             data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-            self._emit(ProcessOutput(proc, proc.buffer.feed(data), data))
+            lines = proc.buffer.feed(data)
+            if proc._log_check is not None:
+                self._match_log(proc, lines)
+            if proc.log is not None:
+                proc.log.write(data)
+            self._emit(ProcessOutput(proc, lines, data))
         if eof:
             self._remove_reader(proc)
             proc._eof.set()
@@ -441,11 +849,14 @@ class Supervisor:
             with contextlib.suppress(OSError):
                 os.close(master)
         last = proc.buffer.finish()
+        if proc.log is not None:
+            proc.log.finish()
         self._emit(OutputEnded(proc, last))
 
     async def _watch(self, proc: ManagedProcess) -> None:
         assert proc._exit is not None and proc.pid is not None
         returncode = await proc._exit
+        self._cancel_ready(proc)  # whatever its leftovers do, it is not becoming ready now
         pgid = proc.pid
         if proc._stop_requested:
             # The stop in progress owns the group: wait until it is gone (or killed), so that
@@ -460,9 +871,14 @@ class Supervisor:
         proc.exit = ExitStatus.from_returncode(returncode)
         proc.ended_at = time.time()
         proc.pid = None
+        proc.ready = None if proc.settings.ready is None else False
+        proc.ready_error = None
+        proc.cpu = proc.memory = proc.ports = None
         if proc._stop_requested:
             self._set_state(proc, State.STOPPED if proc.state is State.STOPPING else proc.state)
         else:
+            ran = proc.ended_at - (proc.started_at or proc.ended_at)
+            self._schedule_retry(proc, ran)
             self._set_state(proc, State.EXITED)
 
     async def _stop(self, proc: ManagedProcess, state: State) -> None:
@@ -470,6 +886,7 @@ class Supervisor:
         if proc.pid is None or task is None or task.done():
             return
         proc._stop_requested = True
+        self._cancel_ready(proc)
         self._set_state(proc, state)
         try:
             await self._terminate_group(proc, proc.pid)
@@ -479,15 +896,17 @@ class Supervisor:
         await task
 
     async def _terminate_group(self, proc: ManagedProcess, pgid: int, leftovers: bool = False):
-        """SIGTERM the group, wait up to the timeout, then SIGKILL it."""
+        """Send the process's stop signal (SIGTERM by default) to the group, wait up to its
+        timeout, then SIGKILL it."""
         loop = asyncio.get_running_loop()
         tree = await loop.run_in_executor(None, groups.descendants, pgid)
         strays = groups.outside_group(tree, pgid)
         group = groups.GroupWatch(pgid)
         what = f"the leftover processes of {proc.name}" if leftovers else proc.name
-        if groups.signal_group(pgid, signal.SIGTERM):
-            self._emit(Notice(proc, f"sending SIGTERM to {what} (pid {pgid})"))
-        if not await self._wait_gone(proc, group, self.timeout):
+        sig = proc.settings.stop_signal
+        if groups.signal_group(pgid, sig):
+            self._emit(Notice(proc, f"sending {sig.name} to {what} (pid {pgid})"))
+        if not await self._wait_gone(proc, group, self.stop_timeout(proc)):
             if groups.signal_group(pgid, signal.SIGKILL):
                 proc.forced = True
                 self._emit(Notice(proc, f"sending SIGKILL to {what} (pid {pgid})"))
@@ -515,17 +934,19 @@ class Supervisor:
     async def _stop_strays(
         self, proc: ManagedProcess | None, deadline: float | None = None
     ) -> None:
-        """SIGTERM the processes *proc* (or, for None, the run) left behind outside its group,
-        then SIGKILL those still alive at *deadline* (default: one timeout from now)."""
+        """Send the stop signal to the processes *proc* (or, for None, the run) left behind
+        outside its group, then SIGKILL those still alive at *deadline* (default: one timeout
+        from now)."""
         loop = asyncio.get_running_loop()
         strays = await loop.run_in_executor(None, self._strays, proc)
         if not strays:
             return
         whose = "the processes" if proc is None else proc.name
         self._emit(Notice(proc, f"stopping {len(strays)} process(es) {whose} left behind"))
-        groups.kill(strays, signal.SIGTERM)
+        groups.kill(strays, signal.SIGTERM if proc is None else proc.settings.stop_signal)
         if deadline is None:
-            deadline = time.monotonic() + self.timeout
+            timeout = self.longest_stop if proc is None else self.stop_timeout(proc)
+            deadline = time.monotonic() + timeout
         wait = max(0.0, deadline - time.monotonic())
         _, alive = await loop.run_in_executor(None, psutil.wait_procs, strays, wait)
         groups.kill(alive)

@@ -1,0 +1,598 @@
+"""The settings' per-process policy at run time, with real processes: automatic restarts with
+backoff, dependencies and ready checks, oneshots, stop signals and timeouts, log files, the
+per-process environment, resource sampling and restarts on file changes.
+
+No test measures a duration: each asserts orders, states and the recorded backoff delays.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shlex
+import signal
+import socket
+import time
+
+import pytest
+
+from tests.helpers import PYTHON, clean_env, free_port_block, write_files
+from tuirunner.environment import load_environment
+from tuirunner.events import InfoChanged, State, StateChanged
+from tuirunner.procfile import formation, parse_procfile_text
+from tuirunner.project import RunOptions, load_project
+from tuirunner.settings import settings_from_dict
+from tuirunner.supervisor import Supervisor
+
+PY = shlex.quote(PYTHON)
+
+
+def make(tmp_path, procfile: str, settings: dict, timeout: float = 5.0, base_port=None, **env):
+    pf = parse_procfile_text(procfile, tmp_path / "Procfile")
+    config = settings_from_dict(settings, tmp_path / "tuirunner.toml")
+    config.validate_processes(pf)
+    environment = load_environment([], clean_env(**env), tmp_path)
+    instances = formation(pf, base_port=base_port or free_port_block())
+    return Supervisor(instances, environment, tmp_path, timeout=timeout, settings=config)
+
+
+async def until(condition, timeout=20.0, message="condition"):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {message}")
+        await asyncio.sleep(0.02)
+
+
+def text(proc) -> str:
+    return "\n".join(proc.buffer.snapshot())
+
+
+def record(sup) -> list[tuple[str, State]]:
+    """Every state change, as (process, new state), in order."""
+    changes: list[tuple[str, State]] = []
+    sup.subscribe(
+        lambda e: changes.append((e.process.name, e.new)) if isinstance(e, StateChanged) else None
+    )
+    return changes
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(1)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def listener(delay: float = 0.0, port: str = "$PORT") -> str:
+    """A command that listens on *port* after *delay* seconds, from a grandchild (the shell
+    stays: no exec), and prints "listening"."""
+    script = (
+        f"import socket, sys, time; time.sleep({delay}); s = socket.socket(); "
+        "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); "
+        "s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen(); "
+        "print('listening', flush=True); time.sleep(600)"
+    )
+    return f"{PY} -c {shlex.quote(script)} {port}; true"
+
+
+@pytest.fixture
+def cleanup():
+    sups = []
+    yield sups.append
+    for sup in sups:
+        sup.kill_all_now()
+
+
+# --- automatic restarts -------------------------------------------------------------------------
+
+
+async def test_backoff_delays_double_up_to_max_and_the_detail_says_so(tmp_path, cleanup):
+    sup = make(
+        tmp_path,
+        "flaky: echo boom; exit 3\nsteady: sleep 600\n",
+        {
+            "processes": {
+                "flaky": {"autorestart": "on-failure", "backoff": {"initial": 0.1, "max": 0.4}}
+            }
+        },
+    )
+    cleanup(sup)
+    details = []
+    sup.subscribe(
+        lambda e: (
+            details.append(e.process.detail())
+            if isinstance(e, StateChanged) and e.new is State.EXITED
+            else None
+        )
+    )
+    sup.start_all()
+    flaky = sup.get("flaky.1")
+    await until(lambda: flaky.start_count >= 6, message="six starts")
+    assert list(flaky.delays)[:5] == [0.1, 0.2, 0.4, 0.4, 0.4]
+    assert details[0].startswith("crashed — next try in")
+    assert details[3].startswith("crashed 4× in ") and "next try in" in details[3]
+    await until(lambda: flaky.state is State.EXITED)
+    assert flaky.crashed and flaky.label() == ("crashed: exit 3", "crashed")
+    assert sup.get("steady.1").restart_count == 0
+    await sup.stop_all()
+
+
+async def test_reset_after_a_long_enough_run_and_always_restarts_a_clean_exit(tmp_path, cleanup):
+    # Runs at least 0.3 s each time, more than reset_after: every delay is the initial one.
+    sup = make(
+        tmp_path,
+        "tick: sleep 0.3; echo tick\n",
+        {
+            "processes": {
+                "tick": {
+                    "autorestart": "always",
+                    "backoff": {"initial": 0.1, "max": 5, "reset_after": 0.2},
+                }
+            }
+        },
+    )
+    cleanup(sup)
+    sup.start_all()
+    tick = sup.get("tick.1")
+    await until(lambda: tick.start_count >= 4, message="four starts")
+    assert list(tick.delays)[:3] == [0.1, 0.1, 0.1]
+    assert tick.failures <= 1
+    assert tick.exit is None or tick.exit.success
+    await sup.stop_all()
+
+
+async def test_a_manual_stop_cancels_the_automatic_restart_and_a_start_resets_it(tmp_path, cleanup):
+    sup = make(
+        tmp_path,
+        "flaky: exit 1\n",
+        {"processes": {"flaky": {"autorestart": "on-failure", "backoff": {"initial": 0.3}}}},
+    )
+    cleanup(sup)
+    sup.start_all()
+    flaky = sup.get("flaky.1")
+    await until(lambda: flaky.failures >= 2 and flaky.next_start_at is not None)
+    assert flaky.active
+    await sup.stop("flaky.1")
+    assert flaky.next_start_at is None and not flaky.active
+    starts = flaky.start_count
+    await asyncio.sleep(1.0)  # several backoff delays: nothing starts it again
+    assert flaky.start_count == starts and flaky.state is State.EXITED
+    await sup.start("flaky.1")  # a start by hand: at once, and the count starts over
+    assert flaky.start_count == starts + 1
+    await until(lambda: flaky.next_start_at is not None)
+    assert flaky.failures == 1
+    await sup.stop_all()
+
+
+async def test_restart_during_the_backoff_starts_at_once(tmp_path, cleanup):
+    sup = make(
+        tmp_path,
+        "flaky: exit 1\n",
+        {
+            "processes": {
+                "flaky": {"autorestart": "on-failure", "backoff": {"initial": 60, "max": 60}}
+            }
+        },
+    )
+    cleanup(sup)
+    sup.start_all()
+    flaky = sup.get("flaky.1")
+    await until(lambda: flaky.next_start_at is not None)
+    assert "next try in 60 s" in flaky.detail() or "next try in 59 s" in flaky.detail()
+    await sup.restart("flaky.1")
+    assert flaky.start_count == 2 and flaky.failures in (0, 1)
+    await sup.stop_all()
+
+
+async def test_a_oneshot_completes_and_on_failure_retries_it_until_it_succeeds(tmp_path, cleanup):
+    sup = make(
+        tmp_path,
+        "once: echo done\nretry: test -f ok || { touch ok; exit 1; }\n",
+        {
+            "processes": {
+                "once": {"oneshot": True},
+                "retry": {
+                    "oneshot": True,
+                    "autorestart": "on-failure",
+                    "backoff": {"initial": 0.1},
+                },
+            }
+        },
+    )
+    cleanup(sup)
+    sup.start_all()
+    once, retry = sup.get("once.1"), sup.get("retry.1")
+    await until(lambda: once.state is State.EXITED and retry.start_count == 2)
+    await until(lambda: retry.state is State.EXITED and retry.exit.success)
+    assert once.label() == ("completed", "exited") and not once.crashed
+    assert retry.label() == ("completed", "exited") and retry.next_start_at is None
+    assert list(retry.delays) == [0.1]
+
+
+# --- dependencies and readiness -----------------------------------------------------------------
+
+
+async def test_dependents_wait_for_a_oneshot_to_complete(tmp_path, cleanup):
+    sup = make(
+        tmp_path,
+        "web: echo web up; sleep 600\nrelease: sleep 0.3; echo migrated\n",
+        {
+            "processes": {
+                "release": {"oneshot": True},
+                "web": {"depends_on": {"release": "completed"}},
+            }
+        },
+    )
+    cleanup(sup)
+    changes = record(sup)
+    sup.start_all()
+    web = sup.get("web.1")
+    assert web.state is State.PENDING and web.waiting_for == "release.1: completed"
+    assert web.detail() == "waiting for release.1: completed"
+    assert web.label() == ("waiting", "pending") and web.active
+    await until(lambda: web.state is State.RUNNING)
+    assert changes.index(("release.1", State.EXITED)) < changes.index(("web.1", State.RUNNING))
+    assert "migrated" in text(sup.get("release.1"))
+    assert web.waiting_for is None and web.detail() is None
+    await sup.stop_all()
+
+
+async def test_a_dependent_starts_only_once_the_port_of_its_dependency_is_open(tmp_path, cleanup):
+    base = free_port_block()
+    sup = make(
+        tmp_path,
+        f"db: {listener(delay=0.5)}\napp: echo app up; sleep 600\n",
+        {
+            "processes": {
+                "db": {"ready": {"port": "$PORT", "interval": 0.1}},
+                "app": {"depends_on": {"db": "ready"}},
+            }
+        },
+        base_port=base,
+    )
+    cleanup(sup)
+    seen = {}
+    sup.subscribe(
+        lambda e: (
+            seen.setdefault("db open when app started", port_open(base))
+            if isinstance(e, StateChanged) and e.process.name == "app.1" and e.new is State.RUNNING
+            else None
+        )
+    )
+    changes = record(sup)
+    sup.start_all()
+    db, app = sup.get("db.1"), sup.get("app.1")
+    assert db.state is State.STARTING and db.ready is False and db.label()[0] == "starting"
+    assert app.waiting_for == "db.1: ready"
+    await until(lambda: app.state is State.RUNNING)
+    assert seen == {"db open when app started": True}
+    assert changes.index(("db.1", State.RUNNING)) < changes.index(("app.1", State.RUNNING))
+    assert db.ready is True and db.detail() == "ready"
+    await sup.stop_all()
+
+
+async def test_a_failed_oneshot_blocks_its_dependents_until_it_completes(tmp_path, cleanup):
+    sup = make(
+        tmp_path,
+        "release: test -f fixed || { echo 'no such table'; exit 1; }\n"
+        "web: sleep 600\nworker: sleep 600\n",
+        {
+            "processes": {
+                "release": {"oneshot": True},
+                "web": {"depends_on": {"release": "completed"}},
+                "worker": {"depends_on": ["web"]},
+            }
+        },
+    )
+    cleanup(sup)
+    sup.start_all()
+    web, worker = sup.get("web.1"), sup.get("worker.1")
+    await until(lambda: web.blocked is not None)
+    assert web.detail() == "blocked: release.1 exited with code 1"
+    assert web.label() == ("blocked", "stopped") and web.start_count == 0
+    await until(lambda: worker.blocked is not None)
+    assert worker.detail() == "blocked: web.1 cannot start: release.1 exited with code 1"
+    (tmp_path / "fixed").touch()
+    await sup.restart("release.1")  # fixed by hand: the blocked ones start by themselves
+    await until(lambda: web.state is State.RUNNING and worker.state is State.RUNNING)
+    assert web.blocked is None and worker.blocked is None
+    await sup.stop_all()
+
+
+async def test_not_ready_within_its_timeout_blocks_the_dependents_and_says_why(tmp_path, cleanup):
+    base = free_port_block()
+    sup = make(
+        tmp_path,
+        "db: sleep 600\napp: sleep 600\n",
+        {
+            "processes": {
+                "db": {"ready": {"port": base + 99, "timeout": 0.5, "interval": 0.1}},
+                "app": {"depends_on": {"db": "ready"}},
+            }
+        },
+        base_port=base,
+    )
+    cleanup(sup)
+    sup.start_all()
+    db, app = sup.get("db.1"), sup.get("app.1")
+    await until(lambda: app.blocked is not None)
+    assert db.state is State.RUNNING and db.ready is False
+    assert db.ready_error == "connection refused (gave up after 0.5 s)"
+    assert db.detail() == "not ready: connection refused (gave up after 0.5 s)"
+    assert app.detail() == "blocked: db.1 not ready: connection refused (gave up after 0.5 s)"
+    assert "db.1 is not ready" in text(db)
+    await sup.stop_all()
+
+
+async def test_log_http_and_command_checks(tmp_path, cleanup):
+    base = free_port_block()
+    server = (
+        "import http.server, os, sys\n"
+        "class H(http.server.BaseHTTPRequestHandler):\n"
+        "    def do_GET(self):\n"
+        "        self.send_response(int(sys.argv[1])); self.end_headers()\n"
+        "    def log_message(self, *a): pass\n"
+        "http.server.HTTPServer(('127.0.0.1', int(os.environ['PORT'])), H).serve_forever()\n"
+    )
+    (tmp_path / "server.py").write_text(server)
+    sup = make(
+        tmp_path,
+        "logs: echo starting; sleep 0.2; printf '\\033[32mListening\\033[0m on it\\n'; sleep 600\n"
+        f"good: exec {PY} server.py 302\n"
+        f"bad: exec {PY} server.py 500\n"
+        "cmd: sleep 600\n",
+        {
+            "processes": {
+                "logs": {"ready": {"log": "^Listening on"}},
+                "good": {"ready": {"http": "http://127.0.0.1:$PORT/", "interval": 0.1}},
+                "bad": {
+                    "ready": {"http": "http://127.0.0.1:$PORT/x", "timeout": 1, "interval": 0.1}
+                },
+                "cmd": {
+                    "ready": {"command": 'test "$GREETING-$PS" = hi-cmd.1', "interval": 0.1},
+                    "env": {"GREETING": "hi"},
+                },
+            }
+        },
+        base_port=base,
+    )
+    cleanup(sup)
+    sup.start_all()
+    procs = {name: sup.get(f"{name}.1") for name in ("logs", "good", "bad", "cmd")}
+    await until(
+        lambda: all(p.state is State.RUNNING for p in procs.values()),
+        message=f"all running: {procs}",
+    )
+    await until(lambda: procs["bad"].ready_error is not None)
+    assert [procs[n].ready for n in ("logs", "good", "cmd")] == [True, True, True]
+    assert procs["bad"].ready is False
+    assert procs["bad"].ready_error == "HTTP 500 (gave up after 1 s)"
+    await sup.stop_all()
+
+
+async def test_a_dependency_restart_restarts_only_the_dependents_that_ask_for_it(tmp_path, cleanup):
+    sup = make(
+        tmp_path,
+        "db: sleep 600\nfollower: sleep 600\nloner: sleep 600\n",
+        {
+            "processes": {
+                "follower": {"depends_on": {"db": {"condition": "started", "restart": True}}},
+                "loner": {"depends_on": ["db"]},
+            }
+        },
+    )
+    cleanup(sup)
+    sup.start_all()
+    follower, loner = sup.get("follower.1"), sup.get("loner.1")
+    await until(lambda: follower.state is State.RUNNING and loner.state is State.RUNNING)
+    pids = follower.pid, loner.pid
+    await sup.restart("db.1")
+    await until(lambda: follower.pid not in (None, pids[0]) and follower.state is State.RUNNING)
+    assert follower.started_because == "db.1 restarted"
+    assert follower.detail() == "restarted: db.1 restarted"
+    assert loner.pid == pids[1] and loner.restart_count == 0
+    await sup.stop_all()
+
+
+async def test_a_stop_by_hand_of_a_waiting_process_stops_its_waiting(tmp_path, cleanup):
+    sup = make(
+        tmp_path,
+        "release: sleep 600\nweb: sleep 600\n",
+        {
+            "processes": {
+                "release": {"oneshot": True},
+                "web": {"depends_on": {"release": "completed"}},
+            }
+        },
+    )
+    cleanup(sup)
+    sup.start_all()
+    web = sup.get("web.1")
+    assert web.state is State.PENDING and web.active
+    await sup.stop("web.1")
+    assert web.state is State.STOPPED and not web.active and web.waiting_for is None
+    await sup.start("web.1")
+    assert web.state is State.PENDING and web.waiting_for == "release.1: completed"
+    await sup.stop_all()
+
+
+# --- stopping, the environment, log files ---------------------------------------------------------
+
+
+async def test_stop_signal_and_the_process_timeout(tmp_path, cleanup, mark):
+    script = (
+        "import signal, sys, time\n"
+        "def bye(*a): print('got', signal.Signals(a[0]).name, flush=True); sys.exit(0)\n"
+        "signal.signal(signal.SIGINT, bye); signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        "print('up', flush=True); time.sleep(600)\n"
+    )
+    (tmp_path / "polite.py").write_text(script)
+    sup = make(
+        tmp_path,
+        f"polite: exec {PY} polite.py\n"
+        f"stubborn: exec {PY} -c 'import signal,time; signal.signal(signal.SIGTERM, "
+        f"signal.SIG_IGN); print(1, flush=True); time.sleep(600)' {mark}\n",
+        {"processes": {"polite": {"stop_signal": "INT"}, "stubborn": {"timeout": 0.3}}},
+        timeout=60,  # the run's: far longer than the test would wait
+    )
+    cleanup(sup)
+    notices = []
+    sup.subscribe(lambda e: notices.append(getattr(e, "message", None)))
+    sup.start_all()
+    polite, stubborn = sup.get("polite.1"), sup.get("stubborn.1")
+    await until(lambda: "up" in text(polite) and "1" in text(stubborn))
+    await asyncio.wait_for(sup.stop("polite.1"), 20)
+    assert "got SIGINT" in text(polite) and polite.exit.success and not polite.forced
+    assert any(n and n.startswith("sending SIGINT to polite.1") for n in notices)
+    await asyncio.wait_for(sup.stop("stubborn.1"), 20)  # 0.3 s, not the run's 60
+    assert stubborn.forced and stubborn.exit.signal == signal.SIGKILL
+    await sup.stop_all()
+
+
+async def test_the_process_env_is_between_the_env_files_and_port(tmp_path, cleanup):
+    write_files(
+        tmp_path,
+        {
+            "Procfile": 'web: echo "$GREETING $API_TOKEN $PORT"; sleep 600\nworker: sleep 600\n',
+            ".env": "GREETING=from-file\n",
+            "tuirunner.toml": (
+                '[processes.web]\nenv = { GREETING = "from-settings", API_TOKEN = "t0k3n-x" }\n'
+            ),
+        },
+    )
+    project = load_project(RunOptions(app_root=str(tmp_path), port=free_port_block()))
+    sup = Supervisor(
+        project.validate_run(), project.environment, tmp_path, settings=project.settings
+    )
+    cleanup(sup)
+    sup.start_all()
+    web = sup.get("web.1")
+    await until(lambda: "from-settings" in text(web))
+    assert text(web) == f"from-settings t0k3n-x {web.port}"
+    var = web.environment.variables["GREETING"]
+    assert str(var.source) == "tuirunner.toml [processes.web.env]"
+    assert [str(d.source) for d in var.shadowed] == [".env:1"]
+    assert "replaces .env:1" in var.notes()
+    assert sup.environment_for(sup.get("worker.1")).get("GREETING") == "from-file"
+    # What crosses the socket: masked, with its source, for the client's own for_process.
+    from tuirunner.environment import Environment
+
+    wire = json.loads(json.dumps(sup.environment.to_wire(b"k" * 16)))
+    copy = Environment.from_wire(wire).for_process("web.1", web.port)
+    token = copy.variables["API_TOKEN"]
+    assert token.value != "t0k3n-x" and token.secret
+    assert "t0k3n-x" not in json.dumps(wire)
+    assert str(token.source) == "tuirunner.toml [processes.web.env]"
+    assert copy.get("GREETING") == "from-settings"
+    await sup.stop_all()
+
+
+async def test_log_file_strips_colours_and_rotates(tmp_path, cleanup):
+    script = (
+        "import sys\n"
+        "print('\\x1b[31mred\\x1b[0m line', flush=True)\n"
+        "sys.stdout.write('progress 10%\\rprogress 100%\\n'); sys.stdout.flush()\n"
+        "for i in range(40): print(f'line {i:02d} ' + 'x' * 40, flush=True)\n"
+    )
+    (tmp_path / "talk.py").write_text(script)
+    sup = make(
+        tmp_path,
+        f"talk: {PY} talk.py\n",
+        {
+            "processes": {
+                "talk": {"log_file": "log/talk.log", "log_max_bytes": 600, "log_backups": 2}
+            }
+        },
+    )
+    cleanup(sup)
+    sup.start_all()
+    talk = sup.get("talk.1")
+    await until(lambda: talk.state is State.EXITED)
+    await asyncio.get_running_loop().run_in_executor(None, sup.close)
+    logs = tmp_path / "log"
+    assert sorted(p.name for p in logs.iterdir()) == ["talk.log", "talk.log.1", "talk.log.2"]
+    for path in logs.iterdir():
+        assert path.stat().st_size <= 600
+        assert "\x1b" not in path.read_text() and "\r" not in path.read_text()
+    assert (logs / "talk.log").read_text().splitlines()[-1].startswith("line 39 ")
+    everything = "".join((logs / n).read_text() for n in ("talk.log.2", "talk.log.1", "talk.log"))
+    lines = everything.splitlines()
+    assert "line 39 " + "x" * 40 in lines  # nothing cut in the middle of a line
+    assert all(len(line) == 48 for line in lines if line.startswith("line "))
+
+
+async def test_log_file_keeps_every_line_of_the_first_file(tmp_path, cleanup):
+    sup = make(
+        tmp_path,
+        "talk: printf '\\033[1mbold\\033[0m\\nprogress 1%%\\rprogress 100%%\\nlast'\n",
+        {"processes": {"talk": {"log_file": "talk.log"}}},
+    )
+    cleanup(sup)
+    sup.start_all()
+    talk = sup.get("talk.1")
+    await until(lambda: talk.state is State.EXITED)
+    await asyncio.get_running_loop().run_in_executor(None, sup.close)
+    lines = (tmp_path / "talk.log").read_text().splitlines()
+    assert lines[0].startswith("── talk.1 started (pid ")
+    assert lines[1:] == ["bold", "progress 100%", "last"]
+
+
+# --- resources ----------------------------------------------------------------------------------
+
+
+async def test_sampling_finds_the_tree_memory_and_the_ports_it_listens_on(tmp_path, cleanup):
+    base = free_port_block()
+    sup = make(
+        tmp_path,
+        f"mail: {listener(port=str(base + 42))}\nquiet: sleep 600\n",
+        {},
+        base_port=base,
+    )
+    cleanup(sup)
+    infos = []
+    sup.subscribe(lambda e: infos.append(e.process.name) if isinstance(e, InfoChanged) else None)
+    sup.start_all()
+    mail, quiet = sup.get("mail.1"), sup.get("quiet.1")
+    await until(lambda: "listening" in text(mail))
+    sup.sample_resources()
+    await asyncio.sleep(0.2)
+    sup.sample_resources()
+    assert mail.ports == (base + 42,)  # a grandchild listens, not on $PORT
+    assert mail.memory is not None and mail.memory >= 1 and mail.cpu is not None
+    assert quiet.ports == () and quiet.cpu == 0
+    assert mail.resources().endswith(f":{base + 42}") and "MB" in mail.resources()
+    before = len(infos)
+    sup.sample_resources()  # nothing changed as shown: no event
+    assert len(infos) - before <= 1  # (a CPU blip of the python child, at most)
+    await sup.stop_all()
+    assert mail.resources() is None
+
+
+# --- watching -----------------------------------------------------------------------------------
+
+
+async def test_files_changed_restart_only_the_processes_watching_them(tmp_path, cleanup):
+    sup = make(
+        tmp_path,
+        "web: sleep 600\nworker: sleep 600\nstopped: sleep 600\n",
+        {
+            "processes": {
+                "worker": {"watch": ["**/*.py"], "ignore": ["migrations"]},
+                "stopped": {"watch": ["*.py"]},
+            }
+        },
+    )
+    cleanup(sup)
+    sup.start_all()
+    web, worker = sup.get("web.1"), sup.get("worker.1")
+    await until(lambda: all(p.state is State.RUNNING for p in sup))
+    await sup.stop("stopped.1")
+    pids = web.pid, worker.pid
+    assert sup.files_changed(["node_modules/x/index.py", "app/migrations/0001_initial.py"]) == []
+    assert sup.files_changed(["README.md"]) == []
+    assert sup.files_changed(["app/models.py"]) == [worker]
+    await until(lambda: worker.pid not in (None, pids[1]) and worker.state is State.RUNNING)
+    assert worker.detail() == "restarted: app/models.py changed"
+    assert "restarted (pid" in text(worker) and "app/models.py changed" in text(worker)
+    assert web.pid == pids[0] and sup.get("stopped.1").state is State.STOPPED
+    await sup.stop_all()

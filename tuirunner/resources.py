@@ -1,0 +1,216 @@
+"""CPU, memory and listening TCP ports of each process's whole tree, sampled cheaply.
+
+On Linux everything comes from ``/proc``, and a round costs a few dozen small reads however many
+other processes the machine runs:
+
+- each tree is walked from its leader by ``/proc/PID/task/TID/children`` (no scan of every
+  process on the machine); each member's ``/proc/PID/stat`` gives its CPU time (its own and that
+  of the children it reaped, so that short-lived children count) and its resident memory;
+- listening sockets come from one read of ``/proc/net/tcp`` and ``/proc/net/tcp6``; which tree
+  holds them needs the members' file descriptors (``/proc/PID/fd``), which are read again only
+  when the set of listening sockets or the members of a tree changed since the last round.
+
+Elsewhere (macOS) psutil does the same with one scan of the process table per round.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+from dataclasses import dataclass
+
+import psutil
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+LISTEN = "0A"  # TCP_LISTEN in /proc/net/tcp's "st" column
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Usage:
+    cpu: float | None  # percent of one CPU since the previous sample (None: no previous one)
+    memory: int  # bytes resident
+    ports: tuple[int, ...]  # TCP ports listened on, sorted
+
+    def shown(self) -> tuple[int | None, int, tuple[int, ...]]:
+        """As displayed: whole percent, whole MB."""
+        cpu = None if self.cpu is None else round(self.cpu)
+        return cpu, round(self.memory / MB), self.ports
+
+
+class Sampler:
+    """Samples process trees by their leader's pid. Keeps what it needs from one round to the
+    next (the previous CPU times, which sockets each tree holds)."""
+
+    def __init__(self) -> None:
+        self.linux = sys.platform.startswith("linux") and os.path.exists("/proc/self/stat")
+        self._cpu: dict[int, tuple[float, float]] = {}  # leader -> (monotonic, cpu seconds)
+        self._sockets: dict[int, tuple[frozenset[int], frozenset[int], tuple[int, ...]]] = {}
+        self._uid = str(os.getuid())
+
+    def sample(self, leaders: list[int]) -> dict[int, Usage]:
+        """The usage of each tree (by leader pid); a leader that is gone is left out."""
+        now = time.monotonic()
+        listening = self._listening() if self.linux else {}
+        children = None if self.linux else _children_map()
+        result: dict[int, Usage] = {}
+        for leader in leaders:
+            if children is None:
+                found = self._linux_tree(leader, listening)
+            else:
+                found = self._psutil_tree(leader, children)
+            if found is None:
+                continue
+            seconds, memory, ports = found
+            previous = self._cpu.get(leader)
+            cpu = None
+            if previous is not None and now > previous[0]:
+                cpu = max(0.0, (seconds - previous[1]) / (now - previous[0]) * 100)
+            self._cpu[leader] = (now, seconds)
+            result[leader] = Usage(cpu, memory, ports)
+        for gone in set(self._cpu) - set(leaders):
+            del self._cpu[gone]
+            self._sockets.pop(gone, None)
+        return result
+
+    # --- Linux ----------------------------------------------------------------------------------
+
+    def _listening(self) -> dict[int, int]:
+        """Socket inode -> port, for the TCP sockets of this user that listen."""
+        found: dict[int, int] = {}
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            try:
+                with open(table, "rb") as f:
+                    lines = f.read().decode("ascii", "replace").splitlines()[1:]
+            except OSError:
+                continue
+            for line in lines:
+                fields = line.split()
+                # sl local rem st tx:rx tr:when retrnsmt uid timeout inode
+                if len(fields) > 9 and fields[3] == LISTEN and fields[7] == self._uid:
+                    with contextlib.suppress(ValueError):
+                        found[int(fields[9])] = int(fields[1].rpartition(":")[2], 16)
+        return found
+
+    def _linux_tree(
+        self, leader: int, listening: dict[int, int]
+    ) -> tuple[float, int, tuple[int, ...]] | None:
+        members: list[int] = []
+        ticks = 0
+        pages = 0
+        todo = [leader]
+        while todo:
+            pid = todo.pop()
+            stat = _read(f"/proc/{pid}/stat")
+            if stat is None:
+                if pid == leader:
+                    return None
+                continue
+            fields = stat[stat.rfind(")") + 2 :].split()
+            # After the command: state(3) ppid(4) … utime(14) stime(15) cutime(16) cstime(17)
+            # … rss(24); field n is fields[n - 3].
+            try:
+                ticks += sum(int(x) for x in fields[11:15])
+                pages += int(fields[21])
+            except (IndexError, ValueError):
+                continue
+            members.append(pid)
+            todo.extend(_children(pid))
+        return ticks / CLOCK_TICKS, pages * PAGE_SIZE, self._ports(leader, members, listening)
+
+    def _ports(self, leader: int, members: list[int], listening: dict[int, int]) -> tuple[int, ...]:
+        key = (frozenset(listening), frozenset(members))
+        cached = self._sockets.get(leader)
+        if cached is not None and cached[:2] == key:
+            return cached[2]
+        ports: set[int] = set()
+        if listening:
+            for pid in members:
+                for inode in _socket_inodes(pid):
+                    if inode in listening:
+                        ports.add(listening[inode])
+        result = tuple(sorted(ports))
+        self._sockets[leader] = (*key, result)
+        return result
+
+    # --- elsewhere ------------------------------------------------------------------------------
+
+    def _psutil_tree(
+        self, leader: int, children: dict[int, list[int]]
+    ) -> tuple[float, int, tuple[int, ...]] | None:
+        if not psutil.pid_exists(leader):
+            return None
+        pids = [leader]
+        for pid in pids:  # grows as it goes: a walk of the tree
+            pids.extend(children.get(pid, ()))
+        tree = []
+        for pid in pids:
+            with contextlib.suppress(psutil.Error):
+                tree.append(psutil.Process(pid))
+        seconds = 0.0
+        memory = 0
+        ports: set[int] = set()
+        for p in tree:
+            with contextlib.suppress(psutil.Error):
+                with p.oneshot():
+                    times = p.cpu_times()
+                    seconds += times.user + times.system + times.children_user
+                    seconds += times.children_system
+                    memory += p.memory_info().rss
+                for conn in p.net_connections(kind="tcp"):
+                    if conn.status == psutil.CONN_LISTEN and conn.laddr:
+                        ports.add(conn.laddr.port)
+        return seconds, memory, tuple(sorted(ports))
+
+
+def _children_map() -> dict[int, list[int]]:
+    """Parent pid -> child pids, from one scan of the process table (psutil)."""
+    children: dict[int, list[int]] = {}
+    for p in psutil.process_iter(["ppid"]):
+        ppid = p.info.get("ppid")
+        if ppid is not None:
+            children.setdefault(ppid, []).append(p.pid)
+    return children
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode("ascii", "replace")
+    except OSError:
+        return None
+
+
+def _children(pid: int) -> list[int]:
+    """The children of every thread of *pid* (``/proc/PID/task/TID/children``)."""
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return []
+    children: list[int] = []
+    for tid in tasks:
+        text = _read(f"/proc/{pid}/task/{tid}/children")
+        if text:
+            children.extend(int(x) for x in text.split())
+    return children
+
+
+def _socket_inodes(pid: int) -> list[int]:
+    inodes = []
+    fd_dir = f"/proc/{pid}/fd"
+    try:
+        fds = os.listdir(fd_dir)
+    except OSError:
+        return inodes
+    for fd in fds:
+        try:
+            target = os.readlink(f"{fd_dir}/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            with contextlib.suppress(ValueError):
+                inodes.append(int(target[8:-1]))
+    return inodes
