@@ -16,7 +16,15 @@ import time
 
 import pytest
 
-from tests.helpers import PYTHON, clean_env, free_port_block, write_files
+from tests.helpers import (
+    PYTHON,
+    Runner,
+    clean_env,
+    free_port_block,
+    run_cli,
+    wait_for,
+    write_files,
+)
 from tuirunner.environment import load_environment
 from tuirunner.events import InfoChanged, State, StateChanged
 from tuirunner.procfile import formation, parse_procfile_text
@@ -596,3 +604,156 @@ async def test_files_changed_restart_only_the_processes_watching_them(tmp_path, 
     assert "restarted (pid" in text(worker) and "app/models.py changed" in text(worker)
     assert web.pid == pids[0] and sup.get("stopped.1").state is State.STOPPED
     await sup.stop_all()
+
+
+# --- through the keeper and the command line ---------------------------------------------------
+
+
+def test_a_file_change_restarts_only_the_watching_process(tmp_path):
+    write_files(
+        tmp_path,
+        {
+            "Procfile": "web: sleep 600\nworker: sleep 600\n",
+            "tuirunner.toml": '[processes.worker]\nwatch = ["*.py"]\n',
+            "app/models.py": "x = 1\n",
+            "settings.py": "y = 1\n",
+            ".env": "A=1\n",
+        },
+    )
+    assert run_cli(["start", "-D", "-p", str(free_port_block())], tmp_path).returncode == 0
+    try:
+        first = ps(tmp_path)
+        (tmp_path / "app" / "models.py").write_text("x = 2\n")
+        after = wait_for(lambda: (p := ps(tmp_path))["worker.1"]["restarts"] == 1 and p, 20)
+        assert after["worker.1"]["pid"] != first["worker.1"]["pid"]
+        assert after["worker.1"]["detail"] == "restarted: app/models.py changed"
+        assert after["web.1"]["pid"] == first["web.1"]["pid"]
+        # A file at the top of the app root is polled rather than watched: it works too.
+        (tmp_path / "settings.py").write_text("y = 2\n")
+        after = wait_for(lambda: (p := ps(tmp_path))["worker.1"]["restarts"] == 2 and p, 20)
+        assert after["worker.1"]["detail"] == "restarted: settings.py changed"
+        # And the env file is still reloaded.
+        from tuirunner.client import Client
+
+        def env_version() -> int:
+            client = Client.connect(tmp_path, output=False, tail=0)
+            client.close()
+            return client.env_version
+
+        version = env_version()
+        (tmp_path / ".env").write_text("A=2\n")
+        wait_for(lambda: env_version() > version, 20)
+        assert ps(tmp_path)["web.1"]["restarts"] == 0
+    finally:
+        run_cli(["down"], tmp_path)
+
+
+def ps(root) -> dict[str, dict]:
+    result = run_cli(["ps", "--json"], root)
+    assert result.returncode == 0, result.stderr
+    return {p["name"]: p for p in json.loads(result.stdout)}
+
+
+def test_ps_shows_the_policy_state_and_the_resources(tmp_path):
+    base = free_port_block()
+    write_files(
+        tmp_path,
+        {
+            "Procfile": (
+                f"mail: {listener(port=str(base + 77))}\n"
+                "release: exit 2\n"
+                "web: sleep 600\n"
+                "flaky: exit 1\n"
+            ),
+            "tuirunner.toml": (
+                "[processes.release]\noneshot = true\n"
+                '[processes.web]\ndepends_on = { release = "completed" }\n'
+                '[processes.flaky]\nautorestart = "on-failure"\n'
+                "backoff = { initial = 30 }\n"
+            ),
+        },
+    )
+    assert run_cli(["start", "-D", "-p", str(base)], tmp_path).returncode == 0
+    try:
+        procs = wait_for(
+            lambda: (
+                (p := ps(tmp_path))["mail.1"]["listening_ports"]
+                and p["flaky.1"]["next_start_in"]
+                and p["web.1"]["blocked"]
+                and p
+            ),
+            20,
+        )
+        assert procs["mail.1"]["listening_ports"] == [base + 77]
+        assert procs["mail.1"]["memory_mb"] >= 1 and procs["mail.1"]["cpu_percent"] is not None
+        assert procs["web.1"]["state"] == "pending" and procs["web.1"]["status"] == "blocked"
+        assert procs["web.1"]["detail"] == "blocked: release.1 exited with code 2"
+        assert procs["flaky.1"]["failures"] == 1
+        assert procs["flaky.1"]["detail"].startswith("crashed — next try in")
+        table = run_cli(["ps"], tmp_path).stdout
+        assert "LISTENS" in table and f":{base + 77}" in table
+        assert "blocked: release.1 exited with code 2" in table
+        result = run_cli(["restart", "web"], tmp_path)  # still blocked: says so, fails
+        assert result.returncode == 1
+        assert "web.1 blocked: release.1 exited with code 2" in result.stdout
+    finally:
+        run_cli(["down"], tmp_path)
+
+
+def test_plain_mode_oneshots_and_crash_loops_do_not_end_the_run(tmp_path):
+    write_files(
+        tmp_path,
+        {
+            "Procfile": (
+                "release: echo migrated\n"
+                "flaky: echo x >> crashes; exit 1\n"
+                "ender: while [ $(wc -l 2>/dev/null < crashes || echo 0) -lt 3 ]; do sleep 0.05;"
+                " done; exit 4\n"
+                "web: sleep 600\n"
+            ),
+            "tuirunner.toml": (
+                "[processes.release]\noneshot = true\n"
+                '[processes.flaky]\nautorestart = "on-failure"\n'
+                "backoff = { initial = 0.1, max = 0.1 }\n"
+            ),
+        },
+    )
+    with Runner(["--no-tui", "-p", str(free_port_block())], tmp_path) as runner:
+        assert runner.wait(60) == 4
+    output = runner.output
+    assert "release.1 completed (exit 0)" in output
+    assert output.count("flaky.1 exited with code 1; crashed") >= 3
+    assert "ender.1 exited with code 4" in output
+
+
+def test_plain_mode_ends_with_0_when_every_oneshot_completed(tmp_path):
+    write_files(
+        tmp_path,
+        {
+            "Procfile": "a: echo a\nb: echo b\n",
+            "tuirunner.toml": "[processes.a]\noneshot = true\n[processes.b]\noneshot = true\n",
+        },
+    )
+    result = run_cli(["--no-tui"], tmp_path)
+    assert result.returncode == 0, result.stdout
+    assert "every process completed" in result.stdout
+
+
+def test_selected_types_bring_their_dependencies_unless_their_concurrency_is_0(tmp_path):
+    write_files(
+        tmp_path,
+        {
+            "Procfile": "release: echo migrated\nweb: echo web up; exit 5\nother: sleep 600\n",
+            "tuirunner.toml": (
+                "[processes.release]\noneshot = true\n"
+                '[processes.web]\ndepends_on = { release = "completed" }\n'
+            ),
+        },
+    )
+    result = run_cli(["--no-tui", "web"], tmp_path)
+    assert result.returncode == 5
+    out = result.stdout
+    assert out.index("release.1 completed") < out.index("web.1 started")
+    assert "other.1" not in out
+    result = run_cli(["--no-tui", "web", "-c", "release=0"], tmp_path)
+    assert result.returncode == 5 and "release.1" not in result.stdout

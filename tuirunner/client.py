@@ -281,13 +281,15 @@ class Client:
         owner: str | None = None,
         scrollback: int | None = None,
         timeout: float = 30.0,
+        resources: bool = False,
     ) -> Client:
         """Connect to the keeper of *app_root* and take its state (blocking).
 
         *output*: stream the processes' output; *names*: only these processes (``web``,
         ``web.1``); *tail*: how many lines of each buffer to copy first (None: all);
-        *env*: the environments too; *owner*: the foreground front end's token.
-        Raises NoKeeper if nothing runs there."""
+        *env*: the environments too; *owner*: the foreground front end's token; *resources*:
+        it shows the processes' CPU, memory and ports, so the keeper samples them while it is
+        connected. Raises NoKeeper if nothing runs there."""
         paths = run_paths(Path(app_root))
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
@@ -308,6 +310,7 @@ class Client:
             "tail": tail,
             "env": env,
             "owner": owner,
+            "resources": resources,
         }
         try:
             sock.settimeout(timeout)

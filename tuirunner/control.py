@@ -22,7 +22,7 @@ def _root(args: argparse.Namespace) -> str:
 def attach(args: argparse.Namespace) -> int:
     if not (sys.stdout.isatty() and sys.stdin.isatty()):
         raise UserError("attach needs a terminal; for the output, use: tuirunner logs -f")
-    client = Client.connect(_root(args), env=True)
+    client = Client.connect(_root(args), env=True, resources=True)
     from tuirunner.tui.app import run_attached
 
     return run_attached(client)
@@ -30,12 +30,17 @@ def attach(args: argparse.Namespace) -> int:
 
 def ps(args: argparse.Namespace) -> int:
     client = Client.connect(_root(args), output=False, tail=0)
-    client.close()
+    try:
+        # Resources sampled now (at once if a terminal UI has them sampled already).
+        for info in client.call("sample", timeout=30):
+            client.get(info["name"]).update_from(info)
+    finally:
+        client.close()
     now = time.time()
     if args.json:
         print(json.dumps([ps_json(p, now) for p in client.processes], indent=2))
         return 0
-    rows = [("NAME", "STATE", "PID", "UPTIME", "RESTARTS", "PORT")]
+    rows = [("NAME", "STATE", "PID", "UPTIME", "RESTARTS", "PORT", "CPU", "MEM", "LISTENS", "")]
     for p in client.processes:
         uptime = p.uptime(now) if p.state.alive else None
         rows.append(
@@ -46,6 +51,10 @@ def ps(args: argparse.Namespace) -> int:
                 "-" if uptime is None else format_duration(uptime),
                 str(p.restart_count),
                 str(p.port),
+                "-" if p.cpu is None else f"{p.cpu}%",
+                "-" if p.memory is None else f"{p.memory} MB",
+                " ".join(f":{port}" for port in p.ports or ()) or "-",
+                p.detail(now) or "",
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
@@ -60,6 +69,7 @@ def ps_json(p: ProcessInfo, now: float) -> dict:
         "type": p.type,
         "state": p.state.value,
         "status": p.label()[0],
+        "detail": p.detail(now),
         "pid": p.pid,
         "uptime": round(p.uptime(now), 3) if p.state.alive and p.started_at else None,
         "restarts": p.restart_count,
@@ -67,6 +77,19 @@ def ps_json(p: ProcessInfo, now: float) -> dict:
         "exit_code": None if p.exit is None else p.exit.returncode,
         "exit_signal": None if p.exit is None else p.exit.signal_name or None,
         "command": p.command,
+        "oneshot": p.oneshot,
+        "ready": p.ready,
+        "ready_error": p.ready_error,
+        "waiting_for": p.waiting_for,
+        "blocked": p.blocked,
+        "failures": p.failures,
+        "next_start_in": (
+            None if p.next_start_at is None else round(max(0.0, p.next_start_at - now), 3)
+        ),
+        "started_because": p.started_because,
+        "cpu_percent": p.cpu,
+        "memory_mb": p.memory,
+        "listening_ports": None if p.ports is None else list(p.ports),
     }
 
 
@@ -79,13 +102,18 @@ def _control(args: argparse.Namespace, op: str, done: str) -> int:
     for info in result:
         view = ProcessInfo(**ProcessInfo.json_fields(info))
         pid = f" (pid {view.pid})" if view.pid else ""
-        print(f"{view.name} {done if view.state.alive or op == 'stop' else view.label()[0]}{pid}")
+        # "web.1 restarted (pid 42)", "web.1 waiting for release.1: completed"
+        alive = view.state.alive or op == "stop"
+        what = done if alive else view.detail() or view.label()[0]
+        print(f"{view.name} {what}{pid}")
     return 0 if all(_ok(op, info) for info in result) else 1
 
 
 def _ok(op: str, info: dict) -> bool:
     view = ProcessInfo(**ProcessInfo.json_fields(info))
-    return not view.state.alive if op == "stop" else view.state.alive or not view.crashed
+    if op == "stop":
+        return not view.state.alive
+    return view.state.alive or not (view.crashed or view.blocked)
 
 
 def restart(args: argparse.Namespace) -> int:

@@ -3,9 +3,11 @@
 ``python -m tuirunner.keeper`` is started by :func:`tuirunner.client.start_keeper`, under the
 guard (:mod:`tuirunner.guard`). It is a child subreaper, spawns the processes (so it is their
 parent), drains their terminals, runs the :class:`~tuirunner.supervisor.Supervisor`, reloads the
-environment when an env file changes, and serves a unix socket (:mod:`tuirunner.runtime` says
-where, :mod:`tuirunner.wire` how) to every front end: the Textual app, the plain printer, and the
-control commands (``ps``, ``restart``, ``logs``, ``attach``, ``down``…). It never imports Textual.
+environment when an env file changes, restarts the processes that ``watch`` a file that changed
+(:mod:`tuirunner.watching`), samples the processes' resources while a client shows them, and
+serves a unix socket (:mod:`tuirunner.runtime` says where, :mod:`tuirunner.wire` how) to every
+front end: the Textual app, the plain printer, and the control commands (``ps``, ``restart``,
+``logs``, ``attach``, ``down``…). It never imports Textual.
 
 Lifetime. A foreground run passes a *lifeline*: a pipe whose other end only the front end holds.
 When it closes without the front end having detached (quit, crash, SIGKILL, closed terminal),
@@ -35,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from tuirunner import __version__
+from tuirunner import settings as settings_module
 from tuirunner.environment import EnvSource
 from tuirunner.errors import UserError
 from tuirunner.events import (
@@ -47,10 +50,11 @@ from tuirunner.events import (
     StateChanged,
 )
 from tuirunner.groups import become_subreaper
-from tuirunner.project import RunOptions, load_project
+from tuirunner.project import Project, RunOptions, load_project
 from tuirunner.runtime import RunLock, RunPaths, holder, listen, peer_uid, run_paths
 from tuirunner.spawn import Reaper
 from tuirunner.supervisor import ManagedProcess, Supervisor
+from tuirunner.watching import FileWatch
 from tuirunner.wire import (
     JSON,
     PROTOCOL,
@@ -64,6 +68,14 @@ from tuirunner.wire import (
 log = logging.getLogger("tuirunner.keeper")
 
 CLIENT_BACKLOG = 4 << 20  # bytes a client may fall behind before its output is dropped
+SAMPLE_INTERVAL = 2.0  # seconds between resource samples, while a client shows them
+SAMPLE_FRESH = 0.3  # ps with nobody sampling: the CPU use over this long
+# The file watcher (watchfiles): changes within WATCH_DEBOUNCE are one; WATCH_STEP is how often
+# its thread wakes up to look for them (its idle cost); WATCH_POLL how often files that cannot
+# be watched by events are looked at (stat).
+WATCH_DEBOUNCE = int(settings_module.WATCH_DEBOUNCE * 1000)
+WATCH_STEP = 100
+WATCH_POLL = 1.0
 
 
 class Session(asyncio.Protocol):
@@ -77,6 +89,7 @@ class Session(asyncio.Protocol):
         self.refused = False
         self.owner = False
         self.wants_env = False
+        self.wants_resources = False  # it shows CPU, memory and ports: sample them
         self.indexes: set[int] = set()  # processes whose output it gets
         self.pending: list[bytes] = []
         self.flush_scheduled = False
@@ -109,6 +122,8 @@ class Session(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.keeper.sessions.discard(self)
         self.transport = None
+        if self.wants_resources:
+            self.keeper.update_sampling()
         if not self.lost.done():
             self.lost.set_result(None)
 
@@ -199,6 +214,7 @@ class Keeper:
         self.started_at = time.time()
         self.digest_key = secrets.token_bytes(16)  # for masked copies of environments
         self.done: asyncio.Event | None = None
+        self.sampling: asyncio.Task | None = None
         paths = config.get("paths")
         if paths:  # the launcher's: both ends agree whatever the keeper's environment says
             self.paths = RunPaths(
@@ -252,6 +268,7 @@ class Keeper:
                 reaper=Reaper(loop, reap_all=True),
                 subreaper=True,
                 window=self.window,  # type: ignore[arg-type]
+                settings=project.settings,
             )
             self.supervisor.subscribe(self.on_event)
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
@@ -264,9 +281,11 @@ class Keeper:
             )
             self.supervisor.start_all()
             self._ready(ok=True, pid=os.getpid(), socket=str(self.paths.socket))
-            watcher = asyncio.create_task(self.watch_env(project.env_source))
+            watcher = asyncio.create_task(self.watch_files(project))
             await self.done.wait()
             watcher.cancel()
+            if self.sampling is not None:
+                self.sampling.cancel()
         finally:
             if server is not None:
                 server.close()
@@ -318,6 +337,8 @@ class Keeper:
         assert self.supervisor is not None and self.done is not None
         try:
             await self.supervisor.stop_all()
+            # The log files get what is still pending (a thread writes them).
+            await asyncio.get_running_loop().run_in_executor(None, self.supervisor.close)
         finally:
             self.broadcast(json_frame({"t": "bye", "reason": "down"}))
             self.done.set()
@@ -403,6 +424,7 @@ class Keeper:
             return
         session.indexes = {sup.processes.index(p) for p in chosen}
         session.wants_env = bool(hello.get("env"))
+        session.wants_resources = bool(hello.get("resources"))
         session.owner = self.owner_token is not None and hello.get("owner") == self.owner_token
         welcome = {
             "t": "welcome",
@@ -412,7 +434,7 @@ class Keeper:
             "run_id": sup.run_id,
             "app_root": str(sup.app_root),
             "procfile": self.procfile,
-            "timeout": sup.timeout,
+            "timeout": sup.longest_stop,
             "scrollback": sup.scrollback,
             "detached": self.detached,
             "started_at": self.started_at,
@@ -430,6 +452,8 @@ class Keeper:
         session.hello = True
         if not hello.get("output", True):
             session.indexes = set()
+        if session.wants_resources:
+            self.update_sampling()
 
     def resync(self, session: Session) -> None:
         """The client caught up after falling behind: send what it missed."""
@@ -496,6 +520,19 @@ class Keeper:
         await asyncio.gather(*(self.supervisor.stop(p.name) for p in chosen))
         return [p.to_json() for p in chosen]
 
+    async def op_sample(self, session: Session, names: list[str] | None = None) -> list[dict]:
+        """The processes with their resource use sampled now (``ps``): if no client has them
+        sampled already, two samples SAMPLE_FRESH apart give the CPU use."""
+        assert self.supervisor is not None
+        chosen = self._chosen(names)
+        sup = self.supervisor
+        last = sup.sampled_at
+        if last is None or time.monotonic() - last > 2 * SAMPLE_INTERVAL:
+            sup.sample_resources()
+            await asyncio.sleep(SAMPLE_FRESH)
+            sup.sample_resources()
+        return [p.to_json() for p in chosen]
+
     async def op_down(self, session: Session, force: bool = False) -> None:
         self.shutdown(force=force)
 
@@ -527,27 +564,56 @@ class Keeper:
         var = env.for_process(proc.name, proc.port, self.supervisor.run_id).variables.get(variable)
         return None if var is None else var.value
 
-    # --- environment --------------------------------------------------------------------------
+    # --- resources ----------------------------------------------------------------------------
 
-    async def watch_env(self, env_source: EnvSource) -> None:
-        """Reload the environment when an env file (or .env.example) changes."""
-        from watchfiles import awatch
+    def update_sampling(self) -> None:
+        """Sample the processes' resources while a client that shows them is connected."""
+        wanted = any(s.hello and s.wants_resources for s in self.sessions)
+        running = self.sampling is not None and not self.sampling.done()
+        if wanted and not running:
+            self.sampling = asyncio.get_running_loop().create_task(self._sample())
+        elif not wanted and running:
+            assert self.sampling is not None and self.supervisor is not None
+            self.sampling.cancel()
+            self.sampling = None
+            self.supervisor.forget_resources()
 
-        files = {str(p) for p in env_source.watched_files()}
-        dirs = sorted({str(Path(p).parent) for p in files if Path(p).parent.is_dir()})
-        if not dirs:
-            return
+    async def _sample(self) -> None:
+        assert self.supervisor is not None
+        while True:
+            try:
+                self.supervisor.sample_resources()
+            except Exception:  # never let a surprise in /proc stop the keeper
+                log.exception("sampling the resources failed")
+            await asyncio.sleep(SAMPLE_INTERVAL)
+
+    # --- watching files -------------------------------------------------------------------------
+
+    async def watch_files(self, project: Project) -> None:
+        """One watcher for the run: env files (reload the environment) and the files that
+        processes ``watch`` (restart them)."""
+        sup = self.supervisor
+        assert sup is not None
+        env_source = project.env_source
+        watch = FileWatch(
+            sup.app_root,
+            env_source.watched_files(),
+            project.settings,
+            [p.type for p in sup.processes],
+            on_env=lambda: self.reload_environment(env_source),
+            on_files=sup.files_changed,
+            debounce=WATCH_DEBOUNCE,
+            step=WATCH_STEP,
+            poll=WATCH_POLL,
+        )
+        if watch.watching:
+            log.info("watching %s for %s", ", ".join(watch.roots), ", ".join(watch.watching))
         try:
-            async for _changes in awatch(
-                *dirs,
-                watch_filter=lambda _c, path: path in files,
-                debounce=300,
-                step=50,
-                recursive=False,
-            ):
-                self.reload_environment(env_source)
+            await watch.run()
+        except asyncio.CancelledError:
+            raise
         except Exception:
-            log.exception("watching the env files failed")
+            log.exception("watching files failed")
 
     def reload_environment(self, env_source: EnvSource) -> None:
         sup = self.supervisor

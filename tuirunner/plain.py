@@ -2,8 +2,10 @@
 
 ``HH:MM:SS web.1  | line``. As in honcho, when any process exits the others are stopped and the
 runner exits with that process's status (130, 143 or 129 when the runner itself got SIGINT,
-SIGTERM or SIGHUP first). It is a client of the keeper like the others: :class:`PlainPrinter`
-also prints ``tuirunner logs``.
+SIGTERM or SIGHUP first) — except a oneshot that completed (exit 0) and a process that is
+restarted automatically: those do not end the run. When nothing is left to run (every process
+completed), the run ends with status 0. It is a client of the keeper like the others:
+:class:`PlainPrinter` also prints ``tuirunner logs``.
 """
 
 from __future__ import annotations
@@ -36,17 +38,26 @@ HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 def describe_state(proc: ProcessInfo, state: State, timeout: float | None = None) -> str | None:
     """The system line for a process that reached *state*, or None if it is not worth one."""
+    if state is State.STARTING or (state is State.RUNNING and proc.ready is None):
+        because = f": {proc.started_because}" if proc.started_because else ""
+        return f"{proc.name} started (pid {proc.pid}){because}"
     if state is State.RUNNING:
-        return f"{proc.name} started (pid {proc.pid})"
+        return f"{proc.name} is ready" if proc.ready else f"{proc.name} {proc.detail()}"
+    if state is State.PENDING:
+        return f"{proc.name} {proc.detail()}" if proc.detail() else None
     if state in (State.EXITED, State.STOPPED) and proc.exit is not None:
         if state is State.STOPPED:
             if proc.forced:
                 after = f" after the {timeout:g} s timeout" if timeout is not None else ""
                 return f"{proc.name} stopped (killed by SIGKILL{after})"
             return f"{proc.name} stopped ({proc.exit.describe()})"
-        return f"{proc.name} {proc.exit.describe()}"
+        if proc.oneshot and proc.exit.success:
+            return f"{proc.name} completed (exit 0)"
+        line = f"{proc.name} {proc.exit.describe()}"
+        return f"{line}; {proc.detail()}" if proc.next_start_at is not None else line
     if state is State.FAILED:
-        return f"{proc.name} failed: {proc.error}"
+        line = f"{proc.name} failed: {proc.error}"
+        return f"{line}; {proc.detail()}" if proc.next_start_at is not None else line
     return None
 
 
@@ -149,8 +160,18 @@ class PlainPrinter:
 
 
 def ends_the_run(proc: ProcessInfo) -> bool:
-    """honcho's rule: a process that ends (on its own, or could not start) ends the run."""
-    return proc.state in (State.EXITED, State.FAILED)
+    """honcho's rule: a process that ends (on its own, or could not start) ends the run; but
+    not a oneshot that completed, nor a process about to be restarted automatically."""
+    if proc.state not in (State.EXITED, State.FAILED):
+        return False
+    if proc.next_start_at is not None:
+        return False
+    return not (proc.oneshot and proc.exit is not None and proc.exit.success)
+
+
+def all_done(processes: Iterable[ProcessInfo]) -> bool:
+    """Nothing runs, and nothing will by itself: every process completed (or was stopped)."""
+    return not any(p.active for p in processes)
 
 
 async def run_plain(client: Client, printer: PlainPrinter, keeper: KeeperProcess) -> int:
@@ -176,8 +197,12 @@ async def run_plain(client: Client, printer: PlainPrinter, keeper: KeeperProcess
 
     def on_event(event: object) -> None:
         printer(event)
-        if isinstance(event, StateChanged) and ends_the_run(event.process):
-            ended(event.process)
+        if isinstance(event, StateChanged):
+            if ends_the_run(event.process):
+                ended(event.process)
+            elif event.new is State.EXITED and all_done(client) and not status:
+                printer.system("every process completed")
+                finish(0)
 
     def on_signal(sig: signal.Signals) -> None:
         nonlocal signals_seen
@@ -199,6 +224,9 @@ async def run_plain(client: Client, printer: PlainPrinter, keeper: KeeperProcess
         for proc in client:
             if ends_the_run(proc):
                 ended(proc)
+        if not status and all_done(client):
+            printer.system("every process completed")
+            finish(0)
         assert client.disconnected is not None
         reason = await client.disconnected
     finally:

@@ -96,17 +96,37 @@ class Project:
         return procfile
 
     def instances(self, selected: list[str] | None = None) -> list[Instance]:
-        """The formation (of the *selected* types, by default those of the options);
-        UserError if it is empty or invalid."""
+        """The formation (of the *selected* types, by default those of the options, with what
+        they depend on); UserError if it is empty or invalid."""
+        procfile = self.procfile()
+        selected = self.options.processes if selected is None else selected
         instances = formation(
-            self.procfile(),
-            selected=self.options.processes if selected is None else selected,
+            procfile,
+            selected=self.with_dependencies(selected, procfile),
             concurrency=self.concurrency,
             base_port=self.base_port,
         )
         if not instances:
             raise UserError("nothing to start: the concurrency of every selected type is 0")
         return instances
+
+    def with_dependencies(self, selected: list[str], procfile: Procfile) -> list[str]:
+        """*selected* types and, transitively, the types they depend on (``tuirunner web``
+        starts ``release`` too when web depends on it, as ``docker compose up web`` does).
+        Nothing selected means every type. A type with concurrency 0 is not started all the
+        same, and its dependents do not wait for it."""
+        if not selected:
+            return selected
+        wanted: list[str] = []
+        todo = list(selected)
+        while todo:
+            name = todo.pop(0)
+            if name in wanted:
+                continue
+            wanted.append(name)
+            if name in procfile.names:  # unknown names are formation()'s to report
+                todo.extend(dep.name for dep in self.settings.dependencies_of(name))
+        return wanted
 
     def validate_run(self) -> list[Instance]:
         """Everything a start checks before anything runs."""
