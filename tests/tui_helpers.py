@@ -34,10 +34,12 @@ def make_app(
     scrollback: int = 10_000,
     app_class=TuirunnerApp,
     shell_env: dict | None = None,
+    resources: bool = False,
     **app_kwargs,
 ) -> TuirunnerApp:
     """The app as ``tuirunner`` runs it in the foreground: a keeper (with its guard) of
-    *procfile* in *tmp_path*, the app its owner."""
+    *procfile* in *tmp_path*, the app its owner. *resources*: CPU, memory and ports are
+    sampled and shown (off by default: they change from run to run)."""
     (tmp_path / "Procfile").write_text(procfile)
     options = RunOptions(
         app_root=str(tmp_path),
@@ -50,7 +52,7 @@ def make_app(
     keeper = start_keeper(options, foreground=True, window=(80, 20), environ=environ)
     KEEPERS.append(keeper)
     keeper.wait_ready()
-    client = Client.connect(tmp_path, env=True, owner=keeper.owner)
+    client = Client.connect(tmp_path, env=True, owner=keeper.owner, resources=resources)
     return app_class(client, keeper, handle_signals=False, **app_kwargs)
 
 

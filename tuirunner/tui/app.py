@@ -237,6 +237,7 @@ class TuirunnerApp(App[int]):
             self._state_changed(event)
         elif isinstance(event, InfoChanged):
             self.pane(event.process.name).refresh_header()
+            self.process_list.refresh_pane(self.pane(event.process.name))
         elif isinstance(event, Notice) and "SIGKILL" in event.message and not self.quitting:
             self.notify(event.message, severity="warning", markup=False)
         elif isinstance(event, EnvironmentChanged):
@@ -254,14 +255,15 @@ class TuirunnerApp(App[int]):
         pane = self.pane(proc.name)
         pane.refresh_header()
         self.process_list.refresh_pane(pane)
-        if event.new is State.RUNNING:
+        if event.new in (State.STARTING, State.RUNNING):
             pane.set_hint(None)
             self._refresh_env_views()
         if self.quitting:
             return
         if proc.crashed:
-            what = proc.error or (proc.exit.describe() if proc.exit else "crashed")
-            self.notify(f"{proc.name} {what}", severity="error", markup=False)
+            if proc.failures <= 1:  # in a crash loop, its pane says the rest
+                what = proc.error or (proc.exit.describe() if proc.exit else "crashed")
+                self.notify(f"{proc.name} {what}", severity="error", markup=False)
             self._dirty.add(proc.name)
             pane.set_hint(self.client.crash_hint(proc, "press e to inspect the environment"))
 
@@ -288,8 +290,8 @@ class TuirunnerApp(App[int]):
 
     def _tick(self) -> None:
         for pane in self.panes:
-            if pane.process.state.alive:
-                pane.refresh_header()
+            if pane.process.state.alive or pane.process.next_start_at is not None:
+                pane.refresh_header()  # the uptime, or "next try in 8 s"
 
     def on_output_view_typed(self, message: OutputView.Typed) -> None:
         self.client.write(message.view.process.name, message.data)
@@ -319,7 +321,7 @@ class TuirunnerApp(App[int]):
         proc = self.client.get(name)
         if proc.state in (State.STOPPING, State.RESTARTING):
             return
-        if proc.state.alive:
+        if proc.active:  # running, waiting for a dependency, or for an automatic restart
             self.client.stop(name)
         else:
             self.client.start_processes(name)
@@ -527,7 +529,7 @@ class TuirunnerApp(App[int]):
 def run_tui(keeper: KeeperProcess, app_root: Path) -> int:
     """The foreground terminal UI of a run whose keeper we just started."""
     keeper.wait_ready()
-    client = Client.connect(app_root, env=True, owner=keeper.owner)
+    client = Client.connect(app_root, env=True, owner=keeper.owner, resources=True)
     return _run(TuirunnerApp(client, keeper))
 
 

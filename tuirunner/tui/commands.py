@@ -27,7 +27,7 @@ class ProcessCommands(Provider):
                     f"Stop {name} and start it again",
                 ),
                 (
-                    f"Stop {name}" if proc.state.alive else f"Start {name}",
+                    f"Stop {name}" if proc.active else f"Start {name}",
                     partial(app.toggle_process, name),
                     proc.command,
                 ),

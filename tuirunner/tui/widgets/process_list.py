@@ -21,6 +21,9 @@ class ProcessList(OptionList):
         text.append("● ", style=STATE_COLOURS[cls])
         text.append(pane.process.name, style="bold")
         text.append(f" {label}", style="dim")
+        detail = pane.process.detail()
+        if detail:
+            text.append(f" · {detail}", style="dim italic")
         return text
 
     def refresh_pane(self, pane: ProcessPane) -> None:

@@ -114,7 +114,7 @@ class ProcessPane(Vertical):
             optional.append((self.app.format_pid(proc.pid), ""))  # type: ignore[attr-defined]
         if proc.restart_count:
             optional.append((f"↻ {proc.restart_count}", ""))
-        optional.append((f":{proc.port}", "cyan"))
+        optional.append((proc.resources() or f":{proc.port}", "cyan"))
         uptime = proc.uptime(now)
         if uptime is not None and proc.state.alive:
             optional.append((self.app.format_uptime(uptime), "dim"))  # type: ignore[attr-defined]
@@ -123,6 +123,10 @@ class ProcessPane(Vertical):
                 break
             text.append("  ")
             text.append(part, style=style)
+        detail = proc.detail(now)
+        if detail:  # last, cut with an ellipsis rather than left out
+            text.append("  ")
+            text.append(detail, style="italic")
         return text
 
     def refresh_header(self) -> None:
@@ -133,7 +137,7 @@ class ProcessPane(Vertical):
         if not self.has_class(cls):
             self.remove_class(*STATE_CLASSES)
             self.add_class(cls)
-        self.toggle_button.label = "Stop" if proc.state.alive else "Start"
+        self.toggle_button.label = "Stop" if proc.active else "Start"
         self.toggle_button.disabled = proc.state in (State.STOPPING, State.RESTARTING)
 
     def set_hint(self, text: str | None) -> None:
