@@ -114,6 +114,13 @@ def test_demo_in_plain_mode(demo):
         runner.wait_for_output(READY, timeout=60)
         assert demo.answers()
         runner.wait_for_output("Starting worker", timeout=60)
+        # release migrates first (a oneshot: its exit 0 does not end the run); web and
+        # worker start once it has completed, and web says when it answers HTTP.
+        out = runner.output
+        completed = out.index("release.1 completed (exit 0)")
+        assert out.index("Apply all migrations") < completed
+        assert completed < out.index("worker.1 started") and completed < out.index("web.1 started")
+        runner.wait_for_output("web.1 is ready", timeout=60)
         demo.enqueue("Ada")
         runner.wait_for_output("task greet(name='Ada') finished: 'Hello, Ada!'", timeout=60)
         runner.wait_for_output("Subject: Greeting for Ada", timeout=30)
@@ -158,17 +165,21 @@ def test_demo_in_the_terminal_ui(demo):
 
 
 @needs_tmux
-def test_demo_without_secret_key_shows_why_web_crashed(demo):
+def test_demo_without_secret_key_shows_why_release_crashed_and_the_others_wait(demo):
     env = demo.shell_env()
     args = demo.args(with_demo_env=False)  # no example/.env: SECRET_KEY is missing
     with Tmux(tuirunner_command(*args), ROOT, width=240, height=60, env=env) as term:
-        term.wait_for("KeyError: 'SECRET_KEY'", timeout=60)
+        term.wait_for("KeyError: 'SECRET_KEY'", timeout=60)  # migrate, in release's pane
         term.wait_for("SECRET_KEY is not set — press e", timeout=30)
         wait_for(
-            lambda: re.search(r"web\.1\s+crashed: exit 1", term.screen()),
+            lambda: re.search(r"release\.1\s+crashed: exit 1", term.screen()),
             30,
-            message="web.1 crashed",
+            message="release.1 crashed",
         )
+        # web and worker never start, and say why.
+        screen = term.wait_for("blocked: release.1 exited with code 1", timeout=30)
+        assert re.search(r"web\.1\s+blocked", screen), screen
+        assert re.search(r"worker\.1\s+blocked", screen), screen
         screen = term.wait_for("Server is listening", timeout=30)
         assert re.search(r"mail\.1\s+running", screen), screen
         term.send("q")

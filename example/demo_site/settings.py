@@ -93,7 +93,7 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Three processes (web, worker, wait_for_migrations) share one SQLite
+    # Several processes (release, web, worker) share one SQLite
     # file: wait for locks instead of failing at once, take the write lock
     # at the start of a transaction, and let readers run alongside a writer.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
