@@ -6,9 +6,12 @@ other processes the machine runs:
 - each tree is walked from its leader by ``/proc/PID/task/TID/children`` (no scan of every
   process on the machine); each member's ``/proc/PID/stat`` gives its CPU time (its own and that
   of the children it reaped, so that short-lived children count) and its resident memory;
-- listening sockets come from one read of ``/proc/net/tcp`` and ``/proc/net/tcp6``; which tree
-  holds them needs the members' file descriptors (``/proc/PID/fd``), which are read again only
-  when the set of listening sockets or the members of a tree changed since the last round.
+- listening sockets come from the kernel's socket diagnostics (netlink ``sock_diag``, what
+  ``ss -tl`` uses), asked for listening TCP sockets only: ~25 µs. (``/proc/net/tcp`` says the
+  same, but reading it walks every bucket of the TCP hash tables: ~4 ms per file on a machine
+  with a few GB of memory, however few sockets there are. It is the fallback.) Which tree holds
+  them needs the members' file descriptors (``/proc/PID/fd``), which are read again only when
+  the set of listening sockets or the members of a tree changed since the last round.
 
 Elsewhere (macOS) psutil does the same with one scan of the process table per round.
 """
@@ -17,6 +20,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
+import struct
 import sys
 import time
 from dataclasses import dataclass
@@ -50,6 +55,7 @@ class Sampler:
         self._cpu: dict[int, tuple[float, float]] = {}  # leader -> (monotonic, cpu seconds)
         self._sockets: dict[int, tuple[frozenset[int], frozenset[int], tuple[int, ...]]] = {}
         self._uid = str(os.getuid())
+        self._netlink = self.linux
 
     def sample(self, leaders: list[int]) -> dict[int, Usage]:
         """The usage of each tree (by leader pid); a leader that is gone is left out."""
@@ -80,6 +86,11 @@ class Sampler:
 
     def _listening(self) -> dict[int, int]:
         """Socket inode -> port, for the TCP sockets of this user that listen."""
+        if self._netlink:
+            try:
+                return _listening_netlink(int(self._uid))
+            except OSError:  # no netlink here (a sandbox): /proc/net/tcp says it too
+                self._netlink = False
         found: dict[int, int] = {}
         for table in ("/proc/net/tcp", "/proc/net/tcp6"):
             try:
@@ -164,6 +175,53 @@ class Sampler:
                     if conn.status == psutil.CONN_LISTEN and conn.laddr:
                         ports.add(conn.laddr.port)
         return seconds, memory, tuple(sorted(ports))
+
+
+# netlink sock_diag (linux/sock_diag.h, linux/inet_diag.h)
+_NETLINK_SOCK_DIAG = 4
+_SOCK_DIAG_BY_FAMILY = 20
+_NLM_F_REQUEST_DUMP = 0x1 | 0x300
+_NLMSG_ERROR = 2
+_NLMSG_DONE = 3
+_TCP_LISTEN = 10
+_HEADER = struct.Struct("=IHHII")  # nlmsghdr: len, type, flags, seq, pid
+# inet_diag_req_v2: family, protocol, ext, pad, states, and a zero inet_diag_sockid (48 bytes)
+_REQUEST = struct.Struct("=BBBBI48x")
+
+
+def _listening_netlink(uid: int) -> dict[int, int]:
+    """Socket inode -> port of the listening TCP sockets (IPv4 and IPv6) of *uid*."""
+    found: dict[int, int] = {}
+    with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, _NETLINK_SOCK_DIAG) as sock:
+        sock.settimeout(1.0)
+        for seq, family in enumerate((socket.AF_INET, socket.AF_INET6), 1):
+            request = _REQUEST.pack(family, socket.IPPROTO_TCP, 0, 0, 1 << _TCP_LISTEN)
+            header = _HEADER.pack(
+                _HEADER.size + len(request), _SOCK_DIAG_BY_FAMILY, _NLM_F_REQUEST_DUMP, seq, 0
+            )
+            sock.send(header + request)
+            done = False
+            while not done:
+                data = sock.recv(65536)
+                if not data:
+                    break
+                offset = 0
+                while offset + _HEADER.size <= len(data):
+                    length, kind, _flags, _seq, _pid = _HEADER.unpack_from(data, offset)
+                    if kind == _NLMSG_DONE or length < _HEADER.size:
+                        done = True
+                        break
+                    if kind == _NLMSG_ERROR:
+                        raise OSError("sock_diag refused the request")
+                    # inet_diag_msg: family, state, timer, retrans (4 bytes), inet_diag_sockid
+                    # (sport first, big-endian), expires, rqueue, wqueue, uid, inode.
+                    body = offset + _HEADER.size
+                    (port,) = struct.unpack_from(">H", data, body + 4)
+                    owner, inode = struct.unpack_from("=II", data, body + 64)
+                    if owner == uid:
+                        found[inode] = port
+                    offset += (length + 3) & ~3
+    return found
 
 
 def _children_map() -> dict[int, list[int]]:
