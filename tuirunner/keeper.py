@@ -74,7 +74,7 @@ SAMPLE_FRESH = 0.3  # ps with nobody sampling: the CPU use over this long
 # its thread wakes up to look for them (its idle cost); WATCH_POLL how often files that cannot
 # be watched by events are looked at (stat).
 WATCH_DEBOUNCE = int(settings_module.WATCH_DEBOUNCE * 1000)
-WATCH_STEP = 100
+WATCH_STEP = 200
 WATCH_POLL = 1.0
 
 
