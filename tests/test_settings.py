@@ -885,3 +885,23 @@ def test_the_readme_example_is_valid_and_check_prints_what_it_says(tmp_path):
     assert (result.returncode, result.stderr) == (0, expected)
     s = load_settings(tmp_path)
     assert s.process("worker").depends_on[1] == Dependency("release", Condition.COMPLETED, True)
+
+
+def test_the_readme_shows_the_demos_settings_as_they_are():
+    root = README.parent
+    section = readme_settings_section()
+    demo = section[section.index("### The demo's settings") :]
+    procfile, toml = re.findall(r"```\w*\n(.*?)```", demo, re.S)[:2]
+    assert "<!-- settings:demo -->\n```toml" in demo
+    assert toml == (root / "tuirunner.toml").read_text()
+    lines = [
+        line
+        for line in (root / "Procfile.example").read_text().splitlines()
+        if line and not line.startswith("#")
+    ]
+    assert procfile.splitlines() == lines
+    result = run_cli(["-f", "Procfile.example", "-e", "example/.env", "check"], root)
+    assert result.stderr.splitlines() == [
+        "Valid procfile detected (web, worker, mail, release)",
+        "Settings: tuirunner.toml (3 processes configured)",
+    ]
