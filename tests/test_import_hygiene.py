@@ -12,6 +12,11 @@ CORE = [
     "tuirunner.supervisor",
     "tuirunner.plain",
     "tuirunner.settings",
+    "tuirunner.readiness",
+    "tuirunner.logfile",
+    "tuirunner.resources",
+    "tuirunner.watching",
+    "tuirunner.keeper",
 ]
 
 
