@@ -736,6 +736,7 @@ class Supervisor:
         proc.waiting_for = proc.blocked = None
         proc.next_start_at = None
         self._open_log(proc)
+        reaper = self.reaper  # its SIGCHLD handler must be there before the child can exit
         try:
             spawned = spawn_on_pty(
                 [self.shell, "-c", proc.command], environment.as_dict(), self.app_root, proc.window
@@ -749,7 +750,7 @@ class Supervisor:
             self._schedule_retry(proc, ran=0.0)
             self._set_state(proc, State.FAILED)
             return
-        proc._exit = self.reaper.wait(spawned.pid)
+        proc._exit = reaper.wait(spawned.pid)
         if proc.start_count:
             why = f": {reason}" if reason else ""
             self._runner_line(
