@@ -34,6 +34,8 @@ def ps(args: argparse.Namespace) -> int:
         # Resources sampled now (at once if a terminal UI has them sampled already).
         for info in client.call("sample", timeout=30):
             client.get(info["name"]).update_from(info)
+    except KeeperError:
+        pass  # a keeper of an older tuirunner: its snapshot, without resources
     finally:
         client.close()
     now = time.time()
