@@ -665,11 +665,16 @@ class Supervisor:
         else:
             while (left := deadline - time.monotonic()) > 0:
                 await asyncio.sleep(min(check.interval, left))
-                left = max(deadline - time.monotonic(), 0.001)
-                if check.kind is not ReadyKind.COMMAND:  # a command has all the time left
-                    left = min(left, READY_ATTEMPT_TIMEOUT)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                # An attempt has the time left (a command all of it; a connection at most
+                # READY_ATTEMPT_TIMEOUT), and at least one interval, even at the very end.
+                limit = max(left, check.interval)
+                if check.kind is not ReadyKind.COMMAND:
+                    limit = min(limit, READY_ATTEMPT_TIMEOUT)
                 result = await readiness.attempt(
-                    check, env, left, cwd=self.app_root, reaper=self.reaper, shell=self.shell
+                    check, env, limit, cwd=self.app_root, reaper=self.reaper, shell=self.shell
                 )
                 if result is None:
                     proc._ready_task = None
