@@ -9,18 +9,16 @@ honcho does (``tuirunner -e .env.test run pytest`` and ``tuirunner run -e .env.t
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import shutil
 import sys
 
 import tuirunner
-from tuirunner import control
 from tuirunner import project as project_module
-from tuirunner.client import Client, start_keeper
 from tuirunner.environment import Environment, FilterMode, WarningKind
 from tuirunner.errors import UserError
+from tuirunner.launch import start_keeper
 from tuirunner.limits import MAX_TIMEOUT, check_exec_limits, parse_timeout
 from tuirunner.output import DEFAULT_SCROLLBACK
 from tuirunner.procfile import Instance, formation
@@ -355,6 +353,7 @@ def start_detached(project: Project) -> int:
 
 
 def run_plain_mode(args, project: Project, instances: list[Instance]) -> int:
+    from tuirunner.client import Client
     from tuirunner.plain import PlainPrinter, run_plain, stdout_supports_colour
 
     names = [i.name for i in instances]
@@ -382,6 +381,8 @@ def run_plain_mode(args, project: Project, instances: list[Instance]) -> int:
     keeper.wait_ready()
     # The environments too: a crash hint says which variable was missing.
     client = Client.connect(project.app_root, env=True, owner=keeper.owner, scrollback=1000)
+    import asyncio
+
     return asyncio.run(run_plain(client, printer, keeper))
 
 
@@ -487,6 +488,8 @@ def main(argv: list[str] | None = None) -> int:
             args.parser.print_help()
             return 0
         if command in CONTROL:
+            from tuirunner import control
+
             return getattr(control, command)(args)
         handler = {"start": cmd_start, "run": cmd_run, "check": cmd_check, "env": cmd_env}
         return handler[command](args)

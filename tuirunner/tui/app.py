@@ -26,7 +26,6 @@ from tuirunner.client import (
     Client,
     Disconnected,
     EnvironmentChanged,
-    KeeperProcess,
     Resynced,
 )
 from tuirunner.events import (
@@ -39,6 +38,7 @@ from tuirunner.events import (
     StateChanged,
     format_duration,
 )
+from tuirunner.launch import KeeperProcess
 from tuirunner.tui.commands import ProcessCommands
 from tuirunner.tui.layout import MAX_TILED, choose_grid
 from tuirunner.tui.screens.inspector import EnvInspector
