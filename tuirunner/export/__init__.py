@@ -1,0 +1,1 @@
+"""tuirunner export: configuration for supervisord, systemd, Docker Compose and Kubernetes."""
