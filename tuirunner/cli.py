@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tuirunner import __version__
+from tuirunner import __version__, export
 from tuirunner.environment import (
     EnvFileSpec,
     Environment,
@@ -37,7 +37,7 @@ from tuirunner.settings import Settings, load_settings
 from tuirunner.supervisor import DEFAULT_TIMEOUT, runner_variables
 
 PROG = "tuirunner"
-SUBCOMMANDS = ("start", "run", "check", "env", "version", "help")
+SUBCOMMANDS = ("start", "run", "check", "env", "export", "version", "help")
 
 # Options that take a value, to find where the subcommand is without parsing.
 _VALUE_OPTIONS = {
@@ -66,6 +66,7 @@ commands:
   run [--] COMMAND ...    run one command with the same environment, attached to this terminal
   check                   validate the Procfile and env files
   env                     show the environment a process gets and where each variable comes from
+  export FORMAT LOCATION  write supervisord, systemd, compose or kubernetes configuration
   version                 print the version
 
 Env files override the shell environment; later files override earlier ones. Each process also
@@ -211,6 +212,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="all variables, only those set by env files, or only those that "
         "differ from the shell (default: all)",
     )
+
+    # export (issue 12): the arguments are defined in tuirunner/export/__init__.py
+    p = subs.add_parser(
+        "export", help="export to supervisord, systemd, Docker Compose or Kubernetes"
+    )
+    _add_common(p, sub=True)
+    export.add_arguments(p)
 
     subs.add_parser("version", help="print the version")
     p = subs.add_parser("help", help="show help")
@@ -497,6 +505,15 @@ def cmd_env(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """``export FORMAT LOCATION``: see tuirunner/export/__init__.py."""
+    project = load_project(args)
+    project.environment.raise_for_missing_files()
+    print_env_warnings(project.environment)
+    timeout = DEFAULT_TIMEOUT if args.timeout is None else args.timeout
+    return export.run(args, project, timeout)
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = parse_args(argv)
@@ -508,6 +525,7 @@ def main(argv: list[str] | None = None) -> int:
             args.parser.print_help()
             return 0
         handler = {"start": cmd_start, "run": cmd_run, "check": cmd_check, "env": cmd_env}
+        handler["export"] = cmd_export
         return handler[command](args)
     except UserError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
