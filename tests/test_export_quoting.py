@@ -159,6 +159,10 @@ YAML_HARD = [
     "/bin/sh",
     "-c",
     "app.kubernetes.io/name",
+    "10s",
+    "500ms",
+    "10",
+    "1e3s",
 ]
 
 
@@ -189,12 +193,13 @@ def test_yaml_documents_keep_order_types_and_nesting():
         "nested": {"deeper": {"value": "5000"}},
     }
     text = to_yaml(doc, ["a comment", "another"])
-    assert text.startswith("# a comment\n# another\n")
+    assert text.startswith("# a comment\n# another\n\nname: app\n")
     for read in (read_yaml_11, read_yaml_12):
         assert read(text) == doc
     assert list(read_yaml_11(text)) == list(doc)
     assert yaml_scalar("web") == "web"  # readable where it is safe
     assert yaml_scalar("5000") == '"5000"'
+    assert yaml_scalar("10s") == "10s"
 
 
 # --- POSIX shell ---------------------------------------------------------------------------------

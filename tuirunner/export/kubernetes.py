@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import re
+import textwrap
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -181,7 +182,8 @@ def _file(
     notes: list[str] | None = None,
 ) -> OutputFile:
     comments = export.header(secrets or ())
-    comments += [f"Note: {n}" for n in notes or ()]
+    for note in notes or ():
+        comments += textwrap.wrap(f"Note: {note}", 96, subsequent_indent="  ")
     return OutputFile(name, to_yaml(manifest, comments), secret=bool(secrets))
 
 

@@ -199,7 +199,7 @@ class Flow(list):
 # Plain (unquoted) scalars are used only where no YAML 1.1 or 1.2 reader can take them for
 # anything but a string: starting with a letter, '_' or '/', with no ':', '#', flow indicators or
 # spaces, and not a boolean or null word. Everything else is double-quoted.
-_PLAIN = re.compile(r"[A-Za-z_/][A-Za-z0-9_./-]*")
+_PLAIN = re.compile(r"[A-Za-z_/][A-Za-z0-9_./-]*|[0-9]+(?:ms|s)")  # or a duration: 10s, 500ms
 _RESERVED_WORDS = frozenset(
     ("y", "n", "yes", "no", "true", "false", "on", "off", "null", "~", "nan", "inf")
 )
@@ -229,6 +229,8 @@ def to_yaml(data: Mapping[str, Any], comments: Sequence[str] = ()) -> str:
     """Block-style YAML for dicts (kept in their order), lists, :class:`Flow` lists, strings,
     integers, booleans and None; *comments* become ``#`` lines at the top."""
     lines = [f"# {c}".rstrip() for c in comments]
+    if lines:
+        lines.append("")
     lines += _yaml_block(data, "")
     return "\n".join(lines) + "\n"
 
