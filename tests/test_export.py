@@ -258,6 +258,28 @@ def test_without_settings_the_procfile_and_env_files_decide(tmp_path, monkeypatc
     assert "env_file" not in services["web"] and "depends_on" not in services["web"]
 
 
+def test_a_log_ready_check_is_weakened_to_started_with_a_warning(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("PORT", raising=False)
+    write_files(
+        tmp_path,
+        {
+            "Procfile": "db: postgres\napp: serve\n",
+            "tuirunner.toml": '[processes.db]\nready = { log = "ready to accept" }\n'
+            '[processes.app]\ndepends_on = { db = "ready" }\n',
+        },
+    )
+    assert export(tmp_path, "compose", tmp_path / "c", "-a", "app") == 0
+    services = yaml.safe_load((tmp_path / "c" / "compose.yaml").read_text())["services"]
+    assert "healthcheck" not in services["db"]
+    assert services["app"]["depends_on"] == {"db": {"condition": "service_started"}}
+    err = capsys.readouterr().err
+    assert "app waits for db to be ready, but a log check has no equivalent in compose" in err
+    assert export(tmp_path, "systemd", tmp_path / "s", "-a", "app") == 0
+    unit = (tmp_path / "s" / "app-db-1.service").read_text()
+    assert "ExecStartPost" not in unit
+    assert "a log check has no equivalent in systemd" in capsys.readouterr().err
+
+
 def test_stale_files_of_an_earlier_export_are_reported(project, tmp_path, capsys):
     out = tmp_path / "units"
     assert export(project, "systemd", out, "-c", "worker=3") == 0

@@ -91,7 +91,9 @@ def _service(export: Export, process: Process) -> dict[str, Any]:
         service["depends_on"] = depends
     if ps.ready is not None and not process.oneshot:
         check = ready_command(ps.ready)
-        if check is not None:
+        if check is None:
+            export.warn(f"{process.name}: a log ready check has no equivalent in compose")
+        else:
             service["healthcheck"] = {
                 "test": Flow(["CMD-SHELL", check]),
                 "interval": duration(HEALTHCHECK_INTERVAL),
