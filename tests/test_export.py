@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -316,3 +317,41 @@ def test_atomic_write_replaces_and_cleans_up(tmp_path):
     assert path.read_text() == "new"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert [p.name for p in tmp_path.iterdir()] == ["f.conf"]
+
+
+# --- the README ---------------------------------------------------------------------------------
+
+README = Path(__file__).parent.parent / "README.md"
+
+
+def test_the_readme_examples_are_what_export_writes(tmp_path, monkeypatch):
+    monkeypatch.delenv("PORT", raising=False)
+    text = README.read_text()
+    section = text[text.index("\n## Export\n") : text.index("\n## Compatibility with honcho")]
+    examples = section[section.index("### Examples") : section.index("### What maps to what")]
+    blocks = [body for _, body in re.findall(r"```(\w*)\n(.*?)```", examples, re.S)]
+    procfile, env, _, supervisord, _, systemd, _, compose, _, kubernetes = blocks
+    settings = re.search(r"<!-- settings:example -->\n```toml\n(.*?)```", text, re.S).group(1)
+    root = tmp_path / "srv" / "mysite"
+    write_files(root, {"Procfile": procfile, ".env": env, "pyproject.toml": settings})
+    out = tmp_path / "out"
+
+    def written(fmt: str, location: Path, name: str, *args: str) -> list[str]:
+        code = main(["-d", str(root), "-f", "Procfile", "export", fmt, str(location), *args])
+        assert code == 0
+        return (location / name).read_text().splitlines()
+
+    def excerpt(block: str) -> list[str]:
+        lines = block.replace("/srv/mysite", str(root)).replace("/etc/systemd/system", str(out))
+        return [line for line in lines.splitlines() if "…" not in line and "..." not in line]
+
+    actual = written("supervisord", out, "mysite.conf", "-u", "mysite")
+    assert [line for line in excerpt(supervisord) if line not in actual] == []
+    actual = written("systemd", out, "mysite-web-1.service", "-u", "mysite")
+    assert [line for line in excerpt(systemd)[1:] if line not in actual] == []
+    actual = written("compose", root, "compose.yaml")
+    assert [line for line in excerpt(compose) if line not in actual] == []
+    image = ["--image", "registry.example.com/mysite:1.0"]
+    written("kubernetes", root / "k8s", "mysite-web-service.yaml", *image)
+    listed = [line.split()[0] for line in kubernetes.splitlines()]
+    assert sorted(listed) == [f"k8s/{p.name}" for p in sorted((root / "k8s").iterdir())]
