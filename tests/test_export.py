@@ -281,6 +281,14 @@ def test_a_log_ready_check_is_weakened_to_started_with_a_warning(tmp_path, monke
     assert "a log check has no equivalent in systemd" in capsys.readouterr().err
 
 
+def test_a_zero_timeout_stays_a_kill_at_once(tmp_path, monkeypatch):
+    monkeypatch.delenv("PORT", raising=False)
+    write_files(tmp_path, {"Procfile": "web: serve\n"})
+    assert main(["-d", str(tmp_path), "-t", "0", "export", "systemd", str(tmp_path / "s")]) == 0
+    [unit] = tmp_path.glob("s/*.service")
+    assert "TimeoutStopSec=1ms\n" in unit.read_text()  # TimeoutStopSec=0 would never kill
+
+
 def test_stale_files_of_an_earlier_export_are_reported(project, tmp_path, capsys):
     out = tmp_path / "units"
     assert export(project, "systemd", out, "-c", "worker=3") == 0

@@ -73,8 +73,8 @@ def _program(
     lines = [f"[program:{program_name(export, process.name, inst.number)}]"]
     for var in on_command_line:
         lines.append(
-            f"; {var.name} is passed by {ENV_COMMAND} in command=: environment= cannot hold "
-            "its value exactly"
+            f"; {var.name} ({var.origin}) is passed by {ENV_COMMAND} in command=: environment= "
+            "cannot hold its value exactly"
         )
     ps = process.settings
     log_file = os.path.join(export.log_dir, f"{process.name}-{inst.number}.log")

@@ -130,7 +130,8 @@ def _service(export: Export, process: Process, inst: Instance, env_file: OutputF
     service += [
         "KillMode=control-group",
         f"KillSignal={process.stop_signal}",
-        f"TimeoutStopSec={duration(process.timeout)}",
+        # systemd reads 0 as "no timeout"; tuirunner's 0 is "SIGKILL at once"
+        f"TimeoutStopSec={duration(process.timeout) if process.timeout > 0 else '1ms'}",
         f"SyslogIdentifier={export.app}-{inst.name}",
     ]
     install = ["[Install]", f"WantedBy={export.app}.target"]
