@@ -289,6 +289,15 @@ def test_a_zero_timeout_stays_a_kill_at_once(tmp_path, monkeypatch):
     assert "TimeoutStopSec=1ms\n" in unit.read_text()  # TimeoutStopSec=0 would never kill
 
 
+def test_a_name_systemd_cannot_take_is_left_out_with_a_warning(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("PORT", raising=False)
+    write_files(tmp_path, {"Procfile": "web: serve\n", ".env": "my.var=1\nGOOD=2\n"})
+    assert export(tmp_path, "systemd", tmp_path / "s", "-a", "app") == 0
+    unit = (tmp_path / "s" / "app-web-1.service").read_text()
+    assert 'Environment="GOOD=2"' in unit and "my.var" not in unit
+    assert "my.var is not a valid variable name for systemd" in capsys.readouterr().err
+
+
 def test_stale_files_of_an_earlier_export_are_reported(project, tmp_path, capsys):
     out = tmp_path / "units"
     assert export(project, "systemd", out, "-c", "worker=3") == 0

@@ -11,6 +11,8 @@ the units ordered ``After=`` it) only once that loop has exited, within ``Timeou
 
 from __future__ import annotations
 
+import re
+
 from tuirunner.errors import UserError
 from tuirunner.procfile import Instance
 from tuirunner.settings import AutoRestart
@@ -19,6 +21,7 @@ from .model import (
     Export,
     OutputFile,
     Process,
+    Variable,
     duration,
     names_of,
     number,
@@ -66,8 +69,23 @@ def _comments(export: Export, secrets: list[str] | None = None) -> list[str]:
     return [f"# {line}" for line in export.header(secrets or ())] + [""]
 
 
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _environment(
+    export: Export, process: Process, inst: Instance | None = None
+) -> dict[str, Variable]:
+    """The variables systemd accepts: names must be shell identifiers (python-dotenv also
+    reads ``my.var``); the others are left out with a warning."""
+    env = export.environment(process, inst)
+    for name in [n for n in env if not _NAME.fullmatch(n)]:
+        export.warn(f"{name} is not a valid variable name for systemd: it is not exported")
+        del env[name]
+    return env
+
+
 def _env_file(export: Export, process: Process) -> OutputFile | None:
-    env = export.environment(process)
+    env = _environment(export, process)
     secrets = names_of(env, secret=True)
     if not secrets:
         return None
@@ -105,7 +123,7 @@ def _service(export: Export, process: Process, inst: Instance, env_file: OutputF
         f"User={_plain(export.host_user, 'the user (-u)')}",
         f"WorkingDirectory={_plain(str(export.app_root), 'the app root')}",
     ]
-    for name, var in export.environment(process, inst).items():
+    for name, var in _environment(export, process, inst).items():
         if not var.secret:
             service.append(f"Environment={systemd_environment(name, var.value)}")
     if env_file is not None:
