@@ -12,6 +12,13 @@ CORE = [
     "tuirunner.supervisor",
     "tuirunner.plain",
     "tuirunner.settings",
+    "tuirunner.export",
+    "tuirunner.export.model",
+    "tuirunner.export.quoting",
+    "tuirunner.export.supervisord",
+    "tuirunner.export.systemd",
+    "tuirunner.export.compose",
+    "tuirunner.export.kubernetes",
 ]
 
 

@@ -15,6 +15,7 @@ import shutil
 import sys
 
 import tuirunner
+from tuirunner import export
 from tuirunner import project as project_module
 from tuirunner.environment import Environment, FilterMode, WarningKind
 from tuirunner.errors import UserError
@@ -27,7 +28,7 @@ from tuirunner.tui.layout import first_window
 
 PROG = "tuirunner"
 CONTROL = ("attach", "ps", "restart", "stop", "logs", "down")
-SUBCOMMANDS = ("start", "run", "check", "env", "version", "help", *CONTROL)
+SUBCOMMANDS = ("start", "run", "check", "env", "export", "version", "help", *CONTROL)
 
 # Options that take a value, to find where the subcommand is without parsing.
 _VALUE_OPTIONS = {
@@ -57,6 +58,7 @@ commands:
   run [--] COMMAND ...    run one command with the same environment, attached to this terminal
   check                   validate the Procfile and env files
   env                     show the environment a process gets and where each variable comes from
+  export FORMAT LOCATION  write supervisord, systemd, compose or kubernetes configuration
   version                 print the version
 
 commands for a run that is going on (in this app root, or -d DIR):
@@ -172,6 +174,14 @@ def _add_common(parser: argparse.ArgumentParser, sub: bool) -> None:
     )
 
 
+class _Version(argparse.Action):
+    """``--version``, looking the version up only when asked (it costs start-up time)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"{PROG} {tuirunner.__version__}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -179,9 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "-v", "--version", action="version", version=f"{PROG} {tuirunner.__version__}"
-    )
+    parser.add_argument("-v", "--version", action=_Version, nargs=0, help="print the version")
     _add_common(parser, sub=False)
     subs = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -219,6 +227,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="all variables, only those set by env files, or only those that "
         "differ from the shell (default: all)",
     )
+
+    # export (issue 12): the arguments are defined in tuirunner/export/__init__.py
+    p = subs.add_parser(
+        "export", help="export to supervisord, systemd, Docker Compose or Kubernetes"
+    )
+    _add_common(p, sub=True)
+    export.add_arguments(p)
 
     subs.add_parser("version", help="print the version")
     p = subs.add_parser("help", help="show help")
@@ -477,6 +492,14 @@ def cmd_env(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """``export FORMAT LOCATION``: see tuirunner/export/__init__.py."""
+    project = load_project(args)
+    project.environment.raise_for_missing_files()
+    print_env_warnings(project.environment)
+    return export.run(args, project, project.timeout)
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = parse_args(argv)
@@ -491,7 +514,13 @@ def main(argv: list[str] | None = None) -> int:
             from tuirunner import control
 
             return getattr(control, command)(args)
-        handler = {"start": cmd_start, "run": cmd_run, "check": cmd_check, "env": cmd_env}
+        handler = {
+            "start": cmd_start,
+            "run": cmd_run,
+            "check": cmd_check,
+            "env": cmd_env,
+            "export": cmd_export,
+        }
         return handler[command](args)
     except UserError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)

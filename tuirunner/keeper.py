@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tuirunner import __version__
+import tuirunner
 from tuirunner.environment import EnvSource
 from tuirunner.errors import UserError
 from tuirunner.events import (
@@ -407,7 +407,7 @@ class Keeper:
         welcome = {
             "t": "welcome",
             "v": PROTOCOL,
-            "version": __version__,
+            "version": tuirunner.__version__,
             "pid": os.getpid(),
             "run_id": sup.run_id,
             "app_root": str(sup.app_root),
