@@ -22,7 +22,7 @@ class SnapshotApp(TuirunnerApp):
         return "pid 4242"
 
     def format_uptime(self, seconds: float) -> str:
-        return "up 1m05s"
+        return "up 5m"
 
 
 def make_app(

@@ -29,11 +29,9 @@ from tuirunner.tui.keys import key_to_bytes
 # C0 controls other than TAB and ESC, DEL, and C1 controls: never send them to the terminal.
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1a\x1c-\x1f\x7f-\x9f]")
 _SGR = re.compile(r"\x1b\[[0-9;:]*m")
-MATCH_STYLE = Style(bgcolor="yellow", color="black")
 # While a screenful or more arrives per frame, nobody can read it: repaint less often and leave
 # the time to the work that matters (reading, and the other panes).
 FLOOD_INTERVAL = 0.2
-CURRENT_MATCH_STYLE = Style(bgcolor="dark_orange", color="black", bold=True)
 
 
 def _keep_sgr(match: re.Match[str]) -> str:
@@ -84,6 +82,18 @@ class Search:
 class OutputView(ScrollView, can_focus=True):
     """Scrollable, searchable, selectable view of one process's output."""
 
+    COMPONENT_CLASSES = {"output-view--match", "output-view--current-match"}
+    DEFAULT_CSS = """
+    OutputView > .output-view--match {
+        background: $warning-muted;
+        color: $text;
+    }
+    OutputView > .output-view--current-match {
+        background: $warning;
+        color: $background;
+        text-style: bold;
+    }
+    """
     ALLOW_SELECT = True
     ALLOW_MAXIMIZE = False
     BINDINGS = [
@@ -104,6 +114,13 @@ class OutputView(ScrollView, can_focus=True):
 
     class InputClicked(Message):
         """The view was clicked while the app is in input mode."""
+
+        def __init__(self, view: OutputView) -> None:
+            super().__init__()
+            self.view = view
+
+    class LeaveInput(Message):
+        """Esc in input mode: the user wants the keys back."""
 
         def __init__(self, view: OutputView) -> None:
             super().__init__()
@@ -253,9 +270,13 @@ class OutputView(ScrollView, can_focus=True):
             plain = text.plain.lower()
             query = search.query.lower()
             current = search.current_match
+            match = self.get_component_rich_style("output-view--match", partial=True)
+            current_match = self.get_component_rich_style(
+                "output-view--current-match", partial=True
+            )
             start = plain.find(query)
             while start != -1:
-                style = CURRENT_MATCH_STYLE if current == (index, start) else MATCH_STYLE
+                style = current_match if current == (index, start) else match
                 text.stylize(style, start, start + len(query))
                 start = plain.find(query, start + len(query))
         selection = self.text_selection
@@ -340,7 +361,7 @@ class OutputView(ScrollView, can_focus=True):
         event.stop()
         event.prevent_default()
         if event.key == "escape":
-            self.app.action_leave_input_mode()  # type: ignore[attr-defined]
+            self.post_message(self.LeaveInput(self))
             return
         data = key_to_bytes(event)
         if data:
