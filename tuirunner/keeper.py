@@ -542,7 +542,7 @@ class Keeper:
                 *dirs,
                 watch_filter=lambda _c, path: path in files,
                 debounce=300,
-                step=50,
+                step=250,  # how often the watcher thread wakes up to look: keep it idle
                 recursive=False,
             ):
                 self.reload_environment(env_source)

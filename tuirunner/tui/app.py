@@ -25,9 +25,10 @@ from pathlib import Path
 from textual import events, on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.containers import Container, Horizontal
+from textual.containers import Container
 from textual.geometry import Size
 from textual.reactive import reactive
+from textual.screen import Screen
 from textual.theme import Theme
 from textual.widgets import Footer, OptionList
 
@@ -72,6 +73,17 @@ def format_uptime(seconds: float) -> str:
         return f"up {hours}h{minutes:02d}m"
     days, hours = divmod(hours, 24)
     return f"up {days}d{hours:02d}h"
+
+
+class Blank(Container):
+    """A container its children cover: Textual repaints it as one blank strip (``BLANK``)
+    rather than rendering it, which an output update would do for every row under it."""
+
+    BLANK = True
+
+
+class MainScreen(Screen):
+    BLANK = True
 
 
 class TuirunnerApp(App[int]):
@@ -173,13 +185,15 @@ class TuirunnerApp(App[int]):
 
     def compose(self) -> ComposeResult:
         grid = self._grid()
-        with Horizontal(id="main"):
-            yield self.process_list
-            with Container(id="panes"):
-                for proc in self.client:
-                    if grid is not None or proc.name == self.current:
-                        yield self._new_pane(proc)
+        yield self.process_list  # docked on the left, shown in list mode
+        with Blank(id="panes"):
+            for proc in self.client:
+                if grid is not None or proc.name == self.current:
+                    yield self._new_pane(proc)
         yield Footer()
+
+    def get_default_screen(self) -> Screen:
+        return MainScreen(id="_default")
 
     def _grid(self, size: Size | None = None) -> tuple[int, int] | None:
         width, height = size or self.size
@@ -233,7 +247,7 @@ class TuirunnerApp(App[int]):
         grid = self._grid(size)
         container = self.query_one("#panes")
         self.list_mode = grid is None
-        self.query_one("#main").set_class(self.list_mode, "-list")
+        self.process_list.display = self.list_mode
         if grid is None:
             container.styles.grid_size_columns = 1
             container.styles.grid_size_rows = 1
@@ -369,18 +383,23 @@ class TuirunnerApp(App[int]):
             self._flush_timer = self._loop.call_later(FLUSH_INTERVAL, self._flush)
 
     def _flush(self) -> None:
+        """Repaint the dirty panes, one row of the grid per frame: Textual repaints the box
+        around everything dirty, and a box over two rows takes the headers between them."""
         self._flush_timer = None
         now = time.monotonic()
         dirty, self._dirty = self._dirty, set()
+        panes = []
+        for name in dirty:
+            pane = self._panes.get(name)
+            if pane is not None and self._shown(pane):  # a hidden one catches up when shown
+                panes.append(pane)
+        top = min((pane.region.y for pane in panes), default=0)
         with self.batch_update():
-            for name in dirty:
-                pane = self._panes.get(name)
-                if pane is None or not self._shown(pane):
-                    continue  # it catches up when it is shown
-                if pane.view.due(now):
-                    pane.view.sync(now)
+            for pane in panes:
+                if pane.region.y != top or not pane.view.due(now):
+                    self._dirty.add(pane.process.name)  # next frame (or, flooding, later)
                 else:
-                    self._dirty.add(name)  # flooding: paint it on a later frame
+                    pane.view.sync(now)
         if self._dirty and self._loop is not None:
             self._flush_timer = self._loop.call_later(FLUSH_INTERVAL, self._flush)
 

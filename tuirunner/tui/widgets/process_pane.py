@@ -105,6 +105,7 @@ class ProcessPane(Vertical):
     """Everything about one process instance."""
 
     ALLOW_MAXIMIZE = True
+    BLANK = True  # its children cover it: repainting it is a blank strip, not a render
 
     kind: reactive[str] = reactive("pending")  # of state, for colours: see ProcessInfo.label
     input_mode: reactive[bool] = reactive(False)
