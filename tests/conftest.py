@@ -6,8 +6,10 @@ import pytest
 # Deterministic rendering for pilot and snapshot tests.
 os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
 os.environ.pop("NO_COLOR", None)
-# The tests' keepers keep their sockets apart from any real run of the developer's.
+# The tests' keepers keep their sockets apart from any real run of the developer's, and the
+# UI's remembered theme is the tests' own.
 os.environ["XDG_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="tuirunner-tests-")
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="tuirunner-tests-config-")
 
 
 @pytest.fixture

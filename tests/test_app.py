@@ -23,24 +23,24 @@ async def test_restart_gives_a_new_pid_and_bumps_the_restart_count(tmp_path):
         await wait_until(pilot, lambda: running(app, "web.1") and running(app, "worker.1"))
         web = app.client.get("web.1")
         first = web.pid
-        assert f"pid {first}" in str(app.pane("web.1").title_bar.render())
+        assert f"pid {first}" in app.pane("web.1").header_text()
         await pilot.press("r")
         await wait_until(pilot, lambda: web.pid != first and web.state is State.RUNNING)
         assert web.restart_count == 1
-        header = str(app.pane("web.1").title_bar.render())
+        header = app.pane("web.1").header_text()
         assert f"pid {web.pid}" in header and "↻ 1" in header
         assert app.client.get("worker.1").restart_count == 0
 
 
 async def test_stop_and_start_the_focused_process_and_buttons(tmp_path):
     app = make_app(tmp_path, "web: sleep 600\nworker: sleep 600\n")
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=(200, 40)) as pilot:  # wide enough for the buttons
         await wait_until(pilot, lambda: running(app, "worker.1"))
         await pilot.press("2", "s")
         worker = app.client.get("worker.1")
         await wait_until(pilot, lambda: worker.state is State.STOPPED)
         pane = app.pane("worker.1")
-        assert "stopped" in str(pane.title_bar.render())
+        assert "stopped" in pane.header_text()
         assert str(pane.toggle_button.label) == "Start"
         assert running(app, "web.1")
         await pilot.press("s")
@@ -142,7 +142,7 @@ async def test_input_mode_delivers_a_typed_line_to_the_child(tmp_path):
         await wait_until(pilot, lambda: "Name? " in screen_text(view), message="the prompt")
         await pilot.press("2", "i")
         assert app.input_target == "ask.1" and view.input_mode
-        assert "INPUT" in str(app.pane("ask.1").title_bar.render())
+        assert "INPUT" in app.pane("ask.1").header_text()
         # Keys that are bindings elsewhere go to the child in input mode.
         await pilot.press(*"Ada r s q", "enter")
         await wait_until(
@@ -176,7 +176,7 @@ async def test_quit_stops_everything_and_exits_zero(tmp_path, mark):
         await pilot.press("q")
         await wait_until(
             pilot,
-            lambda: app.quitting and "stopping" in str(app.pane("stubborn.1").title_bar.render()),
+            lambda: app.quitting and "stopping" in app.pane("stubborn.1").header_text(),
         )
         await wait_until(pilot, lambda: not app.is_running, timeout=30)
     assert app.return_code == 0
@@ -203,7 +203,7 @@ async def test_a_crashed_process_stays_visible_and_the_others_keep_running(tmp_p
         await wait_until(pilot, lambda: bad.state is State.EXITED)
         await pilot.pause(0.1)
         pane = app.pane("bad.1")
-        assert "crashed: exit 3" in str(pane.title_bar.render())
+        assert "crashed: exit 3" in pane.header_text()
         assert "Traceback: it broke" in screen_text(pane.view)
         assert pane.has_class("-crashed")
         assert running(app, "web.1")
@@ -234,7 +234,7 @@ async def test_follow_pauses_when_scrolling_up_and_counts_new_lines(tmp_path):
         assert not view.follow
         app.client.write("web.1", b"\r")
         await wait_until(pilot, lambda: view.unseen >= 7, message="unseen count")
-        label = app.pane("web.1").unseen_label
+        label = app.pane("web.1").unseen_bar
         assert "new lines" in str(label.render()) and label.has_class("-visible")
         assert "new 6" not in screen_text(view)
         await pilot.press("end")

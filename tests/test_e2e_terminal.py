@@ -27,7 +27,7 @@ def procfile(tmp_path, mark: str) -> None:
 
 def pid_of(screen: str, name: str) -> int | None:
     """The pid shown in the title of a running process, or None (e.g. while restarting)."""
-    match = re.search(rf"{re.escape(name)}\s+running\s+pid (\d+)", screen)
+    match = re.search(rf"{re.escape(name)}\s+running(?:(?!Restart).)*?pid (\d+)", screen)
     return int(match.group(1)) if match else None
 
 

@@ -17,6 +17,13 @@ CORE = [
     "tuirunner.resources",
     "tuirunner.watching",
     "tuirunner.keeper",
+    "tuirunner.export",
+    "tuirunner.export.model",
+    "tuirunner.export.quoting",
+    "tuirunner.export.supervisord",
+    "tuirunner.export.systemd",
+    "tuirunner.export.compose",
+    "tuirunner.export.kubernetes",
 ]
 
 

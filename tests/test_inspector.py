@@ -175,10 +175,9 @@ async def test_a_crash_naming_a_missing_variable_points_to_the_inspector(tmp_pat
         web = app.client.get("web.1")
         await wait_until(pilot, lambda: web.state is State.EXITED)
         pane = app.pane("web.1")
-        await wait_until(pilot, lambda: pane.hint.has_class("-visible"))
-        assert (
-            str(pane.hint.render()) == "SECRET_KEY is not set — press e to inspect the environment"
-        )
+        await wait_until(pilot, lambda: pane.hint_bar.has_class("-visible"))
+        hint = str(pane.hint_bar.render())
+        assert hint == "SECRET_KEY is not set — press e to inspect the environment"
         assert "KeyError: 'SECRET_KEY'" in screen_text(pane.view)
         assert app.client.get("worker.1").state is State.RUNNING
 

@@ -200,7 +200,7 @@ def web_script(tmp_path) -> str:
 
 
 def pid_on_screen(screen: str, name: str) -> int | None:
-    match = re.search(rf"{re.escape(name)}\s+running\s+pid (\d+)", screen)
+    match = re.search(rf"{re.escape(name)}\s+running(?:(?!Restart).)*?pid (\d+)", screen)
     return int(match.group(1)) if match else None
 
 

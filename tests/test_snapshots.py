@@ -11,6 +11,7 @@ from textual.widgets import Input
 from tests.helpers import PYTHON
 from tests.tui_helpers import SnapshotApp, make_app, wait_until
 from tuirunner.events import State
+from tuirunner.tui.preferences import Preferences
 from tuirunner.tui.screens.inspector import EnvInspector
 
 PY = shlex.quote(PYTHON)
@@ -22,12 +23,13 @@ SHELL = {
 }
 
 
-def app_for(tmp_path, procfile: str, **kwargs):
+def app_for(tmp_path, procfile: str, theme: str | None = None, **kwargs):
     app = make_app(
         tmp_path,
         procfile,
         app_class=SnapshotApp,
         shell_env=dict(SHELL),
+        preferences=Preferences(tmp_path / "tui.json", theme),
         **kwargs,
     )
     app.client.run_id = "0123456789abcdef"  # normally random per run
@@ -139,7 +141,7 @@ def test_crashed_process(tmp_path, snap_compare):
         run_before=settled(
             in_state("web.1", State.EXITED),
             has_output("worker.1", "Starting"),
-            lambda app: app.pane("web.1").hint.has_class("-visible"),
+            lambda app: app.pane("web.1").hint_bar.has_class("-visible"),
         ),
     )
 
@@ -177,3 +179,67 @@ def test_inspector_with_masked_values(tmp_path, snap_compare):
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(140, 32), run_before=run_before)
+
+
+CRASH = (
+    "echo 'Traceback (most recent call last):'; "
+    "echo '  File \"boom.py\", line 1, in <module>'; "
+    "echo 'ZeroDivisionError: division by zero'; exit 1"
+)
+
+
+def test_two_panes_one_crashed_at_80_by_24(tmp_path, snap_compare):
+    """Both headers keep the name and the state; the buttons and details go first."""
+    procfile = f"web: {printing(tmp_path, WEB_LINES)}\nboom: {CRASH}\n"
+    app = app_for(tmp_path, procfile)
+    assert snap_compare(
+        app,
+        terminal_size=(80, 24),
+        run_before=settled(in_state("boom.1", State.EXITED), has_output("web.1", "GET /")),
+    )
+
+
+def test_crashed_process_in_a_light_theme(tmp_path, snap_compare):
+    procfile = f"web: {CRASH}\nworker: {printing(tmp_path, ['Starting worker'])}\n"
+    app = app_for(tmp_path, procfile, theme="textual-light")
+    assert snap_compare(
+        app,
+        terminal_size=(120, 24),
+        run_before=settled(in_state("web.1", State.EXITED), has_output("worker.1", "Starting")),
+    )
+
+
+def inspector_run_before(process: str = "web.1"):
+    async def run_before(pilot):
+        await settled(in_state(process, State.RUNNING))(pilot)
+        await pilot.press("e")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, EnvInspector))
+        await pilot.pause(0.1)
+        pilot.app.clear_notifications()
+        pilot.app.screen.query_one("#env-filter", Input).cursor_blink = False
+        await pilot.pause()
+
+    return run_before
+
+
+def test_inspector_at_120_columns_with_a_long_env_file_path(tmp_path, snap_compare):
+    """Sources keep their line numbers: the path is shortened from the left."""
+    env = tmp_path / "config" / "environments" / "development"
+    env.mkdir(parents=True)
+    lines = [f"VARIABLE_{i:02d}=value {i}" for i in range(1, 14)]
+    (env / "local.env").write_text("\n".join(lines) + "\n")
+    app = app_for(
+        tmp_path,
+        "web: sleep 600\n",
+        env_files=["config/environments/development/local.env"],
+    )
+    assert snap_compare(app, terminal_size=(120, 32), run_before=inspector_run_before())
+
+
+def test_inspector_in_a_light_theme(tmp_path, snap_compare):
+    (tmp_path / ".env").write_text(
+        "SECRET_KEY=dev-secret-never-shown\nDEBUG=1\n"
+        "DATABASE_URL=postgres://app:hunter2@localhost/app\n"
+    )
+    app = app_for(tmp_path, "web: sleep 600\n", env_files=[".env"], theme="textual-light")
+    assert snap_compare(app, terminal_size=(120, 24), run_before=inspector_run_before())

@@ -7,7 +7,8 @@ import time
 from pathlib import Path
 
 from tests.helpers import clean_env
-from tuirunner.client import Client, KeeperProcess, start_keeper
+from tuirunner.client import Client
+from tuirunner.launch import KeeperProcess, start_keeper
 from tuirunner.project import RunOptions
 from tuirunner.tui.app import TuirunnerApp
 
@@ -21,7 +22,7 @@ class SnapshotApp(TuirunnerApp):
         return "pid 4242"
 
     def format_uptime(self, seconds: float) -> str:
-        return "up 1m05s"
+        return "up 5m"
 
 
 def make_app(

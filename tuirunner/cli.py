@@ -9,18 +9,17 @@ honcho does (``tuirunner -e .env.test run pytest`` and ``tuirunner run -e .env.t
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import shutil
 import sys
 
 import tuirunner
-from tuirunner import control
+from tuirunner import export
 from tuirunner import project as project_module
-from tuirunner.client import Client, start_keeper
 from tuirunner.environment import Environment, FilterMode, WarningKind
 from tuirunner.errors import UserError
+from tuirunner.launch import start_keeper
 from tuirunner.limits import MAX_TIMEOUT, check_exec_limits, parse_timeout
 from tuirunner.output import DEFAULT_SCROLLBACK
 from tuirunner.procfile import Instance, formation
@@ -29,7 +28,7 @@ from tuirunner.tui.layout import first_window
 
 PROG = "tuirunner"
 CONTROL = ("attach", "ps", "restart", "stop", "logs", "down")
-SUBCOMMANDS = ("start", "run", "check", "env", "version", "help", *CONTROL)
+SUBCOMMANDS = ("start", "run", "check", "env", "export", "version", "help", *CONTROL)
 
 # Options that take a value, to find where the subcommand is without parsing.
 _VALUE_OPTIONS = {
@@ -59,6 +58,7 @@ commands:
   run [--] COMMAND ...    run one command with the same environment, attached to this terminal
   check                   validate the Procfile and env files
   env                     show the environment a process gets and where each variable comes from
+  export FORMAT LOCATION  write supervisord, systemd, compose or kubernetes configuration
   version                 print the version
 
 commands for a run that is going on (in this app root, or -d DIR):
@@ -174,6 +174,14 @@ def _add_common(parser: argparse.ArgumentParser, sub: bool) -> None:
     )
 
 
+class _Version(argparse.Action):
+    """``--version``, looking the version up only when asked (it costs start-up time)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"{PROG} {tuirunner.__version__}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -181,9 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "-v", "--version", action="version", version=f"{PROG} {tuirunner.__version__}"
-    )
+    parser.add_argument("-v", "--version", action=_Version, nargs=0, help="print the version")
     _add_common(parser, sub=False)
     subs = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -221,6 +227,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="all variables, only those set by env files, or only those that "
         "differ from the shell (default: all)",
     )
+
+    # export (issue 12): the arguments are defined in tuirunner/export/__init__.py
+    p = subs.add_parser(
+        "export", help="export to supervisord, systemd, Docker Compose or Kubernetes"
+    )
+    _add_common(p, sub=True)
+    export.add_arguments(p)
 
     subs.add_parser("version", help="print the version")
     p = subs.add_parser("help", help="show help")
@@ -355,6 +368,7 @@ def start_detached(project: Project) -> int:
 
 
 def run_plain_mode(args, project: Project, instances: list[Instance]) -> int:
+    from tuirunner.client import Client
     from tuirunner.plain import PlainPrinter, run_plain, stdout_supports_colour
 
     names = [i.name for i in instances]
@@ -382,6 +396,8 @@ def run_plain_mode(args, project: Project, instances: list[Instance]) -> int:
     keeper.wait_ready()
     # The environments too: a crash hint says which variable was missing.
     client = Client.connect(project.app_root, env=True, owner=keeper.owner, scrollback=1000)
+    import asyncio
+
     return asyncio.run(run_plain(client, printer, keeper))
 
 
@@ -476,6 +492,14 @@ def cmd_env(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """``export FORMAT LOCATION``: see tuirunner/export/__init__.py."""
+    project = load_project(args)
+    project.environment.raise_for_missing_files()
+    print_env_warnings(project.environment)
+    return export.run(args, project, project.timeout)
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = parse_args(argv)
@@ -487,8 +511,16 @@ def main(argv: list[str] | None = None) -> int:
             args.parser.print_help()
             return 0
         if command in CONTROL:
+            from tuirunner import control
+
             return getattr(control, command)(args)
-        handler = {"start": cmd_start, "run": cmd_run, "check": cmd_check, "env": cmd_env}
+        handler = {
+            "start": cmd_start,
+            "run": cmd_run,
+            "check": cmd_check,
+            "env": cmd_env,
+            "export": cmd_export,
+        }
         return handler[command](args)
     except UserError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)

@@ -1,7 +1,7 @@
-"""One client API for every front end: start a keeper, connect to it, events in, commands out.
+"""One client API for every front end: connect to a keeper, events in, commands out.
 
-:func:`start_keeper` launches the guard and the keeper of a run (see :mod:`tuirunner.keeper`);
-:meth:`Client.connect` connects to the keeper of an app root and mirrors its state: one
+:meth:`Client.connect` connects to the keeper of an app root (one that
+:func:`tuirunner.launch.start_keeper` started) and mirrors its state: one
 :class:`ProcessView` per process (a :class:`~tuirunner.events.ProcessInfo` plus a copy of its
 output buffer, fed with the same bytes), the environments the processes got (masked copies:
 secret values never cross the socket unless :meth:`Client.reveal` asks for one), and the events
@@ -17,12 +17,7 @@ import base64
 import contextlib
 import json
 import os
-import secrets
-import select
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +36,7 @@ from tuirunner.events import (
     StateChanged,
 )
 from tuirunner.output import DEFAULT_SCROLLBACK, OutputBuffer
-from tuirunner.project import DEFAULT_TIMEOUT, RunOptions
+from tuirunner.project import DEFAULT_TIMEOUT
 from tuirunner.runtime import RunPaths, holder, run_paths
 from tuirunner.wire import (
     JSON,
@@ -53,10 +48,6 @@ from tuirunner.wire import (
     json_frame,
 )
 
-GUARD = Path(__file__).with_name("guard.py")
-PACKAGE_PARENT = Path(__file__).resolve().parent.parent
-READY_TIMEOUT = 30.0
-
 
 class NoKeeper(UserError):
     """Nothing runs for that app root."""
@@ -64,129 +55,6 @@ class NoKeeper(UserError):
 
 class KeeperError(UserError):
     """The keeper refused or failed a command."""
-
-
-# --- starting a keeper --------------------------------------------------------------------------
-
-
-@dataclass
-class KeeperProcess:
-    """A keeper being started, or started: the guard (its parent) is our child."""
-
-    guard: subprocess.Popen
-    paths: RunPaths
-    ready_fd: int | None
-    lifeline: int | None  # foreground: our end of the lifeline; closing it stops the run
-    owner: str | None  # foreground: the token that makes a client the owner
-    pid: int | None = None  # the keeper's, once it is ready
-
-    def wait_ready(self, timeout: float = READY_TIMEOUT) -> int:
-        """Wait until the keeper listens; its pid. UserError if it could not start."""
-        assert self.ready_fd is not None
-        data = b""
-        deadline = time.monotonic() + timeout
-        try:
-            while not data.endswith(b"\n"):
-                left = deadline - time.monotonic()
-                if left <= 0 or not select.select([self.ready_fd], [], [], left)[0]:
-                    raise UserError(f"the keeper did not start within {timeout:g} s{self._log()}")
-                chunk = os.read(self.ready_fd, 4096)
-                if not chunk:
-                    break
-                data += chunk
-        finally:
-            os.close(self.ready_fd)
-            self.ready_fd = None
-        try:
-            message = json.loads(data)
-        except ValueError:
-            self.guard.wait(5)
-            raise UserError(f"the keeper failed to start{self._log()}") from None
-        if not message.get("ok"):
-            self.guard.wait(5)
-            raise UserError(message.get("error") or "the keeper failed to start")
-        self.pid = int(message["pid"])
-        return self.pid
-
-    def _log(self) -> str:
-        try:
-            lines = self.paths.log.read_text(errors="replace").strip().splitlines()
-        except OSError:
-            return ""
-        return f"; its log ({self.paths.log}) ends with: {lines[-1]}" if lines else ""
-
-    def release(self) -> None:
-        """Let go of the run: our end of the lifeline closes (the keeper decides what that
-        means: stop everything, unless we detached)."""
-        if self.lifeline is not None:
-            with contextlib.suppress(OSError):
-                os.close(self.lifeline)
-            self.lifeline = None
-
-    def wait(self, timeout: float) -> int | None:
-        """The guard's exit status (the keeper's, or 128 + its signal), None if still running."""
-        try:
-            return self.guard.wait(timeout)
-        except subprocess.TimeoutExpired:
-            return None
-
-
-def start_keeper(
-    options: RunOptions,
-    *,
-    foreground: bool,
-    window: tuple[int, int] = (80, 24),
-    environ: dict[str, str] | None = None,
-) -> KeeperProcess:
-    """Launch the guard and the keeper of a run in the background; :meth:`wait_ready` next.
-
-    The keeper inherits this process's environment, or *environ*: the "shell" the processes
-    get."""
-    options = options.absolute()
-    paths = run_paths(Path(options.app_root))
-    pid = holder(paths)
-    if pid is not None:
-        raise UserError(f"already running (pid {pid}): tuirunner attach{_where(options)}")
-    owner = secrets.token_hex(16) if foreground else None
-    config = {
-        "options": options.to_json(),
-        "owner": owner,
-        "window": list(window),
-        "paths": {"socket": str(paths.socket), "lock": str(paths.lock), "log": str(paths.log)},
-    }
-    config_r, config_w = os.pipe()
-    ready_r, ready_w = os.pipe()
-    lifeline_r, lifeline_w = os.pipe() if foreground else (None, None)
-    keeper = [sys.executable, "-m", "tuirunner.keeper"]
-    keeper += ["--config-fd", str(config_r), "--ready-fd", str(ready_w)]
-    inherited = [config_r, ready_w]
-    if lifeline_r is not None:
-        keeper += ["--lifeline-fd", str(lifeline_r)]
-        inherited.append(lifeline_r)
-    keeper.append(options.app_root)
-    timeout = DEFAULT_TIMEOUT if options.timeout is None else options.timeout
-    log = os.open(paths.log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-    try:
-        guard = subprocess.Popen(
-            [sys.executable, "-S", "-E", str(GUARD), f"{timeout:g}", "--", *keeper],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            pass_fds=inherited,
-            env=environ,
-            start_new_session=True,  # terminal signals are the front end's to handle
-            cwd=PACKAGE_PARENT,  # so that ``-m tuirunner.keeper`` finds this very package
-        )
-    finally:
-        for fd in (log, *inherited):
-            os.close(fd)
-    with os.fdopen(config_w, "wb") as f:
-        f.write(json.dumps(config).encode())
-    return KeeperProcess(guard, paths, ready_r, lifeline_w, owner)
-
-
-def _where(options: RunOptions) -> str:
-    return "" if options.app_root in (".", os.getcwd()) else f" -d {options.app_root}"
 
 
 # --- the client ---------------------------------------------------------------------------------

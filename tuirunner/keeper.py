@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tuirunner import __version__
+import tuirunner
 from tuirunner import settings as settings_module
 from tuirunner.environment import EnvSource
 from tuirunner.errors import UserError
@@ -74,7 +74,7 @@ SAMPLE_FRESH = 0.3  # ps with nobody sampling: the CPU use over this long
 # its thread wakes up to look for them (its idle cost); WATCH_POLL how often files that cannot
 # be watched by events are looked at (stat).
 WATCH_DEBOUNCE = int(settings_module.WATCH_DEBOUNCE * 1000)
-WATCH_STEP = 200
+WATCH_STEP = 250
 WATCH_POLL = 1.0
 
 
@@ -429,7 +429,7 @@ class Keeper:
         welcome = {
             "t": "welcome",
             "v": PROTOCOL,
-            "version": __version__,
+            "version": tuirunner.__version__,
             "pid": os.getpid(),
             "run_id": sup.run_id,
             "app_root": str(sup.app_root),

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TextIO
 
-from tuirunner.client import Client, KeeperProcess
+from tuirunner.client import Client
 from tuirunner.events import (
     Notice,
     OutputEnded,
@@ -28,6 +28,7 @@ from tuirunner.events import (
     State,
     StateChanged,
 )
+from tuirunner.launch import KeeperProcess
 from tuirunner.output import sgr_only, strip_controls
 
 # honcho's colour cycle: cyan, yellow, green, magenta, red, blue, then their intense variants.

@@ -79,11 +79,14 @@ log = logging.getLogger(__name__)
 
 READ_SIZE = 65536
 MAX_READS = 16  # reads per wake-up, so that one flooding process cannot starve the others
-# A PTY read returns at most ~4 KiB even when much more is waiting. After a wake-up that found
-# less than this, wait READ_PAUSE before reading again: output accumulates meanwhile, and one
-# large read costs far less than many small ones. (A fuller wake-up reads again at once.)
+# A PTY read returns at most ~4 KiB even when much more is waiting. While output flows (the
+# last wake-up was less than FLOWING ago), a wake-up that found less than SMALL_READ is followed
+# by a pause of READ_PAUSE: output accumulates meanwhile, and one large read costs far less
+# than many small ones. (A fuller wake-up reads again at once; a line now and then is read as it
+# comes, with no timer.)
 SMALL_READ = 8192
 READ_PAUSE = 0.001
+FLOWING = 0.01
 EOF_TIMEOUT = 2.0  # after the process group is gone, wait this long for its last output
 READY_ATTEMPT_TIMEOUT = 10.0  # at most this long for one http or port attempt of a ready check
 
@@ -124,6 +127,7 @@ class ManagedProcess(ProcessInfo):
         self.window = window
         self._fd: int | None = None  # the PTY master: output, input and window size
         self._reading = False
+        self._last_read = 0.0  # monotonic time of the last wake-up that read its terminal
         self._eof = asyncio.Event()
         self._exit: asyncio.Future[int] | None = None
         self._input: list[bytes] = []
@@ -832,7 +836,11 @@ class Supervisor:
         if eof:
             self._remove_reader(proc)
             proc._eof.set()
-        elif size < SMALL_READ:
+            return
+        now = time.monotonic()
+        flowing = now - proc._last_read < FLOWING
+        proc._last_read = now
+        if flowing and size < SMALL_READ:
             self._remove_reader(proc)
             asyncio.get_running_loop().call_later(READ_PAUSE, self._resume_reading, proc, fd)
 

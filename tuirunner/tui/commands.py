@@ -17,8 +17,7 @@ class ProcessCommands(Provider):
     def _commands(self) -> list[tuple[str, Callable[[], object], str]]:
         app: TuirunnerApp = self.app  # type: ignore[assignment]
         commands: list[tuple[str, Callable[[], object], str]] = []
-        for pane in app.panes:
-            proc = pane.process
+        for proc in app.client:
             name = proc.name
             commands += [
                 (
@@ -50,6 +49,7 @@ class ProcessCommands(Provider):
             ("Start all", app.start_all, "Start every process that is not running"),
             ("Zoom", app.action_zoom, "Show the focused pane full screen, or go back"),
             ("Copy", app.action_copy, "Copy the selection, or the visible lines"),
+            ("Detach", app.action_detach, "Close the UI, leave the processes running"),
             ("Quit", app.action_quit, "Stop everything and exit"),
         ]
         return commands

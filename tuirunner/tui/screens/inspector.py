@@ -15,6 +15,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, RadioButton, RadioSet, Static, Tab, Tabs
 
 from tuirunner.environment import EnvChange, Environment, EnvVar, FilterMode, SourceKind
+from tuirunner.output import visible_controls
 
 if TYPE_CHECKING:
     from tuirunner.client import Client, ProcessView
@@ -27,12 +28,34 @@ MODES = [
 ]
 
 
-def _one_line(value: str) -> str:
-    return value.replace("\r", "").replace("\n", "⏎")
+SOURCE_WIDTH = (10, 32)  # the source column fits the longest source, within these bounds
+
+
+def shorten_source(source: str, width: int) -> str:
+    """``example/.env:13`` in *width* cells: the path is shortened from the left
+    (``…/.env:13``), the line number never."""
+    if len(source) <= width:
+        return source
+    path, colon, line = source.rpartition(":")
+    if not colon or not line.isdigit():
+        return "…" + source[-(width - 1) :] if width > 1 else "…"
+    keep = width - len(line) - 2  # the ellipsis and the colon
+    if keep <= 0:
+        return f"…:{line}"
+    return f"…{path[-keep:]}:{line}"
 
 
 class EnvInspector(Screen):
     CSS_PATH = Path(__file__).with_name("inspector.tcss")
+    COMPONENT_CLASSES = {
+        "env-inspector--process",  # the process's name in the title
+        "env-inspector--muted",
+        "env-inspector--secret",  # a masked value
+        "env-inspector--revealed",  # a secret value shown
+        "env-inspector--from-file",  # a source that is an env file
+        "env-inspector--pending",  # a variable a restart would change
+        "env-inspector--warning",
+    }
     BINDINGS = [
         Binding("escape", "close", "Close", id="inspector.close"),
         Binding("e", "close", "Close", show=False),
@@ -62,6 +85,10 @@ class EnvInspector(Screen):
     @property
     def client(self) -> Client:
         return self.tapp.client
+
+    def _style(self, component: str):
+        """A component's colours (from the theme), for the text of a cell."""
+        return self.get_component_rich_style(component, partial=True)
 
     # --- layout ------------------------------------------------------------------------------
 
@@ -96,15 +123,16 @@ class EnvInspector(Screen):
     def on_resize(self) -> None:
         self.refresh_data()
 
-    def _column_widths(self) -> tuple[int, int, int, int]:
+    def _column_widths(self, sources: list[str]) -> tuple[int, int, int, int]:
         """name, value, source, notes: fill the width without a horizontal scrollbar."""
         width = max(self.size.width, 80) - 10  # cell padding and the scrollbar
-        name, source = 26, 14
+        low, high = SOURCE_WIDTH
+        name, source = 26, min(max([low, *map(len, sources)]), high)
         value = max(20, (width - name - source) * 45 // 100)
         return name, value, source, max(20, width - name - value - source)
 
-    def _ensure_columns(self, table: DataTable) -> None:
-        widths = self._column_widths()
+    def _ensure_columns(self, table: DataTable, sources: list[str]) -> None:
+        widths = self._column_widths(sources)
         if [c.width for c in table.columns.values()] == list(widths):
             return
         table.clear(columns=True)
@@ -150,11 +178,15 @@ class EnvInspector(Screen):
         upcoming = self.client.environment_for(self.process)
         rows = environment.rows(self.mode, self.query_text)
         masked = sum(1 for v in rows if v.secret)
+        style = self._style
         title = Text.assemble(
             ("Environment of ", "bold"),
-            (self.process_name, "bold cyan"),
+            (self.process_name, style("env-inspector--process")),
             f" — {how}. {len(rows)} variable(s) shown",
-            (f", {masked} secret value(s) masked (v reveals one)" if masked else "", "dim"),
+            (
+                f", {masked} secret value(s) masked (v reveals one)" if masked else "",
+                style("env-inspector--muted"),
+            ),
         )
         self.query_one("#env-title", Static).update(title)
         self._fill_table(rows, pending, upcoming)
@@ -164,18 +196,19 @@ class EnvInspector(Screen):
     def _value_cell(self, var: EnvVar) -> Text:
         reveal = var.name == self.revealed
         if var.value == "":
-            return Text("(empty)", style="dim italic")
+            return Text("(empty)", style=self._style("env-inspector--muted"))
         shown = self._revealed_value if reveal else var.shown_value()
-        value = Text(_one_line(shown), no_wrap=True, overflow="ellipsis")
+        value = Text(visible_controls(shown), no_wrap=True, overflow="ellipsis")
         if var.secret:
-            value.stylize("bold red" if reveal else "yellow")
+            kind = "revealed" if reveal else "secret"
+            value.stylize(self._style(f"env-inspector--{kind}"))
         return value
 
     def _fill_table(self, rows: list[EnvVar], pending: EnvChange, upcoming: Environment) -> None:
         table = self.query_one(DataTable)
         selected = self._selected()
         table.clear()
-        self._ensure_columns(table)
+        self._ensure_columns(table, [str(v.source) for v in (*rows, *upcoming.variables.values())])
         self._vars = {}
         differs_from_previous = set()
         if self._previous is not None:
@@ -193,14 +226,14 @@ class EnvInspector(Screen):
                 notes.insert(0, "removed from the env files: a restart drops it")
             name_style = "bold" if var.from_file else ""
             if var.name in pending.changed or var.name in pending.removed:
-                name_style = "bold yellow"
+                name_style = "env-inspector--pending"
             self._add_row(table, var, name_style, notes)
         added = {v.name for v in upcoming.rows(self.mode, self.query_text)} & set(pending.added)
         for name in sorted(added):
             self._add_row(
                 table,
                 upcoming.variables[name],
-                "bold yellow",
+                "env-inspector--pending",
                 ["added to the env files: a restart sets it"],
             )
         if selected is not None and selected.name in self._vars:
@@ -208,11 +241,18 @@ class EnvInspector(Screen):
 
     def _add_row(self, table: DataTable, var: EnvVar, name_style: str, notes: list[str]) -> None:
         self._vars[var.name] = var
+        if name_style.startswith("env-inspector--"):
+            name_style = self._style(name_style)
+        source_width = table.columns["source"].width
+        source_style = "env-inspector--from-file" if var.from_file else "env-inspector--muted"
         table.add_row(
-            Text(var.name, style=name_style, no_wrap=True, overflow="ellipsis"),
+            Text(visible_controls(var.name), style=name_style, no_wrap=True, overflow="ellipsis"),
             self._value_cell(var),
-            Text(str(var.source), style="cyan" if var.from_file else "dim"),
-            Text("; ".join(notes), no_wrap=True, overflow="ellipsis"),
+            Text(
+                shorten_source(str(var.source), source_width),
+                style=self._style(source_style),
+            ),
+            Text(visible_controls("; ".join(notes)), no_wrap=True, overflow="ellipsis"),
             key=var.name,
         )
 
@@ -243,12 +283,15 @@ class EnvInspector(Screen):
             widget.update(
                 Text(
                     "No warnings: every env file parsed, every variable of .env.example is set.",
-                    style="dim",
+                    style=self._style("env-inspector--muted"),
                 )
             )
             widget.remove_class("-warn")
             return
-        text = Text(f"⚠ {len(warnings)} warning(s)\n", style="bold yellow")
+        text = Text(
+            f"⚠ {len(warnings)} warning(s)\n",
+            style=self._style("env-inspector--warning"),
+        )
         for w in warnings:
             text.append(f"  {w}\n")
         text.rstrip()

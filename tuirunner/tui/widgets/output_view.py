@@ -16,7 +16,7 @@ from rich.text import Text
 from textual import events
 from textual.binding import Binding
 from textual.cache import LRUCache
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.selection import Selection
@@ -29,11 +29,10 @@ from tuirunner.tui.keys import key_to_bytes
 # C0 controls other than TAB and ESC, DEL, and C1 controls: never send them to the terminal.
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1a\x1c-\x1f\x7f-\x9f]")
 _SGR = re.compile(r"\x1b\[[0-9;:]*m")
-MATCH_STYLE = Style(bgcolor="yellow", color="black")
 # While a screenful or more arrives per frame, nobody can read it: repaint less often and leave
 # the time to the work that matters (reading, and the other panes).
 FLOOD_INTERVAL = 0.2
-CURRENT_MATCH_STYLE = Style(bgcolor="dark_orange", color="black", bold=True)
+ROWS_KEPT = 2048  # rendered rows remembered per view (a few screenfuls)
 
 
 def _keep_sgr(match: re.Match[str]) -> str:
@@ -84,6 +83,18 @@ class Search:
 class OutputView(ScrollView, can_focus=True):
     """Scrollable, searchable, selectable view of one process's output."""
 
+    COMPONENT_CLASSES = {"output-view--match", "output-view--current-match"}
+    DEFAULT_CSS = """
+    OutputView > .output-view--match {
+        background: $warning-muted;
+        color: $text;
+    }
+    OutputView > .output-view--current-match {
+        background: $warning;
+        color: $background;
+        text-style: bold;
+    }
+    """
     ALLOW_SELECT = True
     ALLOW_MAXIMIZE = False
     BINDINGS = [
@@ -104,6 +115,13 @@ class OutputView(ScrollView, can_focus=True):
 
     class InputClicked(Message):
         """The view was clicked while the app is in input mode."""
+
+        def __init__(self, view: OutputView) -> None:
+            super().__init__()
+            self.view = view
+
+    class LeaveInput(Message):
+        """Esc in input mode: the user wants the keys back."""
 
         def __init__(self, view: OutputView) -> None:
             super().__init__()
@@ -134,7 +152,10 @@ class OutputView(ScrollView, can_focus=True):
         self.unseen = 0  # complete lines that arrived while not following
         self.input_mode = False
         self.search: Search | None = None
-        self._cache: LRUCache[int, Strip] = LRUCache(512)
+        self._cache: LRUCache[int, Strip] = LRUCache(512)  # a line's text, by absolute index
+        # What a row last showed of a line: (how it was cut, the strip), by absolute index; a
+        # plain dict (faster than an LRU cache on the repaint path), emptied when it grows.
+        self._rows: dict[int, tuple[tuple, Strip]] = {}
         self._first = self.buffer.first_index
         self._total = self.buffer.total
         self._width = 0
@@ -157,6 +178,7 @@ class OutputView(ScrollView, can_focus=True):
         added = buf.total - self._total
         self._flooding = added > max(self.size.height, 1)
         self._last_sync = now
+        old_total, old_scroll = self._total, (self.scroll_x, self.scroll_y)
         self._first, self._total = buf.first_index, buf.total
         self._syncing = True
         try:
@@ -169,12 +191,49 @@ class OutputView(ScrollView, can_focus=True):
                 if added > 0:
                     self.unseen += added
                     self.post_message(self.FollowChanged(self))
-            self.virtual_size = Size(self._width, len(buf))
+            self._set_virtual_size(Size(self._width, len(buf)))
             if self.follow:
-                self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
+                self._pin_to_end()
         finally:
             self._syncing = False
-        self.refresh()
+        if dropped or (self.scroll_x, self.scroll_y) != old_scroll:
+            self.refresh()  # everything moved
+        else:
+            # Only the rows from the old last line down changed: repaint those (a pane still
+            # filling up repaints one row per line, not all of them).
+            scroll_y = round(self.scroll_y)
+            top = max(0, old_total - buf.first_index - scroll_y)
+            end = min(len(buf) - scroll_y, self.size.height)
+            if end > top:
+                self.refresh(Region(0, top, self.size.width, end - top))
+
+    def _pin_to_end(self) -> None:
+        """Show the last lines. Not through scroll_end: a scroll makes Textual reflow every
+        visible widget of the screen, for a view whose size and place have not changed."""
+        end = self.max_scroll_y
+        if self.scroll_y != end or self.scroll_target_y != end:
+            self.set_reactive(OutputView.scroll_y, end)
+            self.set_reactive(OutputView.scroll_target_y, end)
+
+    def _set_virtual_size(self, size: Size) -> None:
+        """A new line changes the virtual size: let that cost a relayout of the whole screen
+        only when it makes a scrollbar appear or go (an idle pane printing one line a second
+        must not repaint everything)."""
+        if size == self.virtual_size:
+            return
+        # The only scrollbar is the horizontal one (see app.tcss).
+        if (size.width > self.size.width) == self.show_horizontal_scrollbar:
+            wider = size.width != self.virtual_size.width
+            self.set_reactive(OutputView.virtual_size, size)
+            if wider and self.show_horizontal_scrollbar:
+                self._scroll_update(size)
+        else:
+            self.virtual_size = size
+
+    @property
+    def allow_vertical_scroll(self) -> bool:
+        """Scrollable with the wheel and keys, though it shows no vertical scrollbar."""
+        return self.virtual_size.height > self.size.height
 
     def _set_follow(self, follow: bool) -> None:
         if follow == self.follow and (not follow or not self.unseen):
@@ -202,21 +261,70 @@ class OutputView(ScrollView, can_focus=True):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._base_style = None
+        self._invalidate()
+
+    def _invalidate(self) -> None:
+        """Lines must be rendered again (new styles, search, selection)."""
         self._cache.clear()
+        self._rows.clear()
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """Every row of *crop*, as the very strip objects of the last repaint where the line is
+        the same (a line keeps its strip when the view scrolls). Textual's styles cache makes a
+        new strip for every row it renders; with ours, its filter and compositor caches (kept
+        per strip) hit, and a pane that scrolls by one line costs little more than that line.
+        The view has no border, padding or opacity of its own to apply."""
+        styles = self.styles
+        if styles.padding or styles.border or styles.opacity < 1 or styles.text_opacity < 1:
+            return super().render_lines(crop)
+        width = self.size.width
+        rows = self._row_renderer(width)
+        strips = [rows(y) for y in crop.line_range]
+        x1, x2 = crop.column_span
+        if (x1, x2) != (0, width):
+            strips = [strip.crop(x1, x2) for strip in strips]
+        return strips
 
     def render_line(self, y: int) -> Strip:
+        """The Line API's row *y* (before the app's line filters)."""
+        return self._row_renderer(self.size.width, filtered=False)(y)
+
+    def _row_renderer(self, width: int, filtered: bool = True):
+        """A function of y giving the row's strip (what it needs is looked up once)."""
         scroll_x, scroll_y = self.scroll_offset
-        row = scroll_y + y
-        width = self.size.width
+        buffer = self.buffer
+        first, total = buffer.first_index, buffer.total
+        filters = self.get_line_filters() if filtered else ()
+        _, background = self.background_colors
         rich_style = self._base_style
         if rich_style is None:  # computing it is costly; it only changes with the styles
             rich_style = self._base_style = self.rich_style
-        strip = self._row_strip(row, rich_style)
-        if strip is None:
-            return Strip.blank(width, rich_style)
-        return strip.crop_extend(scroll_x, scroll_x + width, rich_style).apply_offsets(
-            scroll_x, row
-        )
+        cut = (scroll_x, width, background, rich_style, *filters)
+        shown = self._rows if filtered else {}
+
+        def render_row(y: int) -> Strip:
+            row = scroll_y + y
+            index = first + row
+            complete = index < total  # a complete line does not change
+            if complete:
+                seen = shown.get(index)
+                if seen is not None and seen[0] == (row, cut):
+                    return seen[1]
+            strip = self._row_strip(row, rich_style)
+            if strip is None:
+                strip = Strip.blank(width, rich_style)
+            else:
+                strip = strip.crop_extend(scroll_x, scroll_x + width, rich_style)
+                strip = strip.apply_offsets(scroll_x, row)
+            for line_filter in filters:
+                strip = strip.apply_filter(line_filter, background)
+            if complete:
+                if len(shown) > ROWS_KEPT:
+                    shown.clear()
+                shown[index] = ((row, cut), strip)
+            return strip
+
+        return render_row
 
     def _row_strip(self, row: int, rich_style: Style) -> Strip | None:
         buf = self.buffer
@@ -253,9 +361,13 @@ class OutputView(ScrollView, can_focus=True):
             plain = text.plain.lower()
             query = search.query.lower()
             current = search.current_match
+            match = self.get_component_rich_style("output-view--match", partial=True)
+            current_match = self.get_component_rich_style(
+                "output-view--current-match", partial=True
+            )
             start = plain.find(query)
             while start != -1:
-                style = CURRENT_MATCH_STYLE if current == (index, start) else MATCH_STYLE
+                style = current_match if current == (index, start) else match
                 text.stylize(style, start, start + len(query))
                 start = plain.find(query, start + len(query))
         selection = self.text_selection
@@ -274,7 +386,7 @@ class OutputView(ScrollView, can_focus=True):
         return selection.extract(text), "\n"
 
     def selection_updated(self, selection: Selection | None) -> None:
-        self._cache.clear()
+        self._invalidate()
         self.refresh()
 
     def visible_text(self) -> str:
@@ -288,7 +400,7 @@ class OutputView(ScrollView, can_focus=True):
         """Search the whole scrollback (not only what is visible); go to the most recent match."""
         if not query:
             self.search = None
-            self._cache.clear()
+            self._invalidate()
             self.refresh()
             return None
         needle = query.lower()
@@ -301,7 +413,7 @@ class OutputView(ScrollView, can_focus=True):
                 matches.append((first + offset, start))
                 start = plain.find(needle, start + len(needle))
         self.search = Search(query, matches, len(matches) - 1)
-        self._cache.clear()
+        self._invalidate()
         self._show_current()
         return self.search
 
@@ -311,7 +423,7 @@ class OutputView(ScrollView, can_focus=True):
             return
         if search.matches:
             search.current = (search.current + step) % len(search.matches)
-        self._cache.clear()
+        self._invalidate()
         self._show_current()
 
     def action_next_match(self) -> None:
@@ -340,7 +452,7 @@ class OutputView(ScrollView, can_focus=True):
         event.stop()
         event.prevent_default()
         if event.key == "escape":
-            self.app.action_leave_input_mode()  # type: ignore[attr-defined]
+            self.post_message(self.LeaveInput(self))
             return
         data = key_to_bytes(event)
         if data:

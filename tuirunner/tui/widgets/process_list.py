@@ -6,25 +6,40 @@ from rich.text import Text
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from tuirunner.tui.widgets.process_pane import STATE_COLOURS, ProcessPane, state_label
+from tuirunner.client import ProcessView
+from tuirunner.tui.widgets.process_pane import KINDS
 
 
 class ProcessList(OptionList):
-    def __init__(self, panes: list[ProcessPane], **kwargs) -> None:
-        super().__init__(*(Option(self._prompt(p), id=p.id) for p in panes), **kwargs)
-        self.panes = panes
+    """``● web.1 running``, one per process, the dot in the colour of its state."""
+
+    COMPONENT_CLASSES = OptionList.COMPONENT_CLASSES | {f"process-list--{k}" for k in KINDS}
+
+    def __init__(self, processes: list[ProcessView], **kwargs) -> None:
+        super().__init__(*(Option(p.name, id=self._option_id(p)) for p in processes), **kwargs)
+        self.processes = processes
 
     @staticmethod
-    def _prompt(pane: ProcessPane) -> Text:
-        label, cls = state_label(pane.process)
+    def _option_id(proc: ProcessView) -> str:
+        return f"process-{proc.index}"
+
+    def on_mount(self) -> None:
+        for proc in self.processes:  # styles exist now: colour the dots
+            self.refresh_process(proc)
+
+    def _prompt(self, proc: ProcessView) -> Text:
+        label, kind = proc.label()
         text = Text(no_wrap=True, overflow="ellipsis")
-        text.append("● ", style=STATE_COLOURS[cls])
-        text.append(pane.process.name, style="bold")
+        text.append(
+            "● ", style=self.get_component_rich_style(f"process-list--{kind}", partial=True)
+        )
+        text.append(proc.name, style="bold")
         text.append(f" {label}", style="dim")
-        detail = pane.process.detail()
+        detail = proc.detail()
         if detail:
             text.append(f" · {detail}", style="dim italic")
         return text
 
-    def refresh_pane(self, pane: ProcessPane) -> None:
-        self.replace_option_prompt(pane.id or "", self._prompt(pane))
+    def refresh_process(self, proc: ProcessView) -> None:
+        if self.is_mounted:
+            self.replace_option_prompt(self._option_id(proc), self._prompt(proc))

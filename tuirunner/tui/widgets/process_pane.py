@@ -1,4 +1,10 @@
-"""A pane per process: a title bar with state and controls, the output view, a search bar."""
+"""A pane per process: a header, the output view, a hint, a search bar.
+
+The header gives up its parts from the least useful as the pane narrows: first the buttons,
+then the details from the end (the pid first, then the uptime, the port, the restart count),
+and last of all the name and state, which stay. Colours come from the theme (component
+classes, see app.tcss).
+"""
 
 from __future__ import annotations
 
@@ -7,46 +13,107 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
+from textual.reactive import reactive
+from textual.widget import Widget
 from textual.widgets import Button, Input, Static
 
 from tuirunner.client import ProcessView
-from tuirunner.events import ProcessInfo, State
+from tuirunner.events import State
 from tuirunner.tui.widgets.output_view import OutputView
 
-STATE_KINDS = ("pending", "starting", "running", "stopping", "restarting", "stopped")
-STATE_CLASSES = {f"-{kind}" for kind in (*STATE_KINDS, "exited", "crashed")}
-STATE_COLOURS = {  # the dot in the process list
-    "-pending": "grey50",
-    "-starting": "yellow",
-    "-running": "green",
-    "-stopping": "yellow",
-    "-restarting": "magenta",
-    "-stopped": "grey50",
-    "-exited": "dodger_blue1",
-    "-crashed": "red",
-}
-STATE_BADGES = {  # the label in a pane's title bar: readable on any header colour
-    "-pending": "black on grey62",
-    "-starting": "black on yellow",
-    "-running": "black on green3",
-    "-stopping": "black on yellow",
-    "-restarting": "black on orchid",
-    "-stopped": "white on grey37",
-    "-exited": "white on dodger_blue3",
-    "-crashed": "bold white on red3",
-}
+KINDS = ("pending", "starting", "running", "stopping", "restarting", "stopped", "exited", "crashed")
+BUTTONS_WIDTH = 22  # "Restart  Stop  Env" and their padding
 
 
-def state_label(proc: ProcessInfo) -> tuple[str, str]:
-    """('running', '-running'), ('exited 0', '-exited'), ('crashed: exit 3', '-crashed') …"""
-    label, kind = proc.label()
-    return label, f"-{kind}"
+class ProcessTitle(Widget):
+    """``1 web.1 running`` (and ``INPUT`` in input mode): number, name and state badge."""
+
+    COMPONENT_CLASSES = {
+        "process-title--number",
+        "process-title--name",
+        "process-title--input",
+        *(f"process-title--{kind}" for kind in KINDS),
+    }
+    DEFAULT_CSS = """
+    ProcessTitle {
+        width: auto;
+        max-width: 100%;
+        height: 1;
+        padding: 0 0 0 1;
+    }
+    """
+
+    number: reactive[int] = reactive(0, layout=True)
+    process_name: reactive[str] = reactive("", layout=True)
+    label: reactive[str] = reactive("", layout=True)
+    kind: reactive[str] = reactive("pending")
+    input_mode: reactive[bool] = reactive(False, layout=True)
+
+    def render(self) -> Text:
+        def style(name: str):
+            return self.get_component_rich_style(name, partial=True)
+
+        text = Text(no_wrap=True, overflow="ellipsis")
+        if 0 < self.number <= 9:
+            text.append(f"{self.number} ", style=style("process-title--number"))
+        text.append(self.process_name, style=style("process-title--name"))
+        text.append(" ")
+        # Badges set their own background, and "color: auto" needs it: full styles.
+        badge = self.get_component_rich_style
+        text.append(f" {self.label} ", style=badge(f"process-title--{self.kind}"))
+        if self.input_mode:
+            text.append(" ")
+            text.append(" INPUT ", style=badge("process-title--input"))
+        return text
+
+
+class ProcessDetails(Widget):
+    """The details that fit, most useful first: ``↻ 2  :5000  up 5m  pid 4242``."""
+
+    COMPONENT_CLASSES = {"process-details--muted", "process-details--port"}
+    DEFAULT_CSS = """
+    ProcessDetails {
+        width: 1fr;
+        height: 1;
+        padding: 0 1 0 2;
+    }
+    """
+
+    items: reactive[tuple[tuple[str, str], ...]] = reactive(tuple)
+
+    @property
+    def full_width(self) -> int:
+        """Its width with every item shown (and its padding)."""
+        if not self.items:
+            return 0
+        return sum(len(part) + 2 for part, _ in self.items) + 1
+
+    def render(self) -> Text:
+        width = self.content_size.width
+        text = Text(no_wrap=True)
+        for part, component in self.items:
+            gap = 2 if text else 0
+            if text.cell_len + gap + len(part) > width:
+                if not text and width > 8:  # the first (a policy's "waiting for …"): cut it
+                    text.append(part[: width - 1] + "…")
+                break
+            text.append(" " * gap)
+            style = self.get_component_rich_style(component, partial=True) if component else ""
+            text.append(part, style=style)
+        return text
 
 
 class ProcessPane(Vertical):
     """Everything about one process instance."""
 
     ALLOW_MAXIMIZE = True
+    BLANK = True  # its children cover it: repainting it is a blank strip, not a render
+
+    kind: reactive[str] = reactive("pending")  # of state, for colours: see ProcessInfo.label
+    input_mode: reactive[bool] = reactive(False)
+    hint: reactive[str] = reactive("")  # why it crashed, when we can tell
+    unseen: reactive[int] = reactive(0)  # lines that arrived while scrolled up
+    narrow: reactive[bool] = reactive(False)  # no room for the buttons
 
     class Requested(Message):
         """A control of the pane was used: *action* is restart, toggle or env."""
@@ -57,14 +124,15 @@ class ProcessPane(Vertical):
             self.action = action
 
     def __init__(self, process: ProcessView, number: int) -> None:
-        super().__init__(id=f"pane-{number}", classes="pane")
+        super().__init__(id=f"pane-{number}", classes="pane -pending")
         self.process = process
         self.number = number
+        self.title = ProcessTitle(classes="title")
+        self.details = ProcessDetails(classes="details")
         self.view = OutputView(process, classes="output")
-        self.title_bar = Static(classes="title")
         self.toggle_button = Button("Stop", id="toggle", compact=True)
-        self.hint = Static(classes="hint")
-        self.unseen_label = Static(classes="unseen")
+        self.hint_bar = Static(classes="hint")
+        self.unseen_bar = Static(classes="unseen")
         self.search_input = Input(
             placeholder="search (enter: next, ↑: previous, esc: close)",
             compact=True,
@@ -75,80 +143,88 @@ class ProcessPane(Vertical):
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="pane-header"):
-            yield self.title_bar
-            yield Button("Restart", id="restart", compact=True)
-            yield self.toggle_button
-            yield Button("Env", id="env", compact=True)
+            yield self.title
+            yield self.details
+            with Horizontal(classes="pane-buttons"):
+                yield Button("Restart", id="restart", compact=True)
+                yield self.toggle_button
+                yield Button("Env", id="env", compact=True)
         yield self.view
-        yield self.hint
-        yield self.unseen_label
+        yield self.hint_bar
+        yield self.unseen_bar
         yield self.search_bar
 
     def on_mount(self) -> None:
         for button in self.query(Button):
             button.can_focus = False  # Tab moves between panes; the keys do the same as buttons
-        self.refresh_header()
+        self.title.number = self.number
+        self.title.process_name = self.process.name
+        self.show(self.app.uptime_text(self.process))  # type: ignore[attr-defined]
 
-    def on_resize(self) -> None:
-        self.call_after_refresh(self.refresh_header)  # the title fits its new width
+    # --- the header ------------------------------------------------------------------------------
 
-    # --- header ------------------------------------------------------------------------------
-
-    def describe(self, now: float, width: int | None = None) -> Text:
-        """The title line, as Text (never markup: names and commands are data).
-
-        When *width* is short, the least useful fields are left out rather than cut.
-        """
+    def show(self, uptime: str | None = None) -> None:
+        """Show the process as it is now (the app calls this when something of it changed)."""
         proc = self.process
-        label, cls = state_label(proc)
-        text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(f"{self.number} " if self.number <= 9 else "  ", style="dim")
-        text.append(proc.name, style="bold")
-        text.append(" ")
-        text.append(f" {label} ", style=STATE_BADGES[cls])
-        if self.view.input_mode:
-            text.append(" ")
-            text.append(" INPUT ", style="bold black on yellow")
-        optional: list[tuple[str, str]] = []
-        if proc.state.alive and proc.pid is not None:
-            optional.append((self.app.format_pid(proc.pid), ""))  # type: ignore[attr-defined]
+        label, kind = proc.label()
+        self.kind = kind
+        self.title.label = label
+        self.title.kind = kind
+        items: list[tuple[str, str]] = []  # the most useful first
         if proc.restart_count:
-            optional.append((f"↻ {proc.restart_count}", ""))
-        optional.append((proc.resources() or f":{proc.port}", "cyan"))
-        uptime = proc.uptime(now)
-        if uptime is not None and proc.state.alive:
-            optional.append((self.app.format_uptime(uptime), "dim"))  # type: ignore[attr-defined]
-        for part, style in optional:
-            if width is not None and text.cell_len + 2 + len(part) > width:
-                break
-            text.append("  ")
-            text.append(part, style=style)
-        detail = proc.detail(now)
-        if detail:  # last, cut with an ellipsis rather than left out
-            text.append("  ")
-            text.append(detail, style="italic")
-        return text
-
-    def refresh_header(self) -> None:
-        proc = self.process
-        width = self.title_bar.size.width or None
-        self.title_bar.update(self.describe(self.app.clock(), width))  # type: ignore[attr-defined]
-        _, cls = state_label(proc)
-        if not self.has_class(cls):
-            self.remove_class(*STATE_CLASSES)
-            self.add_class(cls)
+            items.append((f"↻ {proc.restart_count}", ""))
+        # Once sampled: "3% 41 MB :1025", the ports it listens on rather than the PORT it got.
+        items.append((proc.resources() or f":{proc.port}", "process-details--port"))
+        if uptime:
+            items.append((uptime, "process-details--muted"))
+        if proc.state.alive and proc.pid is not None:
+            pid = self.app.format_pid(proc.pid)  # type: ignore[attr-defined]
+            items.append((pid, "process-details--muted"))
+        detail = proc.detail(self.app.clock())  # type: ignore[attr-defined]
+        if detail:  # what its policy does: first when it does not run (waiting, next try in …)
+            items.insert(0 if not proc.state.alive else len(items), (detail, ""))
+        self.details.items = tuple(items)
         self.toggle_button.label = "Stop" if proc.active else "Start"
         self.toggle_button.disabled = proc.state in (State.STOPPING, State.RESTARTING)
+        self._fit()
 
-    def set_hint(self, text: str | None) -> None:
-        self.hint.update(Text(text or ""))
-        self.hint.set_class(bool(text), "-visible")
+    def header_text(self) -> str:
+        """What the header says, as plain text (the parts that fit)."""
+        parts = [self.title.render().plain, self.details.render().plain]
+        if not self.narrow:
+            parts.append("Restart  " + str(self.toggle_button.label) + "  Env")
+        return "  ".join(p for p in parts if p)
 
-    def refresh_unseen(self) -> None:
-        n = self.view.unseen
+    def on_resize(self) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        """The buttons go first: keep them only if everything else fits beside them."""
+        width = self.size.width
+        if width:
+            needed = self.title.render().cell_len + 1 + self.details.full_width + BUTTONS_WIDTH
+            self.narrow = width < needed
+
+    def watch_kind(self, old: str, new: str) -> None:
+        self.remove_class(f"-{old}")
+        self.add_class(f"-{new}")
+
+    def watch_input_mode(self, value: bool) -> None:
+        self.set_class(value, "-input")
+        self.title.input_mode = value
+        self.view.input_mode = value
+
+    def watch_narrow(self, value: bool) -> None:
+        self.set_class(value, "-narrow")
+
+    def watch_hint(self, text: str) -> None:
+        self.hint_bar.update(Text(text))
+        self.hint_bar.set_class(bool(text), "-visible")
+
+    def watch_unseen(self, n: int) -> None:
         if n:
-            self.unseen_label.update(Text(f"↓ {n} new line{'s' if n != 1 else ''} — End to follow"))
-        self.unseen_label.set_class(bool(n), "-visible")
+            self.unseen_bar.update(Text(f"↓ {n} new line{'s' if n != 1 else ''} — End to follow"))
+        self.unseen_bar.set_class(bool(n), "-visible")
 
     # --- controls ----------------------------------------------------------------------------
 
@@ -160,10 +236,10 @@ class ProcessPane(Vertical):
     @on(OutputView.FollowChanged)
     def _follow_changed(self, event: OutputView.FollowChanged) -> None:
         event.stop()
-        self.refresh_unseen()
+        self.unseen = self.view.unseen
 
     def on_click(self, event) -> None:
-        if event.widget is self.unseen_label:
+        if event.widget is self.unseen_bar:
             self.view.action_follow()
 
     # --- search ------------------------------------------------------------------------------
@@ -193,9 +269,11 @@ class ProcessPane(Vertical):
         if search is None:
             self.match_label.update("")
         elif not search.matches:
-            self.match_label.update(Text("no match", style="red"))
+            self.match_label.update("no match")
+            self.match_label.add_class("-none")
         else:
-            self.match_label.update(Text(f"{search.current + 1}/{len(search.matches)}"))
+            self.match_label.update(f"{search.current + 1}/{len(search.matches)}")
+            self.match_label.remove_class("-none")
 
     @on(Input.Changed, ".search-input")
     def _search_changed(self, event: Input.Changed) -> None:

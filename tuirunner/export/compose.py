@@ -1,0 +1,127 @@
+"""Docker Compose: ``compose.yaml`` with one service per process type.
+
+The env files are referenced with ``env_file`` (Compose reads them itself), so no value of theirs
+is written into the file. ``environment`` holds ``PORT`` and each process's ``env`` from the
+settings; a secret one is listed without a value, which Compose takes from the environment it
+runs in. Every replica of a service listens on the same ``PORT`` (the type's first port): each
+container has its own network, and the published host ports are a range, one per replica.
+
+Compose interpolates ``$NAME`` and ``${NAME}`` anywhere in the file, so every ``$`` of ours is
+written ``$$``: the container's shell gets ``$PORT`` as written in the Procfile.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from tuirunner.settings import Condition
+
+from .model import (
+    PROBE_TIMEOUT,
+    Export,
+    OutputFile,
+    Process,
+    duration,
+    ready_command,
+    waits_for_ready,
+)
+from .quoting import Flow, to_yaml
+
+FILE_NAME = "compose.yaml"
+#: How often a healthcheck runs once the service is healthy (during ``start_period`` it runs
+#: every ``ready.interval``, where Docker supports ``start_interval``).
+HEALTHCHECK_INTERVAL = 10.0
+
+_CONDITION = {
+    Condition.STARTED: "service_started",
+    Condition.READY: "service_healthy",
+    Condition.COMPLETED: "service_completed_successfully",
+}
+
+
+def render(export: Export) -> list[OutputFile]:
+    services = {p.name: _service(export, p) for p in export.processes}
+    document = {"name": _project_name(export.app), "services": services}
+    text = to_yaml(_escape_dollars(document), export.header())
+    return [OutputFile(FILE_NAME, text)]
+
+
+def _project_name(app: str) -> str:
+    return app.lower()  # Compose wants [a-z0-9][a-z0-9_-]*; the app name is [A-Za-z0-9][…_-]*
+
+
+def _service(export: Export, process: Process) -> dict[str, Any]:
+    ps = process.settings
+    service: dict[str, Any] = {}
+    if export.image:
+        service["image"] = export.image
+    else:
+        service["build"] = _relative(export.app_root, export)
+    service["command"] = Flow([export.shell, "-c", process.command])
+    service["init"] = True  # forwards the stop signal and reaps zombies, as tuirunner does
+    if export.env_files:
+        service["env_file"] = [_relative(spec.path, export) for spec in export.env_files]
+    environment: dict[str, str | None] = {"PORT": str(process.port)}
+    for var in process.env:
+        environment[var.name] = None if var.secret else var.value
+        if var.secret:
+            export.warn(
+                f"{process.name}: {var.name} looks secret: compose.yaml passes it from the "
+                "environment docker compose runs in, without its value"
+            )
+    service["environment"] = environment
+    if process.listens:
+        last = process.port + process.count - 1
+        published = str(process.port) if last == process.port else f"{process.port}-{last}"
+        service["ports"] = [f"{published}:{process.port}"]
+    service["deploy"] = {"replicas": process.count}
+    if process.dependencies:
+        depends: dict[str, Any] = {}
+        for dep in process.dependencies:
+            condition = dep.condition
+            if condition is Condition.READY and not waits_for_ready(
+                export, process, dep, "compose"
+            ):
+                condition = Condition.STARTED
+            entry: dict[str, Any] = {"condition": _CONDITION[condition]}
+            if dep.restart:
+                entry["restart"] = True
+            depends[dep.name] = entry
+        service["depends_on"] = depends
+    if ps.ready is not None and not process.oneshot:
+        check = ready_command(ps.ready)
+        if check is None:
+            export.warn(f"{process.name}: a log ready check has no equivalent in compose")
+        else:
+            service["healthcheck"] = {
+                "test": Flow(["CMD-SHELL", check]),
+                "interval": duration(HEALTHCHECK_INTERVAL),
+                "timeout": duration(PROBE_TIMEOUT),
+                "retries": 3,
+                "start_period": duration(ps.ready.timeout),
+                "start_interval": duration(ps.ready.interval),
+            }
+    service["restart"] = process.autorestart.value
+    service["stop_signal"] = process.stop_signal
+    service["stop_grace_period"] = duration(process.timeout)
+    if export.user:
+        service["user"] = export.user
+    return service
+
+
+def _relative(path, export: Export) -> str:
+    rel = os.path.relpath(path, export.location)
+    return rel if rel.startswith(".") else "./" + rel
+
+
+def _escape_dollars(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("$", "$$")
+    if isinstance(value, Flow):
+        return Flow(_escape_dollars(v) for v in value)
+    if isinstance(value, list):
+        return [_escape_dollars(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _escape_dollars(v) for k, v in value.items()}
+    return value

@@ -1,0 +1,146 @@
+"""Starting a run's keeper, under its guard, from a front end.
+
+Light on purpose (no asyncio, no psutil): the command line launches the keeper first thing, and
+the front end's own imports (Textual) happen while the keeper starts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import select
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from tuirunner.errors import UserError
+from tuirunner.project import DEFAULT_TIMEOUT, RunOptions
+from tuirunner.runtime import RunPaths, holder, run_paths
+
+GUARD = Path(__file__).with_name("guard.py")
+PACKAGE_PARENT = Path(__file__).resolve().parent.parent
+READY_TIMEOUT = 30.0
+
+
+@dataclass
+class KeeperProcess:
+    """A keeper being started, or started: the guard (its parent) is our child."""
+
+    guard: subprocess.Popen
+    paths: RunPaths
+    ready_fd: int | None
+    lifeline: int | None  # foreground: our end of the lifeline; closing it stops the run
+    owner: str | None  # foreground: the token that makes a client the owner
+    pid: int | None = None  # the keeper's, once it is ready
+
+    def wait_ready(self, timeout: float = READY_TIMEOUT) -> int:
+        """Wait until the keeper listens; its pid. UserError if it could not start."""
+        assert self.ready_fd is not None
+        data = b""
+        deadline = time.monotonic() + timeout
+        try:
+            while not data.endswith(b"\n"):
+                left = deadline - time.monotonic()
+                if left <= 0 or not select.select([self.ready_fd], [], [], left)[0]:
+                    raise UserError(f"the keeper did not start within {timeout:g} s{self._log()}")
+                chunk = os.read(self.ready_fd, 4096)
+                if not chunk:
+                    break
+                data += chunk
+        finally:
+            os.close(self.ready_fd)
+            self.ready_fd = None
+        try:
+            message = json.loads(data)
+        except ValueError:
+            self.guard.wait(5)
+            raise UserError(f"the keeper failed to start{self._log()}") from None
+        if not message.get("ok"):
+            self.guard.wait(5)
+            raise UserError(message.get("error") or "the keeper failed to start")
+        self.pid = int(message["pid"])
+        return self.pid
+
+    def _log(self) -> str:
+        try:
+            lines = self.paths.log.read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return ""
+        return f"; its log ({self.paths.log}) ends with: {lines[-1]}" if lines else ""
+
+    def release(self) -> None:
+        """Let go of the run: our end of the lifeline closes (the keeper decides what that
+        means: stop everything, unless we detached)."""
+        if self.lifeline is not None:
+            with contextlib.suppress(OSError):
+                os.close(self.lifeline)
+            self.lifeline = None
+
+    def wait(self, timeout: float) -> int | None:
+        """The guard's exit status (the keeper's, or 128 + its signal), None if still running."""
+        try:
+            return self.guard.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+
+def start_keeper(
+    options: RunOptions,
+    *,
+    foreground: bool,
+    window: tuple[int, int] = (80, 24),
+    environ: dict[str, str] | None = None,
+) -> KeeperProcess:
+    """Launch the guard and the keeper of a run in the background; :meth:`wait_ready` next.
+
+    The keeper inherits this process's environment, or *environ*: the "shell" the processes
+    get."""
+    options = options.absolute()
+    paths = run_paths(Path(options.app_root))
+    pid = holder(paths)
+    if pid is not None:
+        raise UserError(f"already running (pid {pid}): tuirunner attach{_where(options)}")
+    owner = secrets.token_hex(16) if foreground else None
+    config = {
+        "options": options.to_json(),
+        "owner": owner,
+        "window": list(window),
+        "paths": {"socket": str(paths.socket), "lock": str(paths.lock), "log": str(paths.log)},
+    }
+    config_r, config_w = os.pipe()
+    ready_r, ready_w = os.pipe()
+    lifeline_r, lifeline_w = os.pipe() if foreground else (None, None)
+    keeper = [sys.executable, "-m", "tuirunner.keeper"]
+    keeper += ["--config-fd", str(config_r), "--ready-fd", str(ready_w)]
+    inherited = [config_r, ready_w]
+    if lifeline_r is not None:
+        keeper += ["--lifeline-fd", str(lifeline_r)]
+        inherited.append(lifeline_r)
+    keeper.append(options.app_root)
+    timeout = DEFAULT_TIMEOUT if options.timeout is None else options.timeout
+    log = os.open(paths.log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    try:
+        guard = subprocess.Popen(
+            [sys.executable, "-S", "-E", str(GUARD), f"{timeout:g}", "--", *keeper],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            pass_fds=inherited,
+            env=environ,
+            start_new_session=True,  # terminal signals are the front end's to handle
+            cwd=PACKAGE_PARENT,  # so that ``-m tuirunner.keeper`` finds this very package
+        )
+    finally:
+        for fd in (log, *inherited):
+            os.close(fd)
+    with os.fdopen(config_w, "wb") as f:
+        f.write(json.dumps(config).encode())
+    return KeeperProcess(guard, paths, ready_r, lifeline_w, owner)
+
+
+def _where(options: RunOptions) -> str:
+    return "" if options.app_root in (".", os.getcwd()) else f" -d {options.app_root}"
