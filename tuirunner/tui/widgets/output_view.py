@@ -215,6 +215,11 @@ class OutputView(ScrollView, can_focus=True):
             self.set_reactive(OutputView.scroll_y, end)
             self.set_reactive(OutputView.scroll_target_y, end)
 
+    def _repin(self) -> None:
+        if self.follow:
+            self._pin_to_end()
+            self.refresh()
+
     def _set_virtual_size(self, size: Size) -> None:
         """A new line changes the virtual size: let that cost a relayout of the whole screen
         only when it makes a scrollbar appear or go (an idle pane printing one line a second
@@ -229,6 +234,8 @@ class OutputView(ScrollView, can_focus=True):
                 self._scroll_update(size)
         else:
             self.virtual_size = size
+            if self.follow:  # the scrollbar takes a row once laid out: pin to the end again
+                self.call_after_refresh(self._repin)
 
     @property
     def allow_vertical_scroll(self) -> bool:
