@@ -46,11 +46,7 @@ async def test_a_wide_pane_shows_every_detail_and_the_buttons(tmp_path):
 
 
 def layout_of(app) -> list[tuple[str, tuple[int, int, int, int], bool]]:
-    return [
-        (p.process.name, tuple(p.region), p.has_class("-narrow"))
-        for p in app.panes
-        if p.display and not p.has_class("-hidden")
-    ]
+    return [(p.process.name, tuple(p.region), p.narrow) for p in app.panes if p.display]
 
 
 @pytest.mark.parametrize(("before", "after"), [((200, 50), (80, 24)), ((80, 24), (200, 50))])

@@ -57,6 +57,7 @@ MAX_READS = 16  # reads per wake-up, so that one flooding process cannot starve 
 # than many small ones. (A fuller wake-up reads again at once; a line now and then is read as it
 # comes, with no timer.)
 SMALL_READ = 8192
+SHORT_READ = 1024  # a read this short emptied the terminal
 READ_PAUSE = 0.001
 FLOWING = 0.01
 EOF_TIMEOUT = 2.0  # after the process group is gone, wait this long for its last output
@@ -416,6 +417,8 @@ class Supervisor:
                 break
             chunks.append(data)
             size += len(data)
+            if len(data) < SHORT_READ:
+                break  # the terminal is most likely empty: no need to hear it say so
         if chunks:
             data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
             self._emit(ProcessOutput(proc, proc.buffer.feed(data), data))

@@ -30,7 +30,7 @@ from textual.geometry import Size
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.theme import Theme
-from textual.widgets import Footer, OptionList
+from textual.widgets import OptionList
 
 from tuirunner.client import (
     Client,
@@ -52,6 +52,7 @@ from tuirunner.launch import KeeperProcess
 from tuirunner.tui.commands import ProcessCommands
 from tuirunner.tui.layout import MAX_TILED, choose_grid
 from tuirunner.tui.preferences import Preferences
+from tuirunner.tui.widgets.key_bar import KeyBar
 from tuirunner.tui.widgets.output_view import OutputView
 from tuirunner.tui.widgets.process_list import ProcessList
 from tuirunner.tui.widgets.process_pane import ProcessPane
@@ -163,7 +164,7 @@ class TuirunnerApp(App[int]):
         if pane is None:
             pane = self._new_pane(self.client.get(name))
             if self.is_mounted:
-                pane.add_class("-hidden")
+                pane.display = False
                 later = [p for p in self.panes if p.process.index > pane.process.index]
                 self.query_one("#panes").mount(pane, before=later[0] if later else None)
         return pane
@@ -179,7 +180,7 @@ class TuirunnerApp(App[int]):
         return self.pane(self.current)
 
     def _shown(self, pane: ProcessPane) -> bool:
-        return pane.is_mounted and not pane.has_class("-hidden")
+        return pane.is_mounted and pane.display
 
     # --- layout ------------------------------------------------------------------------------
 
@@ -190,7 +191,7 @@ class TuirunnerApp(App[int]):
             for proc in self.client:
                 if grid is not None or proc.name == self.current:
                     yield self._new_pane(proc)
-        yield Footer()
+        yield KeyBar()
 
     def get_default_screen(self) -> Screen:
         return MainScreen(id="_default")
@@ -212,9 +213,10 @@ class TuirunnerApp(App[int]):
         await self.client.start()
         for proc in self.client:  # what happened before we were connected
             self._show(proc)
-            self._mark_dirty(proc.name)
+            self._dirty.add(proc.name)
             if proc.crashed:
                 self._hint(proc)
+        self._flush()  # the first frame shows it: no waiting for the repaint timer
         self._schedule_uptime()
         warnings = len(self.client.environment.warnings)
         if warnings:
@@ -251,10 +253,11 @@ class TuirunnerApp(App[int]):
         if grid is None:
             container.styles.grid_size_columns = 1
             container.styles.grid_size_rows = 1
+            # display, not a CSS class: changing a class restyles the whole pane, which is slow
             for pane in self.panes:
-                pane.set_class(pane.process.name != self.current, "-hidden")
+                pane.display = pane.process.name == self.current
                 pane.styles.column_span = 1
-            self.current_pane.remove_class("-hidden")
+            self.current_pane.display = True
             index = self.client.get(self.current).index
             if self.process_list.highlighted != index:
                 self.process_list.highlighted = index
@@ -266,7 +269,7 @@ class TuirunnerApp(App[int]):
             spare = columns * rows - last - 1
             for proc in self.client:
                 pane = self.pane(proc.name)
-                pane.remove_class("-hidden")
+                pane.display = True
                 pane.styles.column_span = 1 + spare if proc.index == last else 1
         for pane in self.panes:
             if self._shown(pane):

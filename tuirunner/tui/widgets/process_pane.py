@@ -107,7 +107,7 @@ class ProcessPane(Vertical):
     ALLOW_MAXIMIZE = True
     BLANK = True  # its children cover it: repainting it is a blank strip, not a render
 
-    kind: reactive[str] = reactive("pending")  # of state, for colours: see ProcessInfo.label
+    kind: reactive[str] = reactive("pending")  # of state: see ProcessInfo.label
     input_mode: reactive[bool] = reactive(False)
     hint: reactive[str] = reactive("")  # why it crashed, when we can tell
     unseen: reactive[int] = reactive(0)  # lines that arrived while scrolled up
@@ -122,13 +122,19 @@ class ProcessPane(Vertical):
             self.action = action
 
     def __init__(self, process: ProcessView, number: int) -> None:
-        super().__init__(id=f"pane-{number}", classes="pane -pending")
+        super().__init__(id=f"pane-{number}", classes="pane")
         self.process = process
         self.number = number
         self.title = ProcessTitle(classes="title")
         self.details = ProcessDetails(classes="details")
         self.view = OutputView(process, classes="output")
         self.toggle_button = Button("Stop", id="toggle", compact=True)
+        self.buttons = Horizontal(
+            Button("Restart", id="restart", compact=True),
+            self.toggle_button,
+            Button("Env", id="env", compact=True),
+            classes="pane-buttons",
+        )
         self.hint_bar = Static(classes="hint")
         self.unseen_bar = Static(classes="unseen")
         self.search_input = Input(
@@ -143,10 +149,7 @@ class ProcessPane(Vertical):
         with Horizontal(classes="pane-header"):
             yield self.title
             yield self.details
-            with Horizontal(classes="pane-buttons"):
-                yield Button("Restart", id="restart", compact=True)
-                yield self.toggle_button
-                yield Button("Env", id="env", compact=True)
+            yield self.buttons
         yield self.view
         yield self.hint_bar
         yield self.unseen_bar
@@ -199,17 +202,14 @@ class ProcessPane(Vertical):
             needed = self.title.render().cell_len + 1 + self.details.full_width + BUTTONS_WIDTH
             self.narrow = width < needed
 
-    def watch_kind(self, old: str, new: str) -> None:
-        self.remove_class(f"-{old}")
-        self.add_class(f"-{new}")
-
     def watch_input_mode(self, value: bool) -> None:
         self.set_class(value, "-input")
         self.title.input_mode = value
         self.view.input_mode = value
 
     def watch_narrow(self, value: bool) -> None:
-        self.set_class(value, "-narrow")
+        # Not a CSS class: changing a class restyles the whole pane, which is slow.
+        self.buttons.display = not value
 
     def watch_hint(self, text: str) -> None:
         self.hint_bar.update(Text(text))
