@@ -41,14 +41,16 @@ async def test_stop_and_start_the_focused_process_and_buttons(tmp_path):
         await wait_until(pilot, lambda: worker.state is State.STOPPED)
         pane = app.pane("worker.1")
         assert "stopped" in pane.header_text()
-        assert str(pane.toggle_button.label) == "Start"
+        assert pane.header.toggle_label == "Start"
         assert running(app, "web.1")
         await pilot.press("s")
         await wait_until(pilot, lambda: worker.state is State.RUNNING)
         # The pane's own buttons do the same.
-        await pilot.click(pane.toggle_button)
+        await wait_until(pilot, lambda: "Stop" in pane.header_text())
+        await pilot.click(pane.header, offset=pane.header.button_offset("toggle"))
         await wait_until(pilot, lambda: worker.state is State.STOPPED)
-        await pilot.click("#pane-2 #restart")
+        await wait_until(pilot, lambda: "Start" in pane.header_text())
+        await pilot.click("#pane-2 .pane-header", offset=pane.header.button_offset("restart"))
         await wait_until(pilot, lambda: worker.state is State.RUNNING)
 
 

@@ -30,7 +30,7 @@ async def test_a_narrow_header_keeps_the_name_and_state_last(tmp_path, width):
         if width < 50:
             assert boom.narrow  # the buttons went first
         header = boom.query_one(".pane-header")
-        assert header.size.width == boom.size.width  # nothing spills over
+        assert header.outer_size.width == boom.size.width  # nothing spills over
 
 
 async def test_a_wide_pane_shows_every_detail_and_the_buttons(tmp_path):

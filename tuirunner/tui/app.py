@@ -55,7 +55,7 @@ from tuirunner.tui.preferences import Preferences
 from tuirunner.tui.widgets.key_bar import KeyBar
 from tuirunner.tui.widgets.output_view import OutputView
 from tuirunner.tui.widgets.process_list import ProcessList
-from tuirunner.tui.widgets.process_pane import ProcessPane
+from tuirunner.tui.widgets.process_pane import ProcessPane, SearchInput
 
 HANDLED_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 WATCHDOG_GRACE = 5.0  # seconds beyond the stop timeout before a signal forces the exit
@@ -287,14 +287,15 @@ class TuirunnerApp(App[int]):
         if isinstance(node, ProcessPane):
             self.current = node.process.name
 
-    def focus_process(self, name: str) -> None:
+    def focus_process(self, name: str, focus_view: bool = True) -> None:
         pane = self.pane(name)
         self.current = name
         if self.list_mode:
             self._layout()
         if self.screen.maximized is not None and self.screen.maximized is not pane:
             self.screen.maximize(pane, container=False)
-        pane.view.focus()
+        if focus_view:
+            pane.view.focus()
 
     def action_select(self, number: int) -> None:
         if 1 <= number <= len(self.client.processes):
@@ -466,6 +467,8 @@ class TuirunnerApp(App[int]):
             return not self.quitting and bool(self.client.stale_processes())
         if len(self.screen_stack) > 1:  # the inspector or the palette: no pane actions
             return action in ("quit", "command_palette")
+        if action == "search" and isinstance(self.focused, SearchInput):
+            return False  # "/" is typed into it
         return not self.quitting or action in ("quit", "escape")
 
     def restart_process(self, name: str) -> None:
@@ -503,12 +506,12 @@ class TuirunnerApp(App[int]):
             self.screen.maximize(pane, container=False)
             pane.view.focus()
 
-    def open_search(self, name: str) -> None:
-        self.focus_process(name)
-        self.pane(name).open_search()
+    async def open_search(self, name: str) -> None:
+        self.focus_process(name, focus_view=False)  # the search bar takes it
+        await self.pane(name).open_search()
 
-    def action_search(self) -> None:
-        self.open_search(self.current)
+    async def action_search(self) -> None:
+        await self.open_search(self.current)
 
     def action_copy(self) -> None:
         text = self.screen.get_selected_text()
