@@ -9,13 +9,13 @@ reported), bare and tuirunner runs interleaved so that a change in the machine's
 
 1. the child's wall time printing N lines (timed from inside the child) under tuirunner in a real
    terminal (tmux, 200x50), versus under a bare pseudo-terminal reader (the limit), and the ratio;
-2. tuirunner's CPU time (user + sys) from just before the child starts printing until tuirunner
-   has shown the last line, per million lines;
-3. tuirunner's peak RSS (polled, and VmHWM);
+2. tuirunner's CPU time (user + sys; all its processes: the window, the keeper, its guard) from
+   just before the child starts printing until the window has shown the last line, per million
+   lines;
+3. tuirunner's peak RSS (all its processes together; polled, and VmHWM);
 4. a run of ``--big-lines`` lines, with RSS after 1M and after 5M lines (the buffer is bounded);
 5. responsiveness: keys (``z``, zoom) sent during a flood, and how long until the screen shows it;
-6. with ``--instrument``: reads, frames and gaps timed inside tuirunner (instrumented_tuirunner.py);
-7. with ``--profile``: a py-spy profile of tuirunner's main thread during the flood.
+6. with ``--profile``: py-spy profiles of the keeper and of the window during the flood.
 
 It is a benchmark, not a test: it prints PASS/MISS next to each target and exits 0 either way
 (non-zero only when it could not measure).
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import itertools
 import json
 import os
 import shlex
@@ -67,8 +66,8 @@ from common import (  # noqa: E402  (after the psutil check above)
 )
 
 TARGET_RATIO = 1.15  # child wall time under tuirunner / under the bare reader
-TARGET_CPU_PER_M = 1.5  # tuirunner CPU seconds per million lines
-TARGET_RSS_MB = 80.0  # tuirunner peak RSS
+TARGET_CPU_PER_M = 1.0  # tuirunner CPU seconds per million lines (all its processes)
+TARGET_RSS_MB = 100.0  # peak RSS of all tuirunner's processes together
 
 
 # --- tuirunner in tmux ---------------------------------------------------------------------------
@@ -81,12 +80,12 @@ class TuiRun:
     child_stalled: float = 0.0  # seconds the child spent blocked on a full terminal (approx.)
     cpu_flood: float = 0.0  # tuirunner CPU from "go" until the last line is on screen
     cpu_at_done: float = 0.0  # tuirunner CPU from "go" until the child's last write returned
-    relay_cpu: float = 0.0  # of cpu_flood: the output relay (tuirunner/relay.py)
+    keeper_cpu: float = 0.0  # of cpu_flood: the keeper and its guard (the rest is the window)
     catch_up: float = 0.0  # seconds from the child's "done" until the last line is on screen
     rss_before: int = 0
     rss_peak_polled: int = 0
     rss_hwm: int = 0
-    rss_at: dict[int, int] = field(default_factory=dict)  # lines printed → tuirunner RSS
+    rss_at: dict[int, int] = field(default_factory=dict)  # lines printed → tuirunner RSS (sum)
     tmux_cpu: float = 0.0  # the terminal's (tmux server's) CPU over the same span
     latencies: list[float] = field(default_factory=list)  # key → screen, during the flood
     idle_latencies: list[float] = field(default_factory=list)  # the same, after it
@@ -95,21 +94,28 @@ class TuiRun:
     t_done: float = 0.0  # ... and when its "done" marker was seen
 
 
-class RssSampler(threading.Thread):
-    """Polls a process's RSS every *interval* seconds; keeps the peak."""
+def rss_sum(procs: list[psutil.Process]) -> int:
+    total = 0
+    for proc in procs:
+        with contextlib.suppress(psutil.Error):
+            total += proc.memory_info().rss
+    return total
 
-    def __init__(self, proc: psutil.Process, interval: float = 0.01):
+
+class RssSampler(threading.Thread):
+    """Polls the summed RSS of some processes every *interval* seconds; keeps the peak."""
+
+    def __init__(self, procs: list[psutil.Process], interval: float = 0.01):
         super().__init__(daemon=True)
-        self.proc, self.interval = proc, interval
+        self.procs, self.interval = procs, interval
         self.peak = 0
         self.last = 0
         self._stop_event = threading.Event()
 
     def run(self) -> None:
         while not self._stop_event.is_set():
-            with contextlib.suppress(psutil.Error):
-                self.last = self.proc.memory_info().rss
-                self.peak = max(self.peak, self.last)
+            self.last = rss_sum(self.procs)
+            self.peak = max(self.peak, self.last)
             self._stop_event.wait(self.interval)
 
     def stop(self) -> None:
@@ -134,8 +140,9 @@ def run_tuirunner(
     """One run of the child under ``tuirunner --tui`` in a private tmux server.
 
     *tuirunner* is the command (argv) that runs tuirunner; *env* is added to its environment;
-    *on_go(pid)*, if given, is called right after the child is told to start printing and may
-    return a function, called once tuirunner has shown the last line.
+    *on_go(parts)*, if given, is called right after the child is told to start printing with
+    ``{"window": pid, "keeper": pid}`` and may return a function, called once tuirunner has shown
+    the last line.
     """
     run = TuiRun(lines)
     with tempfile.TemporaryDirectory(prefix="tuirunner-bench-") as tmp:
@@ -163,26 +170,35 @@ def run_tuirunner(
             wait_for(lambda: "gen.1" in tmux.capture(), 30, "tuirunner to paint", 0.05)
             time.sleep(0.5)
             descendants = proc.children(recursive=True)
-            # tuirunner's output relay (tuirunner/relay.py) is part of the runner's cost.
-            relays = [c for c in proc.children() if "relay.py" in " ".join(c.cmdline())]
+            # The keeper (which reads the children's terminals) and its guard are tuirunner too.
+            guard = [c for c in descendants if "guard.py" in " ".join(c.cmdline())]
+            keeper = [
+                c
+                for c in descendants
+                if c not in guard and "tuirunner.keeper" in " ".join(c.cmdline())
+            ]
+            if len(keeper) != 1:
+                raise BenchError(f"expected one keeper under tuirunner, found {len(keeper)}")
+            backstage = keeper + guard
+            parts = [proc, *backstage]
 
-            def relays_cpu() -> float:
+            def cpu_of(procs: list[psutil.Process]) -> float:
                 total = 0.0
-                for relay in relays:
+                for p in procs:
                     with contextlib.suppress(psutil.Error):
-                        total += cpu_seconds(relay)
+                        total += cpu_seconds(p)
                 return total
 
             def runner_cpu() -> float:
-                return cpu_seconds(proc) + relays_cpu()
+                return cpu_of(parts)
 
-            sampler = RssSampler(proc)
-            run.rss_before = proc.memory_info().rss
-            cpu0, term0, relay0 = runner_cpu(), cpu_seconds(term), relays_cpu()
+            sampler = RssSampler(parts)
+            run.rss_before = rss_sum(parts)
+            cpu0, term0, keeper0 = runner_cpu(), cpu_seconds(term), cpu_of(backstage)
             sampler.start()
             run.t_go = time.monotonic()
             (report / "go").touch()
-            finish = on_go(pid) if on_go is not None else None
+            finish = on_go({"window": pid, "keeper": keeper[0].pid}) if on_go else None
 
             progress = report / "progress"
             seen = 0
@@ -201,8 +217,7 @@ def run_tuirunner(
                     rows_ = progress.read_text().split("\n")
                     for row in rows_[seen:-1]:  # complete rows only
                         n = int(row.split()[0])
-                        with contextlib.suppress(psutil.Error):
-                            run.rss_at[n] = proc.memory_info().rss
+                        run.rss_at[n] = rss_sum(parts)
                         seen += 1
                 done = read_json(report / "done")
                 if done is None:
@@ -215,7 +230,7 @@ def run_tuirunner(
             wait_for(lambda: last in tmux.capture(), 60, "the last line on screen", 0.005)
             run.catch_up = time.monotonic() - t_done
             run.cpu_flood = runner_cpu() - cpu0
-            run.relay_cpu = relays_cpu() - relay0
+            run.keeper_cpu = cpu_of(backstage) - keeper0
             run.tmux_cpu = cpu_seconds(term) - term0
             if finish is not None:
                 finish()
@@ -223,7 +238,7 @@ def run_tuirunner(
                 key_thread.join()
             sampler.stop()
             run.rss_peak_polled = sampler.peak
-            run.rss_hwm = vm_hwm(pid) or 0
+            run.rss_hwm = sum(vm_hwm(p.pid) or 0 for p in parts)
             if keys_during_flood:
                 time.sleep(0.5)
                 for _ in range(6):
@@ -307,64 +322,6 @@ def _quantile(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))] if values else 0.0
 
 
-def instrumented_run(args, python: str, mode: str) -> None:
-    """One run under bench/instrumented_tuirunner.py: reads, frames and the loop's gaps."""
-    n = args.lines
-    with tempfile.TemporaryDirectory(prefix="tuirunner-bench-stats-") as tmp:
-        stats_path = Path(tmp) / "stats.json"
-        command = [python, str(BENCH / "instrumented_tuirunner.py")]
-        t = run_tuirunner(
-            command,
-            python,
-            n,
-            mode,
-            args.columns,
-            args.rows,
-            env={"TUIRUNNER_BENCH_STATS": str(stats_path)},
-        )
-        wait_for(stats_path.exists, 20, "the instrumented tuirunner's records")
-        time.sleep(0.2)
-        stats = json.loads(stats_path.read_text())
-    lo, hi = t.t_go, t.t_done
-    window = hi - lo
-    reads = [stats["reads"][i : i + 3] for i in range(0, len(stats["reads"]), 3)]
-    reads = [r for r in reads if lo <= r[0] <= hi]
-    frames = [stats["frames"][i : i + 2] for i in range(0, len(stats["frames"]), 2)]
-    frames = [f for f in frames if lo <= f[0] <= hi]
-    flushes = [stats["flushes"][i : i + 2] for i in range(0, len(stats["flushes"]), 2)]
-    flushes = [f for f in flushes if lo <= f[0] <= hi]
-    if not reads:
-        print("   (no read recorded during the flood)")
-        return
-    read_time = sum(r[1] for r in reads)
-    frame_ms = [f[1] * 1000 for f in frames]
-    gaps = [(b[0] - (a[0] + a[1])) * 1000 for a, b in itertools.pairwise(reads)]
-    long_gaps = [g for g in gaps if g > 4]
-    print(
-        f"   child {t.child_wall:.2f}s (blocked {t.child_stalled:.2f}s); over those "
-        f"{window:.2f}s tuirunner's main thread spent:"
-    )
-    print(
-        f"   reading: {len(reads):,} reads of {statistics.mean(r[2] for r in reads):,.0f} bytes"
-        f" on average, {read_time * 1e6 / len(reads):.1f} us each, {read_time:.2f}s in all "
-        f"({100 * read_time / window:.0f}% of the time), "
-        f"{read_time * 1e6 / n:.2f} us per line"
-    )
-    print(
-        f"   rendering: {len(frames)} frames ({len(frames) / window:.0f}/s), "
-        f"{_quantile(frame_ms, 0.5):.1f} ms median, {_quantile(frame_ms, 0.9):.1f} ms p90, "
-        f"{max(frame_ms, default=0):.1f} ms max, {sum(frame_ms) / 1000:.2f}s in all "
-        f"({100 * sum(frame_ms) / 1000 / window:.0f}%)"
-    )
-    flush_s = sum(f[1] for f in flushes)
-    print(f"   flush/sync (30 Hz): {len(flushes)} calls, {flush_s:.2f}s in all")
-    print(
-        f"   gaps between reads longer than 4 ms (the terminal fills in a few ms at this rate): "
-        f"{len(long_gaps)}, {sum(long_gaps) / 1000:.2f}s in all, "
-        f"median {_quantile(long_gaps, 0.5):.1f} ms, max {max(long_gaps, default=0):.1f} ms"
-    )
-
-
 def _norm_frame(frame: str) -> str:
     # "func (/path/to/site-packages/textual/strip.py:123)" -> "func (textual/strip.py)"
     name, _, where = frame.partition(" (")
@@ -375,100 +332,105 @@ def _norm_frame(frame: str) -> str:
     return f"{name} ({where})" if where else name
 
 
-PROFILE_GROUPS = [
-    ("render frames (Screen._on_timer_update)", "Screen._on_timer_update"),
-    ("  of which OutputView.render_line", "OutputView.render_line"),
-    ("    of which line_to_text (ANSI decode)", "line_to_text"),
-    ("    of which DOMNode.rich_style", "DOMNode.rich_style"),
-    ("  of which Strip.__init__ (all callers)", "Strip.__init__"),
-    ("  of which Strip.divide (compositor)", "Strip.divide"),
-    ("  of which App._display (write to terminal)", "App._display"),
-    ("read the pty (Supervisor._on_readable)", "Supervisor._on_readable"),
-    ("  of which OutputBuffer.feed", "OutputBuffer.feed"),
-    ("  of which Supervisor._emit (events)", "Supervisor._emit"),
-    ("30 Hz flush (TuirunnerApp._flush)", "TuirunnerApp._flush"),
-    ("  of which OutputView.sync", "OutputView.sync"),
-    ("message processing (MessagePump)", "MessagePump._process_messages"),
-]
+PROFILE_GROUPS = {
+    "keeper": [
+        ("read the terminals (Supervisor._on_readable)", "Supervisor._on_readable"),
+        ("  of which OutputBuffer.feed", "OutputBuffer.feed"),
+        ("  of which Supervisor._emit (events)", "Supervisor._emit"),
+        ("forward to the windows (Keeper.on_event)", "Keeper.on_event"),
+        ("  of which Session.send_buffer_change", "Session.send_buffer_change"),
+        ("write to the socket (asyncio transports)", "_SelectorSocketTransport"),
+        ("asyncio's loop itself (BaseEventLoop._run_once)", "BaseEventLoop._run_once"),
+    ],
+    "window": [
+        ("receive from the keeper (Client.receive)", "Client.receive"),
+        ("  of which OutputBuffer.feed", "OutputBuffer.feed"),
+        ("sync the views (TuirunnerApp._flush)", "TuirunnerApp._flush"),
+        ("render frames (Screen._on_timer_update)", "Screen._on_timer_update"),
+        ("  of which OutputView.render_lines", "OutputView.render_lines"),
+        ("    of which line_to_text (ANSI decode)", "line_to_text"),
+        ("  of which App._display (write to terminal)", "App._display"),
+        ("message processing (MessagePump)", "MessagePump._process_messages"),
+    ],
+}
 
 
 def profile_run(args, tuirunner: list[str], python: str, mode: str, py_spy: str) -> None:
-    """One run with py-spy recording tuirunner from "go" to the last line shown."""
+    """One run with py-spy recording the keeper and the window from "go" to the last line."""
     import signal
 
     n = args.lines
     with tempfile.TemporaryDirectory(prefix="tuirunner-bench-prof-") as tmp:
-        out = Path(tmp) / "profile.txt"
-        spy: list[subprocess.Popen] = []
+        outs = {part: Path(tmp) / f"{part}.txt" for part in ("keeper", "window")}
+        spies: list[subprocess.Popen] = []
 
-        def on_go(pid: int):
-            spy.append(
-                subprocess.Popen(
-                    [
-                        py_spy,
-                        "record",
-                        "-p",
-                        str(pid),
-                        "-r",
-                        "100",
-                        "-d",
-                        "600",
-                        "--format",
-                        "raw",
-                        "-o",
-                        str(out),
-                    ],
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
+        def on_go(parts: dict[str, int]):
+            for part, out in outs.items():
+                # --gil: only samples of a thread that holds the GIL, i.e. running Python (a
+                # nap or a wait for input is not a cost; C that releases the GIL is missed).
+                command = [py_spy, "record", "-p", str(parts[part]), "-r", "200", "-d", "600"]
+                command.append("--gil")
+                spies.append(
+                    subprocess.Popen(
+                        [*command, "--format", "raw", "-o", str(out)],
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                    )
                 )
-            )
 
             def finish() -> None:
-                spy[0].send_signal(signal.SIGINT)
-                try:
-                    spy[0].wait(30)
-                except subprocess.TimeoutExpired:
-                    spy[0].kill()
+                for spy in spies:
+                    spy.send_signal(signal.SIGINT)
+                for spy in spies:
+                    try:
+                        spy.wait(30)
+                    except subprocess.TimeoutExpired:
+                        spy.kill()
 
             return finish
 
         try:
             t = run_tuirunner(tuirunner, python, n, mode, args.columns, args.rows, on_go=on_go)
         finally:
-            for p in spy:
-                if p.poll() is None:
-                    p.kill()
-        if not out.exists():
-            print(
-                "   py-spy wrote no profile (needs ptrace rights: run as root, or "
-                "kernel.yama.ptrace_scope=0)"
-            )
-            return
-        stacks = []
-        for row in out.read_text().splitlines():
-            stack, _, count = row.rpartition(" ")
-            if stack and count.isdigit():
-                stacks.append(([_norm_frame(f) for f in stack.split(";")], int(count)))
-    main_thread = [(f, c) for f, c in stacks if any(x.startswith("run_tui ") for x in f)]
-    total_main = sum(c for _, c in main_thread)
-    busy = [(f, c) for f, c in main_thread if not f[-1].split(" ")[0].endswith("Selector.select")]
-    total = sum(c for _, c in busy)
+            for spy in spies:
+                if spy.poll() is None:
+                    spy.kill()
+        print(
+            f"   child {t.child_wall:.2f}s; CPU {t.cpu_flood:.2f}s "
+            f"(keeper and guard {t.keeper_cpu:.2f}s, window {t.cpu_flood - t.keeper_cpu:.2f}s)"
+        )
+        for part, out in outs.items():
+            if not out.exists():
+                print(
+                    "   py-spy wrote no profile (needs ptrace rights: run as root, or "
+                    "kernel.yama.ptrace_scope=0)"
+                )
+                return
+            stacks = []
+            for row in out.read_text().splitlines():
+                stack, _, count = row.rpartition(" ")
+                if stack and count.isdigit():
+                    stacks.append(([_norm_frame(f) for f in stack.split(";")], int(count)))
+            _print_profile(part, stacks)
+
+
+def _print_profile(part: str, stacks: list[tuple[list[str], int]]) -> None:
+    total = sum(c for _, c in stacks)
     if not total:
-        print("   (no sample of tuirunner's main thread)")
+        print(f"   {part}: no sample holding the GIL")
         return
     print(
-        f"   child {t.child_wall:.2f}s; {total_main} samples of the main thread at 100 Hz, "
-        f"busy in {100 * total / total_main:.0f}% of them (the rest: waiting in epoll). "
-        "Shares of the busy time:"
+        f"   {part}: {total} samples at 200 Hz of a thread holding the GIL "
+        f"({total / 200:.2f}s). Shares of them:"
     )
-    for label, needle in PROFILE_GROUPS:
-        c = sum(c for f, c in busy if any(x.startswith(needle + " ") for x in f))
+    for label, needle in PROFILE_GROUPS[part]:
+        c = sum(c for f, c in stacks if any(needle + " " in x for x in f))
         print(f"   {100 * c / total:5.1f}%  {label}")
     own: dict[str, int] = {}
-    for f, c in busy:
+    for f, c in stacks:
         own[f[-1]] = own.get(f[-1], 0) + c
     print("   top functions by own time:")
-    for name, c in sorted(own.items(), key=lambda kv: -kv[1])[:12]:
+    for name, c in sorted(own.items(), key=lambda kv: -kv[1])[:10]:
         print(f"   {100 * c / total:5.1f}%  {name}")
 
 
@@ -499,7 +461,7 @@ def bench_mode(args, tuirunner: str, mode: str) -> dict:
         print(
             f"  run {r + 1}: bare {b:.3f}s | tuirunner: child {t.child_wall:.3f}s "
             f"(x{t.child_wall / b:.2f}, blocked {t.child_stalled:.2f}s vs "
-            f"{bare_stalled[-1]:.2f}s bare), cpu {t.cpu_flood:.2f}s (relay {t.relay_cpu:.2f}s; "
+            f"{bare_stalled[-1]:.2f}s bare), cpu {t.cpu_flood:.2f}s (keeper {t.keeper_cpu:.2f}s; "
             f"{t.cpu_at_done:.2f}s at the "
             f"child's end), catch-up {t.catch_up * 1000:.0f}ms, "
             f"peak rss {t.rss_hwm / MB:.1f}MB, tmux cpu {t.tmux_cpu:.2f}s"
@@ -535,7 +497,10 @@ def bench_mode(args, tuirunner: str, mode: str) -> dict:
         f"   time the child was blocked on a full terminal: bare {fmt_spread(bare_stalled, 's')}"
         f", tuirunner {fmt_spread([t.child_stalled for t in tui], 's')}"
     )
-    print("2. tuirunner CPU (user+sys), from just before the first line until the last is shown")
+    print(
+        "2. tuirunner CPU (user+sys; window + keeper + guard), from just before the first line"
+        " until the last is shown"
+    )
     print(
         f"   per million lines:       {fmt_spread(cpu_per_m, 's')}"
         f"   target <= {TARGET_CPU_PER_M}s  "
@@ -545,7 +510,7 @@ def bench_mode(args, tuirunner: str, mode: str) -> dict:
         f"   (until the child's last write: {fmt_spread(cpu_done_per_m, 's')} per million; "
         f"the terminal, tmux, used {fmt_spread([t.tmux_cpu / per_m for t in tui], 's')})"
     )
-    print("3. tuirunner peak RSS during the run (max of VmHWM and 10 ms polling)")
+    print("3. tuirunner peak RSS, its processes together (max of summed VmHWM and 10 ms polling)")
     print(
         f"   peak:                    {fmt_spread(peak, ' MB', 1)}   target <= {TARGET_RSS_MB:g} MB"
         f"  {verdict(statistics.median(peak) <= TARGET_RSS_MB)}"
@@ -649,15 +614,9 @@ def bench_mode(args, tuirunner: str, mode: str) -> dict:
         result["latency_during_ms"] = [x * 1000 for x in during]
         result["latency_idle_ms"] = [x * 1000 for x in idle]
 
-    if args.instrument:
-        print(
-            f"\n6. where the time goes, timed inside tuirunner "
-            f"(bench/instrumented_tuirunner.py, {n:,} lines)"
-        )
-        instrumented_run(args, python, mode)
     if args.profile:
         py_spy = find_py_spy(args.py_spy)
-        print(f"\n7. py-spy profile of tuirunner during the flood of {n:,} lines")
+        print(f"\n6. py-spy profiles of tuirunner during the flood of {n:,} lines")
         if py_spy is None:
             print("   py-spy not found: pip install py-spy (or pass --py-spy PATH)")
         else:
@@ -689,14 +648,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tuirunner", help="the tuirunner executable (default: next to this Python)")
     p.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     p.add_argument(
-        "--instrument",
-        action="store_true",
-        help="one more run, timing reads and frames inside tuirunner",
-    )
-    p.add_argument(
         "--profile",
         action="store_true",
-        help="one more run under py-spy: where tuirunner's main thread spends its time",
+        help="one more run under py-spy: where the keeper and the window spend their time",
     )
     p.add_argument("--py-spy", metavar="PATH", help="the py-spy executable (default: on PATH)")
     args = p.parse_args(argv)

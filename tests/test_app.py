@@ -41,14 +41,16 @@ async def test_stop_and_start_the_focused_process_and_buttons(tmp_path):
         await wait_until(pilot, lambda: worker.state is State.STOPPED)
         pane = app.pane("worker.1")
         assert "stopped" in pane.header_text()
-        assert str(pane.toggle_button.label) == "Start"
+        assert pane.header.toggle_label == "Start"
         assert running(app, "web.1")
         await pilot.press("s")
         await wait_until(pilot, lambda: worker.state is State.RUNNING)
         # The pane's own buttons do the same.
-        await pilot.click(pane.toggle_button)
+        await wait_until(pilot, lambda: "Stop" in pane.header_text())
+        await pilot.click(pane.header, offset=pane.header.button_offset("toggle"))
         await wait_until(pilot, lambda: worker.state is State.STOPPED)
-        await pilot.click("#pane-2 #restart")
+        await wait_until(pilot, lambda: "Start" in pane.header_text())
+        await pilot.click("#pane-2 .pane-header", offset=pane.header.button_offset("restart"))
         await wait_until(pilot, lambda: worker.state is State.RUNNING)
 
 
@@ -205,7 +207,7 @@ async def test_a_crashed_process_stays_visible_and_the_others_keep_running(tmp_p
         pane = app.pane("bad.1")
         assert "crashed: exit 3" in pane.header_text()
         assert "Traceback: it broke" in screen_text(pane.view)
-        assert pane.has_class("-crashed")
+        assert pane.kind == "crashed"
         assert running(app, "web.1")
 
 
@@ -245,12 +247,12 @@ async def test_many_processes_show_a_list_and_the_selected_pane(tmp_path):
     app = make_app(tmp_path, "web: sleep 600\n", concurrency=f"web={MAX_TILED + 3}")
     async with app.run_test(size=SIZE) as pilot:
         assert app.list_mode
-        visible = [p for p in app.panes if p.display and not p.has_class("-hidden")]
+        visible = [p for p in app.panes if p.display]
         assert visible == [app.pane("web.1")]
         await pilot.press("4")
         await pilot.pause()
-        assert not app.pane("web.4").has_class("-hidden")
-        assert app.pane("web.1").has_class("-hidden")
+        assert app.pane("web.4").display
+        assert not app.pane("web.1").display
         assert app.process_list.highlighted == 3
 
 

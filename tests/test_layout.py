@@ -30,7 +30,7 @@ async def test_a_narrow_header_keeps_the_name_and_state_last(tmp_path, width):
         if width < 50:
             assert boom.narrow  # the buttons went first
         header = boom.query_one(".pane-header")
-        assert header.size.width == boom.size.width  # nothing spills over
+        assert header.outer_size.width == boom.size.width  # nothing spills over
 
 
 async def test_a_wide_pane_shows_every_detail_and_the_buttons(tmp_path):
@@ -46,11 +46,7 @@ async def test_a_wide_pane_shows_every_detail_and_the_buttons(tmp_path):
 
 
 def layout_of(app) -> list[tuple[str, tuple[int, int, int, int], bool]]:
-    return [
-        (p.process.name, tuple(p.region), p.has_class("-narrow"))
-        for p in app.panes
-        if p.display and not p.has_class("-hidden")
-    ]
+    return [(p.process.name, tuple(p.region), p.narrow) for p in app.panes if p.display]
 
 
 @pytest.mark.parametrize(("before", "after"), [((200, 50), (80, 24)), ((80, 24), (200, 50))])

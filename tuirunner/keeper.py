@@ -76,6 +76,24 @@ SAMPLE_FRESH = 0.3  # ps with nobody sampling: the CPU use over this long
 WATCH_DEBOUNCE = int(settings_module.WATCH_DEBOUNCE * 1000)
 WATCH_STEP = 250
 WATCH_POLL = 1.0
+# A client hears from the keeper at most this often: what happens meanwhile (a flood's many small
+# reads) goes in one write, and a process's output in one frame. The first news after a quiet
+# spell goes at once.
+FORWARD_GAP = 0.005
+
+
+class _Output:
+    """Output of one process waiting to be sent: one frame, however many reads it took."""
+
+    __slots__ = ("chunks", "index")
+
+    def __init__(self, index: int, chunks: list[bytes]) -> None:
+        self.index = index
+        self.chunks = chunks
+
+    def frame(self) -> bytes:
+        data = self.chunks[0] if len(self.chunks) == 1 else b"".join(self.chunks)
+        return output_frame(self.index, data)
 
 
 class Session(asyncio.Protocol):
@@ -91,8 +109,10 @@ class Session(asyncio.Protocol):
         self.wants_env = False
         self.wants_resources = False  # it shows CPU, memory and ports: sample them
         self.indexes: set[int] = set()  # processes whose output it gets
-        self.pending: list[bytes] = []
+        self.pending: list[bytes | _Output] = []  # what the next flush writes, in order
+        self.open_output: _Output | None = None  # the last of pending, while more may join it
         self.flush_scheduled = False
+        self.last_flush = 0.0
         self.overflowed = False  # behind by more than CLIENT_BACKLOG: output is being dropped
         self.dropped: set[int] = set()  # processes whose output was dropped
         self.missed_info = False
@@ -152,27 +172,58 @@ class Session(asyncio.Protocol):
         if self.transport is None:
             return
         self.pending.append(frame)
-        if not self.flush_scheduled:
-            self.flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self.flush)
+        self.open_output = None
+        self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
+        if self.flush_scheduled:
+            return
+        self.flush_scheduled = True
+        loop = asyncio.get_running_loop()
+        wait = self.last_flush + FORWARD_GAP - loop.time()
+        if wait > 0:
+            loop.call_later(wait, self.flush)
+        else:
+            loop.call_soon(self.flush)
 
     def flush(self) -> None:
         self.flush_scheduled = False
+        self.last_flush = asyncio.get_running_loop().time()
         if self.pending and self.transport is not None and not self.transport.is_closing():
-            data = self.pending[0] if len(self.pending) == 1 else b"".join(self.pending)
-            self.transport.write(data)
+            frames = [f if isinstance(f, bytes) else f.frame() for f in self.pending]
+            self.transport.write(frames[0] if len(frames) == 1 else b"".join(frames))
         self.pending.clear()
+        self.open_output = None
 
-    def send_buffer_change(self, index: int, frame: bytes, total: int) -> None:
-        """Output (or a runner line, or its end) of process *index*: sent, or, while the client
-        is behind, dropped and remembered for the resync."""
+    def _accepts(self, index: int) -> bool:
+        """Whether a buffer change of process *index* is to be sent now; while the client is
+        behind, it is dropped and remembered for the resync."""
         if index not in self.indexes or not self.hello:
-            return
+            return False
         if self.overflowed:
             self.dropped.add(index)
+            return False
+        return True
+
+    def send_output(self, index: int, data: bytes, total: int) -> None:
+        """Output of process *index*, joined to the output of it sent just before if that has
+        not left yet."""
+        if self.transport is None or not self._accepts(index):
             return
-        self.send(frame)
+        output = self.open_output
+        if output is not None and output.index == index:
+            output.chunks.append(data)
+        else:
+            output = self.open_output = _Output(index, [data])
+            self.pending.append(output)
+            self._schedule_flush()
         self.sent_total[index] = total
+
+    def send_buffer_change(self, index: int, frame: bytes, total: int) -> None:
+        """A runner line, or the end of output, of process *index*."""
+        if self._accepts(index):
+            self.send(frame)
+            self.sent_total[index] = total
 
     def send_info(self, frame: bytes) -> None:
         if not self.hello:
@@ -361,8 +412,9 @@ class Keeper:
         proc = event.process
         if isinstance(event, ProcessOutput):
             if self.sessions:
-                frame = output_frame(self.index(proc), event.data)
-                self._buffer_change(proc, frame)
+                index, total = self.index(proc), proc.buffer.total
+                for session in list(self.sessions):
+                    session.send_output(index, event.data, total)
         elif isinstance(event, RunnerLine):
             frame = json_frame({"t": "line", "p": self.index(proc), "text": event.text})
             self._buffer_change(proc, frame)

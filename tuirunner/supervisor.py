@@ -79,13 +79,15 @@ log = logging.getLogger(__name__)
 
 READ_SIZE = 65536
 MAX_READS = 16  # reads per wake-up, so that one flooding process cannot starve the others
-# A PTY read returns at most ~4 KiB even when much more is waiting. While output flows (the
-# last wake-up was less than FLOWING ago), a wake-up that found less than SMALL_READ is followed
-# by a pause of READ_PAUSE: output accumulates meanwhile, and one large read costs far less
-# than many small ones. (A fuller wake-up reads again at once; a line now and then is read as it
-# comes, with no timer.)
-SMALL_READ = 8192
-READ_PAUSE = 0.001
+# A PTY read returns at most ~4 KiB (the line discipline's buffer), and a flooding process is
+# read a few lines at a time: a wake-up each, most of the CPU a flood costs. While output flows
+# (the last wake-up was less than FLOWING ago), a wake-up that brought less than SMALL_READ ends
+# with a nap of READ_PAUSE, so that the next one finds a fuller buffer. The nap blocks the loop,
+# on purpose: leaving the terminal unread for longer (a timer's millisecond) lets the output
+# back up in the kernel, which slows the writer down by a fifth; a nap this short does not.
+SMALL_READ = 2048
+SHORT_READ = 1024  # a read this short emptied the terminal
+READ_PAUSE = 0.0003
 FLOWING = 0.01
 EOF_TIMEOUT = 2.0  # after the process group is gone, wait this long for its last output
 READY_ATTEMPT_TIMEOUT = 10.0  # at most this long for one http or port attempt of a ready check
@@ -794,7 +796,7 @@ class Supervisor:
             self._dependency_restarted(proc)
 
     # Reading the terminal. A wake-up reads until the PTY is empty (at most MAX_READS times);
-    # after a small harvest, reading pauses for READ_PAUSE so that output accumulates.
+    # after a small harvest while output flows, it naps for READ_PAUSE (see SMALL_READ).
 
     def _add_reader(self, proc: ManagedProcess) -> None:
         if proc._fd is not None and not proc._reading:
@@ -825,6 +827,8 @@ class Supervisor:
                 break
             chunks.append(data)
             size += len(data)
+            if len(data) < SHORT_READ:
+                break  # the terminal is most likely empty: no need to hear it say so
         if chunks:
             data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
             lines = proc.buffer.feed(data)
@@ -841,12 +845,7 @@ class Supervisor:
         flowing = now - proc._last_read < FLOWING
         proc._last_read = now
         if flowing and size < SMALL_READ:
-            self._remove_reader(proc)
-            asyncio.get_running_loop().call_later(READ_PAUSE, self._resume_reading, proc, fd)
-
-    def _resume_reading(self, proc: ManagedProcess, fd: int) -> None:
-        if proc._fd == fd and not proc._eof.is_set():  # not closed meanwhile
-            self._add_reader(proc)
+            time.sleep(READ_PAUSE)
 
     async def _finish_output(self, proc: ManagedProcess) -> None:
         """After the process group is gone: read the rest of its output, then close up."""

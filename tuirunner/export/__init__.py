@@ -19,10 +19,14 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tuirunner.errors import UserError
 
-from .model import ALIASES, FORMATS, OutputFile, ProjectLike, build
+from .formats import ALIASES, FORMATS
+
+if TYPE_CHECKING:
+    from .model import OutputFile, ProjectLike
 
 PROG = "tuirunner"
 USAGE = "usage: tuirunner export FORMAT LOCATION [-a APP] [-u USER] [-l DIR] [--image IMAGE]"
@@ -89,6 +93,8 @@ def check_location(value: str | None) -> Path:
 
 
 def run(args: argparse.Namespace, project: ProjectLike, timeout: float) -> int:
+    from .model import build  # only now: the command line builds its parser on every run
+
     """The ``export`` subcommand; *project* is the CLI's, *timeout* the global stop timeout."""
     fmt = resolve_format(args.format)
     location = check_location(args.location)

@@ -35,10 +35,8 @@ from tuirunner.settings import (
     Settings,
 )
 
+from .formats import ALIASES, FORMATS  # noqa: F401 (re-exported)
 from .quoting import sh_quote, sh_word_with_variables
-
-FORMATS = ("supervisord", "systemd", "compose", "kubernetes")
-ALIASES = {"k8s": "kubernetes", "docker-compose": "compose", "supervisor": "supervisord"}
 
 _APP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 _USES_PORT = re.compile(r"\$(?:PORT\b|\{PORT\})")

@@ -30,7 +30,7 @@ from textual.geometry import Size
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.theme import Theme
-from textual.widgets import Footer, OptionList
+from textual.widgets import OptionList
 
 from tuirunner.client import (
     Client,
@@ -52,9 +52,10 @@ from tuirunner.launch import KeeperProcess
 from tuirunner.tui.commands import ProcessCommands
 from tuirunner.tui.layout import MAX_TILED, choose_grid
 from tuirunner.tui.preferences import Preferences
+from tuirunner.tui.widgets.key_bar import KeyBar
 from tuirunner.tui.widgets.output_view import OutputView
 from tuirunner.tui.widgets.process_list import ProcessList
-from tuirunner.tui.widgets.process_pane import ProcessPane
+from tuirunner.tui.widgets.process_pane import ProcessPane, SearchInput
 
 HANDLED_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 WATCHDOG_GRACE = 5.0  # seconds beyond the stop timeout before a signal forces the exit
@@ -163,7 +164,7 @@ class TuirunnerApp(App[int]):
         if pane is None:
             pane = self._new_pane(self.client.get(name))
             if self.is_mounted:
-                pane.add_class("-hidden")
+                pane.display = False
                 later = [p for p in self.panes if p.process.index > pane.process.index]
                 self.query_one("#panes").mount(pane, before=later[0] if later else None)
         return pane
@@ -179,7 +180,7 @@ class TuirunnerApp(App[int]):
         return self.pane(self.current)
 
     def _shown(self, pane: ProcessPane) -> bool:
-        return pane.is_mounted and not pane.has_class("-hidden")
+        return pane.is_mounted and pane.display
 
     # --- layout ------------------------------------------------------------------------------
 
@@ -190,7 +191,7 @@ class TuirunnerApp(App[int]):
             for proc in self.client:
                 if grid is not None or proc.name == self.current:
                     yield self._new_pane(proc)
-        yield Footer()
+        yield KeyBar()
 
     def get_default_screen(self) -> Screen:
         return MainScreen(id="_default")
@@ -212,9 +213,10 @@ class TuirunnerApp(App[int]):
         await self.client.start()
         for proc in self.client:  # what happened before we were connected
             self._show(proc)
-            self._mark_dirty(proc.name)
+            self._dirty.add(proc.name)
             if proc.crashed:
                 self._hint(proc)
+        self._flush()  # the first frame shows it: no waiting for the repaint timer
         self._schedule_uptime()
         warnings = len(self.client.environment.warnings)
         if warnings:
@@ -251,10 +253,11 @@ class TuirunnerApp(App[int]):
         if grid is None:
             container.styles.grid_size_columns = 1
             container.styles.grid_size_rows = 1
+            # display, not a CSS class: changing a class restyles the whole pane, which is slow
             for pane in self.panes:
-                pane.set_class(pane.process.name != self.current, "-hidden")
+                pane.display = pane.process.name == self.current
                 pane.styles.column_span = 1
-            self.current_pane.remove_class("-hidden")
+            self.current_pane.display = True
             index = self.client.get(self.current).index
             if self.process_list.highlighted != index:
                 self.process_list.highlighted = index
@@ -266,7 +269,7 @@ class TuirunnerApp(App[int]):
             spare = columns * rows - last - 1
             for proc in self.client:
                 pane = self.pane(proc.name)
-                pane.remove_class("-hidden")
+                pane.display = True
                 pane.styles.column_span = 1 + spare if proc.index == last else 1
         for pane in self.panes:
             if self._shown(pane):
@@ -284,14 +287,15 @@ class TuirunnerApp(App[int]):
         if isinstance(node, ProcessPane):
             self.current = node.process.name
 
-    def focus_process(self, name: str) -> None:
+    def focus_process(self, name: str, focus_view: bool = True) -> None:
         pane = self.pane(name)
         self.current = name
         if self.list_mode:
             self._layout()
         if self.screen.maximized is not None and self.screen.maximized is not pane:
             self.screen.maximize(pane, container=False)
-        pane.view.focus()
+        if focus_view:
+            pane.view.focus()
 
     def action_select(self, number: int) -> None:
         if 1 <= number <= len(self.client.processes):
@@ -469,6 +473,8 @@ class TuirunnerApp(App[int]):
             return not self.quitting and bool(self.client.stale_processes())
         if len(self.screen_stack) > 1:  # the inspector or the palette: no pane actions
             return action in ("quit", "command_palette")
+        if action == "search" and isinstance(self.focused, SearchInput):
+            return False  # "/" is typed into it
         return not self.quitting or action in ("quit", "escape")
 
     def restart_process(self, name: str) -> None:
@@ -506,12 +512,12 @@ class TuirunnerApp(App[int]):
             self.screen.maximize(pane, container=False)
             pane.view.focus()
 
-    def open_search(self, name: str) -> None:
-        self.focus_process(name)
-        self.pane(name).open_search()
+    async def open_search(self, name: str) -> None:
+        self.focus_process(name, focus_view=False)  # the search bar takes it
+        await self.pane(name).open_search()
 
-    def action_search(self) -> None:
-        self.open_search(self.current)
+    async def action_search(self) -> None:
+        await self.open_search(self.current)
 
     def action_copy(self) -> None:
         text = self.screen.get_selected_text()

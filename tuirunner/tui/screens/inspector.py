@@ -12,10 +12,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, RadioButton, RadioSet, Static, Tab, Tabs
+from textual.widgets import DataTable, Input, RadioButton, RadioSet, Static, Tab, Tabs
 
 from tuirunner.environment import EnvChange, Environment, EnvVar, FilterMode, SourceKind
 from tuirunner.output import visible_controls
+from tuirunner.tui.widgets.key_bar import KeyBar
 
 if TYPE_CHECKING:
     from tuirunner.client import Client, ProcessView
@@ -109,7 +110,7 @@ class EnvInspector(Screen):
             yield Static(id="env-change")
             yield DataTable(id="env-table", cursor_type="row", zebra_stripes=True)
             yield Static(id="env-warnings")
-        yield Footer()
+        yield KeyBar()
 
     @staticmethod
     def _tab_id(name: str) -> str:

@@ -7,7 +7,7 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from tuirunner.client import ProcessView
-from tuirunner.tui.widgets.process_pane import KINDS
+from tuirunner.tui.widgets.process_header import KINDS
 
 
 class ProcessList(OptionList):

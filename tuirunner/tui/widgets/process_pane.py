@@ -1,9 +1,7 @@
-"""A pane per process: a header, the output view, a hint, a search bar.
+"""A pane per process: a header, the output view, a hint, and a search bar when asked for.
 
-The header gives up its parts from the least useful as the pane narrows: first the buttons,
-then the details from the end (the pid first, then the uptime, the port, the restart count),
-and last of all the name and state, which stay. Colours come from the theme (component
-classes, see app.tcss).
+A pane is few widgets (Textual's cost at start-up and on a restyle is per widget): the header is
+one (see process_header.py), and the search bar is made the first time it is opened.
 """
 
 from __future__ import annotations
@@ -11,96 +9,42 @@ from __future__ import annotations
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widget import Widget
-from textual.widgets import Button, Input, Static
+from textual.widgets import Input, Static
 
 from tuirunner.client import ProcessView
 from tuirunner.events import State
 from tuirunner.tui.widgets.output_view import OutputView
-
-KINDS = ("pending", "starting", "running", "stopping", "restarting", "stopped", "exited", "crashed")
-BUTTONS_WIDTH = 22  # "Restart  Stop  Env" and their padding
+from tuirunner.tui.widgets.process_header import ProcessHeader
 
 
-class ProcessTitle(Widget):
-    """``1 web.1 running`` (and ``INPUT`` in input mode): number, name and state badge."""
+class SearchInput(Input):
+    """The search box: what is typed is searched as it is typed; its keys move between the
+    matches and close it."""
 
-    COMPONENT_CLASSES = {
-        "process-title--number",
-        "process-title--name",
-        "process-title--input",
-        *(f"process-title--{kind}" for kind in KINDS),
-    }
-    DEFAULT_CSS = """
-    ProcessTitle {
-        width: auto;
-        max-width: 100%;
-        height: 1;
-        padding: 0 0 0 1;
-    }
-    """
+    BINDINGS = [
+        Binding("enter", "step(1)", "Next match"),
+        Binding("down", "step(1)", "Next match", show=False),
+        Binding("up,shift+enter", "step(-1)", "Previous match"),
+        Binding("escape", "close", "Close search"),
+    ]
 
-    number: reactive[int] = reactive(0, layout=True)
-    process_name: reactive[str] = reactive("", layout=True)
-    label: reactive[str] = reactive("", layout=True)
-    kind: reactive[str] = reactive("pending")
-    input_mode: reactive[bool] = reactive(False, layout=True)
+    def __init__(self, pane: ProcessPane) -> None:
+        super().__init__(
+            placeholder="search (enter: next, ↑: previous, esc: close)",
+            compact=True,
+            classes="search-input",
+        )
+        self.pane = pane
 
-    def render(self) -> Text:
-        def style(name: str):
-            return self.get_component_rich_style(name, partial=True)
+    def action_step(self, step: int) -> None:
+        self.pane.search_step(step)
 
-        text = Text(no_wrap=True, overflow="ellipsis")
-        if 0 < self.number <= 9:
-            text.append(f"{self.number} ", style=style("process-title--number"))
-        text.append(self.process_name, style=style("process-title--name"))
-        text.append(" ")
-        # Badges set their own background, and "color: auto" needs it: full styles.
-        badge = self.get_component_rich_style
-        text.append(f" {self.label} ", style=badge(f"process-title--{self.kind}"))
-        if self.input_mode:
-            text.append(" ")
-            text.append(" INPUT ", style=badge("process-title--input"))
-        return text
-
-
-class ProcessDetails(Widget):
-    """The details that fit, most useful first: ``↻ 2  :5000  up 5m  pid 4242``."""
-
-    COMPONENT_CLASSES = {"process-details--muted", "process-details--port"}
-    DEFAULT_CSS = """
-    ProcessDetails {
-        width: 1fr;
-        height: 1;
-        padding: 0 1 0 2;
-    }
-    """
-
-    items: reactive[tuple[tuple[str, str], ...]] = reactive(tuple)
-
-    @property
-    def full_width(self) -> int:
-        """Its width with every item shown (and its padding)."""
-        if not self.items:
-            return 0
-        return sum(len(part) + 2 for part, _ in self.items) + 1
-
-    def render(self) -> Text:
-        width = self.content_size.width
-        text = Text(no_wrap=True)
-        for part, component in self.items:
-            gap = 2 if text else 0
-            if text.cell_len + gap + len(part) > width:
-                if not text and width > 8:  # the first (a policy's "waiting for …"): cut it
-                    text.append(part[: width - 1] + "…")
-                break
-            text.append(" " * gap)
-            style = self.get_component_rich_style(component, partial=True) if component else ""
-            text.append(part, style=style)
-        return text
+    def action_close(self) -> None:
+        self.pane.close_search()
 
 
 class ProcessPane(Vertical):
@@ -109,11 +53,10 @@ class ProcessPane(Vertical):
     ALLOW_MAXIMIZE = True
     BLANK = True  # its children cover it: repainting it is a blank strip, not a render
 
-    kind: reactive[str] = reactive("pending")  # of state, for colours: see ProcessInfo.label
+    kind: reactive[str] = reactive("pending")  # of state: see ProcessInfo.label
     input_mode: reactive[bool] = reactive(False)
     hint: reactive[str] = reactive("")  # why it crashed, when we can tell
     unseen: reactive[int] = reactive(0)  # lines that arrived while scrolled up
-    narrow: reactive[bool] = reactive(False)  # no room for the buttons
 
     class Requested(Message):
         """A control of the pane was used: *action* is restart, toggle or env."""
@@ -124,41 +67,26 @@ class ProcessPane(Vertical):
             self.action = action
 
     def __init__(self, process: ProcessView, number: int) -> None:
-        super().__init__(id=f"pane-{number}", classes="pane -pending")
+        super().__init__(id=f"pane-{number}", classes="pane")
         self.process = process
         self.number = number
-        self.title = ProcessTitle(classes="title")
-        self.details = ProcessDetails(classes="details")
+        self.header = ProcessHeader(classes="pane-header")
+        self.header.number = number
+        self.header.process_name = process.name
         self.view = OutputView(process, classes="output")
-        self.toggle_button = Button("Stop", id="toggle", compact=True)
         self.hint_bar = Static(classes="hint")
         self.unseen_bar = Static(classes="unseen")
-        self.search_input = Input(
-            placeholder="search (enter: next, ↑: previous, esc: close)",
-            compact=True,
-            classes="search-input",
-        )
-        self.match_label = Static(classes="match-count")
-        self.search_bar = Horizontal(self.search_input, self.match_label, classes="search-bar")
+        self.search_bar: Horizontal | None = None  # made when first opened
+        self.search_input: SearchInput | None = None
+        self.match_label: Static | None = None
 
     def compose(self) -> ComposeResult:
-        with Horizontal(classes="pane-header"):
-            yield self.title
-            yield self.details
-            with Horizontal(classes="pane-buttons"):
-                yield Button("Restart", id="restart", compact=True)
-                yield self.toggle_button
-                yield Button("Env", id="env", compact=True)
+        yield self.header
         yield self.view
         yield self.hint_bar
         yield self.unseen_bar
-        yield self.search_bar
 
     def on_mount(self) -> None:
-        for button in self.query(Button):
-            button.can_focus = False  # Tab moves between panes; the keys do the same as buttons
-        self.title.number = self.number
-        self.title.process_name = self.process.name
         self.show(self.app.uptime_text(self.process))  # type: ignore[attr-defined]
 
     # --- the header ------------------------------------------------------------------------------
@@ -168,54 +96,39 @@ class ProcessPane(Vertical):
         proc = self.process
         label, kind = proc.label()
         self.kind = kind
-        self.title.label = label
-        self.title.kind = kind
+        header = self.header
+        header.label = label
+        header.kind = kind
         items: list[tuple[str, str]] = []  # the most useful first
         if proc.restart_count:
             items.append((f"↻ {proc.restart_count}", ""))
         # Once sampled: "3% 41 MB :1025", the ports it listens on rather than the PORT it got.
-        items.append((proc.resources() or f":{proc.port}", "process-details--port"))
+        items.append((proc.resources() or f":{proc.port}", "port"))
         if uptime:
-            items.append((uptime, "process-details--muted"))
+            items.append((uptime, "muted"))
         if proc.state.alive and proc.pid is not None:
             pid = self.app.format_pid(proc.pid)  # type: ignore[attr-defined]
-            items.append((pid, "process-details--muted"))
+            items.append((pid, "muted"))
         detail = proc.detail(self.app.clock())  # type: ignore[attr-defined]
         if detail:  # what its policy does: first when it does not run (waiting, next try in …)
             items.insert(0 if not proc.state.alive else len(items), (detail, ""))
-        self.details.items = tuple(items)
-        self.toggle_button.label = "Stop" if proc.active else "Start"
-        self.toggle_button.disabled = proc.state in (State.STOPPING, State.RESTARTING)
-        self._fit()
+        header.items = tuple(items)
+        header.toggle_label = "Stop" if proc.active else "Start"
+        header.toggle_disabled = proc.state in (State.STOPPING, State.RESTARTING)
 
     def header_text(self) -> str:
         """What the header says, as plain text (the parts that fit)."""
-        parts = [self.title.render().plain, self.details.render().plain]
-        if not self.narrow:
-            parts.append("Restart  " + str(self.toggle_button.label) + "  Env")
-        return "  ".join(p for p in parts if p)
+        return self.header.plain()
 
-    def on_resize(self) -> None:
-        self._fit()
-
-    def _fit(self) -> None:
-        """The buttons go first: keep them only if everything else fits beside them."""
-        width = self.size.width
-        if width:
-            needed = self.title.render().cell_len + 1 + self.details.full_width + BUTTONS_WIDTH
-            self.narrow = width < needed
-
-    def watch_kind(self, old: str, new: str) -> None:
-        self.remove_class(f"-{old}")
-        self.add_class(f"-{new}")
+    @property
+    def narrow(self) -> bool:
+        """No room for the buttons."""
+        return not self.header.fits_buttons()
 
     def watch_input_mode(self, value: bool) -> None:
         self.set_class(value, "-input")
-        self.title.input_mode = value
+        self.header.input_mode = value
         self.view.input_mode = value
-
-    def watch_narrow(self, value: bool) -> None:
-        self.set_class(value, "-narrow")
 
     def watch_hint(self, text: str) -> None:
         self.hint_bar.update(Text(text))
@@ -228,10 +141,10 @@ class ProcessPane(Vertical):
 
     # --- controls ----------------------------------------------------------------------------
 
-    @on(Button.Pressed)
-    def _button(self, event: Button.Pressed) -> None:
+    @on(ProcessHeader.Pressed)
+    def _button(self, event: ProcessHeader.Pressed) -> None:
         event.stop()
-        self.post_message(self.Requested(self, event.button.id or ""))
+        self.post_message(self.Requested(self, event.action))
 
     @on(OutputView.FollowChanged)
     def _follow_changed(self, event: OutputView.FollowChanged) -> None:
@@ -244,21 +157,32 @@ class ProcessPane(Vertical):
 
     # --- search ------------------------------------------------------------------------------
 
-    def open_search(self) -> None:
-        self.search_bar.add_class("-visible")
-        self.search_input.focus()
+    async def open_search(self) -> None:
+        """Show the search bar (made the first time) and focus it. Awaited by the key's action,
+        so that the keys typed right after ``/`` go into it, not to the app's bindings."""
+        if self.search_bar is None:
+            self.search_input = SearchInput(self)
+            self.match_label = Static(classes="match-count")
+            self.search_bar = Horizontal(self.search_input, self.match_label, classes="search-bar")
+            await self.mount(self.search_bar)
+        assert self.search_input is not None
+        self.search_bar.display = True
+        self.screen.set_focus(self.search_input)  # now: focus() would wait for a later turn
         if self.search_input.value:
             self._run_search(self.search_input.value)
 
     def close_search(self) -> None:
-        self.search_bar.remove_class("-visible")
+        if self.search_bar is not None:
+            self.search_bar.display = False
         self.view.set_search(None)
-        self.match_label.update("")
+        if self.match_label is not None:
+            self.match_label.update("")
         self.view.focus()
 
     @property
     def searching(self) -> bool:
-        return self.search_bar.has_class("-visible")
+        bar = self.search_bar
+        return bar is not None and bar.is_mounted and bar.display
 
     def _run_search(self, query: str) -> None:
         self.view.set_search(query)
@@ -266,6 +190,8 @@ class ProcessPane(Vertical):
 
     def _update_match_label(self) -> None:
         search = self.view.search
+        if self.match_label is None:
+            return
         if search is None:
             self.match_label.update("")
         elif not search.matches:
@@ -280,26 +206,10 @@ class ProcessPane(Vertical):
         event.stop()
         self._run_search(event.value)
 
-    @on(Input.Submitted, ".search-input")
-    def _search_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.search_step(1)
-
     def search_step(self, step: int) -> None:
-        if self.view.search is None or self.view.search.query != self.search_input.value:
-            self._run_search(self.search_input.value)
+        query = self.search_input.value if self.search_input is not None else ""
+        if self.view.search is None or self.view.search.query != query:
+            self._run_search(query)
         else:
             self.view.move_match(step)
         self._update_match_label()
-
-    def on_key(self, event) -> None:
-        if self.search_input.has_focus:
-            if event.key in ("up", "shift+enter"):
-                event.stop()
-                self.search_step(-1)
-            elif event.key == "down":
-                event.stop()
-                self.search_step(1)
-            elif event.key == "escape":
-                event.stop()
-                self.close_search()
