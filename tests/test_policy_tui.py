@@ -30,7 +30,7 @@ async def test_titles_say_what_a_process_waits_for_and_when_it_is_tried_again(tm
         await wait_until(pilot, lambda: "waiting for" in title(app, "web.1"))
         assert "waiting  " in title(app, "web.1")
         assert "waiting for release.1: completed" in title(app, "web.1")
-        assert str(app.pane("web.1").toggle_button.label) == "Stop"  # it is active
+        assert app.pane("web.1").header.toggle_label == "Stop"  # it is active
         await pilot.press("z", "3", "z")
         await wait_until(pilot, lambda: "next try in" in title(app, "flaky.1"))
         assert "crashed: exit 1" in title(app, "flaky.1")
@@ -40,7 +40,7 @@ async def test_titles_say_what_a_process_waits_for_and_when_it_is_tried_again(tm
         await pilot.press("s")  # a stop by hand: no more automatic restart
         await wait_until(pilot, lambda: flaky.next_start_at is None)
         await wait_until(pilot, lambda: "next try" not in title(app, "flaky.1"))
-        assert str(app.pane("flaky.1").toggle_button.label) == "Start"
+        assert app.pane("flaky.1").header.toggle_label == "Start"
         assert web.state is State.PENDING
 
 
