@@ -234,13 +234,20 @@ async def test_follow_pauses_when_scrolling_up_and_counts_new_lines(tmp_path):
         await wait_until(pilot, lambda: "old 199" in screen_text(view))
         await pilot.press("pageup")
         assert not view.follow
+        pane = app.pane("web.1")
+        await wait_until(pilot, lambda: pane.unseen_bar.has_class("-visible"))
+        first, last, count = view.position()
+        assert count == 200 and last < 200 and last - first + 1 == view.size.height
+        assert f"lines {first}–{last} of 200" in str(pane.unseen_bar.render())
         app.client.write("web.1", b"\r")
         await wait_until(pilot, lambda: view.unseen >= 7, message="unseen count")
         label = app.pane("web.1").unseen_bar
-        assert "new lines" in str(label.render()) and label.has_class("-visible")
+        assert f"↓ {view.unseen} new lines" in str(label.render()) and label.has_class("-visible")
         assert "new 6" not in screen_text(view)
         await pilot.press("end")
         assert view.follow and view.unseen == 0 and "new 6" in screen_text(view)
+        await pilot.pause()
+        assert not label.has_class("-visible")
 
 
 async def test_many_processes_show_a_list_and_the_selected_pane(tmp_path):

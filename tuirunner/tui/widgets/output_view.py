@@ -109,6 +109,9 @@ class OutputView(ScrollView, can_focus=True):
     ]
 
     class FollowChanged(Message):
+        """It started or stopped following the output, or, while it does not, it scrolled or
+        lines arrived."""
+
         def __init__(self, view: OutputView) -> None:
             super().__init__()
             self.view = view
@@ -253,7 +256,16 @@ class OutputView(ScrollView, can_focus=True):
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
         if not self._syncing:
-            self._set_follow(round(new_value) >= self.max_scroll_y)
+            follow = round(new_value) >= self.max_scroll_y
+            if not follow and not self.follow and round(new_value) != round(old_value):
+                self.post_message(self.FollowChanged(self))  # where it is has changed
+            self._set_follow(follow)
+
+    def position(self) -> tuple[int, int, int]:
+        """The lines shown, as (first, last, of how many), counted from 1."""
+        count = len(self.buffer)
+        first = min(round(self.scroll_y) + 1, count)
+        return first, min(first + self.size.height - 1, count), count
 
     def action_follow(self) -> None:
         self._set_follow(True)

@@ -56,7 +56,7 @@ class ProcessPane(Vertical):
     kind: reactive[str] = reactive("pending")  # of state: see ProcessInfo.label
     input_mode: reactive[bool] = reactive(False)
     hint: reactive[str] = reactive("")  # why it crashed, when we can tell
-    unseen: reactive[int] = reactive(0)  # lines that arrived while scrolled up
+    unseen: reactive[int] = reactive(0)  # lines that arrived while scrolled up (see the bar)
 
     class Requested(Message):
         """A control of the pane was used: *action* is restart, toggle or env."""
@@ -134,10 +134,19 @@ class ProcessPane(Vertical):
         self.hint_bar.update(Text(text))
         self.hint_bar.set_class(bool(text), "-visible")
 
-    def watch_unseen(self, n: int) -> None:
-        if n:
-            self.unseen_bar.update(Text(f"↓ {n} new line{'s' if n != 1 else ''} — End to follow"))
-        self.unseen_bar.set_class(bool(n), "-visible")
+    def _show_position(self) -> None:
+        """Scrolled up, the bar under the output says where (there is no vertical scrollbar)
+        and how many lines came since."""
+        view = self.view
+        if view.follow:
+            self.unseen_bar.set_class(False, "-visible")
+            return
+        first, last, count = view.position()
+        text = f"lines {first:,}–{last:,} of {count:,}"
+        if self.unseen:
+            text += f" · ↓ {self.unseen:,} new line{'s' if self.unseen != 1 else ''}"
+        self.unseen_bar.update(Text(text + " — End to follow"))
+        self.unseen_bar.set_class(True, "-visible")
 
     # --- controls ----------------------------------------------------------------------------
 
@@ -150,6 +159,7 @@ class ProcessPane(Vertical):
     def _follow_changed(self, event: OutputView.FollowChanged) -> None:
         event.stop()
         self.unseen = self.view.unseen
+        self._show_position()
 
     def on_click(self, event) -> None:
         if event.widget is self.unseen_bar:
