@@ -321,6 +321,24 @@ def test_down_stops_a_detached_run(tmp_path, mark):
     assert run_cli(["down"], tmp_path).returncode == 1
 
 
+def test_an_env_file_changed_before_the_watcher_starts_is_reloaded(tmp_path, mark):
+    # With only env files to watch, the watcher starts a while after the keeper (once a client
+    # has its welcome, or a second later): a change meanwhile must not be missed.
+    write_files(tmp_path, {"Procfile": f"web: {sleeper(mark)}\n", ".env": "GREETING=hello\n"})
+    assert run_cli(["start", "-D"], tmp_path).returncode == 0
+    try:
+        (tmp_path / ".env").write_text("GREETING=bonjour\n")  # before any client, at once
+
+        def greeting() -> str | None:
+            client = Client.connect(tmp_path, env=True, output=False, tail=0)
+            client.close()
+            return client.environment.get("GREETING")
+
+        wait_for(lambda: greeting() == "bonjour", 20, message="the change to be noticed")
+    finally:
+        run_cli(["down"], tmp_path)
+
+
 @pytest.mark.parametrize("command", [["ps"], ["ps", "--json"], ["restart", "web"], ["logs"]])
 def test_no_run_is_a_one_line_error(tmp_path, command):
     result = run_cli(command, tmp_path)

@@ -27,8 +27,9 @@ from tests.helpers import (
 )
 from tuirunner.environment import load_environment
 from tuirunner.events import InfoChanged, State, StateChanged
+from tuirunner.options import RunOptions
 from tuirunner.procfile import formation, parse_procfile_text
-from tuirunner.project import RunOptions, load_project
+from tuirunner.project import load_project
 from tuirunner.settings import settings_from_dict
 from tuirunner.supervisor import Supervisor
 

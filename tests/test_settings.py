@@ -12,8 +12,9 @@ from tests.helpers import clean_env, run_cli, write_files
 from tuirunner.cli import parse_args
 from tuirunner.client import Client
 from tuirunner.errors import UserError
+from tuirunner.options import RunOptions
 from tuirunner.procfile import parse_procfile_text
-from tuirunner.project import RunOptions, load_project
+from tuirunner.project import load_project
 from tuirunner.settings import (
     DEFAULT_WATCH_IGNORE,
     MAX_SETTINGS_BYTES,

@@ -9,7 +9,7 @@ from pathlib import Path
 from tests.helpers import clean_env
 from tuirunner.client import Client
 from tuirunner.launch import KeeperProcess, start_keeper
-from tuirunner.project import RunOptions
+from tuirunner.options import RunOptions
 from tuirunner.tui.app import TuirunnerApp
 
 KEEPERS: list[KeeperProcess] = []  # stopped after each test (see conftest.py)

@@ -13,18 +13,21 @@ import json
 import os
 import shutil
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import tuirunner
 from tuirunner import export
-from tuirunner import project as project_module
-from tuirunner.environment import Environment, FilterMode, WarningKind
 from tuirunner.errors import UserError
 from tuirunner.launch import start_keeper
 from tuirunner.limits import MAX_TIMEOUT, check_exec_limits, parse_timeout
+from tuirunner.options import DEFAULT_TIMEOUT, FilterMode, RunOptions
 from tuirunner.output import DEFAULT_SCROLLBACK
 from tuirunner.procfile import Instance, formation
-from tuirunner.project import DEFAULT_TIMEOUT, Project, RunOptions
-from tuirunner.tui.layout import first_window
+
+if TYPE_CHECKING:
+    from tuirunner.environment import Environment
+    from tuirunner.project import Project
 
 PROG = "tuirunner"
 CONTROL = ("attach", "ps", "restart", "stop", "logs", "down")
@@ -316,7 +319,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def load_project(args: argparse.Namespace) -> Project:
-    return project_module.load_project(RunOptions.from_args(args))
+    from tuirunner.project import load_project
+
+    return load_project(RunOptions.from_args(args))
 
 
 def warn(message: str) -> None:
@@ -332,22 +337,22 @@ def print_env_warnings(environment: Environment) -> None:
 
 
 def cmd_start(args: argparse.Namespace) -> int:
+    use_tui = args.tui
+    if use_tui is None:
+        use_tui = sys.stdout.isatty() and sys.stdin.isatty()
+    if use_tui and not args.detach:
+        # The keeper loads and checks the project (its errors come back through wait_ready),
+        # and sizes the processes' terminals for the panes: the UI starts at once, and imports
+        # Textual while the keeper starts, so that neither waits for the other.
+        options = RunOptions.from_args(args)
+        keeper = start_keeper(options, foreground=True, terminal=shutil.get_terminal_size())
+        from tuirunner.tui.app import run_tui
+
+        return run_tui(keeper, Path(options.app_root))
     project = load_project(args)
     instances = project.validate_run()
     if args.detach:
         return start_detached(project)
-    use_tui = args.tui
-    if use_tui is None:
-        use_tui = sys.stdout.isatty() and sys.stdin.isatty()
-    if use_tui:
-        columns, rows = shutil.get_terminal_size()
-        keeper = start_keeper(
-            project.options, foreground=True, window=first_window(len(instances), columns, rows)
-        )
-        # Textual is imported while the keeper starts: neither waits for the other.
-        from tuirunner.tui.app import run_tui
-
-        return run_tui(keeper, project.app_root)
     print_env_warnings(project.environment)
     return run_plain_mode(args, project, instances)
 
@@ -432,6 +437,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from tuirunner.environment import WarningKind
+
     project = load_project(args)
     procfile = project.procfile()
     instances = formation(procfile, concurrency=project.concurrency, base_port=project.base_port)

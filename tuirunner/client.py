@@ -35,8 +35,8 @@ from tuirunner.events import (
     RunnerLine,
     StateChanged,
 )
+from tuirunner.options import DEFAULT_TIMEOUT
 from tuirunner.output import DEFAULT_SCROLLBACK, OutputBuffer
-from tuirunner.project import DEFAULT_TIMEOUT
 from tuirunner.runtime import RunPaths, holder, run_paths
 from tuirunner.wire import (
     JSON,

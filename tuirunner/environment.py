@@ -30,6 +30,7 @@ from dotenv.variables import Variable, parse_variables
 
 from tuirunner.errors import UserError
 from tuirunner.limits import FileRefused, read_limited
+from tuirunner.options import FilterMode
 from tuirunner.output import visible_controls
 from tuirunner.secrets import (
     MASK,
@@ -332,12 +333,6 @@ class EnvChange:
             if names:
                 parts.append(f"{label} {', '.join(names)}")
         return "; ".join(parts) or "no change"
-
-
-class FilterMode(StrEnum):
-    ALL = "all"
-    FILES = "files"  # only variables set by an env file
-    CHANGED = "changed"  # only what differs from the shell (files and tuirunner)
 
 
 @dataclass(frozen=True)

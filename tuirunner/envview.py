@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import sys
 
-from tuirunner.environment import Environment, FilterMode
+from tuirunner.environment import Environment
+from tuirunner.options import FilterMode
 from tuirunner.output import visible_controls as shown
 
 

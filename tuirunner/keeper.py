@@ -29,7 +29,6 @@ import contextlib
 import json
 import logging
 import os
-import secrets
 import signal
 import sys
 import time
@@ -50,11 +49,13 @@ from tuirunner.events import (
     StateChanged,
 )
 from tuirunner.groups import become_subreaper
-from tuirunner.project import Project, RunOptions, load_project
+from tuirunner.options import RunOptions
+from tuirunner.project import Project, load_project
 from tuirunner.runtime import RunLock, RunPaths, holder, listen, peer_uid, run_paths
 from tuirunner.spawn import Reaper
 from tuirunner.supervisor import ManagedProcess, Supervisor
-from tuirunner.watching import FileWatch
+from tuirunner.tui.layout import first_window
+from tuirunner.watching import FileWatch, Stamp, stamps
 from tuirunner.wire import (
     JSON,
     PROTOCOL,
@@ -76,6 +77,12 @@ SAMPLE_FRESH = 0.3  # ps with nobody sampling: the CPU use over this long
 WATCH_DEBOUNCE = int(settings_module.WATCH_DEBOUNCE * 1000)
 WATCH_STEP = 250
 WATCH_POLL = 1.0
+# Watching only env files, the watcher starts once the first client has its welcome (or after
+# WATCH_DELAY without one), and WATCH_SETTLE later: importing watchfiles would delay the UI's
+# first screen. An env file changed in between is still noticed (its stamp from the load is
+# compared). Files that processes watch are watched from the start.
+WATCH_DELAY = 1.0
+WATCH_SETTLE = 0.25
 # A client hears from the keeper at most this often: what happens meanwhile (a flood's many small
 # reads) goes in one write, and a process's output in one frame. The first news after a quiet
 # spell goes at once.
@@ -256,6 +263,8 @@ class Keeper:
         self.options = RunOptions.from_json(config["options"])
         self.owner_token: str | None = config.get("owner")
         self.window = tuple(config.get("window") or (80, 24))
+        terminal = config.get("terminal")
+        self.terminal: tuple[int, int] | None = tuple(terminal) if terminal else None
         self.ready_fd = ready_fd
         self.lifeline_fd = lifeline_fd
         self.detached = lifeline_fd is None
@@ -263,8 +272,9 @@ class Keeper:
         self.supervisor: Supervisor | None = None
         self.stopping = False
         self.started_at = time.time()
-        self.digest_key = secrets.token_bytes(16)  # for masked copies of environments
+        self.digest_key = os.urandom(16)  # for masked copies of environments
         self.done: asyncio.Event | None = None
+        self.welcomed: asyncio.Event | None = None  # set by the first client's welcome
         self.sampling: asyncio.Task | None = None
         paths = config.get("paths")
         if paths:  # the launcher's: both ends agree whatever the keeper's environment says
@@ -294,6 +304,7 @@ class Keeper:
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
         self.done = asyncio.Event()
+        self.welcomed = asyncio.Event()
         lock = RunLock(self.paths.lock)
         if not lock.acquire():
             pid = holder(self.paths)
@@ -304,6 +315,9 @@ class Keeper:
             try:
                 project = load_project(self.options)
                 instances = project.validate_run()
+                env_stamps = stamps(project.env_source.watched_files())
+                if self.terminal is not None:  # the UI's: a pane's size
+                    self.window = first_window(len(instances), *self.terminal)
             except UserError as exc:
                 self._ready(ok=False, error=str(exc))
                 return 1
@@ -332,7 +346,7 @@ class Keeper:
             )
             self.supervisor.start_all()
             self._ready(ok=True, pid=os.getpid(), socket=str(self.paths.socket))
-            watcher = asyncio.create_task(self.watch_files(project))
+            watcher = asyncio.create_task(self.watch_files(project, env_stamps))
             await self.done.wait()
             watcher.cancel()
             if self.sampling is not None:
@@ -502,6 +516,8 @@ class Keeper:
             session.sent_total[index] = buffer.total
         session.send(json_frame({"t": "synced"}))
         session.hello = True
+        if self.welcomed is not None:
+            self.welcomed.set()
         if not hello.get("output", True):
             session.indexes = set()
         if session.wants_resources:
@@ -641,9 +657,9 @@ class Keeper:
 
     # --- watching files -------------------------------------------------------------------------
 
-    async def watch_files(self, project: Project) -> None:
+    async def watch_files(self, project: Project, env_stamps: dict[str, Stamp]) -> None:
         """One watcher for the run: env files (reload the environment) and the files that
-        processes ``watch`` (restart them)."""
+        processes ``watch`` (restart them). *env_stamps*: the env files' as they were loaded."""
         sup = self.supervisor
         assert sup is not None
         env_source = project.env_source
@@ -657,9 +673,15 @@ class Keeper:
             debounce=WATCH_DEBOUNCE,
             step=WATCH_STEP,
             poll=WATCH_POLL,
+            since=env_stamps,
         )
         if watch.watching:
             log.info("watching %s for %s", ", ".join(watch.roots), ", ".join(watch.watching))
+        else:  # only env files, whose changes meanwhile the stamps tell: let the UI start first
+            assert self.welcomed is not None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.welcomed.wait(), WATCH_DELAY)
+            await asyncio.sleep(WATCH_SETTLE)
         try:
             await watch.run()
         except asyncio.CancelledError:

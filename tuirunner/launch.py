@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tuirunner.errors import UserError
-from tuirunner.project import DEFAULT_TIMEOUT, RunOptions
+from tuirunner.options import DEFAULT_TIMEOUT, RunOptions
 from tuirunner.runtime import RunPaths, holder, run_paths
 
 GUARD = Path(__file__).with_name("guard.py")
@@ -93,12 +93,14 @@ def start_keeper(
     *,
     foreground: bool,
     window: tuple[int, int] = (80, 24),
+    terminal: tuple[int, int] | None = None,
     environ: dict[str, str] | None = None,
 ) -> KeeperProcess:
     """Launch the guard and the keeper of a run in the background; :meth:`wait_ready` next.
 
-    The keeper inherits this process's environment, or *environ*: the "shell" the processes
-    get."""
+    The processes' terminals are *window* (columns, rows), or, given the *terminal* the UI
+    tiles with panes, the size of a pane (the keeper knows how many there are). The keeper
+    inherits this process's environment, or *environ*: the "shell" the processes get."""
     options = options.absolute()
     paths = run_paths(Path(options.app_root))
     pid = holder(paths)
@@ -109,6 +111,7 @@ def start_keeper(
         "options": options.to_json(),
         "owner": owner,
         "window": list(window),
+        "terminal": None if terminal is None else list(terminal),
         "paths": {"socket": str(paths.socket), "lock": str(paths.lock), "log": str(paths.log)},
     }
     config_r, config_w = os.pipe()

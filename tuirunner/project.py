@@ -6,11 +6,9 @@ loads the project again itself, so that both see exactly the same thing, through
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from tuirunner.environment import (
     EnvFileSpec,
@@ -21,6 +19,7 @@ from tuirunner.environment import (
 )
 from tuirunner.errors import UserError
 from tuirunner.limits import check_exec_limits
+from tuirunner.options import DEFAULT_TIMEOUT, RunOptions
 from tuirunner.output import DEFAULT_SCROLLBACK
 from tuirunner.procfile import (
     DEFAULT_BASE_PORT,
@@ -31,46 +30,6 @@ from tuirunner.procfile import (
     parse_concurrency,
 )
 from tuirunner.settings import Settings, load_settings
-
-DEFAULT_TIMEOUT = 5.0
-
-
-@dataclass
-class RunOptions:
-    """The options of a run, as given on the command line (None: not given)."""
-
-    app_root: str = "."
-    procfile: str | None = None
-    env: list[str] = field(default_factory=list)
-    concurrency: list[str] = field(default_factory=list)
-    port: int | None = None
-    timeout: float | None = None
-    scrollback: int | None = None
-    processes: list[str] = field(default_factory=list)  # types to start; empty: all
-
-    @classmethod
-    def from_args(cls, args: Any) -> RunOptions:
-        return cls(
-            app_root=args.app_root or ".",
-            procfile=args.procfile,
-            env=list(args.env or []),
-            concurrency=list(args.concurrency or []),
-            port=args.port,
-            timeout=args.timeout,
-            scrollback=getattr(args, "scrollback", None),
-            processes=list(getattr(args, "processes", None) or []),
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> RunOptions:
-        return cls(**data)
-
-    def absolute(self) -> RunOptions:
-        """The same options with the app root made absolute (for a keeper in another cwd)."""
-        return dataclasses.replace(self, app_root=os.path.abspath(self.app_root))
 
 
 @dataclass

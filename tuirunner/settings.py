@@ -23,7 +23,6 @@ gives no line numbers except for syntax errors, which name the line
 from __future__ import annotations
 
 import datetime
-import difflib
 import functools
 import json
 import math
@@ -545,6 +544,8 @@ class _Parser:
         return value
 
     def unknown_key(self, keys: Key, name: str, allowed: Sequence[str]) -> NoReturn:
+        import difflib  # only for a mistake
+
         close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
         hint = f'did you mean "{close[0]}"?' if close else f"valid keys: {', '.join(allowed)}"
         if name == "tool" and not self.prefix and not keys:

@@ -40,7 +40,6 @@ import select
 import signal
 import subprocess
 import time
-import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -61,9 +60,10 @@ from tuirunner.events import (
     StateChanged,
 )
 from tuirunner.logfile import LogFile, LogWriter, started_line
+from tuirunner.options import DEFAULT_TIMEOUT
 from tuirunner.output import DEFAULT_SCROLLBACK, OutputBuffer, strip_ansi
 from tuirunner.procfile import Instance
-from tuirunner.project import DEFAULT_TIMEOUT, process_envs
+from tuirunner.project import process_envs
 from tuirunner.resources import Sampler
 from tuirunner.settings import (
     AutoRestart,
@@ -212,7 +212,7 @@ class Supervisor:
         self.shell = shell
         self.subreaper = subreaper
         self.shutting_down = False
-        self.run_id = uuid.uuid4().hex[:16]
+        self.run_id = os.urandom(8).hex()
         # Every environment a process was started with stays available (clients show it).
         self.env_version = 1
         self.envs: dict[int, Environment] = {1: self._with_settings_env(environment)}

@@ -43,6 +43,7 @@ class FileWatch:
         debounce: int = 300,
         step: int = 100,
         poll: float = 1.0,
+        since: dict[str, Stamp] | None = None,
     ) -> None:
         self.app_root = os.path.abspath(app_root)
         self.env_files = {os.path.abspath(p) for p in env_files}
@@ -56,6 +57,7 @@ class FileWatch:
         self.roots, self.recursive = self._roots()
         self.polled = self._polled_env_files()
         self._stamps: dict[str, Stamp] = {}
+        self.since = since  # the env files' stamps when they were loaded (see run)
         self._next_poll = 0.0
 
     # --- what to watch --------------------------------------------------------------------------
@@ -148,6 +150,10 @@ class FileWatch:
             self.on_files(changed)
 
     async def run(self) -> None:
+        if self.since is not None:  # an env file that changed before the watching began
+            changed = {p for p in self.env_files if _stamp(p) != self.since.get(p)}
+            if changed:
+                self.dispatch(changed)
         if not self.roots and not self.polling:
             return
         self._stamps = self._stamp_all()
@@ -176,6 +182,16 @@ class FileWatch:
 
 def _inside(path: str, directory: str) -> bool:
     return path.startswith(directory.rstrip(os.sep) + os.sep)
+
+
+def stamps(paths: Iterable[Path | str]) -> dict[str, Stamp]:
+    """The stamps of the files of *paths* that exist, by absolute path."""
+    found = {}
+    for path in paths:
+        stamp = _stamp(os.path.abspath(path))
+        if stamp is not None:
+            found[os.path.abspath(path)] = stamp
+    return found
 
 
 def _stamp(path: str) -> Stamp | None:

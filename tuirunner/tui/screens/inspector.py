@@ -14,7 +14,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, RadioButton, RadioSet, Static, Tab, Tabs
 
-from tuirunner.environment import EnvChange, Environment, EnvVar, FilterMode, SourceKind
+from tuirunner.environment import EnvChange, Environment, EnvVar, SourceKind
+from tuirunner.options import FilterMode
 from tuirunner.output import visible_controls
 from tuirunner.tui.widgets.key_bar import KeyBar
 
