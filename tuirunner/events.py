@@ -128,6 +128,7 @@ class ProcessInfo:
     port: int
     state: State = State.PENDING
     pid: int | None = None
+    last_pid: int | None = None  # of its last start, running or not
     exit: ExitStatus | None = None
     error: str | None = None  # why it could not be spawned
     start_count: int = 0

@@ -83,10 +83,12 @@ WATCH_POLL = 1.0
 # compared). Files that processes watch are watched from the start.
 WATCH_DELAY = 1.0
 WATCH_SETTLE = 0.25
-# A client hears from the keeper at most this often: what happens meanwhile (a flood's many small
-# reads) goes in one write, and a process's output in one frame. The first news after a quiet
-# spell goes at once.
+# A client hears from the keeper at most every FORWARD_GAP: what happens meanwhile (a flood's
+# many small reads) goes in one write, and a process's output in one frame. Output after a quiet
+# spell waits FORWARD_FIRST, for what comes with it (five processes that print on the same tick
+# wake the window once, not five times); anything else (a reply, a state) goes at once.
 FORWARD_GAP = 0.005
+FORWARD_FIRST = 0.002
 
 
 class _Output:
@@ -182,12 +184,12 @@ class Session(asyncio.Protocol):
         self.open_output = None
         self._schedule_flush()
 
-    def _schedule_flush(self) -> None:
+    def _schedule_flush(self, delay: float = 0.0) -> None:
         if self.flush_scheduled:
             return
         self.flush_scheduled = True
         loop = asyncio.get_running_loop()
-        wait = self.last_flush + FORWARD_GAP - loop.time()
+        wait = max(self.last_flush + FORWARD_GAP - loop.time(), delay)
         if wait > 0:
             loop.call_later(wait, self.flush)
         else:
@@ -223,7 +225,7 @@ class Session(asyncio.Protocol):
         else:
             output = self.open_output = _Output(index, [data])
             self.pending.append(output)
-            self._schedule_flush()
+            self._schedule_flush(FORWARD_FIRST)
         self.sent_total[index] = total
 
     def send_buffer_change(self, index: int, frame: bytes, total: int) -> None:

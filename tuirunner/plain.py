@@ -143,7 +143,8 @@ class PlainPrinter:
     def history(self, proc: ProcessInfo, lines: list[str]) -> None:
         """What a process did before we were watching: its start, output and end."""
         if proc.start_count:
-            self.system(f"{proc.name} started" + (f" (pid {proc.pid})" if proc.pid else ""))
+            pid = proc.pid or proc.last_pid
+            self.system(f"{proc.name} started" + (f" (pid {pid})" if pid else ""))
         self.lines(proc.name, lines)
         if not proc.state.alive:
             self.state(proc, proc.state)

@@ -46,6 +46,29 @@ class Usage:
         return cpu, round(self.memory / MB), self.ports
 
 
+Shown = tuple[int | None, int | None, tuple[int, ...] | None]  # cpu %, MB, ports, as displayed
+
+CPU_STEP = 2  # percentage points
+MEMORY_STEP = 2  # MB, or MEMORY_SHARE of the value shown, whichever is more
+MEMORY_SHARE = 0.05
+
+
+def noticeable(old: Shown, new: Shown) -> bool:
+    """Whether *new* values differ from those shown enough to repaint them: a new port, or a
+    value appearing or going, always; CPU and memory only by a step, so that a shell loop
+    whose tree grows by a ``sleep`` now and then does not repaint its header every sample."""
+    (cpu, memory, ports), (new_cpu, new_memory, new_ports) = old, new
+    if ports != new_ports or (cpu is None) != (new_cpu is None):
+        return True
+    if (memory is None) != (new_memory is None):
+        return True
+    if cpu is not None and new_cpu is not None and abs(new_cpu - cpu) >= CPU_STEP:
+        return True
+    if memory is not None and new_memory is not None:
+        return abs(new_memory - memory) >= max(MEMORY_STEP, memory * MEMORY_SHARE)
+    return False
+
+
 class Sampler:
     """Samples process trees by their leader's pid. Keeps what it needs from one round to the
     next (the previous CPU times, which sockets each tree holds)."""

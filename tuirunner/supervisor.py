@@ -64,7 +64,7 @@ from tuirunner.options import DEFAULT_TIMEOUT
 from tuirunner.output import DEFAULT_SCROLLBACK, OutputBuffer, strip_ansi
 from tuirunner.procfile import Instance
 from tuirunner.project import process_envs
-from tuirunner.resources import Sampler
+from tuirunner.resources import Sampler, noticeable
 from tuirunner.settings import (
     AutoRestart,
     Condition,
@@ -505,14 +505,15 @@ class Supervisor:
 
     def sample_resources(self) -> None:
         """One sampling round: CPU, memory and listening ports of every running process's
-        tree. InfoChanged only for the processes whose values, as shown, changed."""
+        tree. InfoChanged only for the processes whose values, as shown, changed enough to
+        matter (see resources.noticeable)."""
         running = {p.pid: p for p in self.processes if p.pid is not None and p.running}
         usage = self.sampler.sample(list(running))
         self.sampled_at = time.monotonic()
         for pid, proc in running.items():
             found = usage.get(pid)
             values = (None, None, None) if found is None else found.shown()
-            if (proc.cpu, proc.memory, proc.ports) != values:
+            if noticeable((proc.cpu, proc.memory, proc.ports), values):
                 proc.cpu, proc.memory, proc.ports = values
                 self._emit(InfoChanged(proc))
 
@@ -773,7 +774,7 @@ class Supervisor:
         proc._eof = asyncio.Event()
         proc._stop_requested = False
         proc._terminated = asyncio.Event()
-        proc.pid = spawned.pid
+        proc.pid = proc.last_pid = spawned.pid
         proc.started_at = time.time()
         proc.ended_at = None
         proc.exit = None

@@ -389,8 +389,8 @@ class TuirunnerApp(App[int]):
             self._flush_timer = self._loop.call_later(FLUSH_INTERVAL, self._flush)
 
     def _flush(self) -> None:
-        """Repaint the dirty panes, one row of the grid per frame: Textual repaints the box
-        around everything dirty, and a box over two rows takes the headers between them."""
+        """Repaint the dirty panes, all in one frame (a flooded one at most every
+        FLOOD_INTERVAL): five processes that print on the same tick cost one frame."""
         self._flush_timer = None
         now = time.monotonic()
         dirty, self._dirty = self._dirty, set()
@@ -399,10 +399,9 @@ class TuirunnerApp(App[int]):
             pane = self._panes.get(name)
             if pane is not None and self._shown(pane):  # a hidden one catches up when shown
                 panes.append(pane)
-        top = min((pane.region.y for pane in panes), default=0)
         with self.batch_update():
             for pane in panes:
-                if pane.region.y != top or not pane.view.due(now):
+                if not pane.view.due(now):
                     self._dirty.add(pane.process.name)  # next frame (or, flooding, later)
                 else:
                     pane.view.sync(now)

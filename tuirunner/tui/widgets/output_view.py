@@ -159,6 +159,7 @@ class OutputView(ScrollView, can_focus=True):
         # What a row last showed of a line: (how it was cut, the strip), by absolute index; a
         # plain dict (faster than an LRU cache on the repaint path), emptied when it grows.
         self._rows: dict[int, tuple[tuple, Strip]] = {}
+        self._blank: tuple[tuple, Strip] | None = None  # a row below the output, for a cut
         self._first = self.buffer.first_index
         self._total = self.buffer.total
         self._width = 0
@@ -286,6 +287,7 @@ class OutputView(ScrollView, can_focus=True):
         """Lines must be rendered again (new styles, search, selection)."""
         self._cache.clear()
         self._rows.clear()
+        self._blank = None
 
     def render_lines(self, crop: Region) -> list[Strip]:
         """Every row of *crop*, as the very strip objects of the last repaint where the line is
@@ -321,6 +323,14 @@ class OutputView(ScrollView, can_focus=True):
         cut = (scroll_x, width, background, rich_style, *filters)
         shown = self._rows if filtered else {}
 
+        def blank() -> Strip:
+            if self._blank is None or self._blank[0] != cut:
+                strip = Strip.blank(width, rich_style)
+                for line_filter in filters:
+                    strip = strip.apply_filter(line_filter, background)
+                self._blank = (cut, strip)
+            return self._blank[1]
+
         def render_row(y: int) -> Strip:
             row = scroll_y + y
             index = first + row
@@ -329,6 +339,8 @@ class OutputView(ScrollView, can_focus=True):
                 seen = shown.get(index)
                 if seen is not None and seen[0] == (row, cut):
                     return seen[1]
+            elif index > total or (index == total and not buffer.partial):
+                return blank()  # below the output: the same strip for every such row
             strip = self._row_strip(row, rich_style)
             if strip is None:
                 strip = Strip.blank(width, rich_style)
