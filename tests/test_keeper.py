@@ -339,6 +339,47 @@ def test_an_env_file_changed_before_the_watcher_starts_is_reloaded(tmp_path, mar
         run_cli(["down"], tmp_path)
 
 
+async def test_a_flood_is_skimmed_for_a_terminal_ui_and_sent_whole_to_a_printer(tmp_path):
+    import asyncio
+
+    from tuirunner.events import ProcessOutput
+
+    lines = 1_000_000
+    flood = f"sleep 1; yes {'0123456789' * 4} | head -n {lines}; sleep 600"
+    write_files(tmp_path, {"Procfile": f"flood: {flood}\n"})
+    assert run_cli(["start", "-D"], tmp_path).returncode == 0
+    try:
+        ui = Client.connect(tmp_path, skim=True, tail=0)  # a terminal UI
+        printer = Client.connect(tmp_path, tail=0)  # plain output, logs -f
+        received = {"ui": 0, "printer": 0}
+
+        def count(who: str):
+            def on(event: object) -> None:
+                if isinstance(event, ProcessOutput):
+                    received[who] += len(event.lines)
+
+            return on
+
+        ui.subscribe(count("ui"))
+        printer.subscribe(count("printer"))
+        await ui.start()
+        await printer.start()
+        ui_view, printer_view = ui.get("flood.1"), printer.get("flood.1")
+        for _ in range(1200):
+            if ui_view.buffer.total >= lines and printer_view.buffer.total >= lines:
+                break
+            await asyncio.sleep(0.05)
+        assert received["printer"] == lines  # every line, as printed
+        assert printer_view.buffer.total == ui_view.buffer.total == lines
+        assert ui_view.buffer.tail(20) == printer_view.buffer.tail(20)  # the same last lines
+        assert len(ui_view.buffer.lines) == len(printer_view.buffer.lines)  # a full scrollback
+        assert received["ui"] < lines * 0.9  # most of the flood was never sent to the UI
+        ui.close()
+        printer.close()
+    finally:
+        run_cli(["down"], tmp_path)
+
+
 @pytest.mark.parametrize("command", [["ps"], ["ps", "--json"], ["restart", "web"], ["logs"]])
 def test_no_run_is_a_one_line_error(tmp_path, command):
     result = run_cli(command, tmp_path)

@@ -53,7 +53,7 @@ def make_app(
     keeper = start_keeper(options, foreground=True, window=(80, 20), environ=environ)
     KEEPERS.append(keeper)
     keeper.wait_ready()
-    client = Client.connect(tmp_path, env=True, owner=keeper.owner, resources=resources)
+    client = Client.connect(tmp_path, env=True, owner=keeper.owner, resources=resources, skim=True)
     return app_class(client, keeper, handle_signals=False, **app_kwargs)
 
 

@@ -150,6 +150,7 @@ class Client:
         scrollback: int | None = None,
         timeout: float = 30.0,
         resources: bool = False,
+        skim: bool = False,
     ) -> Client:
         """Connect to the keeper of *app_root* and take its state (blocking).
 
@@ -157,7 +158,9 @@ class Client:
         ``web.1``); *tail*: how many lines of each buffer to copy first (None: all);
         *env*: the environments too; *owner*: the foreground front end's token; *resources*:
         it shows the processes' CPU, memory and ports, so the keeper samples them while it is
-        connected. Raises NoKeeper if nothing runs there."""
+        connected; *skim*: it shows only the last lines of each process, so the keeper may
+        send a flood's last lines rather than every byte of it (not for a client that prints
+        every line). Raises NoKeeper if nothing runs there."""
         paths = run_paths(Path(app_root))
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
@@ -179,6 +182,7 @@ class Client:
             "env": env,
             "owner": owner,
             "resources": resources,
+            "skim": skim,
         }
         try:
             sock.settimeout(timeout)

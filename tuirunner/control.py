@@ -22,7 +22,7 @@ def _root(args: argparse.Namespace) -> str:
 def attach(args: argparse.Namespace) -> int:
     if not (sys.stdout.isatty() and sys.stdin.isatty()):
         raise UserError("attach needs a terminal; for the output, use: tuirunner logs -f")
-    client = Client.connect(_root(args), env=True, resources=True)
+    client = Client.connect(_root(args), env=True, resources=True, skim=True)
     from tuirunner.tui.app import run_attached
 
     return run_attached(client)

@@ -50,6 +50,7 @@ from tuirunner.events import (
 )
 from tuirunner.groups import become_subreaper
 from tuirunner.options import RunOptions
+from tuirunner.output import OutputBuffer
 from tuirunner.project import Project, load_project
 from tuirunner.runtime import RunLock, RunPaths, holder, listen, peer_uid, run_paths
 from tuirunner.spawn import Reaper
@@ -89,18 +90,50 @@ WATCH_SETTLE = 0.25
 # wake the window once, not five times); anything else (a reply, a state) goes at once.
 FORWARD_GAP = 0.005
 FORWARD_FIRST = 0.002
+# A terminal UI shows the last lines of a flood a few times a second and keeps no more than its
+# scrollback: while output comes faster than SKIM_RATE (bytes a second, over SKIM_PERIOD), its
+# session (a client that said "skim") hears of output every SKIM_GAP, and a process that wrote
+# more than SKIM_BYTES meanwhile is sent as a copy of the buffer's last lines instead of every
+# byte. Plain output and logs (which print every line) never skim.
+SKIM_RATE = 1 << 20
+SKIM_PERIOD = 0.1
+SKIM_GAP = 0.1
+SKIM_BYTES = 512 << 10
 
 
 class _Output:
-    """Output of one process waiting to be sent: one frame, however many reads it took."""
+    """Output of one process waiting to be sent: one frame, however many reads it took; or,
+    skimmed, a copy of the buffer's last lines since *since* (see SKIM_BYTES)."""
 
-    __slots__ = ("chunks", "index")
+    __slots__ = ("buffer", "chunks", "index", "since", "size", "sync")
 
-    def __init__(self, index: int, chunks: list[bytes]) -> None:
+    def __init__(self, index: int, data: bytes, buffer: OutputBuffer, since: int) -> None:
         self.index = index
-        self.chunks = chunks
+        self.chunks = [data]
+        self.size = len(data)
+        self.buffer = buffer
+        self.since = since  # the client's total before this output
+        self.sync: bytes | None = None  # skimmed: the sync frame, once sealed
+
+    @property
+    def skimmed(self) -> bool:
+        return not self.chunks
+
+    def skim(self) -> None:
+        self.chunks = []
+
+    def seal(self) -> None:
+        """A skimmed output is copied from the buffer as it is now: once more output of its
+        process goes elsewhere, the buffer would have that too."""
+        if self.skimmed and self.sync is None:
+            header, lines = self.buffer.export(self.since)
+            self.sync = sync_frame(self.index, header, lines)
 
     def frame(self) -> bytes:
+        if self.skimmed:
+            self.seal()
+            assert self.sync is not None
+            return self.sync
         data = self.chunks[0] if len(self.chunks) == 1 else b"".join(self.chunks)
         return output_frame(self.index, data)
 
@@ -120,8 +153,13 @@ class Session(asyncio.Protocol):
         self.indexes: set[int] = set()  # processes whose output it gets
         self.pending: list[bytes | _Output] = []  # what the next flush writes, in order
         self.open_output: _Output | None = None  # the last of pending, while more may join it
-        self.flush_scheduled = False
+        self.flush_handle: asyncio.TimerHandle | None = None
+        self.flush_at = 0.0
         self.last_flush = 0.0
+        self.skim = False  # it shows only the last lines: a flood may be skimmed (SKIM_BYTES)
+        self.skimming = False  # output comes faster than SKIM_RATE
+        self.rate_since = 0.0
+        self.rate_bytes = 0
         self.overflowed = False  # behind by more than CLIENT_BACKLOG: output is being dropped
         self.dropped: set[int] = set()  # processes whose output was dropped
         self.missed_info = False
@@ -180,29 +218,46 @@ class Session(asyncio.Protocol):
     def send(self, frame: bytes) -> None:
         if self.transport is None:
             return
+        self._close_output()
         self.pending.append(frame)
-        self.open_output = None
-        self._schedule_flush()
+        self._schedule_flush(FORWARD_GAP)
 
-    def _schedule_flush(self, delay: float = 0.0) -> None:
-        if self.flush_scheduled:
-            return
-        self.flush_scheduled = True
+    def _close_output(self) -> None:
+        if self.open_output is not None:
+            self.open_output.seal()
+            self.open_output = None
+
+    @property
+    def flush_scheduled(self) -> bool:
+        return self.flush_handle is not None
+
+    def _schedule_flush(self, gap: float, delay: float = 0.0) -> None:
+        """Flush *gap* after the last flush, and not before *delay* from now; sooner if already
+        scheduled later (a reply does not wait for a skimmed flood)."""
         loop = asyncio.get_running_loop()
-        wait = max(self.last_flush + FORWARD_GAP - loop.time(), delay)
-        if wait > 0:
-            loop.call_later(wait, self.flush)
-        else:
-            loop.call_soon(self.flush)
+        at = max(self.last_flush + gap, loop.time() + delay)
+        if self.flush_handle is not None:
+            if at >= self.flush_at:
+                return
+            self.flush_handle.cancel()
+        self.flush_at = at
+        self.flush_handle = loop.call_at(at, self.flush)
 
     def flush(self) -> None:
-        self.flush_scheduled = False
-        self.last_flush = asyncio.get_running_loop().time()
+        if self.flush_handle is not None:
+            self.flush_handle.cancel()
+            self.flush_handle = None
+        now = self.last_flush = asyncio.get_running_loop().time()
         if self.pending and self.transport is not None and not self.transport.is_closing():
             frames = [f if isinstance(f, bytes) else f.frame() for f in self.pending]
-            self.transport.write(frames[0] if len(frames) == 1 else b"".join(frames))
+            data = frames[0] if len(frames) == 1 else b"".join(frames)
+            self.transport.write(data)
+            self.rate_bytes += len(data)
         self.pending.clear()
         self.open_output = None
+        if now - self.rate_since >= SKIM_PERIOD:
+            self.skimming = self.skim and self.rate_bytes > SKIM_RATE * (now - self.rate_since)
+            self.rate_since, self.rate_bytes = now, 0
 
     def _accepts(self, index: int) -> bool:
         """Whether a buffer change of process *index* is to be sent now; while the client is
@@ -221,11 +276,17 @@ class Session(asyncio.Protocol):
             return
         output = self.open_output
         if output is not None and output.index == index:
-            output.chunks.append(data)
+            if not output.skimmed:
+                output.chunks.append(data)
+                output.size += len(data)
+                if self.skimming and output.size > SKIM_BYTES:
+                    output.skim()
         else:
-            output = self.open_output = _Output(index, [data])
+            self._close_output()
+            buffer = self.keeper.buffer(index)
+            output = self.open_output = _Output(index, data, buffer, self.sent_total.get(index, 0))
             self.pending.append(output)
-            self._schedule_flush(FORWARD_FIRST)
+            self._schedule_flush(SKIM_GAP if self.skimming else FORWARD_GAP, FORWARD_FIRST)
         self.sent_total[index] = total
 
     def send_buffer_change(self, index: int, frame: bytes, total: int) -> None:
@@ -256,6 +317,9 @@ class Session(asyncio.Protocol):
         self.flush()
         if self.transport is not None:
             self.transport.close()
+        if self.flush_handle is not None:
+            self.flush_handle.cancel()
+            self.flush_handle = None
 
 
 class Keeper:
@@ -450,6 +514,10 @@ class Keeper:
         for session in list(self.sessions):
             session.send_buffer_change(index, frame, total)
 
+    def buffer(self, index: int) -> OutputBuffer:
+        assert self.supervisor is not None
+        return self.supervisor.processes[index].buffer
+
     def index(self, proc: ManagedProcess) -> int:
         assert self.supervisor is not None
         return self.supervisor.index[proc]
@@ -493,6 +561,7 @@ class Keeper:
         session.indexes = {sup.processes.index(p) for p in chosen}
         session.wants_env = bool(hello.get("env"))
         session.wants_resources = bool(hello.get("resources"))
+        session.skim = bool(hello.get("skim"))
         session.owner = self.owner_token is not None and hello.get("owner") == self.owner_token
         welcome = {
             "t": "welcome",
@@ -509,6 +578,7 @@ class Keeper:
             **self.snapshot(session),
         }
         session.send(json_frame(welcome))
+        sup.settle()  # what was read but not yet in the buffers goes in the sync frames
         tail = hello.get("tail")
         for index in sorted(session.indexes):
             buffer = sup.processes[index].buffer
@@ -531,6 +601,7 @@ class Keeper:
         if sup is None or session.transport is None:
             return
         session.send(json_frame({"t": "resync", **self.snapshot(session)}))
+        sup.settle()
         for index in sorted(session.dropped):
             buffer = sup.processes[index].buffer
             header, lines = buffer.export(session.sent_total.get(index, 0))

@@ -85,10 +85,15 @@ MAX_READS = 16  # reads per wake-up, so that one flooding process cannot starve 
 # with a nap of READ_PAUSE, so that the next one finds a fuller buffer. The nap blocks the loop,
 # on purpose: leaving the terminal unread for longer (a timer's millisecond) lets the output
 # back up in the kernel, which slows the writer down by a fifth; a nap this short does not.
-SMALL_READ = 2048
+SMALL_READ = 512
 SHORT_READ = 1024  # a read this short emptied the terminal
 READ_PAUSE = 0.0003
 FLOWING = 0.01
+# While output flows, what is read goes into the buffer, the log file and the clients in batches,
+# every FEED_BATCH: a wake-up then only reads, which keeps the reader quick (a terminal holds
+# ~1 ms of a flood's output: a reader that falls behind by more blocks the writer). Output after
+# a quiet spell is handled at once.
+FEED_BATCH = 0.002
 EOF_TIMEOUT = 2.0  # after the process group is gone, wait this long for its last output
 READY_ATTEMPT_TIMEOUT = 10.0  # at most this long for one http or port attempt of a ready check
 
@@ -130,6 +135,8 @@ class ManagedProcess(ProcessInfo):
         self._fd: int | None = None  # the PTY master: output, input and window size
         self._reading = False
         self._last_read = 0.0  # monotonic time of the last wake-up that read its terminal
+        self._unfed: list[bytes] = []  # read while output flows, for the next batch (FEED_BATCH)
+        self._feed_timer: asyncio.TimerHandle | None = None
         self._eof = asyncio.Event()
         self._exit: asyncio.Future[int] | None = None
         self._input: list[bytes] = []
@@ -269,6 +276,7 @@ class Supervisor:
         self._dependents_changed(proc)
 
     def _runner_line(self, proc: ManagedProcess, text: str) -> None:
+        self.settle(proc)  # after the output read before it
         proc.buffer.append_line(text)
         self._emit(RunnerLine(proc, text))
         if proc.log is not None:
@@ -830,23 +838,45 @@ class Supervisor:
             size += len(data)
             if len(data) < SHORT_READ:
                 break  # the terminal is most likely empty: no need to hear it say so
+        now = time.monotonic()
+        flowing = now - proc._last_read < FLOWING
+        proc._last_read = now
         if chunks:
-            data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-            lines = proc.buffer.feed(data)
-            if proc._log_check is not None:
-                self._match_log(proc, lines)
-            if proc.log is not None:
-                proc.log.write(data)
-            self._emit(ProcessOutput(proc, lines, data))
+            proc._unfed += chunks
+            if not flowing or eof:
+                self._feed(proc)
+            elif proc._feed_timer is None:
+                proc._feed_timer = asyncio.get_running_loop().call_later(
+                    FEED_BATCH, self._feed, proc
+                )
         if eof:
             self._remove_reader(proc)
             proc._eof.set()
             return
-        now = time.monotonic()
-        flowing = now - proc._last_read < FLOWING
-        proc._last_read = now
         if flowing and size < SMALL_READ:
             time.sleep(READ_PAUSE)
+
+    def _feed(self, proc: ManagedProcess) -> None:
+        """What was read since the last batch: into the buffer, the log file, the events."""
+        if proc._feed_timer is not None:
+            proc._feed_timer.cancel()
+            proc._feed_timer = None
+        if not proc._unfed:
+            return
+        chunks, proc._unfed = proc._unfed, []
+        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        lines = proc.buffer.feed(data)
+        if proc._log_check is not None:
+            self._match_log(proc, lines)
+        if proc.log is not None:
+            proc.log.write(data)
+        self._emit(ProcessOutput(proc, lines, data))
+
+    def settle(self, proc: ManagedProcess | None = None) -> None:
+        """Bring the buffer of *proc* (of every process by default) up to what was read."""
+        for p in self.processes if proc is None else (proc,):
+            if p._unfed:
+                self._feed(p)
 
     async def _finish_output(self, proc: ManagedProcess) -> None:
         """After the process group is gone: read the rest of its output, then close up."""
@@ -857,6 +887,7 @@ class Supervisor:
             await asyncio.wait_for(proc._eof.wait(), EOF_TIMEOUT)
         if not proc._eof.is_set() and proc._fd is not None:
             self._on_readable(proc)  # whatever is left
+        self.settle(proc)
         self._remove_reader(proc)
         master, proc._fd = proc._fd, None
         if master is not None:

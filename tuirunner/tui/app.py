@@ -676,7 +676,7 @@ class TuirunnerApp(App[int]):
 def run_tui(keeper: KeeperProcess, app_root: Path) -> int:
     """The foreground terminal UI of a run whose keeper we just started."""
     keeper.wait_ready()
-    client = Client.connect(app_root, env=True, owner=keeper.owner, resources=True)
+    client = Client.connect(app_root, env=True, owner=keeper.owner, resources=True, skim=True)
     return _run(TuirunnerApp(client, keeper))
 
 
