@@ -97,6 +97,7 @@ FORWARD_FIRST = 0.002
 # byte. Plain output and logs (which print every line) never skim.
 SKIM_RATE = 1 << 20
 SKIM_PERIOD = 0.1
+SKIM_ONSET = 0.02  # how soon into a flood skimming starts
 SKIM_GAP = 0.1
 SKIM_BYTES = 512 << 10
 
@@ -255,8 +256,17 @@ class Session(asyncio.Protocol):
             self.rate_bytes += len(data)
         self.pending.clear()
         self.open_output = None
-        if now - self.rate_since >= SKIM_PERIOD:
-            self.skimming = self.skim and self.rate_bytes > SKIM_RATE * (now - self.rate_since)
+        self._measure_rate(now)
+
+    def _measure_rate(self, now: float) -> None:
+        """Skimming starts SKIM_ONSET into a flood, and stops after a SKIM_PERIOD slower than
+        SKIM_RATE."""
+        elapsed = now - self.rate_since
+        fast = self.rate_bytes > SKIM_RATE * elapsed
+        if fast and self.skim and elapsed >= SKIM_ONSET:
+            self.skimming = True
+        if elapsed >= SKIM_PERIOD:
+            self.skimming = self.skim and fast
             self.rate_since, self.rate_bytes = now, 0
 
     def _accepts(self, index: int) -> bool:

@@ -79,20 +79,21 @@ log = logging.getLogger(__name__)
 
 READ_SIZE = 65536
 MAX_READS = 16  # reads per wake-up, so that one flooding process cannot starve the others
-# A PTY read returns at most ~4 KiB (the line discipline's buffer), and a flooding process is
-# read a few lines at a time: a wake-up each, most of the CPU a flood costs. While output flows
-# (the last wake-up was less than FLOWING ago), a wake-up that brought less than SMALL_READ ends
-# with a nap of READ_PAUSE, so that the next one finds a fuller buffer. The nap blocks the loop,
-# on purpose: leaving the terminal unread for longer (a timer's millisecond) lets the output
-# back up in the kernel, which slows the writer down by a fifth; a nap this short does not.
+# A PTY read returns at most ~4 KiB (the line discipline's buffer), and a process printing line
+# by line is read a line or two at a time: a wake-up each, most of the CPU such a flood costs.
+# While output flows (this wake-up came less than FLOWING after the last one ended), a wake-up
+# that brought less than SMALL_READ ends with a nap of READ_PAUSE, so that the next one finds a
+# fuller buffer. The nap blocks the loop, on purpose: leaving the terminal unread for longer (a
+# timer's millisecond) lets the output back up in the kernel, which slows the writer down by a
+# fifth; a nap this short does not. FLOWING is short so that a writer of big blocks, whose
+# output arrives in bursts with a small read at the end of each, is not made to wait.
 SMALL_READ = 512
 SHORT_READ = 1024  # a read this short emptied the terminal
 READ_PAUSE = 0.0003
-FLOWING = 0.01
-# While output flows, what is read goes into the buffer, the log file and the clients in batches,
-# every FEED_BATCH: a wake-up then only reads, which keeps the reader quick (a terminal holds
-# ~1 ms of a flood's output: a reader that falls behind by more blocks the writer). Output after
-# a quiet spell is handled at once.
+FLOWING = 0.0002
+# Small harvests while output flows go into the buffer, the log file and the clients in batches,
+# every FEED_BATCH, which saves a line-by-line flood most of the per-wake-up work; a big harvest,
+# or one after a quiet spell, is handled at once (with what waits before it).
 FEED_BATCH = 0.002
 EOF_TIMEOUT = 2.0  # after the process group is gone, wait this long for its last output
 READY_ATTEMPT_TIMEOUT = 10.0  # at most this long for one http or port attempt of a ready check
@@ -134,7 +135,7 @@ class ManagedProcess(ProcessInfo):
         self.window = window
         self._fd: int | None = None  # the PTY master: output, input and window size
         self._reading = False
-        self._last_read = 0.0  # monotonic time of the last wake-up that read its terminal
+        self._last_read = 0.0  # monotonic time the last wake-up that read its terminal ended
         self._unfed: list[bytes] = []  # read while output flows, for the next batch (FEED_BATCH)
         self._feed_timer: asyncio.TimerHandle | None = None
         self._eof = asyncio.Event()
@@ -838,12 +839,10 @@ class Supervisor:
             size += len(data)
             if len(data) < SHORT_READ:
                 break  # the terminal is most likely empty: no need to hear it say so
-        now = time.monotonic()
-        flowing = now - proc._last_read < FLOWING
-        proc._last_read = now
+        flowing = time.monotonic() - proc._last_read < FLOWING
         if chunks:
             proc._unfed += chunks
-            if not flowing or eof:
+            if not flowing or eof or size >= SMALL_READ:
                 self._feed(proc)
             elif proc._feed_timer is None:
                 proc._feed_timer = asyncio.get_running_loop().call_later(
@@ -855,6 +854,7 @@ class Supervisor:
             return
         if flowing and size < SMALL_READ:
             time.sleep(READ_PAUSE)
+        proc._last_read = time.monotonic()
 
     def _feed(self, proc: ManagedProcess) -> None:
         """What was read since the last batch: into the buffer, the log file, the events."""
