@@ -1,11 +1,15 @@
 """The reference for bench/throughput.py: the fastest possible reader of a child's terminal.
 
-    python bench/bare_pty_reader.py [--columns 200 --rows 50] -- COMMAND [ARG ...]
+    python bench/bare_pty_reader.py [--columns 200 --rows 50] [--keep] -- COMMAND [ARG ...]
 
 Opens a pseudo-terminal (set to the given size), runs COMMAND on it (stdin, stdout and stderr, in
 a new session, as tuirunner does), reads the master side in 64 KiB chunks with blocking reads and
 throws the bytes away, until the child has closed its side (EIO). Prints the number of bytes read.
 Whatever slows the child down under tuirunner beyond this is tuirunner's doing.
+
+With ``--keep`` it also feeds every read into tuirunner's OutputBuffer (the scrollback): the least
+a runner that keeps the lines must do, with no event loop, no socket and no screen. The
+throughput benchmark's ``--floor`` uses it.
 """
 
 from __future__ import annotations
@@ -22,16 +26,19 @@ import termios
 def main() -> int:
     argv = sys.argv[1:]
     columns, rows = 200, 50
+    keep = False
     while argv and argv[0] != "--":
         opt = argv.pop(0)
         if opt == "--columns":
             columns = int(argv.pop(0))
         elif opt == "--rows":
             rows = int(argv.pop(0))
+        elif opt == "--keep":
+            keep = True
         else:
             sys.exit(f"unknown option {opt}")
     if not argv or argv[0] != "--" or len(argv) < 2:
-        sys.exit("usage: bare_pty_reader.py [--columns N --rows N] -- COMMAND [ARG ...]")
+        sys.exit("usage: bare_pty_reader.py [--columns N --rows N] [--keep] -- COMMAND [ARG ...]")
     command = argv[1:]
 
     master, slave = pty.openpty()
@@ -42,6 +49,12 @@ def main() -> int:
     os.close(slave)
     total = 0
     read = os.read
+    feed = None
+    if keep:
+        sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        from tuirunner.output import OutputBuffer
+
+        feed = OutputBuffer().feed
     while True:
         try:
             data = read(master, 65536)
@@ -50,6 +63,8 @@ def main() -> int:
         if not data:
             break
         total += len(data)
+        if feed is not None:
+            feed(data)
     os.close(master)
     code = child.wait()
     print(f"bytes={total} exit={code}")

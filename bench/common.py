@@ -101,7 +101,11 @@ def child_command(
 # --- the reference: a bare pseudo-terminal reader ----------------------------------------------
 
 
-def run_bare(python: str, lines: int, mode: str, columns: int, rows: int) -> dict:
+def run_bare(
+    python: str, lines: int, mode: str, columns: int, rows: int, *, keep: bool = False
+) -> dict:
+    """The child under bench/bare_pty_reader.py: its ``done`` report, plus ``busy_cores``, how
+    many of the machine's cores were busy on average during the run (Linux; else None)."""
     with tempfile.TemporaryDirectory(prefix="tuirunner-bench-") as tmp:
         report = Path(tmp)
         cmd = [
@@ -111,14 +115,31 @@ def run_bare(python: str, lines: int, mode: str, columns: int, rows: int) -> dic
             str(columns),
             "--rows",
             str(rows),
+            *(["--keep"] if keep else []),
             "--",
             *child_command(python, lines, report, mode, wait_go=False),
         ]
+        before = cpu_times()
         result = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        after = cpu_times()
         done = read_json(report / "done")
         if result.returncode != 0 or done is None:
             raise BenchError(f"bare reader run failed: {result.stdout}{result.stderr}")
+        done["busy_cores"] = None
+        if before and after and after[0] > before[0]:
+            total, idle = after[0] - before[0], after[1] - before[1]
+            done["busy_cores"] = (total - idle) / total * (os.cpu_count() or 1)
         return done
+
+
+def cpu_times() -> tuple[int, int] | None:
+    """The machine's (all, idle) CPU time in ticks, from /proc/stat (Linux), or None."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return sum(fields), fields[3] + fields[4]  # idle + iowait
 
 
 # --- a terminal: tmux ----------------------------------------------------------------------------

@@ -3,6 +3,7 @@ the child down.
 
     python bench/throughput.py [--lines 1000000] [--big-lines 5000000] [--repeat 3]
                                [--mode line|block|both] [--skip-big] [--skip-responsiveness]
+                               [--floor] [--profile]
 
 See bench/README.md. In one run it measures, each repeated ``--repeat`` times (median and spread
 reported), bare and tuirunner runs interleaved so that a change in the machine's load hits both:
@@ -15,7 +16,10 @@ reported), bare and tuirunner runs interleaved so that a change in the machine's
 3. tuirunner's peak RSS (all its processes together; polled, and VmHWM);
 4. a run of ``--big-lines`` lines, with RSS after 1M and after 5M lines (the buffer is bounded);
 5. responsiveness: keys (``z``, zoom) sent during a flood, and how long until the screen shows it;
-6. with ``--profile``: py-spy profiles of the keeper and of the window during the flood.
+6. with ``--profile``: py-spy profiles of the keeper and of the window during the flood;
+7. with ``--floor``: where the floor of the ratio in 1. is on this machine: how many cores the bare
+   run keeps busy, the bare reader that also keeps the lines in tuirunner's buffer (the least a
+   runner with a scrollback does), and the keeper alone (detached: no window, no client).
 
 It is a benchmark, not a test: it prints PASS/MISS next to each target and exits 0 either way
 (non-zero only when it could not measure).
@@ -434,7 +438,7 @@ def _print_profile(part: str, stacks: list[tuple[list[str], int]]) -> None:
         print(f"   {100 * c / total:5.1f}%  {name}")
 
 
-def bench_mode(args, tuirunner: str, mode: str) -> dict:
+def bench_mode(args, tuirunner: list[str], mode: str) -> dict:
     python = sys.executable
     n = args.lines
     per_m = n / 1_000_000
@@ -622,9 +626,70 @@ def bench_mode(args, tuirunner: str, mode: str) -> dict:
         else:
             profile_run(args, tuirunner, python, mode, py_spy)
 
+    if args.floor:
+        result["floor"] = floor_runs(args, tuirunner, python, mode)
+
     leftovers = result["leftovers"] + result.get("big", {}).get("leftovers", [])
     print(f"\ncleanup: {'no process left behind' if not leftovers else f'LEFTOVERS {leftovers}'}")
     return result
+
+
+def floor_runs(args, tuirunner: list[str], python: str, mode: str) -> dict:
+    """Section 7: the references that show where the floor of the ratio is on this machine."""
+    n = args.lines
+    print(f"\n7. the floor, {n:,} lines: the child's wall time under less than the whole runner")
+    bare: list[float] = []
+    busy: list[float] = []
+    keep: list[float] = []
+    alone: list[float] = []
+    for r in range(args.repeat):
+        done = run_bare(python, n, mode, args.columns, args.rows)
+        bare.append(float(done["elapsed"]))
+        if done["busy_cores"] is not None:
+            busy.append(done["busy_cores"])
+        keep.append(float(run_bare(python, n, mode, args.columns, args.rows, keep=True)["elapsed"]))
+        alone.append(run_keeper_alone(tuirunner, python, n, mode))
+        print(
+            f"  run {r + 1}: bare {bare[-1]:.3f}s | bare keeping the lines {keep[-1]:.3f}s "
+            f"(x{keep[-1] / bare[-1]:.2f}) | keeper alone {alone[-1]:.3f}s "
+            f"(x{alone[-1] / bare[-1]:.2f})",
+            flush=True,
+        )
+    b = statistics.median(bare)
+    cores = os.cpu_count() or 1
+    if busy:
+        print(
+            f"   the bare run keeps {statistics.median(busy):.2f} of {cores} cores busy (the child,"
+            " the kernel's terminal work, the reader): what is left for a runner"
+        )
+    print(
+        f"   bare reader keeping the lines (OutputBuffer.feed per read): "
+        f"{fmt_spread(keep, 's', 3)}  ratio {statistics.median(keep) / b:.3f}"
+    )
+    print(
+        f"   keeper alone (start --detach, no window): "
+        f"{fmt_spread(alone, 's', 3)}  ratio {statistics.median(alone) / b:.3f}"
+    )
+    return {"bare_wall": bare, "busy_cores": busy, "keep_wall": keep, "keeper_alone_wall": alone}
+
+
+def run_keeper_alone(tuirunner: list[str], python: str, lines: int, mode: str) -> float:
+    """The child's wall time under a detached keeper (no window, no client at all)."""
+    with tempfile.TemporaryDirectory(prefix="tuirunner-bench-") as tmp:
+        workdir = Path(tmp)
+        report = workdir / "report"
+        report.mkdir()
+        child = child_command(python, lines, report, mode, wait_go=False, linger=3600)
+        (workdir / "Procfile").write_text(f"gen: {shlex.join(child)}\n")
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "timeout": 60}
+        subprocess.run([*tuirunner, "start", "--detach", "-d", tmp], check=True, **quiet)
+        try:
+            done = wait_for(
+                lambda: read_json(report / "done"), max(120.0, lines / 20_000), "the child"
+            )
+        finally:
+            subprocess.run([*tuirunner, "down", "-d", tmp], **quiet)
+        return float(done["elapsed"])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -644,6 +709,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--columns", type=int, default=200)
     p.add_argument("--rows", type=int, default=50)
     p.add_argument("--skip-big", action="store_true", help="skip the memory run")
+    p.add_argument(
+        "--floor",
+        action="store_true",
+        help="also measure where the floor of the wall-time ratio is on this machine",
+    )
     p.add_argument("--skip-responsiveness", action="store_true")
     p.add_argument("--tuirunner", help="the tuirunner executable (default: next to this Python)")
     p.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
