@@ -18,8 +18,8 @@ import yaml
 from supervisor.datatypes import RestartUnconditionally, RestartWhenExitUnexpected
 from supervisor.options import ServerOptions
 
-from tests.test_export import MESSAGE, SECRET_VALUES, export, files_of, sample_project
-from tests.test_export_quoting import c_unescape
+from tests.integration.test_export import MESSAGE, SECRET_VALUES, export, files_of, sample_project
+from tests.unit.test_export_quoting import c_unescape
 
 BIN = Path(sys.executable).parent
 

@@ -338,7 +338,7 @@ def test_atomic_write_replaces_and_cleans_up(tmp_path):
 
 # --- the README ---------------------------------------------------------------------------------
 
-README = Path(__file__).parent.parent / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def test_the_readme_examples_are_what_export_writes(tmp_path, monkeypatch):

@@ -850,7 +850,7 @@ def test_without_settings_check_output_is_unchanged(tmp_path):
 
 # --- the README ---------------------------------------------------------------------------------
 
-README = Path(__file__).parent.parent / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def readme_settings_section() -> str:

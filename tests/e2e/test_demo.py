@@ -22,7 +22,7 @@ from tests.tmux import Tmux, needs_tmux, tuirunner_command
 pytest.importorskip("django", reason="the demo needs: pip install -e '.[demo]'")
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 READY = "Quit the server with CONTROL-C."
 
 

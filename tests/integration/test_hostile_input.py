@@ -16,7 +16,7 @@ from tests.helpers import TUIRUNNER, clean_env, run_cli, run_in_pty, write_files
 from tuirunner.limits import max_arg_strlen
 from tuirunner.secrets import MASK
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LINUX = sys.platform.startswith("linux")
 
 # What a value must not do to the terminal it is shown in.

@@ -50,7 +50,7 @@ def test_starting_does_not_import_detect_secrets():
         [sys.executable, "-c", code],
         capture_output=True,
         text=True,
-        cwd=Path(__file__).resolve().parent.parent,
+        cwd=Path(__file__).resolve().parents[2],
     )
     assert result.returncode == 0, result.stderr
     assert "SECRET_KEY" in result.stdout

@@ -13,7 +13,7 @@ import pytest
 
 from tests.helpers import clean_env
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _run(args, **kwargs) -> subprocess.CompletedProcess:
