@@ -211,7 +211,6 @@ class Session(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         if self.overflowed:
-            self.overflowed = False
             self.keeper.resync(self)
 
     # --- sending ------------------------------------------------------------------------------
@@ -299,11 +298,17 @@ class Session(asyncio.Protocol):
             self._schedule_flush(SKIM_GAP if self.skimming else FORWARD_GAP, FORWARD_FIRST)
         self.sent_total[index] = total
 
-    def send_buffer_change(self, index: int, frame: bytes, total: int) -> None:
-        """A runner line, or the end of output, of process *index*."""
-        if self._accepts(index):
+    def send_buffer_change(self, index: int, frame: bytes, total: int, line: bool) -> None:
+        """A runner line (*line*), or the end of output, of process *index*."""
+        if not self._accepts(index):
+            return
+        output = self.open_output
+        if line and output is not None and output.index == index and output.skimmed:
+            # The skimmed output is a copy of the buffer, which has the line already.
+            self._close_output()
+        else:
             self.send(frame)
-            self.sent_total[index] = total
+        self.sent_total[index] = total
 
     def send_info(self, frame: bytes) -> None:
         if not self.hello:
@@ -507,9 +512,9 @@ class Keeper:
                     session.send_output(index, event.data, total)
         elif isinstance(event, RunnerLine):
             frame = json_frame({"t": "line", "p": self.index(proc), "text": event.text})
-            self._buffer_change(proc, frame)
+            self._buffer_change(proc, frame, line=True)
         elif isinstance(event, OutputEnded):
-            self._buffer_change(proc, json_frame({"t": "end", "p": self.index(proc)}))
+            self._buffer_change(proc, json_frame({"t": "end", "p": self.index(proc)}), line=False)
         elif isinstance(event, StateChanged | InfoChanged):
             frame = json_frame({"t": "proc", "p": self.index(proc), "info": proc.to_json()})
             for session in list(self.sessions):
@@ -518,11 +523,11 @@ class Keeper:
             index = None if proc is None else self.index(proc)
             self.broadcast(json_frame({"t": "notice", "p": index, "msg": event.message}))
 
-    def _buffer_change(self, proc: ManagedProcess, frame: bytes) -> None:
+    def _buffer_change(self, proc: ManagedProcess, frame: bytes, *, line: bool) -> None:
         index = self.index(proc)
         total = proc.buffer.total
         for session in list(self.sessions):
-            session.send_buffer_change(index, frame, total)
+            session.send_buffer_change(index, frame, total, line)
 
     def buffer(self, index: int) -> OutputBuffer:
         assert self.supervisor is not None
@@ -573,6 +578,8 @@ class Keeper:
         session.wants_resources = bool(hello.get("resources"))
         session.skim = bool(hello.get("skim"))
         session.owner = self.owner_token is not None and hello.get("owner") == self.owner_token
+        # What was read but is not yet in the buffers goes in first (it may change a state).
+        sup.settle()
         welcome = {
             "t": "welcome",
             "v": PROTOCOL,
@@ -588,7 +595,6 @@ class Keeper:
             **self.snapshot(session),
         }
         session.send(json_frame(welcome))
-        sup.settle()  # what was read but not yet in the buffers goes in the sync frames
         tail = hello.get("tail")
         for index in sorted(session.indexes):
             buffer = sup.processes[index].buffer
@@ -609,9 +615,13 @@ class Keeper:
         """The client caught up after falling behind: send what it missed."""
         sup = self.supervisor
         if sup is None or session.transport is None:
+            session.overflowed = False
             return
-        session.send(json_frame({"t": "resync", **self.snapshot(session)}))
+        # Output read but not yet in the buffers goes in first, while this client still counts
+        # as behind (so it is in the sync frames below, not sent apart before them).
         sup.settle()
+        session.overflowed = False
+        session.send(json_frame({"t": "resync", **self.snapshot(session)}))
         for index in sorted(session.dropped):
             buffer = sup.processes[index].buffer
             header, lines = buffer.export(session.sent_total.get(index, 0))

@@ -678,6 +678,9 @@ class Supervisor:
         last = f"no line matched {check.target!r}"
         if check.kind is ReadyKind.LOG:
             await asyncio.sleep(check.timeout)  # cancelled when a line matches
+            self.settle(proc)  # a line read in time but not yet matched (FEED_BATCH)
+            if proc._log_check is None:
+                return
         else:
             while (left := deadline - time.monotonic()) > 0:
                 await asyncio.sleep(min(check.interval, left))
@@ -866,11 +869,13 @@ class Supervisor:
         chunks, proc._unfed = proc._unfed, []
         data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         lines = proc.buffer.feed(data)
-        if proc._log_check is not None:
-            self._match_log(proc, lines)
+        # The output goes out before what it causes (a log line's ready check passing): a
+        # client's copy of the buffer then never gets it twice.
+        self._emit(ProcessOutput(proc, lines, data))
         if proc.log is not None:
             proc.log.write(data)
-        self._emit(ProcessOutput(proc, lines, data))
+        if proc._log_check is not None:
+            self._match_log(proc, lines)
 
     def settle(self, proc: ManagedProcess | None = None) -> None:
         """Bring the buffer of *proc* (of every process by default) up to what was read."""

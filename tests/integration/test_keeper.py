@@ -380,6 +380,54 @@ async def test_a_flood_is_skimmed_for_a_terminal_ui_and_sent_whole_to_a_printer(
         run_cli(["down"], tmp_path)
 
 
+async def test_a_runner_line_during_a_skimmed_flood_reaches_the_ui_once(tmp_path):
+    import asyncio
+
+    from tuirunner.events import RunnerLine
+
+    lines = 3_000_000
+    flood = f"sleep 1; yes {'0123456789' * 4} | head -n {lines}; sleep 600"
+    write_files(
+        tmp_path,
+        {
+            "Procfile": f"flood: {flood}\n",
+            # Not ready after 1.5 s: a runner line half a second into the flood.
+            "tuirunner.toml": '[processes.flood]\nready = { log = "never", timeout = 1.5 }\n',
+        },
+    )
+    assert run_cli(["start", "-D"], tmp_path).returncode == 0
+    try:
+        ui = Client.connect(tmp_path, skim=True, tail=0)
+        printer = Client.connect(tmp_path, tail=0)
+        ui_view, printer_view = ui.get("flood.1"), printer.get("flood.1")
+        said_at: list[int] = []
+        printer.subscribe(
+            lambda e: said_at.append(printer_view.buffer.total) if isinstance(e, RunnerLine) else 0
+        )
+        shown = [0]  # the most copies of the line the UI ever had among its last lines
+
+        def look(_event: object) -> None:
+            copies = sum("is not ready" in line for line in ui_view.buffer.tail(5))
+            shown[0] = max(shown[0], copies)
+
+        ui.subscribe(look)
+        await ui.start()
+        await printer.start()
+        for _ in range(2400):
+            if ui_view.buffer.total == printer_view.buffer.total > lines:
+                break
+            await asyncio.sleep(0.05)
+        assert len(said_at) == 1 and 0 < said_at[0] < lines  # said during the flood
+        assert shown[0] == 1  # the UI showed the line, once
+        # The UI's copy has the line once: as many lines as the printer's, the same last ones.
+        assert ui_view.buffer.total == printer_view.buffer.total > lines
+        assert ui_view.buffer.tail(20) == printer_view.buffer.tail(20)
+        ui.close()
+        printer.close()
+    finally:
+        run_cli(["down"], tmp_path)
+
+
 @pytest.mark.parametrize("command", [["ps"], ["ps", "--json"], ["restart", "web"], ["logs"]])
 def test_no_run_is_a_one_line_error(tmp_path, command):
     result = run_cli(command, tmp_path)
