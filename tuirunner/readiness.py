@@ -47,6 +47,19 @@ def _error(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
+def invalid(check: ReadyCheck, env: Mapping[str, str]) -> str | None:
+    """Why *check* can never pass with the environment *env* (``$PORT is not set``, a port
+    that is not a number), or None."""
+    try:
+        if check.kind is ReadyKind.HTTP:
+            check.url(env)
+        elif check.kind is ReadyKind.PORT:
+            check.address(env)
+    except ValueError as exc:
+        return f"ready.{check.kind.value}: {exc}" if str(exc).startswith("$") else str(exc)
+    return None
+
+
 async def attempt(
     check: ReadyCheck,
     env: Mapping[str, str],

@@ -681,6 +681,10 @@ class Supervisor:
             self.settle(proc)  # a line read in time but not yet matched (FEED_BATCH)
             if proc._log_check is None:
                 return
+        elif (wrong := readiness.invalid(check, env)) is not None:
+            proc._ready_task = None  # a $VARIABLE that is not set will not be set later
+            self._not_ready(proc, wrong)
+            return
         else:
             while (left := deadline - time.monotonic()) > 0:
                 await asyncio.sleep(min(check.interval, left))

@@ -333,6 +333,28 @@ async def test_not_ready_within_its_timeout_blocks_the_dependents_and_says_why(t
     await sup.stop_all()
 
 
+async def test_a_ready_check_on_a_variable_that_is_not_set_fails_at_once(tmp_path, cleanup):
+    sup = make(
+        tmp_path,
+        "db: sleep 600\napp: sleep 600\n",
+        {
+            "processes": {
+                # An hour's timeout: only failing at once lets the test see the verdict.
+                "db": {"ready": {"http": "http://127.0.0.1:$DB_PORT/", "timeout": 3600}},
+                "app": {"depends_on": {"db": "ready"}},
+            }
+        },
+    )
+    cleanup(sup)
+    sup.start_all()
+    db, app = sup.get("db.1"), sup.get("app.1")
+    await until(lambda: app.blocked is not None)
+    assert db.state is State.RUNNING and db.ready is False
+    assert db.ready_error == "ready.http: $DB_PORT is not set"
+    assert app.detail() == "blocked: db.1 not ready: ready.http: $DB_PORT is not set"
+    await sup.stop_all()
+
+
 async def test_log_http_and_command_checks(tmp_path, cleanup):
     base = free_port_block()
     server = (
