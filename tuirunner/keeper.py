@@ -98,7 +98,7 @@ FORWARD_FIRST = 0.002
 SKIM_RATE = 1 << 20
 SKIM_PERIOD = 0.1
 SKIM_ONSET = 0.02  # how soon into a flood skimming starts
-SKIM_GAP = 0.1
+SKIM_GAP = 0.2  # a flooded pane repaints at most this often anyway (FLOOD_INTERVAL)
 SKIM_BYTES = 512 << 10
 
 
