@@ -1,0 +1,45 @@
+"""A reference for always_on.py's idle figure: the plainest Textual app that shows what tuirunner
+shows there, five panes (a one-line header and a Textual ``Log``) that get a line a second.
+
+    tmux -L floor new-session -d -x 200 -y 50 'exec .venv/bin/python bench/textual_floor_app.py'
+    # after 10 s: its CPU over 60 s, as % of one core (CLK_TCK is 100)
+    pid=$(tmux -L floor display-message -p '#{pane_pid}')
+    a=$(awk '{print $14+$15}' /proc/$pid/stat); sleep 60; b=$(awk '{print $14+$15}' /proc/$pid/stat)
+    echo "scale=3; ($b - $a) / 60" | bc; tmux -L floor kill-server
+
+Each pane starts full (60 lines), so every tick scrolls all five, as in the idle run after its
+first 20 seconds. On the 2-core machine of bench/README.md it takes ~3 % of a core where
+tuirunner's window takes ~0.45 %: what is left in tuirunner is Textual's compositor and the
+terminal write of one frame a second.
+"""
+
+from textual.app import App, ComposeResult
+from textual.containers import Grid, Vertical
+from textual.widgets import Log, Static
+
+
+class FloorApp(App):
+    CSS = """
+    Grid { grid-size: 3 2; }
+    Static { height: 1; }
+    """
+
+    def compose(self) -> ComposeResult:
+        with Grid():
+            for i in range(1, 6):
+                with Vertical():
+                    yield Static(f"{i} t.{i}  running  up 1m  pid {1000 + i}")
+                    yield Log()
+
+    def on_mount(self) -> None:
+        for log in self.query(Log):
+            log.write_lines(["tick"] * 60)
+        self.set_interval(1.0, self.tick)
+
+    def tick(self) -> None:
+        for log in self.query(Log):
+            log.write_line("tick")
+
+
+if __name__ == "__main__":
+    FloorApp().run()
