@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shlex
@@ -19,6 +20,20 @@ import psutil
 
 PYTHON = sys.executable
 TUIRUNNER = shutil.which("tuirunner", path=str(Path(sys.executable).parent)) or "tuirunner"
+
+
+async def until(condition: Callable[[], object], timeout=20.0, message="condition") -> None:
+    """Wait on the event loop until *condition()* is true (tests driving a Supervisor)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {message}")
+        await asyncio.sleep(0.02)
+
+
+def text(proc) -> str:
+    """A process's output buffer, as one string."""
+    return "\n".join(proc.buffer.snapshot())
 
 
 def token() -> str:

@@ -12,9 +12,6 @@ import json
 import shlex
 import signal
 import socket
-import time
-
-import pytest
 
 from tests.helpers import (
     PYTHON,
@@ -22,6 +19,8 @@ from tests.helpers import (
     clean_env,
     free_port_block,
     run_cli,
+    text,
+    until,
     wait_for,
     write_files,
 )
@@ -43,18 +42,6 @@ def make(tmp_path, procfile: str, settings: dict, timeout: float = 5.0, base_por
     environment = load_environment([], clean_env(**env), tmp_path)
     instances = formation(pf, base_port=base_port or free_port_block())
     return Supervisor(instances, environment, tmp_path, timeout=timeout, settings=config)
-
-
-async def until(condition, timeout=20.0, message="condition"):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {message}")
-        await asyncio.sleep(0.02)
-
-
-def text(proc) -> str:
-    return "\n".join(proc.buffer.snapshot())
 
 
 def record(sup) -> list[tuple[str, State]]:
@@ -82,14 +69,6 @@ def listener(delay: float = 0.0, port: str = "$PORT") -> str:
         "print('listening', flush=True); time.sleep(600)"
     )
     return f"{PY} -c {shlex.quote(script)} {port}; true"
-
-
-@pytest.fixture
-def cleanup():
-    sups = []
-    yield sups.append
-    for sup in sups:
-        sup.kill_all_now()
 
 
 # --- automatic restarts -------------------------------------------------------------------------

@@ -7,15 +7,15 @@ import shlex
 import signal
 import time
 
-import pytest
-
 from tests.helpers import (
     PYTHON,
     assert_no_leftovers,
     clean_env,
     port_is_free,
     stubborn,
+    text,
     token,
+    until,
 )
 from tuirunner.environment import load_environment
 from tuirunner.events import State, StateChanged
@@ -29,26 +29,6 @@ def make(tmp_path, procfile: str, timeout: float = 5.0, **env) -> Supervisor:
     pf = parse_procfile_text(procfile, tmp_path / "Procfile")
     environment = load_environment([], clean_env(**env), tmp_path)
     return Supervisor(formation(pf), environment, tmp_path, timeout=timeout)
-
-
-async def until(condition, timeout=20.0, message="condition"):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {message}")
-        await asyncio.sleep(0.02)
-
-
-def text(proc) -> str:
-    return "\n".join(proc.buffer.snapshot())
-
-
-@pytest.fixture
-def cleanup():
-    sups = []
-    yield sups.append
-    for sup in sups:
-        sup.kill_all_now()
 
 
 async def test_stdout_and_stderr_interleave_in_order_and_colour_survives(tmp_path, cleanup):
