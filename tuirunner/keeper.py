@@ -227,10 +227,6 @@ class Session(asyncio.Protocol):
             self.open_output.seal()
             self.open_output = None
 
-    @property
-    def flush_scheduled(self) -> bool:
-        return self.flush_handle is not None
-
     def _schedule_flush(self, gap: float, delay: float = 0.0) -> None:
         """Flush *gap* after the last flush, and not before *delay* from now; sooner if already
         scheduled later (a reply does not wait for a skimmed flood)."""

@@ -26,17 +26,6 @@ from tuirunner.settings import ReadyCheck, ReadyKind
 from tuirunner.spawn import Reaper, spawn_plain
 
 
-def describe_check(check: ReadyCheck) -> str:
-    """``GET http://127.0.0.1:$PORT/``, ``port 5432``, ``a line matching 'Listening'``…"""
-    if check.kind is ReadyKind.HTTP:
-        return f"GET {check.target}"
-    if check.kind is ReadyKind.PORT:
-        return f"port {check.host}:{check.target}"
-    if check.kind is ReadyKind.LOG:
-        return f"a line matching {check.target!r}"
-    return f"`{check.target}`"
-
-
 def _error(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError):
         return "no answer (timed out)"
