@@ -45,7 +45,7 @@ def invalid(check: ReadyCheck, env: Mapping[str, str]) -> str | None:
         elif check.kind is ReadyKind.PORT:
             check.address(env)
     except ValueError as exc:
-        return f"ready.{check.kind.value}: {exc}" if str(exc).startswith("$") else str(exc)
+        return str(exc)
     return None
 
 

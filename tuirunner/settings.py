@@ -148,15 +148,23 @@ class ReadyCheck:
     interval: float = DEFAULT_READY_INTERVAL  # between attempts (not used by ``log``)
 
     def url(self, env: Mapping[str, str]) -> str:
-        """The URL of an ``http`` check with ``$VAR``/``${VAR}`` taken from *env*."""
-        return expand_variables(self.target, env)
+        """The URL of an ``http`` check with ``$VAR``/``${VAR}`` taken from *env*; ValueError
+        if one is not set."""
+        return self._expand(env)
 
     def address(self, env: Mapping[str, str]) -> tuple[str, int]:
-        """(host, port) of a ``port`` check; ValueError if the port is not a valid number."""
-        value = expand_variables(self.target, env)
+        """(host, port) of a ``port`` check; ValueError if a variable is not set or the port
+        is not a valid number."""
+        value = self._expand(env)
         if not value.isdigit() or not 0 < int(value) < 65536:
             raise ValueError(f"ready.port: {self.target} is {value!r}, not a port number")
         return self.host, int(value)
+
+    def _expand(self, env: Mapping[str, str]) -> str:
+        try:
+            return expand_variables(self.target, env)
+        except ValueError as exc:
+            raise ValueError(f"ready.{self.kind.value}: {exc}") from None
 
     @property
     def pattern(self) -> re.Pattern[str]:
