@@ -2,6 +2,7 @@
 
 import re
 import shlex
+import time
 
 import psutil
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from tests.helpers import PYTHON, assert_no_leftovers, processes_with
 from tests.helpers import wait_for as wait
 from tests.tmux import Tmux, needs_tmux, tuirunner_command
+from tuirunner.tui.driver import WATCHFUL
 
 pytestmark = [pytest.mark.slow, needs_tmux]
 PY = shlex.quote(PYTHON)
@@ -50,6 +52,25 @@ def test_restart_shows_a_new_pid_and_quit_leaves_nothing(tmp_path, mark):
         screen = term.screen()
         assert "↻ 1" in screen
         assert pid_of(screen, "worker.1") == worker
+        term.send("q")
+        assert term.exit_status() == 0
+    assert_no_leftovers(mark)
+
+
+def test_keys_after_an_idle_spell(tmp_path, mark):
+    """The keyboard thread sleeps while no key is pressed (tui/driver.py): after a while
+    without input, a lone Escape (told from an escape sequence by a timeout) and a quit (which
+    must wake the thread to stop it) still work."""
+    procfile(tmp_path, mark)
+    with Tmux(tuirunner_command(), tmp_path) as term:
+        term.wait_for("worker ready")
+        term.wait_for("q Quit")
+        term.send("2", "z")  # zoom in on worker.1: web.1's pane is gone from the screen
+        wait(lambda: "web.1" not in term.screen(), message="the zoomed pane alone")
+        time.sleep(2 * WATCHFUL)  # long enough for the thread to stop waking up
+        term.send("Escape")
+        wait(lambda: "web.1" in term.screen(), message="Escape to leave the zoom")
+        time.sleep(2 * WATCHFUL)
         term.send("q")
         assert term.exit_status() == 0
     assert_no_leftovers(mark)

@@ -26,6 +26,7 @@ from textual import events, on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Container
+from textual.driver import Driver
 from textual.geometry import Size
 from textual.reactive import reactive
 from textual.screen import Screen
@@ -192,6 +193,17 @@ class TuirunnerApp(App[int]):
                 if grid is not None or proc.name == self.current:
                     yield self._new_pane(proc)
         yield KeyBar()
+
+    def get_driver_class(self) -> type[Driver]:
+        """Ours (an input thread that sleeps while no key is pressed), unless TEXTUAL_DRIVER
+        names another."""
+        from textual import constants
+
+        if constants.DRIVER is not None or sys.platform == "win32":
+            return super().get_driver_class()
+        from tuirunner.tui.driver import QuietDriver
+
+        return QuietDriver
 
     def get_default_screen(self) -> Screen:
         return MainScreen(id="_default")

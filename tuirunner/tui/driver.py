@@ -1,0 +1,99 @@
+"""Textual's terminal driver, with an input thread that sleeps while no key is pressed.
+
+Textual's ``LinuxDriver`` reads the keyboard in a thread that wakes ten times a second, pressed
+or not, to look for an Escape key whose sequence never came (a lone ``Esc`` is known only by
+what does not follow it, ``ESCAPE_DELAY``) and for the request to stop. Idle, those wake-ups are
+a fifth of the app's CPU. Here the thread keeps that pace only for a second after the last input
+(an Escape is settled long before); otherwise it waits for input, and stopping wakes it through
+a pipe.
+
+It replaces ``LinuxDriver.run_input_thread``, whose body it follows (Textual 8): the parser it
+uses is Textual's private ``_xterm_parser``, hence the ``textual<9`` bound in pyproject.toml.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import selectors
+import threading
+import time
+from codecs import getincrementaldecoder
+
+from textual import constants
+from textual._parser import ParseError
+from textual._xterm_parser import XTermParser
+from textual.drivers.linux_driver import LinuxDriver
+
+WATCHFUL = 1.0  # seconds after an input during which the thread wakes up every TICK
+TICK = 0.1  # Textual's own pace (an Escape is told apart after ESCAPE_DELAY, 0.1 s by default)
+
+
+class _WakingEvent(threading.Event):
+    """The driver's ``exit_event``: setting it also wakes the input thread from its wait."""
+
+    def __init__(self, wake_fd: int) -> None:
+        super().__init__()
+        self._wake_fd = wake_fd
+
+    def set(self) -> None:
+        super().set()
+        with contextlib.suppress(OSError):  # full: the thread has a wake-up waiting already
+            os.write(self._wake_fd, b"x")
+
+
+class QuietDriver(LinuxDriver):
+    """``LinuxDriver`` whose input thread does not wake up while there is no input."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._wake_read, self._wake_write = os.pipe()
+        os.set_blocking(self._wake_read, False)
+        os.set_blocking(self._wake_write, False)
+        self.exit_event = _WakingEvent(self._wake_write)
+
+    def run_input_thread(self) -> None:
+        selector = selectors.DefaultSelector()
+        fileno = self.fileno
+        selector.register(fileno, selectors.EVENT_READ)
+        selector.register(self._wake_read, selectors.EVENT_READ)
+        parser = XTermParser(self._debug)
+        decode = getincrementaldecoder("utf-8")().decode
+        escape_delay = max(TICK, constants.ESCAPE_DELAY)
+        last_input = time.monotonic()
+
+        def handle(ready: list, final: bool = False) -> None:
+            nonlocal last_input
+            for key, _ in ready:
+                if key.fd == self._wake_read:
+                    with contextlib.suppress(BlockingIOError):
+                        os.read(self._wake_read, 512)
+                    continue
+                last_input = time.monotonic()
+                data = decode(os.read(fileno, 4096), final=final)
+                if not data:  # stdin is a pipe that was closed
+                    break
+                for event in parser.feed(data):
+                    self.process_message(event)
+            for event in parser.tick():
+                self.process_message(event)
+
+        try:
+            while not self.exit_event.is_set():
+                watchful = time.monotonic() - last_input < WATCHFUL + escape_delay
+                handle(selector.select(TICK if watchful else None))
+            selector.unregister(fileno)
+            handle(selector.select(TICK), final=True)
+        finally:
+            selector.close()
+            try:
+                for _ in parser.feed(""):
+                    pass
+            except (EOFError, ParseError):
+                pass
+
+    def close(self) -> None:
+        super().close()
+        for fd in (self._wake_read, self._wake_write):
+            with contextlib.suppress(OSError):
+                os.close(fd)
