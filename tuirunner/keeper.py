@@ -72,18 +72,12 @@ log = logging.getLogger("tuirunner.keeper")
 CLIENT_BACKLOG = 4 << 20  # bytes a client may fall behind before its output is dropped
 SAMPLE_INTERVAL = 2.0  # seconds between resource samples, while a client shows them
 SAMPLE_FRESH = 0.3  # ps with nobody sampling: the CPU use over this long
-# The file watcher (watchfiles): changes within WATCH_DEBOUNCE are one; WATCH_STEP is how often
-# its thread wakes up to look for them (its idle cost); WATCH_POLL how often files that cannot
-# be watched by events are looked at (stat).
+# The file watcher (watchfiles, when processes watch files): changes within WATCH_DEBOUNCE are
+# one; WATCH_STEP is how often its thread wakes up to look for them (its idle cost); WATCH_POLL
+# how often files that are not watched by events (env files, the app root's own) are looked at.
 WATCH_DEBOUNCE = int(settings_module.WATCH_DEBOUNCE * 1000)
 WATCH_STEP = 250
 WATCH_POLL = 1.0
-# Watching only env files, the watcher starts once the first client has its welcome (or after
-# WATCH_DELAY without one), and WATCH_SETTLE later: importing watchfiles would delay the UI's
-# first screen. An env file changed in between is still noticed (its stamp from the load is
-# compared). Files that processes watch are watched from the start.
-WATCH_DELAY = 1.0
-WATCH_SETTLE = 0.25
 # A client hears from the keeper at most every FORWARD_GAP: what happens meanwhile (a flood's
 # many small reads) goes in one write, and a process's output in one frame. Output after a quiet
 # spell waits FORWARD_FIRST, for what comes with it (five processes that print on the same tick
@@ -351,7 +345,6 @@ class Keeper:
         self.started_at = time.time()
         self.digest_key = os.urandom(16)  # for masked copies of environments
         self.done: asyncio.Event | None = None
-        self.welcomed: asyncio.Event | None = None  # set by the first client's welcome
         self.sampling: asyncio.Task | None = None
         paths = config.get("paths")
         if paths:  # the launcher's: both ends agree whatever the keeper's environment says
@@ -381,7 +374,6 @@ class Keeper:
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
         self.done = asyncio.Event()
-        self.welcomed = asyncio.Event()
         lock = RunLock(self.paths.lock)
         if not lock.acquire():
             pid = holder(self.paths)
@@ -600,8 +592,6 @@ class Keeper:
             session.sent_total[index] = buffer.total
         session.send(json_frame({"t": "synced"}))
         session.hello = True
-        if self.welcomed is not None:
-            self.welcomed.set()
         if not hello.get("output", True):
             session.indexes = set()
         if session.wants_resources:
@@ -766,11 +756,6 @@ class Keeper:
         )
         if watch.watching:
             log.info("watching %s for %s", ", ".join(watch.roots), ", ".join(watch.watching))
-        else:  # only env files, whose changes meanwhile the stamps tell: let the UI start first
-            assert self.welcomed is not None
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.welcomed.wait(), WATCH_DELAY)
-            await asyncio.sleep(WATCH_SETTLE)
         try:
             await watch.run()
         except asyncio.CancelledError:

@@ -4,8 +4,8 @@
 It is one :func:`watchfiles.awatch`, whose thread wakes every ``step`` milliseconds to look for
 events (its idle cost), so what it watches is chosen with care:
 
-- No process has ``watch`` patterns: the directories of the env files, not recursively (as
-  before there were settings).
+- No process has ``watch`` patterns: no thread at all; the env files are looked at (``stat``)
+  every ``poll`` seconds, which costs less than the thread's wake-ups.
 - Otherwise the app root's subdirectories, recursively, except those every watching process
   ignores (``.git``, ``.venv``, ``node_modules``…: a virtualenv alone has thousands of
   directories, each an inotify watch). The app root itself cannot be watched without watching
@@ -64,8 +64,7 @@ class FileWatch:
 
     def _roots(self) -> tuple[list[str], bool]:
         if not self.watching:
-            dirs = {os.path.dirname(f) for f in self.env_files}
-            return sorted(d for d in dirs if os.path.isdir(d)), False
+            return [], False
         roots = []
         try:
             entries = sorted(os.scandir(self.app_root), key=lambda e: e.name)
@@ -86,12 +85,12 @@ class FileWatch:
 
     def _polled_env_files(self) -> list[str]:
         if not self.recursive:
-            return []
+            return sorted(self.env_files)
         return sorted(f for f in self.env_files if not any(_inside(f, r) for r in self.roots))
 
     @property
     def polling(self) -> bool:
-        """Some files are looked at every ``poll`` seconds (the app root's own files)."""
+        """Some files are looked at every ``poll`` seconds (env files, the app root's own)."""
         return self.recursive or bool(self.polled)
 
     # --- filtering ------------------------------------------------------------------------------
