@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Self
 
 from rich.ansi import AnsiDecoder
 from rich.style import Style
@@ -97,6 +98,8 @@ class OutputView(ScrollView, can_focus=True):
     """
     ALLOW_SELECT = True
     ALLOW_MAXIMIZE = False
+    _painted: list[str] | None = None  # (class defaults: Textual may refresh before __init__)
+    _diffing = False
     BINDINGS = [
         Binding("end", "follow", "Follow", show=False),
         Binding("home", "scroll_home", "Top", show=False),
@@ -168,6 +171,10 @@ class OutputView(ScrollView, can_focus=True):
         self._base_style: Style | None = None
         self._last_sync = 0.0
         self._flooding = False
+        # What each row showed when sync last repainted (terminal sequences), or None: unknown
+        # (any other refresh, a new size, new styles). _diffing: sync's own refreshes.
+        self._painted: list[str] | None = None
+        self._diffing = False
 
     # --- feeding ----------------------------------------------------------------------------
 
@@ -182,7 +189,6 @@ class OutputView(ScrollView, can_focus=True):
         added = buf.total - self._total
         self._flooding = added > max(self.size.height, 1)
         self._last_sync = now
-        old_total, old_scroll = self._total, (self.scroll_x, self.scroll_y)
         self._first, self._total = buf.first_index, buf.total
         self._syncing = True
         try:
@@ -200,16 +206,47 @@ class OutputView(ScrollView, can_focus=True):
                 self._pin_to_end()
         finally:
             self._syncing = False
-        if dropped or (self.scroll_x, self.scroll_y) != old_scroll:
-            self.refresh()  # everything moved
-        else:
-            # Only the rows from the old last line down changed: repaint those (a pane still
-            # filling up repaints one row per line, not all of them).
-            scroll_y = round(self.scroll_y)
-            top = max(0, old_total - buf.first_index - scroll_y)
-            end = min(len(buf) - scroll_y, self.size.height)
-            if end > top:
-                self.refresh(Region(0, top, self.size.width, end - top))
+        self._repaint_changed_rows()
+
+    def _repaint_changed_rows(self) -> None:
+        """Repaint the rows whose look changed, and only those: a pane that scrolls by a line
+        moves every row, but a row that shows what it showed before (a blank row, a repeated
+        line, a pane still filling up) need not be sent to the terminal again. In a flood every
+        row changes: no comparing then."""
+        width, height = self.scrollable_content_region.size
+        painted = self._painted
+        self._painted = None
+        if not width or not height or self._flooding:
+            self.refresh()
+            return
+        rows = self._row_renderer(width)
+        console = self.app.console
+        now = [rows(y).render(console) for y in range(height)]
+        self._diffing = True
+        try:
+            if painted is None or len(painted) != height:
+                self.refresh()
+            else:
+                y = 0
+                while y < height:
+                    if now[y] == painted[y]:
+                        y += 1
+                        continue
+                    top = y
+                    while y < height and now[y] != painted[y]:
+                        y += 1
+                    self.refresh(Region(0, top, width, y - top))
+        finally:
+            self._diffing = False
+        self._painted = now
+
+    def refresh(self, *regions: Region, **kwargs) -> Self:
+        if not self._diffing:
+            self._painted = None  # repainted for another reason: rows are compared again later
+        return super().refresh(*regions, **kwargs)
+
+    def on_hide(self) -> None:
+        self._painted = None
 
     def _pin_to_end(self) -> None:
         """Show the last lines. Not through scroll_end: a scroll makes Textual reflow every
@@ -288,6 +325,7 @@ class OutputView(ScrollView, can_focus=True):
         self._cache.clear()
         self._rows.clear()
         self._blank = None
+        self._painted = None
 
     def render_lines(self, crop: Region) -> list[Strip]:
         """Every row of *crop*, as the very strip objects of the last repaint where the line is

@@ -1,0 +1,177 @@
+"""What the terminal shows is what a full repaint would show.
+
+An output view repaints only the rows whose look changed (see OutputView._repaint_changed_rows).
+These tests keep a copy of the terminal's screen, applying every update the app writes, and
+compare it with a full render after each step: a row wrongly judged unchanged shows up as a
+difference. A real child prints what each step feeds it.
+"""
+
+import shlex
+
+import pytest
+from textual._compositor import ChopsUpdate, LayoutUpdate
+from textual.app import App
+
+from tests.helpers import PYTHON
+from tests.tui_helpers import make_app, wait_until
+
+SIZE = (80, 24)
+
+ECHO_FEED = """\
+import sys, time
+pos = 0
+while True:
+    try:
+        data = open(sys.argv[1]).read()
+    except FileNotFoundError:
+        data = ""
+    if len(data) > pos:
+        sys.stdout.write(data[pos:])
+        sys.stdout.flush()
+        pos = len(data)
+    time.sleep(0.02)
+"""
+
+
+class Terminal:
+    """The cells of a terminal that received the app's updates (text and style per cell)."""
+
+    def __init__(self) -> None:
+        self.cells: dict[tuple[int, int], tuple[str, str]] = {}
+        self.painted_rows: list[int] = []  # rows written since this was last emptied
+
+    @staticmethod
+    def _look(style) -> str:
+        return "" if style is None else str(style)  # colours and attributes (not the meta)
+
+    def _put(self, x: int, y: int, strip) -> None:
+        self.painted_rows.append(y)
+        for segment in strip:
+            if segment.control:
+                continue
+            look = self._look(segment.style)
+            for char in segment.text:
+                self.cells[x, y] = (char, look)
+                x += 1
+
+    def apply(self, update) -> None:
+        """As Textual's render_segments writes an update."""
+        if isinstance(update, LayoutUpdate):
+            for y, line in enumerate(update.strips, update.region.y):
+                x = update.region.x
+                for strip in line:
+                    self._put(x, y, strip)
+                    x += strip.cell_length
+        elif isinstance(update, ChopsUpdate):
+            for y, x1, x2 in update.spans:
+                chops = zip(update.chop_ends[y], update.chops[y].items(), strict=True)
+                for end, (x, strip) in chops:
+                    if strip is None or x > x2 or end <= x1:
+                        continue
+                    if not (x2 > x >= x1 and end <= x2):
+                        strip = strip.crop(0, min(end, x2) - x)
+                    self._put(x, y, strip)
+        else:
+            raise AssertionError(f"an update of a kind this test does not know: {update!r}")
+
+    def rows(self, width: int, height: int) -> list[str]:
+        return [
+            "".join(self.cells.get((x, y), ("?", ""))[0] for x in range(width))
+            for y in range(height)
+        ]
+
+
+@pytest.fixture
+def terminal(monkeypatch):
+    terminal = Terminal()
+    display = App._display
+
+    def recording_display(app, screen, renderable):
+        if renderable is not None and not app._batch_count:
+            terminal.apply(renderable)
+        return display(app, screen, renderable)
+
+    monkeypatch.setattr(App, "_display", recording_display)
+    return terminal
+
+
+def full_render(app) -> Terminal:
+    reference = Terminal()
+    reference.apply(app.screen._compositor.render_update(full=True))
+    return reference
+
+
+async def settle(pilot, app, terminal) -> None:
+    """Wait until the screen has caught up with the output, then compare it with a full
+    render: cell by cell, text and style."""
+    await wait_until(pilot, lambda: not app._dirty and app._flush_timer is None)
+    await pilot.pause(0.1)
+    await pilot.pause()
+    width, height = app.size
+    reference = full_render(app)
+    shown, expected = terminal.rows(width, height), reference.rows(width, height)
+    assert shown == expected, "the terminal differs from a full repaint"
+    on_screen = {cell: look for cell, look in terminal.cells.items() if cell in reference.cells}
+    assert on_screen == reference.cells, "a cell's style differs from a full repaint"
+
+
+def feed(tmp_path, text: str, name: str = "web") -> None:
+    with open(tmp_path / f"{name}.txt", "a") as f:
+        f.write(text)
+
+
+async def test_the_terminal_matches_a_full_repaint_as_output_scrolls(tmp_path, terminal):
+    (tmp_path / "echo_feed.py").write_text(ECHO_FEED)
+    python = shlex.quote(PYTHON)
+    app = make_app(
+        tmp_path, f"web: {python} echo_feed.py web.txt\nother: {python} echo_feed.py other.txt\n"
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.pane("web.1").view
+        buffer = view.buffer
+        other = app.pane("other.1").view.buffer
+
+        async def step(text: str, other_text: str = "") -> None:
+            total = buffer.total + text.count("\n")
+            other_total = other.total + other_text.count("\n")
+            feed(tmp_path, text)
+            feed(tmp_path, other_text, "other")
+            await wait_until(
+                pilot,
+                lambda: buffer.total >= total and other.total >= other_total,
+                message="the output",
+            )
+            await settle(pilot, app, terminal)
+
+        await step("".join(f"line {i}\n" for i in range(40)), "other\n" * 30)
+        # A repeated line: every row moves, yet shows what it showed; nothing is repainted.
+        await step("tick\n" * 30)  # a flood: repainted whole
+        await step("tick\n")  # the first line after it too (what rows show was not kept)
+        terminal.painted_rows.clear()
+        await step("tick\n")
+        view_rows = set(range(view.region.y, view.region.bottom))
+        assert not view_rows & set(terminal.painted_rows), "rows that look the same repainted"
+        # Distinct lines, a mix, a line that arrives in pieces, colours, a long line.
+        await step("".join(f"distinct {i}\n" for i in range(5)))
+        await step("tick\nodd one\ntick\ntick\n")
+        await step("part")
+        await step("ial\n")
+        await step("\x1b[31mred\x1b[0m tick\n" + "x" * 200 + "\n")
+        # Scrolled up, output arrives; back at the end it follows again.
+        await pilot.press("up", "up", "up")
+        await step("while scrolled up\n")
+        await pilot.press("end")
+        await settle(pilot, app, terminal)
+        await step("tick\ntick\n")
+        # Search highlights, then closes.
+        await pilot.press("slash", *"tick")
+        await settle(pilot, app, terminal)
+        await pilot.press("escape", "end")
+        await step("after search\n")
+        # A new size; zoomed in, while the hidden pane's output scrolls; and back.
+        await pilot.resize_terminal(70, 20)
+        await step("resized\n", "other\n")
+        await pilot.press("z")
+        await step("zoomed\n", "other\nhidden 1\nhidden 2\n")
+        await pilot.press("z")
+        await step("tick\n", "other\n")
