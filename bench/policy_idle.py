@@ -3,9 +3,9 @@
     .venv/bin/python bench/policy_idle.py [--seconds 60]
 
 Starts a detached run (``tuirunner start -D``) of 5 silent processes in a temporary directory,
-four times: with no client (the env-file watcher only), with a client that shows resources
-attached (sampling every 2 s), with a ``watch`` pattern (the recursive watcher and its 1 s
-poll of the app root's files), and with both. For each it prints the keeper's CPU time over
+four times: with no client (a stat of the env files every second), with a client that shows
+resources attached (sampling every 2 s), with a ``watch`` pattern (the recursive watcher and
+its 1 s poll of the app root's files), and with both. For each it prints the keeper's CPU time over
 ``--seconds`` as a percentage of one core (user + system, from /proc), after a few seconds of
 settling. The figures include whatever else the keeper does while idle (nothing, normally).
 """

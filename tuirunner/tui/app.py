@@ -5,9 +5,10 @@ and never touches a process itself. ``q`` stops everything (``down``); ``d`` det
 the processes running for a later ``tuirunner attach``.
 
 Idle means idle: nothing runs on a timer. Output marks its pane dirty and schedules one repaint
-(at most 30 a second, 5 for a pane flooded with more than a screenful per frame); an uptime is
-shown in minutes and repainted when its minute changes; panes are created only when shown
-(a hundred processes make a list and one pane, not a hundred panes).
+(at most 30 a second, 5 for a pane flooded with more than a screenful per frame), which sends
+only the rows whose look changed; an uptime is shown in minutes and repainted when its minute
+changes; the keyboard thread sleeps while no key is pressed (driver.py); panes are created only
+when shown (a hundred processes make a list and one pane, not a hundred panes).
 """
 
 from __future__ import annotations
