@@ -1,6 +1,7 @@
 """What the terminal shows is what a full repaint would show.
 
-An output view repaints only the rows whose look changed (see OutputView._repaint_changed_rows).
+An output view repaints only the rows whose look changed (see OutputView._repaint_changed_rows),
+and headers and the key bar hand over the same strips until refreshed (KeptLines).
 These tests keep a copy of the terminal's screen, applying every update the app writes, and
 compare it with a full render after each step: a row wrongly judged unchanged shows up as a
 difference. A real child prints what each step feeds it.
@@ -96,6 +97,9 @@ def terminal(monkeypatch):
 
 
 def full_render(app) -> Terminal:
+    """The screen rendered afresh (no widget's kept lines, see KeptLines)."""
+    for widget in app.screen.walk_children(with_self=True):
+        widget._kept = None
     reference = Terminal()
     reference.apply(app.screen._compositor.render_update(full=True))
     return reference
@@ -163,6 +167,11 @@ async def test_the_terminal_matches_a_full_repaint_as_output_scrolls(tmp_path, t
         await pilot.press("end")
         await settle(pilot, app, terminal)
         await step("tick\ntick\n")
+        # Focus moves to the other pane and back (the headers' colours follow).
+        await pilot.press("tab")
+        await step("focus elsewhere\n", "focused\n")
+        await pilot.press("shift+tab")
+        await step("focus back\n")
         # Search highlights, then closes.
         await pilot.press("slash", *"tick")
         await settle(pilot, app, terminal)

@@ -11,12 +11,13 @@ from rich.text import Text
 from textual import events
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widget import Widget
+
+from tuirunner.tui.widgets.kept_lines import KeptLines
 
 PALETTE = "palette"
 
 
-class KeyBar(Widget):
+class KeyBar(KeptLines):
     """``r Restart  s Stop/Start … q Quit`` and, on the right, ``^p palette``; click a key to
     press it."""
 

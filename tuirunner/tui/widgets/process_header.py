@@ -16,7 +16,8 @@ from rich.text import Text
 from textual import events
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widget import Widget
+
+from tuirunner.tui.widgets.kept_lines import KeptLines
 
 KINDS = ("pending", "starting", "running", "stopping", "restarting", "stopped", "exited", "crashed")
 BUTTONS = ("restart", "toggle", "env")
@@ -24,7 +25,7 @@ BUTTON_GAP = 1  # between two buttons; each also has a space either side
 DETAIL_GAP = 2  # between two details
 
 
-class ProcessHeader(Widget):
+class ProcessHeader(KeptLines):
     """The title, the details that fit and the buttons of a process's pane."""
 
     COMPONENT_CLASSES = {
