@@ -53,7 +53,7 @@ class QuietDriver(LinuxDriver):
         self.exit_event = _WakingEvent(self._wake_write)
 
     def run_input_thread(self) -> None:
-        selector = selectors.DefaultSelector()
+        selector = selectors.SelectSelector()  # as Textual's: macOS's kqueue ignores terminals
         fileno = self.fileno
         selector.register(fileno, selectors.EVENT_READ)
         selector.register(self._wake_read, selectors.EVENT_READ)
