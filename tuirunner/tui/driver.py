@@ -32,31 +32,54 @@ TICK = 0.1  # Textual's own pace (an Escape is told apart after ESCAPE_DELAY, 0.
 class _WakingEvent(threading.Event):
     """The driver's ``exit_event``: setting it also wakes the input thread from its wait."""
 
-    def __init__(self, wake_fd: int) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self._wake_fd = wake_fd
+        self.wake_fd: int | None = None  # the write end of the running input thread's pipe
 
     def set(self) -> None:
         super().set()
-        with contextlib.suppress(OSError):  # full: the thread has a wake-up waiting already
-            os.write(self._wake_fd, b"x")
+        fd = self.wake_fd
+        if fd is not None:
+            with contextlib.suppress(OSError):  # full: the thread has a wake-up waiting already
+                os.write(fd, b"x")
 
 
 class QuietDriver(LinuxDriver):
-    """``LinuxDriver`` whose input thread does not wake up while there is no input."""
+    """``LinuxDriver`` whose input thread does not wake up while there is no input.
+
+    Each input thread has its own wake pipe, made when application mode starts and closed once
+    the thread has been joined (a suspend stops application mode and resumes it later)."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self._wake_read, self._wake_write = os.pipe()
-        os.set_blocking(self._wake_read, False)
-        os.set_blocking(self._wake_write, False)
-        self.exit_event = _WakingEvent(self._wake_write)
+        self.exit_event = _WakingEvent()
+        self._wake: tuple[int, int] | None = None
+
+    def start_application_mode(self) -> None:
+        if self._wake is None:
+            read, write = os.pipe()
+            os.set_blocking(read, False)
+            os.set_blocking(write, False)
+            self._wake = (read, write)
+            self.exit_event.wake_fd = write
+        super().start_application_mode()
+
+    def disable_input(self) -> None:
+        super().disable_input()  # sets exit_event (which wakes the thread) and joins the thread
+        if self._wake is not None and (self._key_thread is None or not self._key_thread.is_alive()):
+            self.exit_event.wake_fd = None
+            for fd in self._wake:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            self._wake = None
 
     def run_input_thread(self) -> None:
+        assert self._wake is not None
+        wake_read = self._wake[0]
         selector = selectors.SelectSelector()  # as Textual's: macOS's kqueue ignores terminals
         fileno = self.fileno
         selector.register(fileno, selectors.EVENT_READ)
-        selector.register(self._wake_read, selectors.EVENT_READ)
+        selector.register(wake_read, selectors.EVENT_READ)
         parser = XTermParser(self._debug)
         decode = getincrementaldecoder("utf-8")().decode
         escape_delay = max(TICK, constants.ESCAPE_DELAY)
@@ -65,9 +88,9 @@ class QuietDriver(LinuxDriver):
         def handle(ready: list, final: bool = False) -> None:
             nonlocal last_input
             for key, _ in ready:
-                if key.fd == self._wake_read:
+                if key.fd == wake_read:
                     with contextlib.suppress(BlockingIOError):
-                        os.read(self._wake_read, 512)
+                        os.read(wake_read, 512)
                     continue
                 last_input = time.monotonic()
                 data = decode(os.read(fileno, 4096), final=final)
@@ -91,9 +114,3 @@ class QuietDriver(LinuxDriver):
                     pass
             except (EOFError, ParseError):
                 pass
-
-    def close(self) -> None:
-        super().close()
-        for fd in (self._wake_read, self._wake_write):
-            with contextlib.suppress(OSError):
-                os.close(fd)
