@@ -98,8 +98,7 @@ class OutputView(ScrollView, can_focus=True):
     """
     ALLOW_SELECT = True
     ALLOW_MAXIMIZE = False
-    _painted: list[str] | None = None  # (class defaults: Textual may refresh before __init__)
-    _diffing = False
+    _painted: list[str] | None = None  # (a class default: Textual may refresh before __init__)
     BINDINGS = [
         Binding("end", "follow", "Follow", show=False),
         Binding("home", "scroll_home", "Top", show=False),
@@ -172,9 +171,8 @@ class OutputView(ScrollView, can_focus=True):
         self._last_sync = 0.0
         self._flooding = False
         # What each row showed when sync last repainted (terminal sequences), or None: unknown
-        # (any other refresh, a new size, new styles). _diffing: sync's own refreshes.
+        # (any other refresh, a new size, new styles).
         self._painted: list[str] | None = None
-        self._diffing = False
 
     # --- feeding ----------------------------------------------------------------------------
 
@@ -222,27 +220,23 @@ class OutputView(ScrollView, can_focus=True):
         rows = self._row_renderer(width)
         console = self.app.console
         now = [rows(y).render(console) for y in range(height)]
-        self._diffing = True
-        try:
-            if painted is None or len(painted) != height:
-                self.refresh()
-            else:
-                y = 0
-                while y < height:
-                    if now[y] == painted[y]:
-                        y += 1
-                        continue
-                    top = y
-                    while y < height and now[y] != painted[y]:
-                        y += 1
-                    self.refresh(Region(0, top, width, y - top))
-        finally:
-            self._diffing = False
+        repaint = super().refresh  # not ours: that would forget what the rows show
+        if painted is None or len(painted) != height:
+            repaint()
+        else:
+            y = 0
+            while y < height:
+                if now[y] == painted[y]:
+                    y += 1
+                    continue
+                top = y
+                while y < height and now[y] != painted[y]:
+                    y += 1
+                repaint(Region(0, top, width, y - top))
         self._painted = now
 
     def refresh(self, *regions: Region, **kwargs) -> Self:
-        if not self._diffing:
-            self._painted = None  # repainted for another reason: rows are compared again later
+        self._painted = None  # repainted for another reason: rows are compared again later
         return super().refresh(*regions, **kwargs)
 
     def on_hide(self) -> None:
