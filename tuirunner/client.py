@@ -29,6 +29,7 @@ from tuirunner.errors import UserError
 from tuirunner.events import (
     InfoChanged,
     Notice,
+    NoticeKind,
     OutputEnded,
     ProcessInfo,
     ProcessOutput,
@@ -313,7 +314,7 @@ class Client:
         elif kind == "notice":
             index = message.get("p")
             view = None if index is None else self.processes[index]
-            self._emit(Notice(view, message["msg"]))
+            self._emit(Notice(view, message["msg"], NoticeKind(message.get("kind", "info"))))
         elif kind == "reply":
             callback = self._replies.pop(message["id"], None)
             if callback is not None:

@@ -304,12 +304,22 @@ class InfoChanged:
     process: Any
 
 
+class NoticeKind(StrEnum):
+    """What a :class:`Notice` is about, so that a front end decides how to show it without
+    reading its words."""
+
+    INFO = "info"  # a stop signal sent, strays stopped: worth a line, not an alert
+    KILLED = "killed"  # a process did not stop in time and was sent SIGKILL
+    ERROR = "error"  # something failed: a spawn, a log file
+
+
 @dataclass(frozen=True)
 class Notice:
     """Something the runner did that a user may want to see (``sending SIGKILL to web.1``)."""
 
     process: Any
     message: str
+    kind: NoticeKind = NoticeKind.INFO
 
 
 Event = ProcessOutput | RunnerLine | OutputEnded | StateChanged | InfoChanged | Notice

@@ -509,7 +509,9 @@ class Keeper:
                 session.send_info(frame)
         elif isinstance(event, Notice):
             index = None if proc is None else self.index(proc)
-            self.broadcast(json_frame({"t": "notice", "p": index, "msg": event.message}))
+            self.broadcast(
+                json_frame({"t": "notice", "p": index, "msg": event.message, "kind": event.kind})
+            )
 
     def _buffer_change(self, proc: ManagedProcess, frame: bytes, *, line: bool) -> None:
         index = self.index(proc)

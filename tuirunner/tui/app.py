@@ -44,6 +44,7 @@ from tuirunner.client import (
 from tuirunner.events import (
     InfoChanged,
     Notice,
+    NoticeKind,
     OutputEnded,
     ProcessOutput,
     RunnerLine,
@@ -340,7 +341,7 @@ class TuirunnerApp(App[int]):
         elif isinstance(event, InfoChanged):
             self._show(event.process)
             self._schedule_uptime()  # a countdown (next try in …) may start or end
-        elif isinstance(event, Notice) and "SIGKILL" in event.message and not self.quitting:
+        elif isinstance(event, Notice) and event.kind is NoticeKind.KILLED and not self.quitting:
             self.notify(event.message, severity="warning", markup=False)
         elif isinstance(event, EnvironmentChanged):
             self._environment_changed(event)
