@@ -13,9 +13,7 @@ connection onto the running asyncio loop. Control commands can stay blocking (:m
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
-import json
 import os
 import socket
 from collections.abc import Callable, Iterable
@@ -38,16 +36,37 @@ from tuirunner.events import (
 )
 from tuirunner.options import DEFAULT_TIMEOUT
 from tuirunner.output import DEFAULT_SCROLLBACK, OutputBuffer
-from tuirunner.runtime import RunPaths, holder, run_paths
-from tuirunner.wire import (
-    JSON,
-    OUTPUT,
+from tuirunner.protocol import (
     PROTOCOL,
-    SYNC,
-    FrameReader,
+    Bye,
+    Detach,
+    Down,
+    End,
+    EnvChanged,
+    Hello,
+    Line,
+    NoticeMessage,
+    Op,
+    Proc,
+    Refused,
+    Reply,
+    Resize,
+    Restart,
+    Resync,
+    Reveal,
+    Start,
+    Stop,
+    Synced,
+    Welcome,
+    Write,
+    convert_result,
+    decode_event,
+    decode_output,
     decode_sync,
-    json_frame,
+    encode,
 )
+from tuirunner.runtime import RunPaths, holder, run_paths
+from tuirunner.wire import OUTPUT, SYNC, FrameReader, ProtocolError
 
 
 class NoKeeper(UserError):
@@ -64,8 +83,8 @@ class KeeperError(UserError):
 class ProcessView(ProcessInfo):
     """A client's copy of a keeper's process: its snapshot and its output."""
 
-    def __init__(self, index: int, info: dict[str, Any], scrollback: int) -> None:
-        super().__init__(**ProcessInfo.json_fields(info))
+    def __init__(self, index: int, info: ProcessInfo, scrollback: int) -> None:
+        super().__init__(**info.fields())
         self.index = index
         self.buffer = OutputBuffer(scrollback)
 
@@ -174,20 +193,19 @@ class Client:
             sock.close()
             raise KeeperError(f"{paths.socket}: permission denied") from None
         client = cls(sock, paths, scrollback)
-        hello = {
-            "t": "hello",
-            "v": PROTOCOL,
-            "output": output,
-            "names": None if names is None else list(names),
-            "tail": tail,
-            "env": env,
-            "owner": owner,
-            "resources": resources,
-            "skim": skim,
-        }
+        hello = Hello(
+            v=PROTOCOL,
+            output=output,
+            names=None if names is None else list(names),
+            tail=tail,
+            env=env,
+            owner=owner,
+            resources=resources,
+            skim=skim,
+        )
         try:
             sock.settimeout(timeout)
-            sock.sendall(json_frame(hello))
+            sock.sendall(encode(hello))
             while not client._synced:
                 client._read_blocking()
         except TimeoutError:
@@ -226,7 +244,7 @@ class Client:
     def _connection_lost(self) -> None:
         self.closed = True
         for callback in list(self._replies.values()):
-            callback({"ok": False, "error": "the keeper went away"})
+            callback(Reply(id=None, ok=False, error="the keeper went away"))
         self._replies.clear()
         if self.disconnected is not None and not self.disconnected.done():
             self.disconnected.set_result(self.bye)
@@ -288,77 +306,88 @@ class Client:
 
     def receive(self, data: bytes) -> None:
         for kind, payload in self._reader.feed(data):
-            if kind == OUTPUT:
-                index = int.from_bytes(payload[:2], "big")
-                view = self.processes[index]
-                self._emit(ProcessOutput(view, view.buffer.feed(payload[2:])))
-            elif kind == JSON:
-                self._message(json.loads(payload))
-            elif kind == SYNC:
-                header, lines = decode_sync(payload)
-                view = self.processes[header["p"]]
-                view.buffer.apply_export(header, lines)
-                self._emit(ProcessOutput(view, lines))
+            try:
+                if kind == OUTPUT:
+                    index, output = decode_output(payload)
+                    view = self._view(index)
+                    self._emit(ProcessOutput(view, view.buffer.feed(output)))
+                elif kind == SYNC:
+                    header, lines = decode_sync(payload)
+                    view = self._view(header.p)
+                    view.buffer.apply_export(header, lines)
+                    self._emit(ProcessOutput(view, lines))
+                else:
+                    self._message(decode_event(payload))
+            except ProtocolError as exc:
+                # A keeper of this very protocol sent it: say so, and go on with the rest.
+                self._emit(Notice(None, f"ignored a bad message from the keeper: {exc}"))
 
-    def _message(self, message: dict[str, Any]) -> None:
-        kind = message["t"]
-        if kind == "proc":
-            self._update(self.processes[message["p"]], message["info"])
-        elif kind == "line":
-            view = self.processes[message["p"]]
-            view.buffer.append_line(message["text"])
-            self._emit(RunnerLine(view, message["text"]))
-        elif kind == "end":
-            view = self.processes[message["p"]]
+    def _view(self, index: int) -> ProcessView:
+        if not 0 <= index < len(self.processes):
+            raise ProtocolError(f"no process {index}")
+        return self.processes[index]
+
+    def _message(self, message: Any) -> None:
+        if isinstance(message, Proc):
+            self._update(self._view(message.p), message.info)
+        elif isinstance(message, Line):
+            view = self._view(message.p)
+            view.buffer.append_line(message.text)
+            self._emit(RunnerLine(view, message.text))
+        elif isinstance(message, End):
+            view = self._view(message.p)
             self._emit(OutputEnded(view, view.buffer.finish()))
-        elif kind == "notice":
-            index = message.get("p")
-            view = None if index is None else self.processes[index]
-            self._emit(Notice(view, message["msg"], NoticeKind(message.get("kind", "info"))))
-        elif kind == "reply":
-            callback = self._replies.pop(message["id"], None)
+        elif isinstance(message, NoticeMessage):
+            view = None if message.p is None else self._view(message.p)
+            self._emit(Notice(view, message.msg, message.kind))
+        elif isinstance(message, Reply):
+            callback = None if message.id is None else self._replies.pop(message.id, None)
             if callback is not None:
                 callback(message)
-        elif kind == "env":
+            elif not message.ok:  # about a frame of ours it could not read: not to be lost
+                self._emit(Notice(None, f"the keeper: {message.error}", NoticeKind.ERROR))
+        elif isinstance(message, EnvChanged):
             self._environment(message)
-        elif kind == "welcome":
+        elif isinstance(message, Welcome):
             self._welcome(message)
-        elif kind == "resync":
+        elif isinstance(message, Resync):
             self._snapshot(message)
-        elif kind == "synced":
+        elif isinstance(message, Synced):
             if self._synced:
                 self._emit(Resynced())
             self._synced = True
-        elif kind == "bye":
-            self.bye = message.get("reason") or "down"
-        elif kind == "refused":
-            raise KeeperError(message.get("error") or "the keeper refused the connection")
+        elif isinstance(message, Bye):
+            self.bye = message.reason
+        elif isinstance(message, Refused):
+            raise KeeperError(message.error)
 
-    def _welcome(self, message: dict[str, Any]) -> None:
-        self.keeper_pid = message["pid"]
-        self.keeper_version = message.get("version", "")
-        self.run_id = message["run_id"]
-        self.app_root = message["app_root"]
-        self.procfile = message["procfile"]
-        self.timeout = message["timeout"]
-        self.scrollback = message["scrollback"]
-        self.detached = message["detached"]
-        self.started_at = message["started_at"]
+    def _welcome(self, message: Welcome) -> None:
+        self.keeper_pid = message.pid
+        self.keeper_version = message.version
+        self.run_id = message.run_id
+        self.app_root = message.app_root
+        self.procfile = message.procfile
+        self.timeout = message.timeout
+        self.scrollback = message.scrollback
+        self.detached = message.detached
+        self.started_at = message.started_at
         scrollback = self._scrollback or self.scrollback
         self.processes = [
-            ProcessView(i, info, scrollback) for i, info in enumerate(message["processes"])
+            ProcessView(i, info, scrollback) for i, info in enumerate(message.processes)
         ]
         self._by_name = {p.name: p for p in self.processes}
         self._snapshot(message)
 
-    def _snapshot(self, message: dict[str, Any]) -> None:
-        for view, info in zip(self.processes, message["processes"], strict=True):
+    def _snapshot(self, message: Welcome | Resync) -> None:
+        if len(message.processes) != len(self.processes):
+            raise ProtocolError("a snapshot of another run")
+        for view, info in zip(self.processes, message.processes, strict=True):
             self._update(view, info)
-        if "envs" in message:
-            self.envs = {int(v): Environment.from_wire(e) for v, e in message["envs"].items()}
-        self.env_version = message["env_version"]
+        if message.envs is not None:
+            self.envs = {v: Environment.from_wire(e) for v, e in message.envs.items()}
+        self.env_version = message.env_version
 
-    def _update(self, view: ProcessView, info: dict[str, Any]) -> None:
+    def _update(self, view: ProcessView, info: ProcessInfo) -> None:
         old = view.state
         view.update_from(info)
         if view.state is not old:
@@ -366,58 +395,56 @@ class Client:
         else:
             self._emit(InfoChanged(view))
 
-    def _environment(self, message: dict[str, Any]) -> None:
-        version = message["version"]
-        if "env" in message:
-            self.envs[version] = Environment.from_wire(message["env"])
+    def _environment(self, message: EnvChanged) -> None:
+        version = message.version
+        if message.env is not None:
+            self.envs[version] = Environment.from_wire(message.env)
         self.env_version = version
         used = {p.env_version for p in self.processes} | {version}
         for old in [v for v in self.envs if v not in used]:
             del self.envs[old]
-        change = message["change"]
+        change = message.change
         self._emit(
-            EnvironmentChanged(
-                version,
-                EnvChange(
-                    tuple(change["added"]), tuple(change["removed"]), tuple(change["changed"])
-                ),
-            )
+            EnvironmentChanged(version, EnvChange(change.added, change.removed, change.changed))
         )
 
     # --- commands -----------------------------------------------------------------------------
 
-    def _frame(self, op: str, args: dict[str, Any]) -> tuple[int, bytes]:
+    def _frame(self, op: Op) -> tuple[int, bytes]:
         self._next_id += 1
-        return self._next_id, json_frame({"t": "cmd", "id": self._next_id, "op": op, "args": args})
+        op.id = self._next_id
+        return op.id, encode(op)
 
-    def request(self, op: str, **args: Any) -> asyncio.Future[Any]:
+    def request(self, op: Op) -> asyncio.Future[Any]:
         """Send a command on the event loop (after :meth:`start`); a future of its result
-        (KeeperError if it failed). Front ends may ignore it: the events tell what happens."""
+        (KeeperError with the keeper's reason if it failed). Front ends may ignore it: the
+        events tell what happens (but a front end that shows its refusals learns why)."""
         assert self._loop is not None, "start() first"
         future: asyncio.Future[Any] = self._loop.create_future()
 
-        def done(message: dict[str, Any]) -> None:
+        def done(reply: Reply) -> None:
             if future.done():
                 return
-            if message.get("ok"):
-                future.set_result(message.get("result"))
-            else:
-                future.set_exception(KeeperError(message.get("error") or "failed"))
+            try:
+                future.set_result(_result(op, reply))
+            except KeeperError as exc:
+                future.set_exception(exc)
 
         # Nobody may await it: do not let an ignored failure be reported as never retrieved.
         future.add_done_callback(lambda f: f.cancelled() or f.exception())
         if self.closed or self._transport is None or self._transport.is_closing():
-            done({"ok": False, "error": "the keeper went away"})
+            done(Reply(id=None, ok=False, error="the keeper went away"))
             return future
-        request, frame = self._frame(op, args)
+        request, frame = self._frame(op)
         self._replies[request] = done
         self._transport.write(frame)
         return future
 
-    def call(self, op: str, timeout: float | None = None, **args: Any) -> Any:
+    def call(self, op: Op, timeout: float | None = None) -> Any:
         """Send a command and wait for its result (blocking; before :meth:`start` only)."""
-        request, frame = self._frame(op, args)
-        answer: list[dict[str, Any]] = []
+        name = op_name(op)
+        request, frame = self._frame(op)
+        answer: list[Reply] = []
         self._replies[request] = answer.append
         self.sock.settimeout(timeout)
         try:
@@ -425,12 +452,10 @@ class Client:
             while not answer:
                 self._read_blocking()
         except TimeoutError:
-            raise KeeperError(f"{op}: no answer from the keeper") from None
+            raise KeeperError(f"{name}: no answer from the keeper") from None
         except OSError:
-            raise KeeperError(f"{op}: the keeper went away") from None
-        if not answer[0].get("ok"):
-            raise KeeperError(answer[0].get("error") or f"{op} failed")
-        return answer[0].get("result")
+            raise KeeperError(f"{name}: the keeper went away") from None
+        return _result(op, answer[0])
 
     def follow(self) -> str | None:
         """Process events until the keeper closes the connection (blocking); its reason."""
@@ -443,35 +468,51 @@ class Client:
     # The front ends' vocabulary (on the event loop; fire and forget, or await).
 
     def restart(self, *names: str) -> asyncio.Future[Any]:
-        return self.request("restart", names=list(names))
+        """Restart these processes (types, instances); none: every process."""
+        return self.request(Restart(names=list(names) or None))
 
     def start_processes(self, *names: str) -> asyncio.Future[Any]:
-        return self.request("start", names=list(names))
+        return self.request(Start(names=list(names) or None))
 
     def stop(self, *names: str) -> asyncio.Future[Any]:
-        return self.request("stop", names=list(names))
+        return self.request(Stop(names=list(names) or None))
 
     def restart_all(self) -> asyncio.Future[Any]:
-        return self.request("restart")
+        return self.request(Restart())
 
     def start_all(self) -> asyncio.Future[Any]:
-        return self.request("start")
+        return self.request(Start())
 
     def stop_all(self) -> asyncio.Future[Any]:
-        return self.request("stop")
+        return self.request(Stop())
 
     def down(self, force: bool = False) -> asyncio.Future[Any]:
-        return self.request("down", force=force)
+        return self.request(Down(force=force))
 
     def detach(self) -> asyncio.Future[Any]:
-        return self.request("detach")
+        return self.request(Detach())
 
     def write(self, name: str, data: bytes) -> asyncio.Future[Any]:
-        return self.request("write", name=name, data=base64.b64encode(data).decode())
+        return self.request(Write(name=name, data=data))
 
     def resize(self, name: str, columns: int, rows: int) -> asyncio.Future[Any]:
-        return self.request("resize", name=name, columns=columns, rows=rows)
+        return self.request(Resize(name=name, columns=columns, rows=rows))
 
     def reveal(self, name: str, variable: str, version: int | None = None) -> asyncio.Future:
         """The real value of a (secret) variable: asked for explicitly, one at a time."""
-        return self.request("reveal", name=name, variable=variable, version=version)
+        return self.request(Reveal(name=name, variable=variable, version=version))
+
+
+def op_name(op: Op) -> str:
+    """What the op is called on the wire (and in messages): ``restart``."""
+    return type(op).__struct_config__.tag  # type: ignore[return-value]
+
+
+def _result(op: Op, reply: Reply) -> Any:
+    """The result of *op* from its reply; KeeperError with the reason if it failed."""
+    if not reply.ok:
+        raise KeeperError(reply.error or f"{op_name(op)} failed")
+    try:
+        return convert_result(op, reply.result)
+    except ProtocolError as exc:
+        raise KeeperError(str(exc)) from None

@@ -11,6 +11,7 @@ import time
 from tuirunner.client import Client, KeeperError
 from tuirunner.errors import UserError
 from tuirunner.events import ProcessInfo, format_duration
+from tuirunner.protocol import Down, Restart, Sample, Stop
 
 PROG = "tuirunner"
 
@@ -32,8 +33,8 @@ def ps(args: argparse.Namespace) -> int:
     client = Client.connect(_root(args), output=False, tail=0)
     try:
         # Resources sampled now (at once if a terminal UI has them sampled already).
-        for info in client.call("sample", timeout=30):
-            client.get(info["name"]).update_from(info)
+        for info in client.call(Sample(), timeout=30):
+            client.get(info.name).update_from(info)
     except KeeperError:
         pass  # a keeper of an older tuirunner: its snapshot, without resources
     finally:
@@ -95,35 +96,34 @@ def ps_json(p: ProcessInfo, now: float) -> dict:
     }
 
 
-def _control(args: argparse.Namespace, op: str, done: str) -> int:
+def _control(args: argparse.Namespace, op: Restart | Stop, done: str) -> int:
     client = Client.connect(_root(args), output=False, tail=0)
     try:
-        result = client.call(op, names=args.names or None)
+        result: list[ProcessInfo] = client.call(op)
     finally:
         client.close()
-    for info in result:
-        view = ProcessInfo(**ProcessInfo.json_fields(info))
+    stopping = isinstance(op, Stop)
+    for view in result:
         pid = f" (pid {view.pid})" if view.pid else ""
         # "web.1 restarted (pid 42)", "web.1 waiting for release.1: completed"
-        alive = view.state.alive or op == "stop"
+        alive = view.state.alive or stopping
         what = done if alive else view.detail() or view.label()[0]
         print(f"{view.name} {what}{pid}")
-    return 0 if all(_ok(op, info) for info in result) else 1
+    return 0 if all(_ok(stopping, view) for view in result) else 1
 
 
-def _ok(op: str, info: dict) -> bool:
-    view = ProcessInfo(**ProcessInfo.json_fields(info))
-    if op == "stop":
+def _ok(stopping: bool, view: ProcessInfo) -> bool:
+    if stopping:
         return not view.state.alive
     return view.state.alive or not (view.crashed or view.blocked)
 
 
 def restart(args: argparse.Namespace) -> int:
-    return _control(args, "restart", "restarted")
+    return _control(args, Restart(names=args.names or None), "restarted")
 
 
 def stop(args: argparse.Namespace) -> int:
-    return _control(args, "stop", "stopped")
+    return _control(args, Stop(names=args.names or None), "stopped")
 
 
 def down(args: argparse.Namespace) -> int:
@@ -133,7 +133,7 @@ def down(args: argparse.Namespace) -> int:
         f"{PROG}: stopping {alive} process(es) (keeper pid {client.keeper_pid})…", file=sys.stderr
     )
     try:
-        client.call("down")
+        client.call(Down())
         client.follow()  # until the keeper has stopped everything and closes the connection
     except KeeperError:
         pass

@@ -69,15 +69,6 @@ class ExitStatus:
             return f"killed by {self.signal_name}"
         return f"exited with code {self.returncode}"
 
-    def to_json(self) -> dict[str, int | None]:
-        return {"code": self.returncode, "signal": self.signal}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any] | None) -> ExitStatus | None:
-        if data is None:
-            return None
-        return cls(returncode=data.get("code"), signal=data.get("signal"))
-
 
 _LABELS = {
     State.PENDING: "waiting",
@@ -237,27 +228,17 @@ class ProcessInfo:
         end = self.ended_at if self.ended_at is not None and not self.state.alive else now
         return max(0.0, end - self.started_at)
 
-    def to_json(self) -> dict[str, Any]:
-        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(ProcessInfo)}
-        data["state"] = self.state.value
-        data["exit"] = None if self.exit is None else self.exit.to_json()
-        return data
+    def fields(self) -> dict[str, Any]:
+        """Its snapshot: every field (what the protocol sends of it)."""
+        return {name: getattr(self, name) for name in _FIELDS}
 
-    @staticmethod
-    def json_fields(data: dict[str, Any]) -> dict[str, Any]:
-        """Constructor arguments from :meth:`to_json`'s output (unknown keys ignored)."""
-        known = {f.name for f in dataclasses.fields(ProcessInfo)}
-        fields = {k: v for k, v in data.items() if k in known}
-        fields["state"] = State(fields.get("state", State.PENDING))
-        fields["exit"] = ExitStatus.from_json(fields.get("exit"))
-        if fields.get("ports") is not None:
-            fields["ports"] = tuple(fields["ports"])
-        return fields
+    def update_from(self, info: ProcessInfo) -> None:
+        """Take every field of a snapshot over."""
+        for name in _FIELDS:
+            setattr(self, name, getattr(info, name))
 
-    def update_from(self, data: dict[str, Any]) -> None:
-        """Take every field of a snapshot (:meth:`to_json`) over."""
-        for name, value in self.json_fields(data).items():
-            setattr(self, name, value)
+
+_FIELDS = tuple(f.name for f in dataclasses.fields(ProcessInfo))
 
 
 # --- events -------------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ the front end's own imports (Textual) happen while the keeper starts.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import secrets
 import select
@@ -54,15 +53,17 @@ class KeeperProcess:
         finally:
             os.close(self.ready_fd)
             self.ready_fd = None
+        from tuirunner.protocol import KeeperStarted, ProtocolError, decode_plain
+
         try:
-            message = json.loads(data)
-        except ValueError:
+            message = decode_plain(data, KeeperStarted)
+        except ProtocolError:
             self.guard.wait(5)
             raise UserError(f"the keeper failed to start{self._log()}") from None
-        if not message.get("ok"):
+        if not message.ok or message.pid is None:
             self.guard.wait(5)
-            raise UserError(message.get("error") or "the keeper failed to start")
-        self.pid = int(message["pid"])
+            raise UserError(message.error or "the keeper failed to start")
+        self.pid = message.pid
         return self.pid
 
     def _log(self) -> str:
@@ -107,13 +108,6 @@ def start_keeper(
     if pid is not None:
         raise UserError(f"already running (pid {pid}): tuirunner attach{_where(options)}")
     owner = secrets.token_hex(16) if foreground else None
-    config = {
-        "options": options.to_json(),
-        "owner": owner,
-        "window": list(window),
-        "terminal": None if terminal is None else list(terminal),
-        "paths": {"socket": str(paths.socket), "lock": str(paths.lock), "log": str(paths.log)},
-    }
     config_r, config_w = os.pipe()
     ready_r, ready_w = os.pipe()
     lifeline_r, lifeline_w = os.pipe() if foreground else (None, None)
@@ -140,8 +134,18 @@ def start_keeper(
     finally:
         for fd in (log, *inherited):
             os.close(fd)
+    # The protocol's types are imported once the keeper is on its way (msgspec costs ~20 ms).
+    from tuirunner.protocol import KeeperConfig, RunPathsPayload, encode_plain
+
+    config = KeeperConfig(
+        options=options.to_json(),
+        owner=owner,
+        window=window,
+        terminal=terminal,
+        paths=RunPathsPayload(str(paths.socket), str(paths.lock), str(paths.log)),
+    )
     with os.fdopen(config_w, "wb") as f:
-        f.write(json.dumps(config).encode())
+        f.write(encode_plain(config))
     return KeeperProcess(guard, paths, ready_r, lifeline_w, owner)
 
 

@@ -24,7 +24,8 @@ import itertools
 import re
 from collections import deque
 from collections.abc import Iterator
-from typing import Any
+
+from tuirunner.protocol import SyncHeader
 
 DEFAULT_SCROLLBACK = 10_000
 DEFAULT_LINE_CAP = 16_384
@@ -203,7 +204,7 @@ class OutputBuffer:
 
     # --- mirroring: a client keeps a copy, fed with the same bytes ---------------------------
 
-    def export(self, since: int = 0, limit: int | None = None) -> tuple[dict[str, Any], list[str]]:
+    def export(self, since: int = 0, limit: int | None = None) -> tuple[SyncHeader, list[str]]:
         """What a copy of this buffer whose ``total`` is *since* lacks (at most the last *limit*
         complete lines), with the state that makes the copy decode the next bytes the same way:
         ``(header, lines)`` for :meth:`apply_export`."""
@@ -212,25 +213,25 @@ class OutputBuffer:
             start = max(start, self.total - limit)
         lines = list(itertools.islice(self.lines, start - self.first_index, None))
         buffered, flag = self._decoder.getstate()
-        header = {
-            "from": start,
-            "partial": self.partial,
-            "cr": self._pending_cr,
-            "decoder": [buffered.decode("latin-1"), flag],
-        }
+        header = SyncHeader(
+            start=start,
+            partial=self.partial,
+            cr=self._pending_cr,
+            decoder=(buffered.decode("latin-1"), flag),
+        )
         return header, lines
 
-    def apply_export(self, header: dict[str, Any], lines: list[str]) -> None:
+    def apply_export(self, header: SyncHeader, lines: list[str]) -> None:
         """Catch up with the buffer that :meth:`export` ed *header* and *lines*."""
-        start = header["from"]
+        start = header.start
         if start != self.total:  # lines were lost in between: what we have no longer follows
             self.lines.clear()
             self.total = start
         self.lines.extend(lines)
         self.total += len(lines)
-        self.partial = header["partial"]
-        self._pending_cr = header["cr"]
-        buffered, flag = header["decoder"]
+        self.partial = header.partial
+        self._pending_cr = header.cr
+        buffered, flag = header.decoder
         self._decoder.setstate((buffered.encode("latin-1"), flag))
 
 

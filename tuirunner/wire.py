@@ -1,14 +1,13 @@
-"""The keeper's socket protocol: length-prefixed frames, in both directions.
+"""Frames on the keeper's socket, in both directions; what they hold is :mod:`tuirunner.protocol`.
 
 A frame is a 5-byte header — the payload's length (4 bytes, big-endian) and a kind byte — then
 the payload:
 
-- ``J``: one JSON object (UTF-8): commands, replies, snapshots, events;
+- ``J``: one message (JSON), a :class:`tuirunner.protocol.Message`;
 - ``O``: raw output of a process: its index (2 bytes) then the bytes it wrote, exactly as read
   from its terminal, for the client to feed into its copy of the output buffer;
-- ``S``: a copy of the missing part of a process's output buffer: a JSON header (4-byte length
-  then JSON: ``{"p": index, ...}`` plus :meth:`OutputBuffer.export`'s header) then the lines,
-  UTF-8, joined by newlines (a buffer line never contains one).
+- ``S``: a copy of the missing part of a process's output buffer: a header (4-byte length then
+  a :class:`tuirunner.protocol.SyncHeader` as JSON) then the lines, UTF-8, joined by newlines.
 
 Raw output stays bytes end to end: the keeper decodes it once for its own buffer, a client once
 for its copy, and nobody pays for a JSON round trip on the hot path.
@@ -16,12 +15,9 @@ for its copy, and nobody pays for a JSON round trip on the hot path.
 
 from __future__ import annotations
 
-import json
 import struct
 from collections.abc import Iterator
-from typing import Any
 
-PROTOCOL = 1
 HEADER = struct.Struct("!IB")
 INDEX = struct.Struct("!H")
 LENGTH = struct.Struct("!I")
@@ -30,41 +26,22 @@ MAX_FRAME = 256 << 20  # a frame larger than this is a protocol error, not somet
 JSON = ord("J")
 OUTPUT = ord("O")
 SYNC = ord("S")
+KINDS = frozenset((JSON, OUTPUT, SYNC))
 
 
 class ProtocolError(Exception):
-    pass
-
-
-def json_frame(message: dict[str, Any]) -> bytes:
-    payload = json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode()
-    return HEADER.pack(len(payload), JSON) + payload
-
-
-def output_frame(index: int, data: bytes) -> bytes:
-    return HEADER.pack(len(data) + INDEX.size, OUTPUT) + INDEX.pack(index) + data
-
-
-def sync_frame(index: int, header: dict[str, Any], lines: list[str]) -> bytes:
-    head = json.dumps({"p": index, "n": len(lines), **header}, separators=(",", ":")).encode()
-    body = "\n".join(lines).encode()
-    size = LENGTH.size + len(head) + len(body)
-    return HEADER.pack(size, SYNC) + LENGTH.pack(len(head)) + head + body
-
-
-def decode_sync(payload: bytes) -> tuple[dict[str, Any], list[str]]:
-    (size,) = LENGTH.unpack_from(payload)
-    header = json.loads(payload[LENGTH.size : LENGTH.size + size])
-    body = payload[LENGTH.size + size :]
-    lines = body.decode().split("\n") if header["n"] else []
-    return header, lines
+    """What arrived is not a frame, or not a message: the reason, in words."""
 
 
 class FrameReader:
-    """Splits a byte stream into ``(kind, payload)`` frames."""
+    """Splits a byte stream into ``(kind, payload)`` frames of at most *max_frame* bytes and
+    of the *kinds* expected; anything else raises ProtocolError (the stream cannot be trusted
+    after it: close the connection)."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_frame: int = MAX_FRAME, kinds: frozenset[int] = KINDS) -> None:
         self._buffer = bytearray()
+        self.max_frame = max_frame
+        self.kinds = kinds
 
     def feed(self, data: bytes) -> Iterator[tuple[int, bytes]]:
         buffer = self._buffer
@@ -74,8 +51,10 @@ class FrameReader:
         try:
             while end - offset >= HEADER.size:
                 size, kind = HEADER.unpack_from(buffer, offset)
-                if size > MAX_FRAME:
-                    raise ProtocolError(f"frame of {size} bytes")
+                if size > self.max_frame:
+                    raise ProtocolError(f"a frame of {size} bytes (at most {self.max_frame})")
+                if kind not in self.kinds:
+                    raise ProtocolError(f"a frame of unknown kind {kind}")
                 start = offset + HEADER.size
                 if end - start < size:
                     break
@@ -83,8 +62,3 @@ class FrameReader:
                 yield kind, bytes(buffer[start:offset])
         finally:
             del buffer[:offset]
-
-    def decode(self, data: bytes) -> Iterator[tuple[int, Any]]:
-        """Like :meth:`feed`, with JSON payloads parsed."""
-        for kind, payload in self.feed(data):
-            yield kind, json.loads(payload) if kind == JSON else payload

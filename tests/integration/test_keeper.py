@@ -463,7 +463,8 @@ def as_nobody(socket_path) -> str:
     """Connect as uid 65534 (in a forked child) and say hello: what the keeper answers."""
     import socket
 
-    from tuirunner.wire import FrameReader, json_frame
+    from tuirunner.protocol import PROTOCOL, Hello, decode_event, encode
+    from tuirunner.wire import FrameReader
 
     read, write = os.pipe()
     pid = os.fork()
@@ -475,9 +476,9 @@ def as_nobody(socket_path) -> str:
             sock.settimeout(10)
             try:
                 sock.connect(str(socket_path))
-                sock.sendall(json_frame({"t": "hello", "v": 1}))
-                frames = list(FrameReader().decode(sock.recv(65536)))
-                answer = " ".join(f"{m['t']}: {m.get('error')}" for _, m in frames)
+                sock.sendall(encode(Hello(v=PROTOCOL)))
+                frames = [decode_event(f) for _, f in FrameReader().feed(sock.recv(65536))]
+                answer = " ".join(f"{type(m).__name__.lower()}: {m.error}" for m in frames)
                 if sock.recv(65536) != b"":
                     answer += " (and the connection stayed open)"
             except OSError as exc:

@@ -1,4 +1,5 @@
-"""The keeper's wire format and the client's copy of an output buffer (no processes)."""
+"""The keeper's frames and messages, and the client's copy of an output buffer (no
+processes)."""
 
 import os
 import random
@@ -11,19 +12,22 @@ import pytest
 from tuirunner.environment import EnvFileSpec, load_environment
 from tuirunner.errors import UserError
 from tuirunner.output import OutputBuffer
-from tuirunner.runtime import RunLock, holder, listen, run_paths, runtime_dir
-from tuirunner.secrets import MASK
-from tuirunner.wire import (
-    JSON,
-    OUTPUT,
-    SYNC,
-    FrameReader,
-    ProtocolError,
+from tuirunner.protocol import (
+    Line,
+    SyncHeader,
+    decode_event,
     decode_sync,
-    json_frame,
+    encode,
     output_frame,
     sync_frame,
 )
+from tuirunner.runtime import RunLock, holder, listen, run_paths, runtime_dir
+from tuirunner.secrets import MASK
+from tuirunner.wire import JSON, OUTPUT, SYNC, FrameReader, ProtocolError
+
+
+def header(p: int, start: int, partial: str = "") -> SyncHeader:
+    return SyncHeader(p=p, start=start, partial=partial, cr=False, decoder=("", 0))
 
 NASTY = (
     (
@@ -36,11 +40,11 @@ NASTY = (
 
 def test_frames_survive_any_split_of_the_stream():
     frames = [
-        json_frame({"t": "proc", "p": 3, "text": "ünïcode"}),
+        encode(Line(p=3, text="ünïcode")),
         output_frame(7, b"\x00\xff raw bytes\r\n"),
-        sync_frame(2, {"from": 5, "partial": "(Pdb) "}, ["a", "", "c"]),
-        sync_frame(1, {"from": 0}, []),
-        sync_frame(4, {"from": 0}, [""]),  # one empty line is not no line
+        sync_frame(header(2, 5, "(Pdb) "), ["a", "", "c"]),
+        sync_frame(header(1, 0), []),
+        sync_frame(header(4, 0), [""]),  # one empty line is not no line
     ]
     stream = b"".join(frames)
     for _ in range(50):
@@ -50,15 +54,11 @@ def test_frames_survive_any_split_of_the_stream():
         for start, end in zip([0, *cuts], [*cuts, len(stream)], strict=True):
             got.extend(reader.feed(stream[start:end]))
         assert [kind for kind, _ in got] == [JSON, OUTPUT, SYNC, SYNC, SYNC]
+        assert decode_event(got[0][1]) == Line(p=3, text="ünïcode")
         assert got[1][1] == b"\x00\x07\x00\xff raw bytes\r\n"
-        assert decode_sync(got[2][1]) == (
-            {"p": 2, "n": 3, "from": 5, "partial": "(Pdb) "},
-            [
-                "a",
-                "",
-                "c",
-            ],
-        )
+        head, lines = decode_sync(got[2][1])
+        assert (head.p, head.n, head.start, head.partial) == (2, 3, 5, "(Pdb) ")
+        assert lines == ["a", "", "c"]
         assert decode_sync(got[3][1])[1] == []
         assert decode_sync(got[4][1])[1] == [""]
 
@@ -97,7 +97,7 @@ def test_an_export_since_a_copys_total_sends_only_what_it_lacks():
     seen = copy.total
     original.feed(b"ee\nfour\nfi")  # the copy misses these (its client fell behind)
     header, lines = original.export(seen)
-    assert lines == ["three", "four"] and header["partial"] == "fi"
+    assert lines == ["three", "four"] and header.partial == "fi"
     copy.apply_export(header, lines)
     assert copy.snapshot() == ["one", "two", "three", "four", "fi"]
 
