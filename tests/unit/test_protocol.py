@@ -1,6 +1,7 @@
 """The keeper's frames and messages, and the client's copy of an output buffer (no
 processes)."""
 
+import json
 import os
 import random
 import shutil
@@ -8,17 +9,30 @@ import stat
 import tempfile
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tuirunner.environment import EnvFileSpec, load_environment
 from tuirunner.errors import UserError
+from tuirunner.events import ExitStatus, ProcessInfo, State
 from tuirunner.output import OutputBuffer
 from tuirunner.protocol import (
+    PROTOCOL,
+    Hello,
     Line,
+    Op,
+    Proc,
+    Resize,
+    Restart,
+    Reveal,
     SyncHeader,
+    Write,
     decode_event,
+    decode_request,
     decode_sync,
     encode,
     output_frame,
+    request_id,
     sync_frame,
 )
 from tuirunner.runtime import RunLock, holder, listen, run_paths, runtime_dir
@@ -28,6 +42,7 @@ from tuirunner.wire import JSON, OUTPUT, SYNC, FrameReader, ProtocolError
 
 def header(p: int, start: int, partial: str = "") -> SyncHeader:
     return SyncHeader(p=p, start=start, partial=partial, cr=False, decoder=("", 0))
+
 
 NASTY = (
     (
@@ -165,3 +180,60 @@ def test_a_runtime_directory_too_long_for_a_socket_is_a_clear_error(tmp_path, mo
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(deep))
     with pytest.raises(UserError, match="too long a path for a unix socket"):
         run_paths(tmp_path)
+
+
+# --- messages -----------------------------------------------------------------------------------
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.sampled_from(["t", "id", "names", "name", "v", "data"]), children)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=200) | json_values.map(lambda v: json.dumps(v).encode()))
+def test_any_payload_is_a_request_or_a_protocol_error(payload):
+    try:
+        message = decode_request(payload)
+    except ProtocolError as exc:
+        assert str(exc)
+        rid = request_id(payload)
+        assert rid is None or isinstance(rid, int)
+    else:
+        assert isinstance(message, Hello | Op)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        Hello(v=PROTOCOL, names=["web"], tail=0, env=True, skim=True),
+        Restart(id=1, names=["web", "worker.2"]),
+        Write(id=2, name="web.1", data=b"\x00\xff\x1b[A"),
+        Resize(id=3, name="web.1", columns=120, rows=40),
+        Reveal(id=4, name="web.1", variable="SECRET_KEY", version=2),
+    ],
+)
+def test_requests_round_trip(message):
+    assert decode_request(encode(message)[5:]) == message
+
+
+def test_events_round_trip_a_process_snapshot():
+    info = ProcessInfo("web.1", "web", 1, "runserver", 8000, State.EXITED, exit=ExitStatus(3))
+    info.ports = (8000, 8001)
+    got = decode_event(encode(Proc(p=0, info=info))[5:])
+    assert got.info.fields() == info.fields()
+    assert got.info.exit.code == 3 and got.info.state is State.EXITED
+
+
+def test_bad_requests_say_what_is_wrong():
+    with pytest.raises(ProtocolError, match="unknown message 'cmd'"):
+        decode_request(b'{"t": "cmd", "op": "restart"}')
+    with pytest.raises(ProtocolError, match=r"Expected `int`.*\$\.columns"):
+        decode_request(b'{"t": "resize", "name": "web", "columns": "wide", "rows": 3}')
+    with pytest.raises(ProtocolError, match="unknown field `force`"):
+        decode_request(b'{"t": "restart", "force": true}')
+    assert request_id(b'{"t": "restart", "id": 12, "names": 3}') == 12
