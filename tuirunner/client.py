@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 import socket
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from tuirunner.events import (
     RunnerLine,
     StateChanged,
 )
+from tuirunner.launch import KeeperProcess
 from tuirunner.options import DEFAULT_TIMEOUT
 from tuirunner.output import DEFAULT_SCROLLBACK, OutputBuffer
 from tuirunner.protocol import (
@@ -144,6 +146,7 @@ class Client:
         self.keeper_version = ""
         self.started_at = 0.0
         self.bye: str | None = None  # the keeper's reason, once it said goodbye
+        self.launched: KeeperProcess | None = None  # the keeper we started, if we own the run
         self.closed = False
         self._scrollback = scrollback
         self._reader = FrameReader()
@@ -171,6 +174,7 @@ class Client:
         timeout: float = 30.0,
         resources: bool = False,
         skim: bool = False,
+        launched: KeeperProcess | None = None,
     ) -> Client:
         """Connect to the keeper of *app_root* and take its state (blocking).
 
@@ -180,7 +184,12 @@ class Client:
         it shows the processes' CPU, memory and ports, so the keeper samples them while it is
         connected; *skim*: it shows only the last lines of each process, so the keeper may
         send a flood's last lines rather than every byte of it (not for a client that prints
-        every line). Raises NoKeeper if nothing runs there."""
+        every line). *launched*: the keeper we just started (:func:`tuirunner.launch.start_keeper`
+        in the foreground): wait until it listens, and connect as its owner. Raises NoKeeper if
+        nothing runs there."""
+        if launched is not None:
+            launched.wait_ready()
+            owner = launched.owner
         paths = run_paths(Path(app_root))
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
@@ -193,6 +202,7 @@ class Client:
             sock.close()
             raise KeeperError(f"{paths.socket}: permission denied") from None
         client = cls(sock, paths, scrollback)
+        client.launched = launched
         hello = Hello(
             v=PROTOCOL,
             output=output,
@@ -249,6 +259,29 @@ class Client:
         if self.disconnected is not None and not self.disconnected.done():
             self.disconnected.set_result(self.bye)
             self._emit(Disconnected(self.bye))
+
+    # --- the run we started (the foreground front end) -----------------------------------------
+
+    def release(self) -> None:
+        """Let go of a run we started: our end of its lifeline closes (the keeper stops
+        everything then, unless we detached)."""
+        if self.launched is not None:
+            self.launched.release()
+
+    def wait_keeper(self, timeout: float) -> int | None:
+        """Wait for the keeper we started to be gone: its exit status (the guard's), None if
+        it still runs after *timeout* or is not ours."""
+        return None if self.launched is None else self.launched.wait(timeout)
+
+    def keeper_death(self, code: int | None) -> str:
+        """What to tell a user whose keeper died with status *code* (from :meth:`wait_keeper`)."""
+        how = ""
+        if code is not None and code > 128:
+            with contextlib.suppress(ValueError):
+                how = f" (killed by {signal.Signals(code - 128).name})"
+        elif code:
+            how = f" (exit status {code})"
+        return f"the keeper (pid {self.keeper_pid}) died{how}; its processes were stopped"
 
     # --- observation --------------------------------------------------------------------------
 

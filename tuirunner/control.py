@@ -11,6 +11,7 @@ import time
 from tuirunner.client import Client, KeeperError
 from tuirunner.errors import UserError
 from tuirunner.events import ProcessInfo, format_duration
+from tuirunner.names import matches
 from tuirunner.protocol import Down, Restart, Sample, Stop
 
 PROG = "tuirunner"
@@ -20,13 +21,11 @@ def _root(args: argparse.Namespace) -> str:
     return getattr(args, "app_root", None) or "."
 
 
-def attach(args: argparse.Namespace) -> int:
+def attach(args: argparse.Namespace) -> Client:
+    """The connection a terminal UI attaches with (the command line starts the UI on it)."""
     if not (sys.stdout.isatty() and sys.stdin.isatty()):
         raise UserError("attach needs a terminal; for the output, use: tuirunner logs -f")
-    client = Client.connect(_root(args), env=True, resources=True, skim=True)
-    from tuirunner.tui.app import run_attached
-
-    return run_attached(client)
+    return Client.connect(_root(args), env=True, resources=True, skim=True)
 
 
 def ps(args: argparse.Namespace) -> int:
@@ -188,4 +187,4 @@ def logs(args: argparse.Namespace) -> int:
 
 
 def _matches(proc: ProcessInfo, names: list[str]) -> bool:
-    return proc.name in names or proc.type in names
+    return any(matches(name, proc.name) for name in names)

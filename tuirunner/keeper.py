@@ -42,6 +42,7 @@ from tuirunner.events import (
     StateChanged,
 )
 from tuirunner.groups import become_subreaper
+from tuirunner.names import unknown_message
 from tuirunner.operations import HANDLERS, SAMPLE_INTERVAL
 from tuirunner.options import RunOptions
 from tuirunner.output import OutputBuffer
@@ -65,7 +66,7 @@ from tuirunner.runtime import RunLock, RunPaths, holder, listen, run_paths
 from tuirunner.sessions import Session
 from tuirunner.spawn import Reaper
 from tuirunner.supervisor import ManagedProcess, Supervisor
-from tuirunner.tui.layout import first_window
+from tuirunner.tiling import first_window
 from tuirunner.watching import FileWatch, Stamp, stamps
 
 log = logging.getLogger("tuirunner.keeper")
@@ -290,8 +291,7 @@ class Keeper:
 
     def unknown(self, name: str) -> str:
         assert self.supervisor is not None
-        names = ", ".join(p.name for p in self.supervisor.processes)
-        return f"unknown process {name!r}; this run has {names}"
+        return unknown_message(name, [p.name for p in self.supervisor.processes])
 
     async def command(self, session: Session, op: Op) -> None:
         """Carry *op* out (:data:`tuirunner.operations.HANDLERS`) and reply."""

@@ -28,7 +28,6 @@ from tuirunner.events import (
     State,
     StateChanged,
 )
-from tuirunner.launch import KeeperProcess
 from tuirunner.output import sgr_only, strip_controls
 
 # honcho's colour cycle: cyan, yellow, green, magenta, red, blue, then their intense variants.
@@ -176,7 +175,7 @@ def all_done(processes: Iterable[ProcessInfo]) -> bool:
     return not any(p.active for p in processes)
 
 
-async def run_plain(client: Client, printer: PlainPrinter, keeper: KeeperProcess) -> int:
+async def run_plain(client: Client, printer: PlainPrinter) -> int:
     """Print everything; when one process ends (or a signal arrives), stop all; return the
     status to exit with."""
     loop = asyncio.get_running_loop()
@@ -235,21 +234,11 @@ async def run_plain(client: Client, printer: PlainPrinter, keeper: KeeperProcess
         for sig in HANDLED_SIGNALS:
             loop.remove_signal_handler(sig)
     if reason is None:  # the keeper died: the guard stops what it left
-        code = await loop.run_in_executor(None, keeper.wait, client.timeout + 5)
-        printer.system(keeper_death(client.keeper_pid, code))
+        code = await loop.run_in_executor(None, client.wait_keeper, client.timeout + 5)
+        printer.system(client.keeper_death(code))
         return status[0] if status else 1
-    await loop.run_in_executor(None, keeper.wait, 5.0)
+    await loop.run_in_executor(None, client.wait_keeper, 5.0)
     return status[0] if status else 0
-
-
-def keeper_death(pid: int, code: int | None) -> str:
-    how = ""
-    if code is not None and code > 128:
-        with contextlib.suppress(ValueError):
-            how = f" (killed by {signal.Signals(code - 128).name})"
-    elif code:
-        how = f" (exit status {code})"
-    return f"the keeper (pid {pid}) died{how}; its processes were stopped"
 
 
 def stdout_supports_colour(stream: TextIO = sys.stdout) -> bool:

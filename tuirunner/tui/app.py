@@ -52,8 +52,8 @@ from tuirunner.events import (
     StateChanged,
 )
 from tuirunner.launch import KeeperProcess
+from tuirunner.tiling import MAX_TILED, choose_grid
 from tuirunner.tui.commands import ProcessCommands
-from tuirunner.tui.layout import MAX_TILED, choose_grid
 from tuirunner.tui.preferences import Preferences
 from tuirunner.tui.widgets.key_bar import KeyBar
 from tuirunner.tui.widgets.output_view import OutputView
@@ -687,22 +687,10 @@ class TuirunnerApp(App[int]):
         self.action_quit()
 
 
-def run_tui(keeper: KeeperProcess, app_root: Path) -> int:
-    """The foreground terminal UI of a run whose keeper we just started."""
-    keeper.wait_ready()
-    client = Client.connect(app_root, env=True, owner=keeper.owner, resources=True, skim=True)
-    return _run(TuirunnerApp(client, keeper))
-
-
-def run_attached(client: Client) -> int:
-    """The terminal UI on a run going on (``tuirunner attach``)."""
-    return _run(TuirunnerApp(client))
-
-
-def _run(app: TuirunnerApp) -> int:
-    from tuirunner.plain import keeper_death
-
-    client, keeper = app.client, app.keeper
+def run_tui(client: Client) -> int:
+    """The terminal UI of a run: one we just started (``client.launched``: we own it), or one
+    going on (``tuirunner attach``)."""
+    app = TuirunnerApp(client)
     app.run()
     if app.outcome == "detached":
         print(
@@ -713,11 +701,10 @@ def _run(app: TuirunnerApp) -> int:
         )
         return 0
     if app.outcome == "lost":
-        code = keeper.wait(client.timeout + 5) if keeper is not None else None
-        print(f"tuirunner: {keeper_death(client.keeper_pid, code)}", file=sys.stderr)
+        code = client.wait_keeper(client.timeout + 5)
+        print(f"tuirunner: {client.keeper_death(code)}", file=sys.stderr)
         return 1
-    if keeper is not None:
-        keeper.wait(5)  # the guard exits once everything is gone
+    client.wait_keeper(5)  # the guard exits once everything is gone
     return app.return_code or 0
 
 
@@ -725,4 +712,4 @@ def _where(client: Client) -> str:
     return "" if client.app_root == os.getcwd() else f" -d {client.app_root}"
 
 
-__all__ = ["MAX_TILED", "TuirunnerApp", "choose_grid", "format_uptime", "run_attached", "run_tui"]
+__all__ = ["MAX_TILED", "TuirunnerApp", "choose_grid", "format_uptime", "run_tui"]

@@ -1,5 +1,5 @@
-"""How panes tile a terminal: pure arithmetic, no Textual (the CLI uses it before the app
-exists, to give the processes their first window size)."""
+"""How panes tile a terminal: pure arithmetic, no Textual. The terminal UI lays its panes out
+by it, and the keeper gives the processes their first window size by it before any UI exists."""
 
 from __future__ import annotations
 

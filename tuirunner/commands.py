@@ -1,0 +1,218 @@
+"""The commands that work on the project itself: ``start`` (the terminal UI, plain output, or
+in the background), ``run``, ``check``, ``env`` and ``export``. :mod:`tuirunner.cli` parses the
+arguments and calls ``cmd_NAME``; the commands on a run going on are :mod:`tuirunner.control`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+from typing import TYPE_CHECKING
+
+from tuirunner import export
+from tuirunner.errors import UserError
+from tuirunner.launch import start_keeper
+from tuirunner.limits import check_exec_limits
+from tuirunner.names import UnknownName, matches, resolve, unknown_message
+from tuirunner.options import FilterMode, RunOptions
+from tuirunner.procfile import Instance, formation
+
+if TYPE_CHECKING:
+    from tuirunner.environment import Environment
+    from tuirunner.project import Project
+
+PROG = "tuirunner"
+
+
+# --- configuration shared by the subcommands ----------------------------------------------------
+
+
+def load_project(args: argparse.Namespace) -> Project:
+    from tuirunner.project import load_project
+
+    return load_project(RunOptions.from_args(args))
+
+
+def warn(message: str) -> None:
+    print(f"{PROG}: warning: {message}", file=sys.stderr)
+
+
+def print_env_warnings(environment: Environment) -> None:
+    for w in environment.warnings:
+        warn(str(w))
+
+
+# --- subcommands --------------------------------------------------------------------------------
+
+
+def cmd_start(args: argparse.Namespace) -> int:
+    use_tui = args.tui
+    if use_tui is None:
+        use_tui = sys.stdout.isatty() and sys.stdin.isatty()
+    if use_tui and not args.detach:
+        # The keeper loads and checks the project (its errors come back through wait_ready),
+        # and sizes the processes' terminals for the panes: the UI starts at once, and imports
+        # Textual while the keeper starts, so that neither waits for the other.
+        options = RunOptions.from_args(args)
+        keeper = start_keeper(options, foreground=True, terminal=shutil.get_terminal_size())
+        from tuirunner.client import Client
+        from tuirunner.tui.app import run_tui
+
+        client = Client.connect(
+            options.app_root, env=True, resources=True, skim=True, launched=keeper
+        )
+        return run_tui(client)
+    project = load_project(args)
+    instances = project.validate_run()
+    if args.detach:
+        return start_detached(project)
+    print_env_warnings(project.environment)
+    return run_plain_mode(args, project, instances)
+
+
+def start_detached(project: Project) -> int:
+    keeper = start_keeper(project.options, foreground=False)
+    pid = keeper.wait_ready()
+    where = "" if project.options.app_root == "." else f" -d {project.options.app_root}"
+    print(
+        f"{PROG}: started in the background (keeper pid {pid}).\n"
+        f"  {PROG}{where} attach      the terminal UI ('d' detaches again)\n"
+        f"  {PROG}{where} ps          the processes\n"
+        f"  {PROG}{where} logs -f     their output\n"
+        f"  {PROG}{where} down        stop everything",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def run_plain_mode(args, project: Project, instances: list[Instance]) -> int:
+    from tuirunner.client import Client
+    from tuirunner.plain import PlainPrinter, run_plain, stdout_supports_colour
+
+    names = [i.name for i in instances]
+    unknown = [n for n in args.quiet if not any(matches(n, i) for i in names)]
+    if unknown:
+        raise UserError(f"--quiet: unknown process {', '.join(sorted(unknown))}")
+    quiet = set(resolve(args.quiet, names))
+    tty = sys.stdout.isatty()
+    colour = tty and not args.no_color and stdout_supports_colour(sys.stdout)
+    printer = PlainPrinter(
+        sys.stdout,
+        names,
+        colour=colour,
+        prefix=not args.no_prefix,
+        strip_child_colour=not colour,  # no colours means none: the children's go too
+        quiet=quiet,
+        timeout=project.timeout,
+    )
+    window = (80, 24)
+    if tty:
+        columns, rows = shutil.get_terminal_size()
+        prefix = 0 if args.no_prefix else 12 + printer.width
+        window = (max(columns - prefix, 20), rows)
+    keeper = start_keeper(project.options, foreground=True, window=window)
+    # The environments too: a crash hint says which variable was missing.
+    client = Client.connect(project.app_root, env=True, scrollback=1000, launched=keeper)
+    import asyncio
+
+    return asyncio.run(run_plain(client, printer))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    argv = list(args.argv)
+    if argv and argv[0] == "--":
+        argv = argv[1:]
+    if not argv:
+        raise UserError("run: no command given (usage: tuirunner run [--] COMMAND ...)")
+    project = load_project(args)
+    project.environment.raise_for_missing_files()
+    print_env_warnings(project.environment)
+    env = project.environment.as_dict()
+    if len(argv) == 1 and any(c in argv[0] for c in " \t\n;&|<>()$`'\"*?~"):
+        argv = ["/bin/sh", "-c", argv[0]]  # one string with shell syntax: let the shell run it
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.chdir(project.app_root)
+    # Replace this process: the terminal, stdin/stdout/stderr, signals and the exit status all
+    # pass straight through, and no runner is left in between.
+    try:
+        os.execvpe(argv[0], argv, env)
+    except FileNotFoundError:
+        print(f"{PROG}: {argv[0]}: command not found", file=sys.stderr)
+        return 127
+    except PermissionError:
+        print(f"{PROG}: {argv[0]}: permission denied", file=sys.stderr)
+        return 126
+    except OSError as exc:
+        print(f"{PROG}: {argv[0]}: {exc.strerror}", file=sys.stderr)
+        return 126
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from tuirunner.environment import WarningKind
+
+    project = load_project(args)
+    procfile = project.procfile()
+    instances = formation(procfile, concurrency=project.concurrency, base_port=project.base_port)
+    check_exec_limits(instances, project.environment, procfile.path)
+    problems = [
+        w
+        for w in project.environment.warnings
+        if w.kind in (WarningKind.PARSE, WarningKind.MISSING_FILE, WarningKind.UNREADABLE)
+    ]
+    print_env_warnings(project.environment)
+    if problems:
+        print(f"{PROG}: error: {len(problems)} problem(s) in env files", file=sys.stderr)
+        return 1
+    print(f"Valid procfile detected ({', '.join(procfile.names)})", file=sys.stderr)
+    if project.settings.path is not None:
+        print(f"Settings: {project.settings.describe()}", file=sys.stderr)
+    return 0
+
+
+def cmd_env(args: argparse.Namespace) -> int:
+    from tuirunner.envview import render_env
+
+    project = load_project(args)
+    project.environment.raise_for_missing_files()
+    environment = project.environment
+    process_name = None
+    procfile = None
+    if args.process or project.procfile_path.exists():
+        procfile = project.procfile()
+    if procfile is not None:
+        instances = formation(
+            procfile, concurrency=project.concurrency, base_port=project.base_port
+        )
+        names = [i.name for i in instances]
+        try:
+            first = resolve([args.process], names)[0] if args.process else names[0]
+        except UnknownName:
+            raise UserError(unknown_message(args.process, names, "this formation")) from None
+        chosen = instances[names.index(first)]
+        process_name = chosen.name
+        # TUIRUNNER_RUN_ID is left out: it is new for every run.
+        environment = environment.for_process(chosen.name, chosen.port)
+    mode = FilterMode(args.filter)
+    if args.json:
+        payload = {
+            "process": process_name,
+            "variables": [v.to_json(args.reveal) for v in environment.rows(mode)],
+            "warnings": [w.to_json() for w in environment.warnings],
+        }
+        print(json.dumps(payload, indent=2))
+        return 0
+    render_env(
+        environment, process_name, mode=mode, reveal=args.reveal, terminal=sys.stdout.isatty()
+    )
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """``export FORMAT LOCATION``: see tuirunner/export/__init__.py."""
+    project = load_project(args)
+    project.environment.raise_for_missing_files()
+    print_env_warnings(project.environment)
+    return export.run(args, project, project.timeout)
