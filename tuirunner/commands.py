@@ -89,7 +89,8 @@ def start_detached(project: Project) -> int:
 
 def run_plain_mode(args, project: Project, instances: list[Instance]) -> int:
     from tuirunner.client import Client
-    from tuirunner.plain import PlainPrinter, run_plain, stdout_supports_colour
+    from tuirunner.plain import run_plain
+    from tuirunner.printer import PlainPrinter, stdout_supports_colour
 
     names = [i.name for i in instances]
     unknown = [n for n in args.quiet if not any(matches(n, i) for i in names)]

@@ -143,7 +143,7 @@ def down(args: argparse.Namespace) -> int:
 
 
 def logs(args: argparse.Namespace) -> int:
-    from tuirunner.plain import PlainPrinter, stdout_supports_colour
+    from tuirunner.printer import PlainPrinter, stdout_supports_colour
 
     if args.lines is not None and args.lines < 0:
         raise UserError("--lines must not be negative")

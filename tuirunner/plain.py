@@ -5,159 +5,24 @@ runner exits with that process's status (130, 143 or 129 when the runner itself 
 SIGTERM or SIGHUP first) — except a oneshot that completed (exit 0) and a process that is
 restarted automatically: those do not end the run. When nothing is left to run (every process
 completed), the run ends with status 0. It is a client of the keeper like the others:
-:class:`PlainPrinter` also prints ``tuirunner logs``.
+:class:`~tuirunner.printer.PlainPrinter` prints its lines, as it does ``tuirunner logs``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 import signal
-import sys
-import time
-from collections.abc import Callable, Iterable
-from typing import TextIO
+from collections.abc import Iterable
 
 from tuirunner.client import Client
 from tuirunner.events import (
-    Notice,
-    OutputEnded,
     ProcessInfo,
-    ProcessOutput,
     State,
     StateChanged,
 )
-from tuirunner.output import sgr_only, strip_controls
+from tuirunner.printer import PlainPrinter
 
-# honcho's colour cycle: cyan, yellow, green, magenta, red, blue, then their intense variants.
-COLOURS = ("36", "33", "32", "35", "31", "34", "1;36", "1;33", "1;32", "1;35", "1;31", "1;34")
-SYSTEM = "system"
 HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-
-
-def describe_state(proc: ProcessInfo, state: State, timeout: float | None = None) -> str | None:
-    """The system line for a process that reached *state*, or None if it is not worth one."""
-    if state is State.STARTING or (state is State.RUNNING and proc.ready is None):
-        because = f": {proc.started_because}" if proc.started_because else ""
-        return f"{proc.name} started (pid {proc.pid}){because}"
-    if state is State.RUNNING:
-        return f"{proc.name} is ready" if proc.ready else f"{proc.name} {proc.detail()}"
-    if state is State.PENDING:
-        return f"{proc.name} {proc.detail()}" if proc.detail() else None
-    if state in (State.EXITED, State.STOPPED) and proc.exit is not None:
-        if state is State.STOPPED:
-            if proc.forced:
-                after = f" after the {timeout:g} s timeout" if timeout is not None else ""
-                return f"{proc.name} stopped (killed by SIGKILL{after})"
-            return f"{proc.name} stopped ({proc.exit.describe()})"
-        if proc.oneshot and proc.exit.success:
-            return f"{proc.name} completed (exit 0)"
-        line = f"{proc.name} {proc.exit.describe()}"
-        return f"{line}; {proc.detail()}" if proc.next_start_at is not None else line
-    if state is State.FAILED:
-        line = f"{proc.name} failed: {proc.error}"
-        return f"{line}; {proc.detail()}" if proc.next_start_at is not None else line
-    return None
-
-
-class PlainPrinter:
-    def __init__(
-        self,
-        out: TextIO,
-        names: Iterable[str],
-        colour: bool = False,
-        prefix: bool = True,
-        strip_child_colour: bool = True,
-        quiet: Iterable[str] = (),
-        clock: Callable[[], float] = time.time,
-        on_broken_pipe: Callable[[], None] | None = None,
-        timeout: float | None = None,
-        time_format: str | None = "%H:%M:%S",
-    ):
-        names = list(names)
-        self.out = out
-        self.prefix = prefix
-        self.strip = strip_child_colour
-        self.quiet = set(quiet)
-        self.clock = clock
-        self.on_broken_pipe = on_broken_pipe
-        self.timeout = timeout
-        self.time_format = time_format
-        self.broken = False
-        self.width = max([len(SYSTEM), *map(len, names)])
-        self._colours = {}
-        for i, name in enumerate(names):
-            self._colours[name] = COLOURS[i % len(COLOURS)] if colour else None
-        self._colour = colour
-
-    def _prefix(self, name: str, colour: str | None) -> str:
-        if not self.prefix:
-            return ""
-        text = f"{name:<{self.width}} | "
-        if self.time_format:
-            text = time.strftime(self.time_format, time.localtime(self.clock())) + " " + text
-        if colour:
-            return f"\x1b[{colour}m{text}\x1b[0m"
-        return text
-
-    def _write(self, text: str) -> None:
-        if self.broken:
-            return
-        try:
-            self.out.write(text)
-            self.out.flush()
-        except OSError:  # a closed pipe, or a terminal that hung up (EIO)
-            self.broken = True
-            # Point stdout at /dev/null so the interpreter's final flush does not complain.
-            with contextlib.suppress(Exception):
-                devnull = os.open(os.devnull, os.O_WRONLY)
-                os.dup2(devnull, self.out.fileno())
-            if self.on_broken_pipe is not None:
-                self.on_broken_pipe()
-
-    def lines(self, name: str, lines: list[str]) -> None:
-        if not lines or name in self.quiet:
-            return
-        prefix = self._prefix(name, self._colours.get(name))
-        # Colours at most: no retitling, screen switching or queries the terminal would answer.
-        text = "\n".join(map(strip_controls if self.strip else sgr_only, lines))
-        if not self.strip and "\x1b" in text and prefix:
-            # Do not let a colour the child left open bleed into the next prefix.
-            text = text.replace("\n", "\x1b[0m\n")
-            text += "\x1b[0m"
-        if prefix:
-            text = prefix + text.replace("\n", "\n" + prefix)
-        self._write(text + "\n")
-
-    def system(self, message: str) -> None:
-        prefix = self._prefix(SYSTEM, "1" if self._colour else None)
-        self._write(f"{prefix}{message}\n")
-
-    def state(self, proc: ProcessInfo, state: State) -> None:
-        message = describe_state(proc, state, self.timeout)
-        if message:
-            self.system(message)
-
-    def history(self, proc: ProcessInfo, lines: list[str]) -> None:
-        """What a process did before we were watching: its start, output and end."""
-        if proc.start_count:
-            pid = proc.pid or proc.last_pid
-            self.system(f"{proc.name} started" + (f" (pid {pid})" if pid else ""))
-        self.lines(proc.name, lines)
-        if not proc.state.alive:
-            self.state(proc, proc.state)
-
-    def __call__(self, event: object) -> None:
-        if isinstance(event, ProcessOutput):
-            self.lines(event.process.name, event.lines)
-        elif isinstance(event, OutputEnded):
-            if event.last is not None:
-                self.lines(event.process.name, [event.last])
-        elif isinstance(event, StateChanged):
-            self.state(event.process, event.new)
-        elif isinstance(event, Notice):
-            self.system(event.message)
 
 
 def ends_the_run(proc: ProcessInfo) -> bool:
@@ -239,12 +104,3 @@ async def run_plain(client: Client, printer: PlainPrinter) -> int:
         return status[0] if status else 1
     await loop.run_in_executor(None, client.wait_keeper, 5.0)
     return status[0] if status else 0
-
-
-def stdout_supports_colour(stream: TextIO = sys.stdout) -> bool:
-    if os.environ.get("NO_COLOR"):
-        return False
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
