@@ -1,11 +1,9 @@
 """One client API for every front end: connect to a keeper, events in, commands out.
 
 :meth:`Client.connect` connects to the keeper of an app root (one that
-:func:`tuirunner.launch.start_keeper` started) and mirrors its state: one
-:class:`ProcessView` per process (a :class:`~tuirunner.events.ProcessInfo` plus a copy of its
-output buffer, fed with the same bytes), the environments the processes got (masked copies:
-secret values never cross the socket unless :meth:`Client.reveal` asks for one), and the events
-of :mod:`tuirunner.events` for listeners. The handshake is blocking, so a front end can build its
+:func:`tuirunner.launch.start_keeper` started) and mirrors its run
+(:class:`~tuirunner.mirror.RunMirror`: the processes, their output, their masked environments,
+events for listeners). The handshake is blocking, so a front end can build its
 screen from the processes before any event loop runs; then :meth:`Client.start` moves the
 connection onto the running asyncio loop. Control commands can stay blocking (:meth:`call`).
 """
@@ -18,101 +16,50 @@ import os
 import signal
 import socket
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tuirunner.diagnose import crash_hint
-from tuirunner.environment import EnvChange, Environment
-from tuirunner.errors import UserError
-from tuirunner.events import (
-    InfoChanged,
-    Notice,
-    NoticeKind,
-    OutputEnded,
-    ProcessInfo,
-    ProcessOutput,
-    RunnerLine,
-    StateChanged,
-)
+from tuirunner.errors import KeeperError, NoKeeper, UserError
 from tuirunner.launch import KeeperProcess
-from tuirunner.options import DEFAULT_TIMEOUT
-from tuirunner.output import DEFAULT_SCROLLBACK, OutputBuffer
+from tuirunner.mirror import (
+    Disconnected,
+    EnvironmentChanged,
+    Listener,
+    ProcessView,
+    Resynced,
+    RunMirror,
+)
 from tuirunner.protocol import (
     PROTOCOL,
-    Bye,
     Detach,
     Down,
-    End,
-    EnvChanged,
     Hello,
-    Line,
-    NoticeMessage,
     Op,
-    Proc,
-    Refused,
     Reply,
     Resize,
     Restart,
-    Resync,
     Reveal,
     Start,
     Stop,
-    Synced,
-    Welcome,
     Write,
     convert_result,
-    decode_event,
-    decode_output,
-    decode_sync,
     encode,
 )
 from tuirunner.runtime import RunPaths, holder, run_paths
-from tuirunner.wire import OUTPUT, SYNC, FrameReader, ProtocolError
+from tuirunner.wire import ProtocolError
 
-
-class NoKeeper(UserError):
-    """Nothing runs for that app root."""
-
-
-class KeeperError(UserError):
-    """The keeper refused or failed a command."""
-
-
-# --- the client ---------------------------------------------------------------------------------
-
-
-class ProcessView(ProcessInfo):
-    """A client's copy of a keeper's process: its snapshot and its output."""
-
-    def __init__(self, index: int, info: ProcessInfo, scrollback: int) -> None:
-        super().__init__(**info.fields())
-        self.index = index
-        self.buffer = OutputBuffer(scrollback)
-
-
-@dataclass(frozen=True)
-class EnvironmentChanged:
-    """An env file changed; processes started from now on get environment *version*."""
-
-    version: int
-    change: EnvChange
-
-
-@dataclass(frozen=True)
-class Resynced:
-    """The client fell behind and got what it missed (states and output) in one go."""
-
-
-@dataclass(frozen=True)
-class Disconnected:
-    """The connection ended: *reason* is the keeper's (``down``), or None if it just went
-    away (the keeper died)."""
-
-    reason: str | None
-
-
-Listener = Callable[[Any], None]
+# What front ends import from here, wherever it is defined.
+__all__ = [
+    "Client",
+    "Disconnected",
+    "EnvironmentChanged",
+    "KeeperError",
+    "Listener",
+    "NoKeeper",
+    "ProcessView",
+    "Resynced",
+    "op_name",
+]
 
 
 class _Protocol(asyncio.Protocol):
@@ -126,37 +73,27 @@ class _Protocol(asyncio.Protocol):
         self.client._connection_lost()
 
 
-class Client:
+class Client(RunMirror):
     """A connection to a keeper; see the module docstring."""
 
     def __init__(self, sock: socket.socket, paths: RunPaths, scrollback: int | None) -> None:
+        super().__init__(str(paths.app_root), scrollback)
         self.sock = sock
         self.paths = paths
-        self.processes: list[ProcessView] = []
-        self._by_name: dict[str, ProcessView] = {}
-        self.envs: dict[int, Environment] = {}
-        self.env_version = 0
-        self.run_id = ""
-        self.keeper_pid = 0
-        self.app_root = str(paths.app_root)
-        self.procfile = ""
-        self.timeout = DEFAULT_TIMEOUT
-        self.scrollback = DEFAULT_SCROLLBACK
-        self.detached = False
-        self.keeper_version = ""
-        self.started_at = 0.0
-        self.bye: str | None = None  # the keeper's reason, once it said goodbye
         self.launched: KeeperProcess | None = None  # the keeper we started, if we own the run
         self.closed = False
-        self._scrollback = scrollback
-        self._reader = FrameReader()
-        self._listeners: list[Listener] = []
         self._next_id = 0
-        self._replies: dict[int, Callable[[dict[str, Any]], None]] = {}
-        self._synced = False
+        self._replies: dict[int, Callable[[Reply], None]] = {}
         self._transport: asyncio.Transport | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.disconnected: asyncio.Future[str | None] | None = None
+
+    def _reply(self, reply: Reply) -> None:
+        callback = None if reply.id is None else self._replies.pop(reply.id, None)
+        if callback is not None:
+            callback(reply)
+        else:
+            super()._reply(reply)
 
     # --- connecting ---------------------------------------------------------------------------
 
@@ -282,164 +219,6 @@ class Client:
         elif code:
             how = f" (exit status {code})"
         return f"the keeper (pid {self.keeper_pid}) died{how}; its processes were stopped"
-
-    # --- observation --------------------------------------------------------------------------
-
-    def subscribe(self, listener: Listener) -> Callable[[], None]:
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
-
-    def _emit(self, event: Any) -> None:
-        for listener in list(self._listeners):
-            listener(event)
-
-    def get(self, name: str) -> ProcessView:
-        return self._by_name[name]
-
-    def __iter__(self):
-        return iter(self.processes)
-
-    @property
-    def environment(self) -> Environment:
-        """The (masked) environment a process started now gets, before its own variables
-        (empty unless the client asked for environments when it connected)."""
-        return self.envs.get(self.env_version) or Environment({})
-
-    def environment_for(self, proc: ProcessInfo, version: int | None = None) -> Environment:
-        """The (masked) environment *proc* gets when started now, or got (*version*)."""
-        env = self.envs.get(version if version is not None else self.env_version)
-        if env is None:
-            env = self.environment
-        return env.for_process(proc.name, proc.port, self.run_id)
-
-    def started_environment(self, proc: ProcessInfo) -> Environment | None:
-        """The environment *proc* was last started with (None if it never started)."""
-        if proc.env_version is None or proc.env_version not in self.envs:
-            return None
-        return self.environment_for(proc, proc.env_version)
-
-    def stale_processes(self) -> list[ProcessView]:
-        """Running processes whose environment differs from what a restart would give them."""
-        return [
-            p
-            for p in self.processes
-            if p.state.alive
-            and p.env_version is not None
-            and p.env_version != self.env_version
-            and p.env_version in self.envs
-            and self.environment_for(p, p.env_version).diff(self.environment_for(p))
-        ]
-
-    def crash_hint(self, proc: ProcessView, how: str) -> str | None:
-        """If *proc*'s last output blames a variable it lacked: ``SECRET_KEY is not set — how``."""
-        environment = self.started_environment(proc) or self.environment_for(proc)
-        return crash_hint(proc.buffer.tail(60), environment.as_dict(), how)
-
-    # --- frames from the keeper ---------------------------------------------------------------
-
-    def receive(self, data: bytes) -> None:
-        for kind, payload in self._reader.feed(data):
-            try:
-                if kind == OUTPUT:
-                    index, output = decode_output(payload)
-                    view = self._view(index)
-                    self._emit(ProcessOutput(view, view.buffer.feed(output)))
-                elif kind == SYNC:
-                    header, lines = decode_sync(payload)
-                    view = self._view(header.p)
-                    view.buffer.apply_export(header, lines)
-                    self._emit(ProcessOutput(view, lines))
-                else:
-                    self._message(decode_event(payload))
-            except ProtocolError as exc:
-                # A keeper of this very protocol sent it: say so, and go on with the rest.
-                self._emit(Notice(None, f"ignored a bad message from the keeper: {exc}"))
-
-    def _view(self, index: int) -> ProcessView:
-        if not 0 <= index < len(self.processes):
-            raise ProtocolError(f"no process {index}")
-        return self.processes[index]
-
-    def _message(self, message: Any) -> None:
-        if isinstance(message, Proc):
-            self._update(self._view(message.p), message.info)
-        elif isinstance(message, Line):
-            view = self._view(message.p)
-            view.buffer.append_line(message.text)
-            self._emit(RunnerLine(view, message.text))
-        elif isinstance(message, End):
-            view = self._view(message.p)
-            self._emit(OutputEnded(view, view.buffer.finish()))
-        elif isinstance(message, NoticeMessage):
-            view = None if message.p is None else self._view(message.p)
-            self._emit(Notice(view, message.msg, message.kind))
-        elif isinstance(message, Reply):
-            callback = None if message.id is None else self._replies.pop(message.id, None)
-            if callback is not None:
-                callback(message)
-            elif not message.ok:  # about a frame of ours it could not read: not to be lost
-                self._emit(Notice(None, f"the keeper: {message.error}", NoticeKind.ERROR))
-        elif isinstance(message, EnvChanged):
-            self._environment(message)
-        elif isinstance(message, Welcome):
-            self._welcome(message)
-        elif isinstance(message, Resync):
-            self._snapshot(message)
-        elif isinstance(message, Synced):
-            if self._synced:
-                self._emit(Resynced())
-            self._synced = True
-        elif isinstance(message, Bye):
-            self.bye = message.reason
-        elif isinstance(message, Refused):
-            raise KeeperError(message.error)
-
-    def _welcome(self, message: Welcome) -> None:
-        self.keeper_pid = message.pid
-        self.keeper_version = message.version
-        self.run_id = message.run_id
-        self.app_root = message.app_root
-        self.procfile = message.procfile
-        self.timeout = message.timeout
-        self.scrollback = message.scrollback
-        self.detached = message.detached
-        self.started_at = message.started_at
-        scrollback = self._scrollback or self.scrollback
-        self.processes = [
-            ProcessView(i, info, scrollback) for i, info in enumerate(message.processes)
-        ]
-        self._by_name = {p.name: p for p in self.processes}
-        self._snapshot(message)
-
-    def _snapshot(self, message: Welcome | Resync) -> None:
-        if len(message.processes) != len(self.processes):
-            raise ProtocolError("a snapshot of another run")
-        for view, info in zip(self.processes, message.processes, strict=True):
-            self._update(view, info)
-        if message.envs is not None:
-            self.envs = {v: Environment.from_wire(e) for v, e in message.envs.items()}
-        self.env_version = message.env_version
-
-    def _update(self, view: ProcessView, info: ProcessInfo) -> None:
-        old = view.state
-        view.update_from(info)
-        if view.state is not old:
-            self._emit(StateChanged(view, old, view.state))
-        else:
-            self._emit(InfoChanged(view))
-
-    def _environment(self, message: EnvChanged) -> None:
-        version = message.version
-        if message.env is not None:
-            self.envs[version] = Environment.from_wire(message.env)
-        self.env_version = version
-        used = {p.env_version for p in self.processes} | {version}
-        for old in [v for v in self.envs if v not in used]:
-            del self.envs[old]
-        change = message.change
-        self._emit(
-            EnvironmentChanged(version, EnvChange(change.added, change.removed, change.changed))
-        )
 
     # --- commands -----------------------------------------------------------------------------
 

@@ -8,3 +8,11 @@ class UserError(Exception):
     """
 
     exit_code = 1
+
+
+class NoKeeper(UserError):
+    """Nothing runs for that app root."""
+
+
+class KeeperError(UserError):
+    """The keeper refused or failed a command."""

@@ -51,7 +51,6 @@ from tuirunner.protocol import (
     Change,
     End,
     EnvChanged,
-    EnvPayload,
     KeeperConfig,
     KeeperStarted,
     Line,
@@ -281,13 +280,6 @@ class Keeper:
         return self.supervisor.index[proc]
 
     # --- requests ---------------------------------------------------------------------------
-
-    def envs_for(self, session: Session) -> dict[int, EnvPayload] | None:
-        """The environments in use, masked, for a client that asked for them."""
-        if not session.wants_env:
-            return None
-        assert self.supervisor is not None
-        return {v: env.to_wire(self.digest_key) for v, env in self.supervisor.envs.items()}
 
     def unknown(self, name: str) -> str:
         assert self.supervisor is not None

@@ -24,6 +24,7 @@ from tuirunner.protocol import (
     MAX_REQUEST,
     PROTOCOL,
     Bye,
+    EnvPayload,
     Hello,
     Op,
     Refused,
@@ -104,18 +105,16 @@ class _Output:
         return output_frame(self.index, data)
 
 
-class Session(asyncio.Protocol):
-    """One connected client."""
+class FlowControl(asyncio.Protocol):
+    """What a session sends, batched and never waited for: output joined into one frame per
+    process and flush, skimmed during a flood for a client that only shows the last lines,
+    dropped while the client is more than CLIENT_BACKLOG behind (and sent again as copies of
+    the buffers once it caught up: :meth:`Session.resync`)."""
 
     def __init__(self, keeper: Keeper) -> None:
         self.keeper = keeper
         self.transport: asyncio.Transport | None = None
-        self.reader = FrameReader(MAX_REQUEST, frozenset((JSON,)))
-        self.hello = False
-        self.refused = False
-        self.owner = False
-        self.wants_env = False
-        self.wants_resources = False  # it shows CPU, memory and ports: sample them
+        self.hello = False  # it was welcomed: it gets what happens from now on
         self.indexes: set[int] = set()  # processes whose output it gets
         self.pending: list[bytes | _Output] = []  # what the next flush writes, in order
         self.open_output: _Output | None = None  # the last of pending, while more may join it
@@ -130,61 +129,6 @@ class Session(asyncio.Protocol):
         self.dropped: set[int] = set()  # processes whose output was dropped
         self.missed_info = False
         self.sent_total: dict[int, int] = {}  # buffer.total after the last buffer change sent
-        self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-    # --- asyncio.Protocol -------------------------------------------------------------------
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        uid = peer_uid(transport.get_extra_info("socket"))
-        if uid != os.getuid():
-            log.warning("refused a connection from uid %s", uid)
-            self.refused = True
-            transport.write(encode(Refused(error=f"this run belongs to uid {os.getuid()}")))
-            # Half-close, and drop what it sends, so that it reads the reason (a close with
-            # its data unread would reset the connection instead).
-            transport.write_eof()
-            asyncio.get_running_loop().call_later(2.0, transport.close)
-            return
-        self.transport = transport
-        transport.set_write_buffer_limits(high=CLIENT_BACKLOG, low=CLIENT_BACKLOG // 4)
-        self.keeper.sessions.add(self)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.keeper.sessions.discard(self)
-        self.transport = None
-        if self.wants_resources:
-            self.keeper.update_sampling()
-        if not self.lost.done():
-            self.lost.set_result(None)
-
-    def data_received(self, data: bytes) -> None:
-        if self.refused or self.transport is None:
-            return
-        try:
-            for _, payload in self.reader.feed(data):
-                try:
-                    message = decode_request(payload)
-                except ProtocolError as exc:
-                    log.warning("a bad request from a client: %s", exc)
-                    self.reply(request_id(payload), error=str(exc), always=True)
-                    continue
-                self.receive(message)
-        except ProtocolError as exc:  # not a frame: what follows cannot be read
-            log.warning("a client's stream broke: %s; closing it", exc)
-            self.reply(None, error=f"{exc}; closing the connection", always=True)
-            self.close()
-
-    def receive(self, message: Hello | Op) -> None:
-        if isinstance(message, Hello):
-            if self.hello:
-                self.reply(None, error="hello was said already", always=True)
-            else:
-                self.welcome(message)
-        elif not self.hello:
-            self.reply(message.id, error="say hello first", always=True)
-        else:
-            asyncio.get_running_loop().create_task(self.keeper.command(self, message))
 
     def pause_writing(self) -> None:
         self.overflowed = True
@@ -192,6 +136,9 @@ class Session(asyncio.Protocol):
     def resume_writing(self) -> None:
         if self.overflowed:
             self.resync()
+
+    def resync(self) -> None:
+        raise NotImplementedError
 
     # --- sending ------------------------------------------------------------------------------
 
@@ -294,6 +241,81 @@ class Session(asyncio.Protocol):
             return
         self.send(frame)
 
+    def close(self) -> None:
+        self.flush()
+        if self.transport is not None:
+            self.transport.close()
+        if self.flush_handle is not None:
+            self.flush_handle.cancel()
+            self.flush_handle = None
+
+
+class Session(FlowControl):
+    """One connected client: its handshake, its requests and their replies."""
+
+    def __init__(self, keeper: Keeper) -> None:
+        super().__init__(keeper)
+        self.reader = FrameReader(MAX_REQUEST, frozenset((JSON,)))
+        self.refused = False
+        self.owner = False
+        self.wants_env = False
+        self.wants_resources = False  # it shows CPU, memory and ports: sample them
+        self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    # --- asyncio.Protocol -------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        uid = peer_uid(transport.get_extra_info("socket"))
+        if uid != os.getuid():
+            log.warning("refused a connection from uid %s", uid)
+            self.refused = True
+            transport.write(encode(Refused(error=f"this run belongs to uid {os.getuid()}")))
+            # Half-close, and drop what it sends, so that it reads the reason (a close with
+            # its data unread would reset the connection instead).
+            transport.write_eof()
+            asyncio.get_running_loop().call_later(2.0, transport.close)
+            return
+        self.transport = transport
+        transport.set_write_buffer_limits(high=CLIENT_BACKLOG, low=CLIENT_BACKLOG // 4)
+        self.keeper.sessions.add(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.keeper.sessions.discard(self)
+        self.transport = None
+        if self.wants_resources:
+            self.keeper.update_sampling()
+        if not self.lost.done():
+            self.lost.set_result(None)
+
+    def data_received(self, data: bytes) -> None:
+        if self.refused or self.transport is None:
+            return
+        try:
+            for _, payload in self.reader.feed(data):
+                try:
+                    message = decode_request(payload)
+                except ProtocolError as exc:
+                    log.warning("a bad request from a client: %s", exc)
+                    self.reply(request_id(payload), error=str(exc), always=True)
+                    continue
+                self.receive(message)
+        except ProtocolError as exc:  # not a frame: what follows cannot be read
+            log.warning("a client's stream broke: %s; closing it", exc)
+            self.reply(None, error=f"{exc}; closing the connection", always=True)
+            self.close()
+
+    def receive(self, message: Hello | Op) -> None:
+        if isinstance(message, Hello):
+            if self.hello:
+                self.reply(None, error="hello was said already", always=True)
+            else:
+                self.welcome(message)
+        elif not self.hello:
+            self.reply(message.id, error="say hello first", always=True)
+        else:
+            asyncio.get_running_loop().create_task(self.keeper.command(self, message))
+
     def reply(
         self, request: int | None, result: Any = None, error: str | None = None, always=False
     ) -> None:
@@ -347,7 +369,7 @@ class Session(asyncio.Protocol):
             started_at=keeper.started_at,
             processes=sup.processes,
             env_version=sup.env_version,
-            envs=keeper.envs_for(self),
+            envs=self.envs(),
         )
         self.send(encode(welcome))
         for index in sorted(self.indexes):
@@ -379,9 +401,7 @@ class Session(asyncio.Protocol):
         # as behind (so it is in the sync frames below, not sent apart before them).
         sup.settle()
         self.overflowed = False
-        resync = Resync(
-            processes=sup.processes, env_version=sup.env_version, envs=self.keeper.envs_for(self)
-        )
+        resync = Resync(processes=sup.processes, env_version=sup.env_version, envs=self.envs())
         self.send(encode(resync))
         for index in sorted(self.dropped):
             buffer = sup.processes[index].buffer
@@ -391,14 +411,13 @@ class Session(asyncio.Protocol):
         self.missed_info = False
         self.send(encode(Synced()))
 
+    def envs(self) -> dict[int, EnvPayload] | None:
+        """The environments in use, masked, if it asked for them."""
+        sup = self.keeper.supervisor
+        if not self.wants_env or sup is None:
+            return None
+        return {v: env.to_wire(self.keeper.digest_key) for v, env in sup.envs.items()}
+
     def bye(self, reason: str) -> None:
         if self.hello:
             self.send(encode(Bye(reason=reason)))
-
-    def close(self) -> None:
-        self.flush()
-        if self.transport is not None:
-            self.transport.close()
-        if self.flush_handle is not None:
-            self.flush_handle.cancel()
-            self.flush_handle = None
