@@ -1,7 +1,8 @@
 """The frames a keeper sends, one function per message, as tuirunner/keeper.py builds them
 (``Keeper.welcome``, ``snapshot``, ``on_event``, ``resync``, ``Session.reply``,
 ``reload_environment``), and the reading of what a client sends. The fake keeper
-(tests/fake_keeper.py) builds every frame here and nowhere else."""
+(tests/fake_keeper.py) builds every frame here and nowhere else, and the client's hello too
+(it connects the real Client as ``Client.connect`` does)."""
 
 from __future__ import annotations
 
@@ -86,6 +87,12 @@ def bye(reason: str = "down") -> bytes:
 
 def refused(error: str) -> bytes:
     return json_frame({"t": "refused", "error": error})
+
+
+def hello(**options: Any) -> bytes:
+    """What a client sends first (``Client.connect``): *options* are output, names, tail, env,
+    owner, resources, skim."""
+    return json_frame({"t": "hello", "v": PROTOCOL, **options})
 
 
 class ClientFrames:

@@ -29,7 +29,6 @@ from tuirunner.events import ExitStatus, ProcessInfo, State
 from tuirunner.output import OutputBuffer
 from tuirunner.procfile import formation, parse_concurrency, parse_procfile_text
 from tuirunner.runtime import run_paths
-from tuirunner.wire import PROTOCOL, json_frame
 
 DIGEST_KEY = b"fake keeper key!"
 Handler = Callable[[dict[str, Any]], Any]
@@ -80,6 +79,7 @@ class FakeKeeper:
         }
         self.hello: dict[str, Any] = {}
         self.client: Client | None = None
+        self._sent_total = [0 for _ in self.processes]  # of each buffer, what the client has
         self._next_pid = 4000
         self._sock, self._client_sock = socket.socketpair()
         self._incoming = frames.ClientFrames()
@@ -91,18 +91,17 @@ class FakeKeeper:
         """The client, as ``Client.connect`` makes it once its socket is connected: hello,
         welcome, the buffers, synced."""
         client = Client(self._client_sock, run_paths(self.app_root), None)
-        hello = {
-            "t": "hello",
-            "v": PROTOCOL,
-            "output": True,
-            "names": None,
-            "tail": None,
-            "env": env,
-            "owner": None,
-            "resources": resources,
-            "skim": skim,
-        }
-        self._client_sock.sendall(json_frame(hello))
+        self._client_sock.sendall(
+            frames.hello(
+                output=True,
+                names=None,
+                tail=None,
+                env=env,
+                owner=None,
+                resources=resources,
+                skim=skim,
+            )
+        )
         (self.hello,) = self._read_blocking()
         state = {
             "pid": os.getpid(),
@@ -118,6 +117,7 @@ class FakeKeeper:
         self._send(frames.welcome(state, self._snapshot()))
         for index, buffer in enumerate(self.buffers):
             self._send(frames.buffer_copy(index, *buffer.export(0)))
+            self._sent_total[index] = buffer.total
         self._send(frames.synced())
         while not client._synced:  # as Client.connect reads until synced
             client._read_blocking()
@@ -215,13 +215,15 @@ class FakeKeeper:
 
     # --- what happens ------------------------------------------------------------------------
 
-    def set(self, name: str, **fields: Any) -> None:
-        """Change fields of a process's state, and tell the client (a ``proc`` message)."""
+    def set(self, name: str, *, dropped: bool = False, **fields: Any) -> None:
+        """Change fields of a process's state, and tell the client (a ``proc`` message) unless
+        *dropped* (the client was behind: see :meth:`resync`)."""
         index = self.index[name]
         proc = self.processes[index]
         for key, value in fields.items():
             setattr(proc, key, value)
-        self._send(frames.process(index, proc.to_json()))
+        if not dropped:
+            self._send(frames.process(index, proc.to_json()))
 
     def run(self, name: str, pid: int | None = None) -> int:
         """The process starts (again): a new pid, one more start."""
@@ -256,14 +258,17 @@ class FakeKeeper:
             ended_at=time.time(),
         )
 
-    def print(self, name: str, *lines: str, end: str = "\r\n") -> None:
+    def print(self, name: str, *lines: str, end: str = "\r\n", dropped: bool = False) -> None:
         """Output of the process, as its terminal gives it (``\\r\\n`` line ends)."""
-        self.write(name, "".join(line + end for line in lines).encode())
+        self.write(name, "".join(line + end for line in lines).encode(), dropped=dropped)
 
-    def write(self, name: str, data: bytes) -> None:
+    def write(self, name: str, data: bytes, *, dropped: bool = False) -> None:
+        """Raw output; *dropped*: the client was behind and did not get it (see :meth:`resync`)."""
         index = self.index[name]
         self.buffers[index].feed(data)
-        self._send(frames.output(index, data))
+        if not dropped and self.hello:
+            self._send(frames.output(index, data))
+            self._sent_total[index] = self.buffers[index].total
 
     def runner_line(self, name: str, text: str) -> None:
         index = self.index[name]
@@ -297,6 +302,10 @@ class FakeKeeper:
     def resync(self) -> None:
         """As after the client fell behind: the state again, what it missed, synced."""
         self._send(frames.resync(self._snapshot()))
+        for index, buffer in enumerate(self.buffers):
+            if buffer.total != self._sent_total[index]:
+                self._send(frames.buffer_copy(index, *buffer.export(self._sent_total[index])))
+                self._sent_total[index] = buffer.total
         self._send(frames.synced())
 
     def bye(self, reason: str = "down") -> None:
