@@ -1,16 +1,20 @@
-"""Building the Textual app over a real keeper and real (small) processes, for pilot and
-snapshot tests."""
+"""Building the Textual app for pilot and snapshot tests: over a scripted keeper
+(:func:`fake_app`, tests/fake_keeper.py) where no real process is needed, or over a real keeper
+and real (small) processes (:func:`make_app`)."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
+from tests.fake_keeper import FakeKeeper
 from tests.helpers import clean_env
 from tuirunner.client import Client
 from tuirunner.launch import KeeperProcess, start_keeper
 from tuirunner.options import RunOptions
 from tuirunner.tui.app import TuirunnerApp
+from tuirunner.tui.preferences import Preferences
 
 KEEPERS: list[KeeperProcess] = []  # stopped after each test (see conftest.py)
 
@@ -52,9 +56,28 @@ def make_app(
     environ = shell_env if shell_env is not None else clean_env()
     keeper = start_keeper(options, foreground=True, window=(80, 20), environ=environ)
     KEEPERS.append(keeper)
-    keeper.wait_ready()
-    client = Client.connect(tmp_path, env=True, owner=keeper.owner, resources=resources, skim=True)
-    return app_class(client, keeper, handle_signals=False, **app_kwargs)
+    client = Client.connect(tmp_path, env=True, resources=resources, skim=True, launched=keeper)
+    return app_class(client, handle_signals=False, **app_kwargs)
+
+
+def fake_app(
+    tmp_path: Path,
+    procfile: str,
+    *,
+    app_class=TuirunnerApp,
+    running: bool = True,
+    resources: bool = False,
+    theme: str | None = None,
+    **fake_kwargs,
+) -> tuple[TuirunnerApp, FakeKeeper]:
+    """The app over a scripted keeper of *procfile* (nothing runs: the test says what
+    happens); *running*: every process has started."""
+    fake = FakeKeeper(tmp_path, procfile, **fake_kwargs)
+    if running:
+        fake.run_all()
+    client = fake.connect(resources=resources)
+    preferences = Preferences(tmp_path / "tui.json", theme)
+    return app_class(client, handle_signals=False, preferences=preferences), fake
 
 
 def stop_keepers() -> None:
@@ -67,13 +90,29 @@ def stop_keepers() -> None:
             keeper.wait(5)
 
 
-async def wait_until(pilot, condition, timeout: float = 20.0, message: str = "condition"):
+async def wait_until(pilot, condition, timeout: float = 30.0, message: str = "condition"):
+    """Let the app run until *condition()* is true (checked every 20 ms), then let its
+    messages settle. Generous: the machine may be loaded."""
     deadline = time.monotonic() + timeout
+    await pilot.pause()
     while not condition():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {message}")
-        await pilot.pause(0.02)
+        await asyncio.sleep(0.02)
+        await pilot.pause()
     await pilot.pause()
+
+
+async def settle(pilot) -> None:
+    """Let the app catch up: messages handled, output repainted, the screen refreshed."""
+    app = pilot.app
+    await wait_until(pilot, lambda: app.repainted, message="the repaint")
+    await pilot.wait_for_scheduled_animations()
+    await pilot.pause()
+
+
+def notifications(app) -> list[str]:
+    return [n.message for n in app._notifications]
 
 
 def screen_text(view) -> str:

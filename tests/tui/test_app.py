@@ -1,11 +1,20 @@
-"""Pilot tests of the Textual app, driving real processes."""
+"""Pilot tests of the Textual app: keys, panes, search and the palette over a scripted keeper
+(tests/fake_keeper.py); a restart, input, a signal and quitting over a real keeper and real
+processes."""
 
 import shlex
 
 import pytest
 
 from tests.helpers import PYTHON, assert_no_leftovers, stubborn
-from tests.tui_helpers import buffer_text, make_app, screen_text, wait_until
+from tests.tui_helpers import (
+    buffer_text,
+    fake_app,
+    make_app,
+    notifications,
+    screen_text,
+    wait_until,
+)
 from tuirunner.events import State
 from tuirunner.tui.app import MAX_TILED, choose_grid
 
@@ -33,12 +42,13 @@ async def test_restart_gives_a_new_pid_and_bumps_the_restart_count(tmp_path):
 
 
 async def test_stop_and_start_the_focused_process_and_buttons(tmp_path):
-    app = make_app(tmp_path, "web: sleep 600\nworker: sleep 600\n")
+    app, fake = fake_app(tmp_path, "web: sleep 600\nworker: sleep 600\n")
     async with app.run_test(size=(200, 40)) as pilot:  # wide enough for the buttons
         await wait_until(pilot, lambda: running(app, "worker.1"))
         await pilot.press("2", "s")
         worker = app.client.get("worker.1")
         await wait_until(pilot, lambda: worker.state is State.STOPPED)
+        assert fake.ops() == [("stop", {"names": ["worker.1"]})]
         pane = app.pane("worker.1")
         assert "stopped" in pane.header_text()
         assert pane.header.toggle_label == "Start"
@@ -52,28 +62,46 @@ async def test_stop_and_start_the_focused_process_and_buttons(tmp_path):
         await wait_until(pilot, lambda: "Start" in pane.header_text())
         await pilot.click("#pane-2 .pane-header", offset=pane.header.button_offset("restart"))
         await wait_until(pilot, lambda: worker.state is State.RUNNING)
+        assert [op for op, _ in fake.ops()] == ["stop", "start", "stop", "restart"]
 
 
 async def test_restart_all(tmp_path):
-    app = make_app(tmp_path, "a: sleep 600\nb: sleep 600\nc: exit 3\n")
+    app, fake = fake_app(tmp_path, "a: sleep 600\nb: sleep 600\nc: exit 3\n")
+    fake.exit("c.1", 3)
     async with app.run_test(size=SIZE) as pilot:
         sup = app.client
-        await wait_until(
-            pilot,
-            lambda: (
-                running(app, "a.1") and running(app, "b.1") and sup.get("c.1").state is State.EXITED
-            ),
-        )
         before = {p.name: p.pid for p in sup}
         await pilot.press("R")
         await wait_until(pilot, lambda: all(p.start_count == 2 for p in sup))
-        await wait_until(pilot, lambda: running(app, "a.1") and running(app, "b.1"))
+        assert fake.ops() == [("restart", {})]  # every process, in one command
+        assert running(app, "a.1") and running(app, "b.1")
         assert sup.get("a.1").pid != before["a.1"] and sup.get("b.1").pid != before["b.1"]
-        assert sup.get("c.1").pid is None  # it exited again; a dead process has no pid
+        assert "↻ 1" in app.pane("c.1").header_text()
+
+
+async def test_a_refused_restart_says_why(tmp_path):
+    app, fake = fake_app(tmp_path, "web: serve\nworker: work\n")
+    fake.refuse("restart", "web.1 is being stopped by another client")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("r")
+        await wait_until(pilot, lambda: notifications(app), message="a notification")
+        assert notifications(app) == ["restart web.1: web.1 is being stopped by another client"]
+        assert [n.severity for n in app._notifications] == ["error"]
+        assert app.client.get("web.1").start_count == 1
+
+
+async def test_a_refused_command_is_not_read_as_markup(tmp_path):
+    app, fake = fake_app(tmp_path, "web: serve\nworker: work\n")
+    fake.refuse("stop", "no [bold]such[/bold] thing")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2", "s")
+        await wait_until(pilot, lambda: notifications(app), message="a notification")
+        assert notifications(app) == ["stop worker.1: no [bold]such[/bold] thing"]
+        assert app.is_running
 
 
 async def test_zoom_and_focus_moves(tmp_path):
-    app = make_app(tmp_path, "a: sleep 600\nb: sleep 600\nc: sleep 600\n")
+    app, _ = fake_app(tmp_path, "a: sleep 600\nb: sleep 600\nc: sleep 600\n")
     async with app.run_test(size=SIZE) as pilot:
         assert app.focused is app.pane("a.1").view
         await pilot.press("tab")
@@ -92,13 +120,9 @@ async def test_zoom_and_focus_moves(tmp_path):
 
 
 async def test_search_finds_a_line_that_scrolled_out_of_view(tmp_path):
-    script = (
-        "import time\nfor i in range(400): print(f'line {i}' + (' NEEDLE' if i == 17 else ''))"
-        "\ntime.sleep(600)\n"
-    )
-    (tmp_path / "many.py").write_text(script)
-    app = make_app(tmp_path, f"web: {PY} many.py\n")
+    app, fake = fake_app(tmp_path, "web: python many.py\n")
     async with app.run_test(size=SIZE) as pilot:
+        fake.print("web.1", *(f"line {i}" + (" NEEDLE" if i == 17 else "") for i in range(400)))
         view = app.pane("web.1").view
         await wait_until(pilot, lambda: "line 399" in screen_text(view), message="all output")
         assert "NEEDLE" not in screen_text(view)  # scrolled out of view
@@ -118,9 +142,9 @@ async def test_search_finds_a_line_that_scrolled_out_of_view(tmp_path):
 
 
 async def test_search_navigation_and_no_match(tmp_path):
-    app = make_app(tmp_path, f"web: {PY} -c \"[print('x', i) for i in range(5)]\"; sleep 600\n")
+    app, fake = fake_app(tmp_path, "web: python print_five.py\n")
+    fake.print("web.1", *(f"x {i}" for i in range(5)))
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: "x 4" in buffer_text(app.client.get("web.1")))
         await pilot.press("slash", "x")
         pane = app.pane("web.1")
         await pilot.pause()
@@ -191,7 +215,8 @@ async def test_second_quit_forces(tmp_path, mark):
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: "ready" in buffer_text(app.client.get("stubborn.1")))
         await pilot.press("q")
-        await pilot.pause(0.2)
+        stubborn_pane = app.pane("stubborn.1")
+        await wait_until(pilot, lambda: "stopping" in stubborn_pane.header_text())
         assert app.is_running  # still waiting for the stubborn process
         await pilot.press("ctrl+c")
         await wait_until(pilot, lambda: not app.is_running, timeout=10)
@@ -199,12 +224,14 @@ async def test_second_quit_forces(tmp_path, mark):
 
 
 async def test_a_crashed_process_stays_visible_and_the_others_keep_running(tmp_path):
-    app = make_app(tmp_path, "web: sleep 600\nbad: echo 'Traceback: it broke'; exit 3\n")
+    app, fake = fake_app(tmp_path, "web: sleep 600\nbad: echo 'Traceback: it broke'; exit 3\n")
     async with app.run_test(size=SIZE) as pilot:
+        fake.print("bad.1", "Traceback: it broke")
+        fake.exit("bad.1", 3)
         bad = app.client.get("bad.1")
-        await wait_until(pilot, lambda: bad.state is State.EXITED)
-        await pilot.pause(0.1)
         pane = app.pane("bad.1")
+        await wait_until(pilot, lambda: bad.state is State.EXITED and app.repainted)
+        assert notifications(app) == ["bad.1 exited with code 3"]
         assert "crashed: exit 3" in pane.header_text()
         assert "Traceback: it broke" in screen_text(pane.view)
         assert pane.kind == "crashed"
@@ -223,13 +250,9 @@ async def test_child_output_is_never_markup_and_colours_are_kept(tmp_path):
 
 
 async def test_follow_pauses_when_scrolling_up_and_counts_new_lines(tmp_path):
-    script = (
-        "import sys, time\nfor i in range(200): print('old', i)\nsys.stdout.flush()\n"
-        "sys.stdin.readline()\nfor i in range(7): print('new', i)\ntime.sleep(600)\n"
-    )
-    (tmp_path / "f.py").write_text(script)
-    app = make_app(tmp_path, f"web: {PY} f.py\n")
+    app, fake = fake_app(tmp_path, "web: python f.py\n")
     async with app.run_test(size=SIZE) as pilot:
+        fake.print("web.1", *(f"old {i}" for i in range(200)))
         view = app.pane("web.1").view
         await wait_until(pilot, lambda: "old 199" in screen_text(view))
         await pilot.press("pageup")
@@ -239,19 +262,18 @@ async def test_follow_pauses_when_scrolling_up_and_counts_new_lines(tmp_path):
         first, last, count = view.position()
         assert count == 200 and last < 200 and last - first + 1 == view.size.height
         assert f"lines {first}–{last} of 200" in str(pane.unseen_bar.render())
-        app.client.write("web.1", b"\r")
+        fake.print("web.1", *(f"new {i}" for i in range(7)))
         await wait_until(pilot, lambda: view.unseen >= 7, message="unseen count")
         label = app.pane("web.1").unseen_bar
         assert f"↓ {view.unseen} new lines" in str(label.render()) and label.has_class("-visible")
         assert "new 6" not in screen_text(view)
         await pilot.press("end")
         assert view.follow and view.unseen == 0 and "new 6" in screen_text(view)
-        await pilot.pause()
-        assert not label.has_class("-visible")
+        await wait_until(pilot, lambda: not label.has_class("-visible"))
 
 
 async def test_many_processes_show_a_list_and_the_selected_pane(tmp_path):
-    app = make_app(tmp_path, "web: sleep 600\n", concurrency=f"web={MAX_TILED + 3}")
+    app, _ = fake_app(tmp_path, "web: sleep 600\n", concurrency=f"web={MAX_TILED + 3}")
     async with app.run_test(size=SIZE) as pilot:
         assert app.list_mode
         visible = [p for p in app.panes if p.display]
@@ -275,9 +297,8 @@ def test_choose_grid():
 async def test_command_palette_offers_every_action_for_every_process(tmp_path):
     from tuirunner.tui.commands import ProcessCommands
 
-    app = make_app(tmp_path, "web: sleep 600\nworker: sleep 600\n", concurrency="worker=2")
+    app, fake = fake_app(tmp_path, "web: sleep 600\nworker: sleep 600\n", concurrency="worker=2")
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: running(app, "worker.2"))
         provider = ProcessCommands(app.screen)
         titles = [title for title, _, _ in provider._commands()]
         for expected in (
@@ -292,11 +313,13 @@ async def test_command_palette_offers_every_action_for_every_process(tmp_path):
         callback = dict((t, c) for t, c, _ in provider._commands())["Stop worker.2"]
         callback()
         await wait_until(pilot, lambda: app.client.get("worker.2").state is State.STOPPED)
+        assert fake.ops() == [("stop", {"names": ["worker.2"]})]
 
 
 @pytest.mark.parametrize("key", ["c"])
 async def test_copy_visible_lines(tmp_path, key):
-    app = make_app(tmp_path, "web: echo copy me; sleep 600\n")
+    app, fake = fake_app(tmp_path, "web: echo copy me; sleep 600\n")
+    fake.print("web.1", "copy me")
     copied = []
     app.copy_to_clipboard = copied.append  # the terminal's clipboard is not ours to read
     async with app.run_test(size=SIZE) as pilot:
@@ -316,12 +339,15 @@ def test_only_colour_sequences_reach_the_terminal():
 
 
 async def test_command_palette_survives_commands_that_look_like_markup(tmp_path):
-    app = make_app(tmp_path, "web: echo x | sed 's/[/]//' | grep -E '[a-z]+'; sleep 600\n")
+    from textual.command import CommandList, CommandPalette
+
+    app, _ = fake_app(tmp_path, "web: echo x | sed 's/[/]//' | grep -E '[a-z]+'; sleep 600\n")
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: running(app, "web.1"))
         await pilot.press("ctrl+p")
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: isinstance(app.screen, CommandPalette))
         await pilot.press(*"stop")
-        await pilot.pause(0.5)
+        commands = app.screen.query_one(CommandList)
+        await wait_until(pilot, lambda: commands.option_count > 0, message="the matches")
+        assert "Stop web.1" in str(commands.get_option_at_index(0).prompt)
         assert app.is_running
         await pilot.press("escape")

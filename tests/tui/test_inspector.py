@@ -1,9 +1,11 @@
-"""Pilot tests of the environment inspector."""
+"""Pilot tests of the environment inspector: over a scripted keeper (tests/fake_keeper.py)
+that loads the environment as a keeper does, and, for revealing a secret and for an env file
+edited while processes run, over a real keeper."""
 
 import shlex
 
 from tests.helpers import PYTHON, clean_env
-from tests.tui_helpers import buffer_text, make_app, screen_text, wait_until
+from tests.tui_helpers import buffer_text, fake_app, make_app, screen_text, wait_until
 from tuirunner.events import State
 from tuirunner.secrets import MASK
 from tuirunner.tui.screens.inspector import EnvInspector
@@ -35,6 +37,18 @@ def project(
     return make_app(tmp_path, procfile, env_files=[".env"], shell_env=shell_env, **kwargs)
 
 
+def scripted(
+    tmp_path,
+    env_text: str,
+    procfile: str = "web: sleep 600\nworker: sleep 600\n",
+    shell: dict | None = None,
+):
+    """As :func:`project`, over a scripted keeper: the app, and the keeper."""
+    (tmp_path / ".env").write_text(env_text)
+    shell_env = clean_env(**(shell or {}))
+    return fake_app(tmp_path, procfile, env_files=[".env"], shell_env=shell_env)
+
+
 async def open_inspector(app, pilot, name="web.1") -> EnvInspector:
     await wait_until(pilot, lambda: app.client.get(name).state is State.RUNNING)
     app.focus_process(name)
@@ -44,7 +58,7 @@ async def open_inspector(app, pilot, name="web.1") -> EnvInspector:
 
 
 async def test_a_file_value_shadowing_the_shell_shows_both_with_sources(tmp_path):
-    app = project(tmp_path, "# settings\nDEBUG=1\n", shell={"DEBUG": "0"})
+    app, _ = scripted(tmp_path, "# settings\nDEBUG=1\n", shell={"DEBUG": "0"})
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_inspector(app, pilot)
         value, source, notes = rows(screen)["DEBUG"]
@@ -79,18 +93,19 @@ async def test_secrets_are_masked_until_revealed_and_then_masked_again(tmp_path)
 
 
 async def test_copy_a_value_without_showing_it(tmp_path):
-    app = project(tmp_path, f"SECRET_KEY={SECRET}\n")
+    app, _ = scripted(tmp_path, f"SECRET_KEY={SECRET}\n")
     copied = []
     app.copy_to_clipboard = copied.append
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_inspector(app, pilot)
         await pilot.press("slash", *"SECRET_KEY", "enter", "c")
+        await wait_until(pilot, lambda: copied, message="the copy")
         assert copied == [SECRET]
         assert SECRET not in str(rows(screen))
 
 
 async def test_filter_and_modes(tmp_path):
-    app = project(tmp_path, "ALPHA=1\nBETA=2\nSAME=x\n", shell={"SAME": "x", "GAMMA": "3"})
+    app, _ = scripted(tmp_path, "ALPHA=1\nBETA=2\nSAME=x\n", shell={"SAME": "x", "GAMMA": "3"})
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_inspector(app, pilot)
         assert {"ALPHA", "BETA", "GAMMA", "PATH"} <= set(rows(screen))
@@ -104,7 +119,7 @@ async def test_filter_and_modes(tmp_path):
 
 
 async def test_switching_process_shows_port_and_ps_differ(tmp_path):
-    app = project(tmp_path, "X=1\n")
+    app, _ = scripted(tmp_path, "X=1\n")
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_inspector(app, pilot)
         await wait_until(pilot, lambda: app.client.get("worker.1").state is State.RUNNING)
@@ -120,7 +135,7 @@ async def test_switching_process_shows_port_and_ps_differ(tmp_path):
 
 async def test_warnings_list_bad_lines_and_missing_example_variables(tmp_path):
     (tmp_path / ".env.example").write_text("SECRET_KEY=\nDEBUG=\n")
-    app = project(tmp_path, f'DEBUG=1\nBROKEN_PASSWORD="{SECRET}"oops\n')
+    app, _ = scripted(tmp_path, f'DEBUG=1\nBROKEN_PASSWORD="{SECRET}"oops\n')
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_inspector(app, pilot)
         text = str(screen.query_one("#env-warnings").render())
@@ -167,11 +182,17 @@ async def test_editing_env_while_running_offers_a_restart_that_gives_the_new_val
 
 
 async def test_a_crash_naming_a_missing_variable_points_to_the_inspector(tmp_path):
-    settings = "import os; SECRET_KEY = os.environ['SECRET_KEY']"
-    app = project(
-        tmp_path, "DEBUG=1\n", procfile=f"web: {PY} -c {shlex.quote(settings)}\nworker: sleep 600\n"
+    app, fake = scripted(
+        tmp_path, "DEBUG=1\n", procfile="web: python settings.py\nworker: sleep 600\n"
     )
     async with app.run_test(size=SIZE) as pilot:
+        fake.print(
+            "web.1",
+            "Traceback (most recent call last):",
+            '  File "<string>", line 1, in <module>',
+            "KeyError: 'SECRET_KEY'",
+        )
+        fake.exit("web.1", 1)
         web = app.client.get("web.1")
         await wait_until(pilot, lambda: web.state is State.EXITED)
         pane = app.pane("web.1")
@@ -183,7 +204,7 @@ async def test_a_crash_naming_a_missing_variable_points_to_the_inspector(tmp_pat
 
 
 async def test_reveal_works_on_any_row_and_moving_away_masks_it_again(tmp_path):
-    app = project(tmp_path, f"AAA=1\nBBB=2\nZZZ_TOKEN={SECRET}\n")
+    app, _ = scripted(tmp_path, f"AAA=1\nBBB=2\nZZZ_TOKEN={SECRET}\n")
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_inspector(app, pilot)
         names = list(rows(screen))
@@ -200,7 +221,7 @@ async def test_reveal_works_on_any_row_and_moving_away_masks_it_again(tmp_path):
 
 
 async def test_a_value_built_from_a_secret_is_masked(tmp_path):
-    app = project(
+    app, _ = scripted(
         tmp_path,
         f"ZZZ_SECRET_KEY={SECRET}\n"
         "UPSTREAM=https://api.example.com/?key=${ZZZ_SECRET_KEY}\n"

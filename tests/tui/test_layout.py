@@ -1,29 +1,33 @@
-"""The UI under small terminals, resizes, input mode and themes (pilot tests over a real keeper)."""
-
-import shlex
+"""The UI under small terminals, resizes, input mode and themes (pilot tests over a scripted
+keeper, tests/fake_keeper.py)."""
 
 import pytest
 
-from tests.helpers import PYTHON
-from tests.tui_helpers import buffer_text, make_app, screen_text, wait_until
+from tests.tui_helpers import fake_app, screen_text, settle, wait_until
 from tuirunner.events import State
 from tuirunner.tui.preferences import Preferences
 from tuirunner.tui.screens.inspector import shorten_source
 
-PY = shlex.quote(PYTHON)
-CRASHING = "web: sleep 600\nboom: echo 'Traceback: it broke'; exit 1\n"
+CRASHING = "web: sleep 600\nboom: python boom.py\n"
 
 
 def state(app, name):
     return app.client.get(name).state
 
 
+def crashing_app(tmp_path):
+    app, fake = fake_app(tmp_path, CRASHING)
+    fake.print("boom.1", "Traceback: it broke")
+    fake.exit("boom.1", 1)
+    return app
+
+
 @pytest.mark.parametrize("width", [80, 60, 44])
 async def test_a_narrow_header_keeps_the_name_and_state_last(tmp_path, width):
-    app = make_app(tmp_path, CRASHING)
+    app = crashing_app(tmp_path)
     async with app.run_test(size=(width, 24)) as pilot:
         await wait_until(pilot, lambda: state(app, "boom.1") is State.EXITED)
-        await pilot.pause(0.1)
+        await settle(pilot)
         boom, web = app.pane("boom.1"), app.pane("web.1")
         assert "boom.1" in boom.header_text() and "crashed: exit 1" in boom.header_text()
         assert "web.1" in web.header_text() and "running" in web.header_text()
@@ -34,7 +38,7 @@ async def test_a_narrow_header_keeps_the_name_and_state_last(tmp_path, width):
 
 
 async def test_a_wide_pane_shows_every_detail_and_the_buttons(tmp_path):
-    app = make_app(tmp_path, CRASHING)
+    app = crashing_app(tmp_path)
     async with app.run_test(size=(200, 40)) as pilot:
         await wait_until(pilot, lambda: state(app, "boom.1") is State.EXITED)
         web = app.pane("web.1")
@@ -55,45 +59,41 @@ async def test_after_a_resize_the_layout_is_what_a_fresh_start_at_that_size_give
 ):
     procfile = "web: sleep 600\nworker: sleep 600\nmail: sleep 600\n"
     (tmp_path / "fresh").mkdir()
-    fresh = make_app(tmp_path / "fresh", procfile)
+    fresh, _ = fake_app(tmp_path / "fresh", procfile)
     async with fresh.run_test(size=after) as pilot:
-        await wait_until(pilot, lambda: all(p.state is State.RUNNING for p in fresh.client))
-        await pilot.pause(0.2)
+        await settle(pilot)
         expected = layout_of(fresh)
         expected_headers = [p.header_text().split("  ")[0] for p in fresh.panes]
     (tmp_path / "resized").mkdir()
-    app = make_app(tmp_path / "resized", procfile)
+    app, _ = fake_app(tmp_path / "resized", procfile)
     async with app.run_test(size=before) as pilot:
-        await wait_until(pilot, lambda: all(p.state is State.RUNNING for p in app.client))
+        await settle(pilot)
         await pilot.resize_terminal(*after)
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: layout_of(app) == expected, message="the new layout")
+        await settle(pilot)
         assert layout_of(app) == expected
         assert [p.header_text().split("  ")[0] for p in app.panes] == expected_headers
 
 
 async def test_the_last_line_of_a_crash_is_in_view_without_pressing_end(tmp_path):
-    script = (
-        "import os\nfor i in range(200): print('line', i)\n"
-        "raise KeyError('SECRET_KEY')\n"  # a hint appears, and the view gets shorter
-    )
-    (tmp_path / "crash.py").write_text(script)
-    app = make_app(tmp_path, f"web: {PY} crash.py\nother: sleep 600\n")
+    app, fake = fake_app(tmp_path, "web: python crash.py\nother: sleep 600\n")
     async with app.run_test(size=(100, 24)) as pilot:
+        fake.print("web.1", *(f"line {i}" for i in range(200)))
+        fake.print("web.1", "Traceback (most recent call last):", "KeyError: 'SECRET_KEY'")
+        fake.exit("web.1", 1)  # a hint appears, and the view gets shorter
         await wait_until(pilot, lambda: state(app, "web.1") is State.EXITED)
         pane = app.pane("web.1")
         await wait_until(pilot, lambda: pane.hint_bar.has_class("-visible"))
-        await pilot.pause(0.2)
+        await settle(pilot)
         assert "KeyError: 'SECRET_KEY'" in screen_text(pane.view)
         assert pane.view.follow
 
 
 async def test_input_mode_offers_only_its_way_out_and_ends_when_the_process_does(tmp_path):
-    script = "line = input('> ')\nprint('got', line)\n"
-    (tmp_path / "once.py").write_text(script)
-    app = make_app(tmp_path, f"once: {PY} once.py\nweb: sleep 600\n")
+    app, fake = fake_app(tmp_path, "once: python once.py\nweb: sleep 600\n")
+    fake.write("once.1", b"> ")
     async with app.run_test(size=(120, 30)) as pilot:
         proc = app.client.get("once.1")
-        await wait_until(pilot, lambda: "> " in buffer_text(proc))
         await pilot.press("i")
         assert app.input_target == "once.1"
         shown = {
@@ -103,9 +103,13 @@ async def test_input_mode_offers_only_its_way_out_and_ends_when_the_process_does
         }
         assert shown == {"leave_input_mode"}, shown  # not "q Quit": q goes to the process
         await pilot.press(*"ok", "enter")
+        typed = [("write", {"name": "once.1", "data": data}) for data in (b"o", b"k", b"\r")]
+        await wait_until(pilot, lambda: fake.ops() == typed, message="the keys to the process")
+        fake.print("once.1", "got ok")
+        fake.exit("once.1", 0)
         await wait_until(pilot, lambda: proc.state is State.EXITED)
-        await pilot.pause(0.1)
-        assert app.input_target is None and not app.pane("once.1").input_mode
+        await wait_until(pilot, lambda: app.input_target is None)
+        assert not app.pane("once.1").input_mode
         await pilot.press("i")  # a process that is not running: no input mode, a notice
         assert app.input_target is None
 
@@ -113,14 +117,16 @@ async def test_input_mode_offers_only_its_way_out_and_ends_when_the_process_does
 async def test_the_chosen_theme_is_remembered(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     (tmp_path / "one").mkdir()
-    app = make_app(tmp_path / "one", "web: sleep 600\n")
+    app, _ = fake_app(tmp_path / "one", "web: sleep 600\n")
+    app.preferences = Preferences.load()  # as the app does by default (fake_app's is apart)
     async with app.run_test(size=(80, 24)) as pilot:
         assert app.theme != "textual-light"
         app.theme = "textual-light"
-        await pilot.pause(0.2)
+        await wait_until(pilot, lambda: Preferences.load().theme == "textual-light")
     assert Preferences.load().theme == "textual-light"
     (tmp_path / "two").mkdir()
-    again = make_app(tmp_path / "two", "web: sleep 600\n")
+    again, _ = fake_app(tmp_path / "two", "web: sleep 600\n")
+    again.preferences = Preferences.load()
     async with again.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         assert again.theme == "textual-light"

@@ -4,34 +4,17 @@ An output view repaints only the rows whose look changed (see OutputView._repain
 and headers and the key bar hand over the same strips until refreshed (KeptLines).
 These tests keep a copy of the terminal's screen, applying every update the app writes, and
 compare it with a full render after each step: a row wrongly judged unchanged shows up as a
-difference. A real child prints what each step feeds it.
+difference. A scripted keeper (tests/fake_keeper.py) sends the output of each step.
 """
-
-import shlex
 
 import pytest
 from textual._compositor import ChopsUpdate, LayoutUpdate
 from textual.app import App
 
-from tests.helpers import PYTHON
-from tests.tui_helpers import make_app, wait_until
+from tests.tui_helpers import fake_app, wait_until
+from tests.tui_helpers import settle as caught_up
 
 SIZE = (80, 24)
-
-ECHO_FEED = """\
-import sys, time
-pos = 0
-while True:
-    try:
-        data = open(sys.argv[1]).read()
-    except FileNotFoundError:
-        data = ""
-    if len(data) > pos:
-        sys.stdout.write(data[pos:])
-        sys.stdout.flush()
-        pos = len(data)
-    time.sleep(0.02)
-"""
 
 
 class Terminal:
@@ -108,9 +91,7 @@ def full_render(app) -> Terminal:
 async def settle(pilot, app, terminal) -> None:
     """Wait until the screen has caught up with the output, then compare it with a full
     render: cell by cell, text and style."""
-    await wait_until(pilot, lambda: not app._dirty and app._flush_timer is None)
-    await pilot.pause(0.1)
-    await pilot.pause()
+    await caught_up(pilot)
     width, height = app.size
     reference = full_render(app)
     shown, expected = terminal.rows(width, height), reference.rows(width, height)
@@ -119,17 +100,13 @@ async def settle(pilot, app, terminal) -> None:
     assert on_screen == reference.cells, "a cell's style differs from a full repaint"
 
 
-def feed(tmp_path, text: str, name: str = "web") -> None:
-    with open(tmp_path / f"{name}.txt", "a") as f:
-        f.write(text)
-
-
 async def test_the_terminal_matches_a_full_repaint_as_output_scrolls(tmp_path, terminal):
-    (tmp_path / "echo_feed.py").write_text(ECHO_FEED)
-    python = shlex.quote(PYTHON)
-    app = make_app(
-        tmp_path, f"web: {python} echo_feed.py web.txt\nother: {python} echo_feed.py other.txt\n"
-    )
+    app, fake = fake_app(tmp_path, "web: python feed.py\nother: python feed.py\n")
+
+    def feed(tmp_path, text: str, name: str = "web") -> None:
+        if text:  # as a terminal gives it: \r\n line ends
+            fake.write(f"{name}.1", text.replace("\n", "\r\n").encode())
+
     async with app.run_test(size=SIZE) as pilot:
         view = app.pane("web.1").view
         buffer = view.buffer

@@ -1,20 +1,16 @@
-"""Snapshot tests of the main layouts (``pytest --snapshot-update`` records them).
+"""Snapshot tests of the main layouts (``pytest --snapshot-update`` records them), over a
+scripted keeper (tests/fake_keeper.py): the processes' states and output are the test's.
 
 Everything that changes from run to run is pinned: pids and uptimes (SnapshotApp), the run id,
 the shell environment (a fixed one), toasts (cleared) and the cursor blink.
 """
 
-import shlex
-
 from textual.widgets import Input
 
-from tests.helpers import PYTHON
-from tests.tui_helpers import SnapshotApp, make_app, wait_until
+from tests.tui_helpers import SnapshotApp, fake_app, settle, wait_until
 from tuirunner.events import State
-from tuirunner.tui.preferences import Preferences
 from tuirunner.tui.screens.inspector import EnvInspector
 
-PY = shlex.quote(PYTHON)
 SHELL = {
     "HOME": "/home/dev",
     "PATH": "/usr/local/bin:/usr/bin:/bin",
@@ -24,42 +20,27 @@ SHELL = {
 
 
 def app_for(tmp_path, procfile: str, theme: str | None = None, **kwargs):
-    app = make_app(
-        tmp_path,
-        procfile,
-        app_class=SnapshotApp,
-        shell_env=dict(SHELL),
-        preferences=Preferences(tmp_path / "tui.json", theme),
-        **kwargs,
+    """The app over a fake keeper whose processes all run (the run id is fixed)."""
+    app, fake = fake_app(
+        tmp_path, procfile, app_class=SnapshotApp, shell_env=dict(SHELL), theme=theme, **kwargs
     )
-    app.client.run_id = "0123456789abcdef"  # normally random per run
-    return app
+    return app, fake
 
 
-_scripts = iter(range(1_000_000))
-
-
-def printing(tmp_path, lines: list[str]) -> str:
-    """A command that prints *lines* (with colours) and then waits."""
-    script = (
-        "import time\n"
-        + "".join(f"print({line!r})\n" for line in lines)
-        + "import sys; sys.stdout.flush(); time.sleep(600)\n"
-    )
-    path = tmp_path / f"child{next(_scripts)}.py"
-    path.write_text(script)
-    return f"{PY} {path.name}"
+def crash(fake, name: str, lines: list[str], code: int = 1) -> None:
+    fake.print(name, *lines)
+    fake.exit(name, code)
 
 
 def settled(*conditions):
     async def run_before(pilot) -> None:
         app = pilot.app
         await wait_until(pilot, lambda: all(c(app) for c in conditions))
-        await pilot.pause(0.2)
+        await settle(pilot)
         app.clear_notifications()
         for widget in app.screen.query(Input):
             widget.cursor_blink = False
-        await pilot.pause()
+        await settle(pilot)
 
     return run_before
 
@@ -84,19 +65,19 @@ WEB_LINES = [
 
 
 def test_one_process(tmp_path, snap_compare):
-    app = app_for(tmp_path, f"web: {printing(tmp_path, WEB_LINES)}\n")
+    app, fake = app_for(tmp_path, "web: python manage.py runserver\n")
+    fake.print("web.1", *WEB_LINES)
     assert snap_compare(
         app, terminal_size=(100, 24), run_before=settled(has_output("web.1", "GET /"))
     )
 
 
 def test_three_processes(tmp_path, snap_compare):
-    procfile = (
-        f"web: {printing(tmp_path, WEB_LINES)}\n"
-        f"worker: {printing(tmp_path, ['Starting worker', 'task greet finished'])}\n"
-        f"mail: {printing(tmp_path, ['Server is listening on 127.0.0.1:1025'])}\n"
-    )
-    app = app_for(tmp_path, procfile)
+    procfile = "web: python manage.py runserver\nworker: python worker.py\nmail: aiosmtpd\n"
+    app, fake = app_for(tmp_path, procfile)
+    fake.print("web.1", *WEB_LINES)
+    fake.print("worker.1", "Starting worker", "task greet finished")
+    fake.print("mail.1", "Server is listening on 127.0.0.1:1025")
     assert snap_compare(
         app,
         terminal_size=(140, 36),
@@ -109,12 +90,11 @@ def test_three_processes(tmp_path, snap_compare):
 
 
 def test_twelve_processes_list_and_selected_pane(tmp_path, snap_compare):
-    procfile = (
-        f"web: {printing(tmp_path, ['web ready'])}\n"
-        f"worker: {printing(tmp_path, ['worker ready'])}\n"
-        f"clock: {printing(tmp_path, ['tick'])}\n"
-    )
-    app = app_for(tmp_path, procfile, concurrency="web=4,worker=6,clock=2")
+    procfile = "web: serve\nworker: work\nclock: tick\n"
+    app, fake = app_for(tmp_path, procfile, concurrency="web=4,worker=6,clock=2")
+    said = {"web": "web ready", "worker": "worker ready", "clock": "tick"}
+    for proc in fake.processes:
+        fake.print(proc.name, said[proc.type])
 
     async def run_before(pilot):
         await settled(
@@ -122,19 +102,20 @@ def test_twelve_processes_list_and_selected_pane(tmp_path, snap_compare):
             has_output("worker.2", "ready"),
         )(pilot)
         await pilot.press("5")  # worker.1, the fifth process
-        await pilot.pause()
+        await settle(pilot)
 
     assert snap_compare(app, terminal_size=(120, 30), run_before=run_before)
 
 
 def test_crashed_process(tmp_path, snap_compare):
-    crash = (
-        "echo 'Traceback (most recent call last):'; "
-        "echo '  File \"settings.py\", line 3, in <module>'; "
-        "echo \"KeyError: 'SECRET_KEY'\"; exit 1"
-    )
-    procfile = f"web: {crash}\nworker: {printing(tmp_path, ['Starting worker'])}\n"
-    app = app_for(tmp_path, procfile)
+    app, fake = app_for(tmp_path, "web: python settings.py\nworker: python worker.py\n")
+    traceback = [
+        "Traceback (most recent call last):",
+        '  File "settings.py", line 3, in <module>',
+        "KeyError: 'SECRET_KEY'",
+    ]
+    crash(fake, "web.1", traceback)
+    fake.print("worker.1", "Starting worker")
     assert snap_compare(
         app,
         terminal_size=(120, 24),
@@ -148,14 +129,16 @@ def test_crashed_process(tmp_path, snap_compare):
 
 def test_search_active(tmp_path, snap_compare):
     lines = [f"GET /api/items/{i} 200" for i in range(40)] + ["POST /api/orders 500"]
-    app = app_for(tmp_path, f"web: {printing(tmp_path, lines)}\n")
+    app, fake = app_for(tmp_path, "web: serve\n")
+    fake.print("web.1", *lines)
 
     async def run_before(pilot):
         await settled(has_output("web.1", "POST"))(pilot)
         await pilot.press("slash", *"items/1")
-        await pilot.pause(0.1)
-        pilot.app.pane("web.1").search_input.cursor_blink = False
-        await pilot.pause()
+        pane = pilot.app.pane("web.1")
+        await wait_until(pilot, lambda: pane.view.search and pane.view.search.query == "items/1")
+        pane.search_input.cursor_blink = False
+        await settle(pilot)
 
     assert snap_compare(app, terminal_size=(100, 24), run_before=run_before)
 
@@ -167,31 +150,32 @@ def test_inspector_with_masked_values(tmp_path, snap_compare):
         'BROKEN="x"y\n'
     )
     (tmp_path / ".env.example").write_text("SECRET_KEY=\nDEBUG=\nSENTRY_DSN=\n")
-    app = app_for(tmp_path, "web: sleep 600\nworker: sleep 600\n", env_files=[".env"])
+    app, _ = app_for(tmp_path, "web: sleep 600\nworker: sleep 600\n", env_files=[".env"])
 
     async def run_before(pilot):
         await settled(in_state("web.1", State.RUNNING), in_state("worker.1", State.RUNNING))(pilot)
         await pilot.press("e")
         await wait_until(pilot, lambda: isinstance(pilot.app.screen, EnvInspector))
-        await pilot.pause(0.1)
+        await settle(pilot)
         pilot.app.clear_notifications()
         pilot.app.screen.query_one("#env-filter", Input).cursor_blink = False
-        await pilot.pause()
+        await settle(pilot)
 
     assert snap_compare(app, terminal_size=(140, 32), run_before=run_before)
 
 
-CRASH = (
-    "echo 'Traceback (most recent call last):'; "
-    "echo '  File \"boom.py\", line 1, in <module>'; "
-    "echo 'ZeroDivisionError: division by zero'; exit 1"
-)
+CRASH = [
+    "Traceback (most recent call last):",
+    '  File "boom.py", line 1, in <module>',
+    "ZeroDivisionError: division by zero",
+]
 
 
 def test_two_panes_one_crashed_at_80_by_24(tmp_path, snap_compare):
     """Both headers keep the name and the state; the buttons and details go first."""
-    procfile = f"web: {printing(tmp_path, WEB_LINES)}\nboom: {CRASH}\n"
-    app = app_for(tmp_path, procfile)
+    app, fake = app_for(tmp_path, "web: python manage.py runserver\nboom: python boom.py\n")
+    fake.print("web.1", *WEB_LINES)
+    crash(fake, "boom.1", CRASH)
     assert snap_compare(
         app,
         terminal_size=(80, 24),
@@ -200,8 +184,11 @@ def test_two_panes_one_crashed_at_80_by_24(tmp_path, snap_compare):
 
 
 def test_crashed_process_in_a_light_theme(tmp_path, snap_compare):
-    procfile = f"web: {CRASH}\nworker: {printing(tmp_path, ['Starting worker'])}\n"
-    app = app_for(tmp_path, procfile, theme="textual-light")
+    app, fake = app_for(
+        tmp_path, "web: python boom.py\nworker: python worker.py\n", theme="textual-light"
+    )
+    crash(fake, "web.1", CRASH)
+    fake.print("worker.1", "Starting worker")
     assert snap_compare(
         app,
         terminal_size=(120, 24),
@@ -214,10 +201,10 @@ def inspector_run_before(process: str = "web.1"):
         await settled(in_state(process, State.RUNNING))(pilot)
         await pilot.press("e")
         await wait_until(pilot, lambda: isinstance(pilot.app.screen, EnvInspector))
-        await pilot.pause(0.1)
+        await settle(pilot)
         pilot.app.clear_notifications()
         pilot.app.screen.query_one("#env-filter", Input).cursor_blink = False
-        await pilot.pause()
+        await settle(pilot)
 
     return run_before
 
@@ -228,7 +215,7 @@ def test_inspector_at_120_columns_with_a_long_env_file_path(tmp_path, snap_compa
     env.mkdir(parents=True)
     lines = [f"VARIABLE_{i:02d}=value {i}" for i in range(1, 14)]
     (env / "local.env").write_text("\n".join(lines) + "\n")
-    app = app_for(
+    app, _ = app_for(
         tmp_path,
         "web: sleep 600\n",
         env_files=["config/environments/development/local.env"],
@@ -241,5 +228,5 @@ def test_inspector_in_a_light_theme(tmp_path, snap_compare):
         "SECRET_KEY=dev-secret-never-shown\nDEBUG=1\n"
         "DATABASE_URL=postgres://app:hunter2@localhost/app\n"
     )
-    app = app_for(tmp_path, "web: sleep 600\n", env_files=[".env"], theme="textual-light")
+    app, _ = app_for(tmp_path, "web: sleep 600\n", env_files=[".env"], theme="textual-light")
     assert snap_compare(app, terminal_size=(120, 24), run_before=inspector_run_before())

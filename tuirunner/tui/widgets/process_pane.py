@@ -6,6 +6,8 @@ one (see process_header.py), and the search bar is made the first time it is ope
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -47,6 +49,16 @@ class SearchInput(Input):
         self.pane.close_search()
 
 
+@dataclass(frozen=True)
+class PaneStatus:
+    """What the header shows beside the process's own state, worked out by the app: the pid
+    and uptime as shown (None: not shown), and the wall-clock time its details are for."""
+
+    pid: str | None
+    uptime: str | None
+    now: float
+
+
 class ProcessPane(Vertical):
     """Everything about one process instance."""
 
@@ -66,9 +78,10 @@ class ProcessPane(Vertical):
             self.pane = pane
             self.action = action
 
-    def __init__(self, process: ProcessView, number: int) -> None:
+    def __init__(self, process: ProcessView, number: int, status: PaneStatus) -> None:
         super().__init__(id=f"pane-{number}", classes="pane")
         self.process = process
+        self.status = status
         self.number = number
         self.header = ProcessHeader(classes="pane-header")
         self.header.number = number
@@ -87,12 +100,14 @@ class ProcessPane(Vertical):
         yield self.unseen_bar
 
     def on_mount(self) -> None:
-        self.show(self.app.uptime_text(self.process))  # type: ignore[attr-defined]
+        self.show(self.status)
 
     # --- the header ------------------------------------------------------------------------------
 
-    def show(self, uptime: str | None = None) -> None:
-        """Show the process as it is now (the app calls this when something of it changed)."""
+    def show(self, status: PaneStatus) -> None:
+        """Show the process as it is now, with *status* (the app calls this when something of
+        it changed)."""
+        self.status = status
         proc = self.process
         label, kind = proc.label()
         self.kind = kind
@@ -104,12 +119,11 @@ class ProcessPane(Vertical):
             items.append((f"↻ {proc.restart_count}", ""))
         # Once sampled: "3% 41 MB :1025", the ports it listens on rather than the PORT it got.
         items.append((proc.resources() or f":{proc.port}", "port"))
-        if uptime:
-            items.append((uptime, "muted"))
-        if proc.state.alive and proc.pid is not None:
-            pid = self.app.format_pid(proc.pid)  # type: ignore[attr-defined]
-            items.append((pid, "muted"))
-        detail = proc.detail(self.app.clock())  # type: ignore[attr-defined]
+        if status.uptime:
+            items.append((status.uptime, "muted"))
+        if status.pid:
+            items.append((status.pid, "muted"))
+        detail = proc.detail(status.now)
         if detail:  # what its policy does: first when it does not run (waiting, next try in …)
             items.insert(0 if not proc.state.alive else len(items), (detail, ""))
         header.items = tuple(items)

@@ -1,0 +1,216 @@
+"""Painting an output view's rows: only the visible ones, each rendered once, and only the rows
+whose look changed sent to the terminal.
+
+A line is turned from ANSI into styled text when it is first shown, and the result is cached
+by its absolute line number (lines never change once complete).
+"""
+
+from __future__ import annotations
+
+from typing import Self
+
+from rich.style import Style
+from rich.text import Text
+from textual.cache import LRUCache
+from textual.geometry import Region, Size
+from textual.scroll_view import ScrollView
+from textual.selection import Selection
+from textual.strip import Strip
+
+from tuirunner.output import OutputBuffer
+from tuirunner.tui.widgets.output_lines import line_to_text, plain_line
+from tuirunner.tui.widgets.output_search import Searchable
+
+ROWS_KEPT = 2048  # rendered rows remembered per view (a few screenfuls)
+
+
+class PaintedRows(Searchable, ScrollView):
+    """The painting part of :class:`~tuirunner.tui.widgets.output_view.OutputView`."""
+
+    buffer: OutputBuffer
+    _painted: list[str] | None = None  # (a class default: Textual may refresh before __init__)
+
+    def _init_rows(self) -> None:
+        self._cache: LRUCache[int, Strip] = LRUCache(512)  # a line's text, by absolute index
+        # What a row last showed of a line: (how it was cut, the strip), by absolute index; a
+        # plain dict (faster than an LRU cache on the repaint path), emptied when it grows.
+        self._rows: dict[int, tuple[tuple, Strip]] = {}
+        self._blank: tuple[tuple, Strip] | None = None  # a row below the output, for a cut
+        self._width = 0
+        self._width_pending = False
+        self._base_style: Style | None = None
+        self._flooding = False
+        # What each row showed when sync last repainted (terminal sequences), or None: unknown
+        # (any other refresh, a new size, new styles).
+        self._painted = None
+
+    def _repaint_changed_rows(self) -> None:
+        """Repaint the rows whose look changed, and only those: a pane that scrolls by a line
+        moves every row, but a row that shows what it showed before (a blank row, a repeated
+        line, a pane still filling up) need not be sent to the terminal again. In a flood every
+        row changes: no comparing then."""
+        width, height = self.scrollable_content_region.size
+        painted = self._painted
+        self._painted = None
+        if not width or not height or self._flooding:
+            self.refresh()
+            return
+        rows = self._row_renderer(width)
+        console = self.app.console
+        now = [rows(y).render(console) for y in range(height)]
+        repaint = super().refresh  # not ours: that would forget what the rows show
+        if painted is None or len(painted) != height:
+            repaint()
+        else:
+            y = 0
+            while y < height:
+                if now[y] == painted[y]:
+                    y += 1
+                    continue
+                top = y
+                while y < height and now[y] != painted[y]:
+                    y += 1
+                repaint(Region(0, top, width, y - top))
+        self._painted = now
+
+    def refresh(self, *regions: Region, **kwargs) -> Self:
+        self._painted = None  # repainted for another reason: rows are compared again later
+        return super().refresh(*regions, **kwargs)
+
+    def on_hide(self) -> None:
+        self._painted = None
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._base_style = None
+        self._invalidate()
+
+    def _invalidate(self) -> None:
+        """Lines must be rendered again (new styles, search, selection)."""
+        self._cache.clear()
+        self._rows.clear()
+        self._blank = None
+        self._painted = None
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """Every row of *crop*, as the very strip objects of the last repaint where the line is
+        the same (a line keeps its strip when the view scrolls). Textual's styles cache makes a
+        new strip for every row it renders; with ours, its filter and compositor caches (kept
+        per strip) hit, and a pane that scrolls by one line costs little more than that line.
+        The view has no border, padding or opacity of its own to apply."""
+        styles = self.styles
+        if styles.padding or styles.border or styles.opacity < 1 or styles.text_opacity < 1:
+            return super().render_lines(crop)
+        width = self.size.width
+        rows = self._row_renderer(width)
+        strips = [rows(y) for y in crop.line_range]
+        x1, x2 = crop.column_span
+        if (x1, x2) != (0, width):
+            strips = [strip.crop(x1, x2) for strip in strips]
+        return strips
+
+    def render_line(self, y: int) -> Strip:
+        """The Line API's row *y* (before the app's line filters)."""
+        return self._row_renderer(self.size.width, filtered=False)(y)
+
+    def _row_renderer(self, width: int, filtered: bool = True):
+        """A function of y giving the row's strip (what it needs is looked up once)."""
+        scroll_x, scroll_y = self.scroll_offset
+        buffer = self.buffer
+        first, total = buffer.first_index, buffer.total
+        filters = self.get_line_filters() if filtered else ()
+        _, background = self.background_colors
+        rich_style = self._base_style
+        if rich_style is None:  # computing it is costly; it only changes with the styles
+            rich_style = self._base_style = self.rich_style
+        cut = (scroll_x, width, background, rich_style, *filters)
+        shown = self._rows if filtered else {}
+
+        def blank() -> Strip:
+            if self._blank is None or self._blank[0] != cut:
+                strip = Strip.blank(width, rich_style)
+                for line_filter in filters:
+                    strip = strip.apply_filter(line_filter, background)
+                self._blank = (cut, strip)
+            return self._blank[1]
+
+        def render_row(y: int) -> Strip:
+            row = scroll_y + y
+            index = first + row
+            complete = index < total  # a complete line does not change
+            if complete:
+                seen = shown.get(index)
+                if seen is not None and seen[0] == (row, cut):
+                    return seen[1]
+            elif index > total or (index == total and not buffer.partial):
+                return blank()  # below the output: the same strip for every such row
+            strip = self._row_strip(row, rich_style)
+            if strip is None:
+                strip = Strip.blank(width, rich_style)
+            else:
+                strip = strip.crop_extend(scroll_x, scroll_x + width, rich_style)
+                strip = strip.apply_offsets(scroll_x, row)
+            for line_filter in filters:
+                strip = strip.apply_filter(line_filter, background)
+            if complete:
+                if len(shown) > ROWS_KEPT:
+                    shown.clear()
+                shown[index] = ((row, cut), strip)
+            return strip
+
+        return render_row
+
+    def _row_strip(self, row: int, rich_style: Style) -> Strip | None:
+        buf = self.buffer
+        index = buf.first_index + row
+        partial = index == buf.total
+        if not partial:
+            cached = self._cache.get(index)
+            if cached is not None:
+                return cached
+        raw = buf.line(index)
+        if raw is None:
+            return None
+        text = line_to_text(raw)
+        text.stylize_before(rich_style)  # the widget's colours, under the child's own
+        self._highlight(text, index, row)
+        strip = Strip(text.render(self.app.console), text.cell_len)
+        if not partial:
+            self._cache[index] = strip
+        if strip.cell_length > self._width:
+            self._width = strip.cell_length
+            if not self._width_pending:
+                self._width_pending = True
+                self.call_after_refresh(self._grow_width)
+        return strip
+
+    def _grow_width(self) -> None:
+        self._width_pending = False
+        if self._width > self.virtual_size.width:
+            self.virtual_size = Size(self._width, self.virtual_size.height)
+
+    def _highlight(self, text: Text, index: int, row: int) -> None:
+        self._highlight_matches(text, index)
+        selection = self.text_selection
+        if selection is not None:
+            span = selection.get_span(row)
+            if span is not None:
+                start, end = span
+                if end == -1:
+                    end = len(text)
+                text.stylize(self.screen.get_component_rich_style("screen--selection"), start, end)
+
+    # --- selection and copy ------------------------------------------------------------------
+
+    def get_selection(self, selection: Selection) -> tuple[str, str] | None:
+        text = "\n".join(plain_line(line) for line in self.buffer.snapshot())
+        return selection.extract(text), "\n"
+
+    def selection_updated(self, selection: Selection | None) -> None:
+        self._invalidate()
+        self.refresh()
+
+    def visible_text(self) -> str:
+        lines = self.buffer.snapshot()
+        start = round(self.scroll_y)
+        return "\n".join(plain_line(x) for x in lines[start : start + self.size.height])
