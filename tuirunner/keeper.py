@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import Any
 
 import tuirunner
-from tuirunner import settings as settings_module
 from tuirunner.environment import EnvSource
 from tuirunner.errors import UserError
 from tuirunner.events import (
@@ -56,7 +55,7 @@ from tuirunner.runtime import RunLock, RunPaths, holder, listen, peer_uid, run_p
 from tuirunner.spawn import Reaper
 from tuirunner.supervisor import ManagedProcess, Supervisor
 from tuirunner.tui.layout import first_window
-from tuirunner.watching import FileWatch, Stamp, stamps
+from tuirunner.watching import WATCH_DEBOUNCE, FileWatch, Stamp, stamps
 from tuirunner.wire import (
     JSON,
     PROTOCOL,
@@ -75,7 +74,6 @@ SAMPLE_FRESH = 0.3  # ps with nobody sampling: the CPU use over this long
 # The file watcher (watchfiles, when processes watch files): changes within WATCH_DEBOUNCE are
 # one; WATCH_STEP is how often its thread wakes up to look for them (its idle cost); WATCH_POLL
 # how often files that are not watched by events (env files, the app root's own) are looked at.
-WATCH_DEBOUNCE = int(settings_module.WATCH_DEBOUNCE * 1000)
 WATCH_STEP = 250
 WATCH_POLL = 1.0
 # A client hears from the keeper at most every FORWARD_GAP: what happens meanwhile (a flood's
