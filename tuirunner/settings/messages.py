@@ -1,10 +1,11 @@
 """msgspec's validation errors in tuirunner's words.
 
-msgspec reports the first mistake as ``Expected `int` >= 1 - at `$.processes[...].port```: a
-message for a program and a path that hides table keys. :func:`schema_error` finds the key and
-the value in the parsed TOML (walking the schema beside it) and says it as the hand-written
-validator did: ``processes.web.port: must be from 1 to 65535, got 0``, ``unknown key (did you
-mean "procfile"?)``.
+msgspec reports a mistake as ``Expected `int` >= 1 - at `$.processes[...].log_backups```: a
+message for a program, about the first mistake in the file's order, at a path that hides table
+keys. :func:`schema_error` walks the parsed TOML beside the schema to the first mistake in the
+order the hand-written validator reported them (a table's unknown keys, then its keys in the
+schema's order), and says it in its words: ``processes.web.log_backups: must be from 0 to 1000,
+got -1``, ``unknown key (did you mean "procfile"?)``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import enum
 import json
 import math
-import re
 import types
 import typing
 from collections.abc import Iterable
@@ -24,9 +24,6 @@ import msgspec
 from tuirunner.settings.model import SETTINGS_FILE, SettingsError, key_path
 
 Key = tuple[str | int, ...]
-
-_PATH = re.compile(r" - at `(\$[^`]*)`$")
-_SEGMENT = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|(\[\.\.\.\])")
 
 
 def describe(value: Any) -> str:
@@ -73,46 +70,43 @@ def unknown_key(path: Path, prefix: str, keys: Key, name: str, allowed: Iterable
 def schema_error(
     exc: msgspec.ValidationError, table: Any, schema: type, path: Path, prefix: str
 ) -> SettingsError:
-    """*exc*, raised converting *table* to *schema*, as a SettingsError."""
-    message = str(exc)
-    m = _PATH.search(message)
-    keys, value, tp = _locate(m.group(1) if m else "$", table, schema)
-    bare, _ = _unwrap(_member(tp, value))
-    if message.startswith("Object contains unknown field") and _is_struct(bare):
-        allowed = bare.__struct_fields__
-        name = next(k for k in value if k not in allowed)
-        reason = unknown_key(path, prefix, keys, name, allowed)
-        keys = (*keys, name)
+    """*exc*, raised converting *table* to *schema*, as a SettingsError about the first mistake
+    in the schema's key order (a table's unknown keys first, then its keys in the order of the
+    struct's fields), as the hand-written validator reported it."""
+    keys, value, tp, unknown = _first_mistake(table, schema, ())
+    if unknown is not None:
+        allowed = _unwrap(_member(tp, value))[0].__struct_fields__
+        reason = unknown_key(path, prefix, keys, unknown, allowed)
+        keys = (*keys, unknown)
+    elif _valid(value, tp):  # not found again (cannot happen): msgspec's own words
+        reason = str(exc)
     else:
         reason = explain(tp, value)
     return SettingsError(path, key_path(prefix, keys), reason)
 
 
-def _locate(at: str, value: Any, tp: Any) -> tuple[Key, Any, Any]:
-    """The key path, value and type at msgspec's path *at* (``$.a[0].b[...]``); a ``[...]``
-    (a table's key, which msgspec does not name) is the first entry the schema refuses."""
-    keys: list[str | int] = []
-    for seg in _SEGMENT.finditer(at, 1):
-        tp = _member(tp, value)
-        bare, _ = _unwrap(tp)
-        if seg.group(1) is not None:
-            name = seg.group(1)
-            tp = _field_type(bare, name)
-            keys.append(name)
-            value = value[name]
-        elif seg.group(2) is not None:
-            index = int(seg.group(2))
-            tp = typing.get_args(bare)[0]
-            keys.append(index)
-            value = value[index]
-        else:
-            tp = typing.get_args(bare)[1]
-            for name, item in value.items():
-                if not _valid(item, tp):
-                    keys.append(name)
-                    value = item
-                    break
-    return tuple(keys), value, tp
+def _first_mistake(value: Any, tp: Any, keys: Key) -> tuple[Key, Any, Any, str | None]:
+    """The key path, value and schema type of the first mistake in *value*, and the name of an
+    unknown key if that is the mistake. msgspec reports the first in the file's order instead,
+    and its path leaves out table keys (``$.processes[...]``)."""
+    bare, _ = _unwrap(_member(tp, value))
+    origin = typing.get_origin(bare)
+    items: Iterable[tuple[str | int, Any, Any]] = ()
+    if _is_struct(bare) and isinstance(value, dict):
+        fields = bare.__struct_fields__
+        unknown = next((name for name in value if name not in fields), None)
+        if unknown is not None:
+            return keys, value, tp, unknown
+        hints = typing.get_type_hints(bare, include_extras=True)
+        items = ((name, value[name], hints[name]) for name in fields if name in value)
+    elif origin is dict and isinstance(value, dict):
+        items = ((k, v, typing.get_args(bare)[1]) for k, v in value.items())
+    elif origin is list and isinstance(value, list):
+        items = ((i, v, typing.get_args(bare)[0]) for i, v in enumerate(value))
+    for key, item, item_tp in items:
+        if not _valid(item, item_tp):
+            return _first_mistake(item, item_tp, (*keys, key))
+    return keys, value, tp, None
 
 
 def _valid(value: Any, tp: Any) -> bool:
@@ -121,10 +115,6 @@ def _valid(value: Any, tp: Any) -> bool:
     except msgspec.ValidationError:
         return False
     return True
-
-
-def _field_type(struct: type, name: str) -> Any:
-    return typing.get_type_hints(struct, include_extras=True)[name]
 
 
 def _is_struct(tp: Any) -> bool:
