@@ -2,7 +2,11 @@
 msgspec does not name, quoted keys, the pyproject prefix), and the pure parts of the package
 (graph, expand) on their own."""
 
+from pathlib import Path
+
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tuirunner.export import quoting
 from tuirunner.settings import (
@@ -15,6 +19,7 @@ from tuirunner.settings import (
     SettingsError,
     graph,
     load_settings,
+    settings_from_dict,
 )
 from tuirunner.settings.model import ProcessSettings, Settings
 
@@ -131,3 +136,43 @@ def test_graph_start_order_and_cycles():
 def test_the_exporters_keep_the_variables_settings_expand():
     assert [m.group(0) for m in VARIABLE.finditer("$A ${B} $ $1")] == ["$A", "${B}"]
     assert quoting.VARIABLE is VARIABLE
+
+
+# --- any table: a Settings or one SettingsError, never another exception -------------------------
+
+KEYS = st.sampled_from(
+    [*GLOBAL_KEYS, *PROCESS_KEYS, *READY_KEYS, *BACKOFF_KEYS, *DEPENDENCY_KEYS, "web", "a.b", "x y"]
+)
+SCALARS = (
+    st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats()
+    | st.sampled_from(["", " ", "db", "$PORT", "http://x/", "INT", "always", "ready", "a\0"])
+    | st.text(max_size=8)
+    | st.dates()
+)
+TOML_VALUES = st.recursive(
+    SCALARS,
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(KEYS, children, max_size=4),
+    max_leaves=12,
+)
+
+INNER_KEYS = st.sampled_from([*READY_KEYS, *BACKOFF_KEYS, *DEPENDENCY_KEYS, "db", "A B", "PORT"])
+PROCESS_TABLES = st.dictionaries(
+    st.sampled_from([*PROCESS_KEYS, "autorestat"]),
+    TOML_VALUES | st.dictionaries(INNER_KEYS, TOML_VALUES, max_size=3),
+    max_size=4,
+)
+TABLES = st.dictionaries(KEYS, TOML_VALUES, max_size=4) | st.fixed_dictionaries(
+    {"processes": st.dictionaries(st.sampled_from(["web", "db", "a.b"]), PROCESS_TABLES)}
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(TABLES, st.sampled_from(["", "tool.tuirunner"]))
+def test_any_table_is_settings_or_one_settings_error(table, prefix):
+    try:
+        settings_from_dict(table, Path("tuirunner.toml"), prefix)
+    except SettingsError as exc:
+        assert str(exc).startswith("tuirunner.toml: ") and "\n" not in str(exc)
+        assert exc.reason and not exc.reason.startswith("Expected")  # msgspec's own words
