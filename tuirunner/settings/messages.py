@@ -55,8 +55,9 @@ def one_of(values: Iterable[str]) -> str:
     return ", ".join(quoted[:-1]) + f" or {quoted[-1]}" if len(quoted) > 1 else quoted[0]
 
 
-def unknown_key(path: Path, prefix: str, keys: Key, name: str, allowed: Iterable[str]) -> str:
-    """The message for key *name* in the table at *keys*, which allows *allowed*."""
+def unknown_key(prefix: str, keys: Key, name: str, allowed: Iterable[str]) -> str:
+    """The message for key *name* in the table at *keys*, which allows *allowed* (*prefix*:
+    ``tool.tuirunner`` in pyproject.toml, empty in tuirunner.toml)."""
     import difflib  # only for a mistake
 
     allowed = list(allowed)
@@ -76,7 +77,7 @@ def schema_error(
     keys, value, tp, unknown = _first_mistake(table, schema, ())
     if unknown is not None:
         allowed = _unwrap(_member(tp, value))[0].__struct_fields__
-        reason = unknown_key(path, prefix, keys, unknown, allowed)
+        reason = unknown_key(prefix, keys, unknown, allowed)
         keys = (*keys, unknown)
     elif _valid(value, tp):  # not found again (cannot happen): msgspec's own words
         reason = str(exc)
