@@ -239,3 +239,10 @@ def run_in_pty(
     _, status = os.waitpid(pid, 0)
     os.close(fd)
     return os.waitstatus_to_exitcode(status), output
+
+
+def over_the_wire(payload):
+    """*payload* (a protocol struct) as a client gets it: encoded, then decoded."""
+    import msgspec
+
+    return msgspec.json.decode(msgspec.json.encode(payload), type=type(payload))

@@ -29,7 +29,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tuirunner import settings as settings_module
 from tuirunner.environment import EnvSource
 from tuirunner.errors import UserError
 from tuirunner.events import (
@@ -66,14 +65,13 @@ from tuirunner.sessions import Session
 from tuirunner.spawn import Reaper
 from tuirunner.supervisor import ManagedProcess, Supervisor
 from tuirunner.tiling import first_window
-from tuirunner.watching import FileWatch, Stamp, stamps
+from tuirunner.watching import WATCH_DEBOUNCE, FileWatch, Stamp, stamps
 
 log = logging.getLogger("tuirunner.keeper")
 
 # The file watcher (watchfiles, when processes watch files): changes within WATCH_DEBOUNCE are
 # one; WATCH_STEP is how often its thread wakes up to look for them (its idle cost); WATCH_POLL
 # how often files that are not watched by events (env files, the app root's own) are looked at.
-WATCH_DEBOUNCE = int(settings_module.WATCH_DEBOUNCE * 1000)
 WATCH_STEP = 250
 WATCH_POLL = 1.0
 

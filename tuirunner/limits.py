@@ -20,17 +20,50 @@ import stat
 import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from tuirunner.errors import UserError
-
-if TYPE_CHECKING:
-    from tuirunner.environment import Environment
-    from tuirunner.procfile import Instance
 
 MAX_FILE_BYTES = 1024 * 1024
 MAX_TIMEOUT = 3600.0
 SHELL = "/bin/sh"
+
+
+# What check_exec_limits reads of a Procfile's instances and of the environment, as shapes
+# rather than imports: procfile.py and environment.py read files through this module, so it
+# imports neither of them (they satisfy these protocols).
+
+
+class _Variable(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def value(self) -> str: ...
+    @property
+    def source(self) -> object: ...  # its str() names the file and line
+
+
+class _Environment(Protocol):
+    @property
+    def variables(self) -> Mapping[str, _Variable]: ...
+    @property
+    def processes(self) -> Mapping[str, Mapping[str, _Variable]]: ...
+    def with_process_vars(self, process_type: str) -> _Environment: ...
+    def as_dict(self) -> Mapping[str, str]: ...
+
+
+class _ProcessType(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def line(self) -> int: ...
+
+
+class _Instance(Protocol):
+    @property
+    def type(self) -> _ProcessType: ...
+    @property
+    def command(self) -> str: ...
 
 
 class FileRefused(OSError):
@@ -150,7 +183,7 @@ def exec_size(argv: Iterable[str], env: Mapping[str, str], extra: tuple[int, int
 
 
 def check_exec_limits(
-    instances: Iterable[Instance], environment: Environment, procfile: Path | str
+    instances: Iterable[_Instance], environment: _Environment, procfile: Path | str
 ) -> None:
     """Raise :class:`UserError` naming the process or variable (and its file:line) when a
     process could not be started because its command or environment is too large for exec."""

@@ -122,8 +122,33 @@ Request = Hello | Restart | Start | Stop | Sample | Down | Detach | Write | Resi
 
 # --- keeper -> client ---------------------------------------------------------------------------
 
-# An environment as the keeper sends it (masked; see Environment.to_wire / from_wire).
-EnvPayload = dict[str, Any]
+
+class DefinitionPayload(msgspec.Struct, array_like=True):
+    """One place that sets a variable, as it may leave the keeper: a secret value masked, with
+    a keyed digest of the real one (so that copies still tell a changed value)."""
+
+    shown: str
+    digest: str | None
+    kind: str  # SourceKind
+    file: str | None
+    line: int | None
+    references: tuple[str, ...]
+    undefined: tuple[str, ...]
+    secret_from: tuple[str, ...]
+
+
+class VariablePayload(msgspec.Struct, array_like=True):
+    name: str
+    secret_reason: str | None
+    definitions: list[DefinitionPayload]  # the shadowed ones first, the one in force last
+
+
+class EnvPayload(msgspec.Struct):
+    """An environment as the keeper sends it (Environment.to_wire / from_wire): masked."""
+
+    variables: list[VariablePayload]
+    warnings: list[dict[str, str | int | None]]  # EnvWarning.to_json()
+    processes: dict[str, list[VariablePayload]] = {}  # each type's own [processes.X.env]
 
 
 class _State(Message, kw_only=True):

@@ -29,6 +29,9 @@ from tuirunner.settings import DEFAULT_WATCH_IGNORE, Settings, glob_matches
 
 Stamp = tuple[int, int, int]  # mtime_ns, size, inode
 
+#: Changes to watched files closer together than this (milliseconds) are one restart.
+WATCH_DEBOUNCE = 300
+
 
 class FileWatch:
     def __init__(
@@ -40,7 +43,7 @@ class FileWatch:
         on_env: Callable[[], None],
         on_files: Callable[[list[str]], None],
         *,
-        debounce: int = 300,
+        debounce: int = WATCH_DEBOUNCE,
         step: int = 100,
         poll: float = 1.0,
         since: dict[str, Stamp] | None = None,

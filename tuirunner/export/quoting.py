@@ -15,7 +15,7 @@ import shlex
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tuirunner.settings import _VARIABLE
+from tuirunner.settings.expand import VARIABLE
 
 
 class Unrepresentable(ValueError):
@@ -35,7 +35,7 @@ def sh_word_with_variables(text: str) -> str:
     (as tuirunner expands them in a ready check's URL) and everything else literal."""
     out = ['"']
     pos = 0
-    for m in _VARIABLE.finditer(text):
+    for m in VARIABLE.finditer(text):
         out.append(_sh_double_escape(text[pos : m.start()]))
         out.append("${" + (m.group(1) or m.group(2)) + "}")
         pos = m.end()

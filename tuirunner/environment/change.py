@@ -1,0 +1,41 @@
+"""What changed between two environments (a reload of the env files), by variable name."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class EnvChange:
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+    changed: tuple[str, ...]
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.removed or self.changed)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (*self.added, *self.removed, *self.changed)
+
+    def summary(self) -> str:
+        parts = []
+        for label, names in (
+            ("added", self.added),
+            ("removed", self.removed),
+            ("changed", self.changed),
+        ):
+            if names:
+                parts.append(f"{label} {', '.join(names)}")
+        return "; ".join(parts) or "no change"
+
+
+def changes(old: Mapping[str, str], new: Mapping[str, str]) -> EnvChange:
+    """The names added, removed and changed from *old* to *new* (name → identity: see
+    :meth:`Environment.identities`), each sorted."""
+    return EnvChange(
+        added=tuple(sorted(new.keys() - old.keys())),
+        removed=tuple(sorted(old.keys() - new.keys())),
+        changed=tuple(sorted(k for k in old.keys() & new.keys() if old[k] != new[k])),
+    )
