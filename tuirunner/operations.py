@@ -37,25 +37,28 @@ def _chosen(keeper: Keeper, names: list[str] | None) -> list[ManagedProcess]:
     return keeper.supervisor.processes if not names else keeper.supervisor.select(names)
 
 
-async def restart(keeper: Keeper, session: Session, op: Restart) -> list[ManagedProcess]:
-    chosen = _chosen(keeper, op.names)
-    assert keeper.supervisor is not None
-    await asyncio.gather(*(keeper.supervisor.restart(p.name) for p in chosen))
+async def _each(
+    keeper: Keeper, names: list[str] | None, act: Callable[[str], Awaitable[Any]]
+) -> list[ManagedProcess]:
+    """*act* on each process *names* mean (all of them together); those processes."""
+    chosen = _chosen(keeper, names)
+    await asyncio.gather(*(act(p.name) for p in chosen))
     return chosen
+
+
+async def restart(keeper: Keeper, session: Session, op: Restart) -> list[ManagedProcess]:
+    assert keeper.supervisor is not None
+    return await _each(keeper, op.names, keeper.supervisor.restart)
 
 
 async def start(keeper: Keeper, session: Session, op: Start) -> list[ManagedProcess]:
-    chosen = _chosen(keeper, op.names)
     assert keeper.supervisor is not None
-    await asyncio.gather(*(keeper.supervisor.start(p.name) for p in chosen))
-    return chosen
+    return await _each(keeper, op.names, keeper.supervisor.start)
 
 
 async def stop(keeper: Keeper, session: Session, op: Stop) -> list[ManagedProcess]:
-    chosen = _chosen(keeper, op.names)
     assert keeper.supervisor is not None
-    await asyncio.gather(*(keeper.supervisor.stop(p.name) for p in chosen))
-    return chosen
+    return await _each(keeper, op.names, keeper.supervisor.stop)
 
 
 async def sample(keeper: Keeper, session: Session, op: Sample) -> list[ManagedProcess]:
