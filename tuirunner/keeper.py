@@ -52,6 +52,7 @@ from tuirunner.groups import become_subreaper
 from tuirunner.options import RunOptions
 from tuirunner.output import OutputBuffer
 from tuirunner.project import Project, load_project
+from tuirunner.ptys import Ptys
 from tuirunner.runtime import RunLock, RunPaths, holder, listen, peer_uid, run_paths
 from tuirunner.spawn import Reaper
 from tuirunner.supervisor import ManagedProcess, Supervisor
@@ -403,6 +404,7 @@ class Keeper:
                 subreaper=True,
                 window=self.window,  # type: ignore[arg-type]
                 settings=project.settings,
+                ptys=Ptys(loop),  # the children's terminals are read on the keeper's loop
             )
             self.supervisor.subscribe(self.on_event)
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
