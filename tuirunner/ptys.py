@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import os
 import select
+import sys
 import time
 from collections.abc import Callable
 
@@ -27,8 +29,11 @@ MAX_READS = 16  # reads per wake-up, so that one flooding process cannot starve 
 # that brought less than SMALL_READ stops reading the terminal for READ_PAUSE, so that the next
 # one finds a fuller buffer. The pause is a timer on the loop (the loop is free meanwhile); the
 # kernel buffers up to 64 KiB behind the line discipline's 4 KiB, so a writer is not blocked by
-# it. FLOWING is short so that a writer of big blocks, whose output arrives in bursts with a
-# small read at the end of each, is not made to wait.
+# it. The loop's own timers cannot wait less than a millisecond (epoll_wait's unit), long
+# enough for a line-by-line writer to fill the terminal and block: on Linux the pause is a
+# timerfd the loop watches, which wakes it after READ_PAUSE (see PauseTimer). FLOWING is short
+# so that a writer of big blocks, whose output arrives in bursts with a small read at the end
+# of each, is not made to wait.
 SMALL_READ = 512
 SHORT_READ = 1024  # a read this short emptied the terminal
 READ_PAUSE = 0.0003
@@ -58,16 +63,84 @@ def _write_all(fd: int, data: bytes, patience: float = 30.0) -> None:
         os.close(fd)
 
 
+class _Timespec(ctypes.Structure):
+    _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
+
+
+class _Itimerspec(ctypes.Structure):
+    _fields_ = [("it_interval", _Timespec), ("it_value", _Timespec)]
+
+
+CLOCK_MONOTONIC = 1
+TFD_NONBLOCK = os.O_NONBLOCK
+TFD_CLOEXEC = 0o2000000
+
+
+class PauseTimer:
+    """Wakes the loop after a delay shorter than a millisecond, without blocking it: a Linux
+    timerfd watched with ``add_reader``. When it fires, every terminal that paused since it
+    was armed resumes. Elsewhere, or if the timerfd cannot be made, the loop's own timers."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        self.loop = loop
+        self.fd: int | None = None
+        self._settime = None
+        self._paused: list[Terminal] = []
+        self._handle: asyncio.TimerHandle | None = None
+        if sys.platform.startswith("linux"):
+            with contextlib.suppress(OSError, AttributeError):
+                libc = ctypes.CDLL(None, use_errno=True)
+                fd = libc.timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)
+                if fd >= 0:
+                    self.fd, self._settime = fd, libc.timerfd_settime
+
+    def pause(self, terminal: Terminal, delay: float) -> None:
+        """Resume *terminal* in *delay* seconds (or sooner, with others)."""
+        self._paused.append(terminal)
+        if len(self._paused) > 1:
+            return  # armed already
+        if self.fd is not None and self._settime is not None:
+            spec = _Itimerspec(it_value=_Timespec(int(delay), int(delay % 1 * 1e9) or 1))
+            if self._settime(self.fd, 0, ctypes.byref(spec), None) == 0:
+                self.loop.add_reader(self.fd, self._fire)
+                return
+        self._handle = self.loop.call_later(delay, self._fire)
+
+    def cancel(self, terminal: Terminal) -> None:
+        with contextlib.suppress(ValueError):
+            self._paused.remove(terminal)
+
+    def _fire(self) -> None:
+        if self.fd is not None:
+            self.loop.remove_reader(self.fd)
+            with contextlib.suppress(OSError):
+                os.read(self.fd, 8)
+        self._handle = None
+        paused, self._paused = self._paused, []
+        for terminal in paused:
+            terminal._resume()
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+        if self.fd is not None:
+            with contextlib.suppress(Exception):
+                self.loop.remove_reader(self.fd)
+            os.close(self.fd)
+            self.fd = None
+
+
 class Terminal:
     """The master side of one child's PTY: output to *sink*, input, window size."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, fd: int, sink: Sink):
+    def __init__(self, loop: asyncio.AbstractEventLoop, fd: int, sink: Sink, timer: PauseTimer):
         self.loop = loop
         self.fd: int | None = fd
         self.sink = sink
+        self.timer = timer
         self.eof = asyncio.Event()
         self._reading = False
-        self._paused: asyncio.TimerHandle | None = None
+        self._paused = False
         self._last_read = 0.0  # monotonic time the last wake-up that read the terminal ended
         self._unfed: list[bytes] = []  # read while output flows, for the next batch
         self._feed_timer: asyncio.TimerHandle | None = None
@@ -92,7 +165,7 @@ class Terminal:
         self._reading = False
 
     def _resume(self) -> None:
-        self._paused = None
+        self._paused = False
         self._last_read = time.monotonic()  # the pause is part of the flow
         self._listen()
 
@@ -132,9 +205,10 @@ class Terminal:
             self.eof.set()
             return
         self._last_read = now
-        if chunks and flowing and size < SMALL_READ and self._paused is None:
+        if chunks and flowing and size < SMALL_READ and not self._paused:
             self._unlisten()
-            self._paused = self.loop.call_at(now + READ_PAUSE, self._resume)
+            self._paused = True
+            self.timer.pause(self, READ_PAUSE)
 
     def settle(self) -> None:
         """Hand what was read since the last batch to the sink."""
@@ -150,24 +224,22 @@ class Terminal:
         """The child's process group is gone: read the rest of its output (waiting up to
         *patience* seconds for its end, in case something outside the group still holds the
         terminal), hand it over, and close the terminal."""
-        if self._paused is not None:  # do not wait for the timer
-            self._paused.cancel()
-            self._paused = None
+        self._unpause()  # do not wait for the timer
         self._listen()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.eof.wait(), patience)
         if not self.eof.is_set() and self.fd is not None:
             self._on_readable()  # whatever is left
-            if self._paused is not None:
-                self._paused.cancel()
-                self._paused = None
         self.settle()
         self.close()
 
+    def _unpause(self) -> None:
+        if self._paused:
+            self.timer.cancel(self)
+            self._paused = False
+
     def close(self) -> None:
-        if self._paused is not None:
-            self._paused.cancel()
-            self._paused = None
+        self._unpause()
         self._unlisten()
         fd, self.fd = self.fd, None
         if fd is not None:
@@ -209,6 +281,7 @@ class Ptys:
 
     def __init__(self, loop: asyncio.AbstractEventLoop | None = None):
         self._loop = loop
+        self._timer: PauseTimer | None = None
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -218,4 +291,6 @@ class Ptys:
 
     def open(self, fd: int, sink: Sink) -> Terminal:
         """Start reading the PTY master *fd* of a spawned child; its output goes to *sink*."""
-        return Terminal(self.loop, fd, sink)
+        if self._timer is None:
+            self._timer = PauseTimer(self.loop)
+        return Terminal(self.loop, fd, sink, self._timer)
