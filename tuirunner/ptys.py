@@ -192,8 +192,7 @@ class Terminal:
             size += len(data)
             if len(data) < SHORT_READ:
                 break  # the terminal is most likely empty: no need to hear it say so
-        now = time.monotonic()
-        flowing = now - self._last_read < FLOWING
+        flowing = time.monotonic() - self._last_read < FLOWING
         if chunks:
             self._unfed += chunks
             if not flowing or eof or size >= SMALL_READ:
@@ -204,11 +203,12 @@ class Terminal:
             self._unlisten()
             self.eof.set()
             return
-        self._last_read = now
         if chunks and flowing and size < SMALL_READ and not self._paused:
             self._unlisten()
             self._paused = True
-            self.timer.pause(self, READ_PAUSE)
+            self.timer.pause(self, READ_PAUSE)  # _resume() sets _last_read
+        else:
+            self._last_read = time.monotonic()  # after the feeding, as the pause's end
 
     def settle(self) -> None:
         """Hand what was read since the last batch to the sink."""
