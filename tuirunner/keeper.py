@@ -49,6 +49,7 @@ from tuirunner.events import (
     StateChanged,
 )
 from tuirunner.groups import become_subreaper
+from tuirunner.guard import note_longest_stop
 from tuirunner.options import RunOptions
 from tuirunner.output import OutputBuffer
 from tuirunner.project import Project, load_project
@@ -406,6 +407,7 @@ class Keeper:
                 settings=project.settings,
                 ptys=Ptys(loop),  # the children's terminals are read on the keeper's loop
             )
+            note_longest_stop(str(self.paths.lock), self.supervisor.longest_stop)  # the guard's
             self.supervisor.subscribe(self.on_event)
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.add_signal_handler(sig, self.on_signal, sig)

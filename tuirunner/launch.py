@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tuirunner import guard as guard_module
 from tuirunner.errors import UserError
 from tuirunner.options import DEFAULT_TIMEOUT, RunOptions
 from tuirunner.runtime import RunPaths, holder, run_paths
@@ -125,10 +126,14 @@ def start_keeper(
         inherited.append(lifeline_r)
     keeper.append(options.app_root)
     timeout = DEFAULT_TIMEOUT if options.timeout is None else options.timeout
+    # The keeper writes the run's longest stop there once it has read the settings.
+    noted = guard_module.stop_file(str(paths.lock))
+    with contextlib.suppress(OSError):
+        os.unlink(noted)  # a previous run's
     log = os.open(paths.log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
     try:
         guard = subprocess.Popen(
-            [sys.executable, "-S", "-E", str(GUARD), f"{timeout:g}", "--", *keeper],
+            [sys.executable, "-S", "-E", str(GUARD), f"{timeout:g}", noted, "--", *keeper],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=log,
