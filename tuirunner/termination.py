@@ -76,19 +76,24 @@ class Terminator:
 
     def strays(self, proc: ManagedProcess | None = None) -> list[psutil.Process]:
         """Live processes the run left outside its process groups: of *proc* (found by the
-        run's marker in their environment), or of any process (None): then, in a subreaper,
-        every descendant not in a group of a running process."""
-        if proc is None and self.subreaper:
-            leaders = {p.pid for p in self.processes if p.pid is not None and p.running}
-            found = []
-            for p in groups.descendants(os.getpid()):
-                with contextlib.suppress(OSError, psutil.Error):
-                    if os.getpgid(p.pid) not in leaders:
-                        found.append(p)
-            return found
+        run's marker in their environment), or of any process (None): then every descendant
+        (in a subreaper) or marked process not in the group of a running process."""
         within = os.getpid() if self.subreaper else None
-        name = None if proc is None else proc.name
-        return groups.marked(self.run_id, RUN_ID_VARIABLE, name, within=within)
+        if proc is not None:
+            return groups.marked(self.run_id, RUN_ID_VARIABLE, proc.name, within=within)
+        if self.subreaper:
+            candidates = groups.descendants(os.getpid())
+        else:
+            candidates = groups.marked(self.run_id, RUN_ID_VARIABLE, None)
+        # Members of a running process's group are not strays: they stop with their group, in
+        # the stop order.
+        leaders = {p.pid for p in self.processes if p.pid is not None and p.running}
+        found = []
+        for p in candidates:
+            with contextlib.suppress(OSError, psutil.Error):
+                if os.getpgid(p.pid) not in leaders:
+                    found.append(p)
+        return found
 
     async def stop_strays(self, proc: ManagedProcess | None, deadline: float) -> None:
         """Send the stop signal to the processes *proc* (or, for None, the run) left behind
