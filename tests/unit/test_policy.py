@@ -186,6 +186,7 @@ class World:
             m = self.get(args[0])
             for key, want in re.findall(r"(\w+)=(.*?)(?=\s+\w+=|$)", rest.partition(" ")[2]):
                 got = getattr(m, key)
+                got = got() if callable(got) else got
                 got = f"{got:g}" if isinstance(got, float) else str(got)
                 assert got == want, f"{m.name}.{key} is {got}, not {want}"
         elif word == "spawned:":
@@ -317,6 +318,7 @@ HISTORIES = [
             "exit tick.1 0",
             "delays tick.1: 0.1 0.1 0.1",
             "? tick.1 failures=1",
+            "tick.1: exited 0 (exited — next start in 0.1 s)",
         ],
     ),
     (
@@ -435,7 +437,12 @@ HISTORIES = [
         "a oneshot completes",
         "once",
         {"processes": {"once": {"oneshot": True}}},
-        ["start_all", "exit once.1 0", "once.1: completed", "? once.1 crashed=False active=False"],
+        [
+            "start_all",
+            "exit once.1 0",
+            "once.1: completed",
+            "? once.1 crashed=False active=False label=('completed', 'exited')",
+        ],
     ),
     (
         "a oneshot with on-failure is retried until it succeeds",
@@ -447,6 +454,7 @@ HISTORIES = [
             "after 0.1",
             "exit retry.1 0",
             "retry.1: completed",
+            "? retry.1 start_count=2 crashed=False label=('completed', 'exited')",
             "delays retry.1: 0.1",
             "? retry.1 next_start_at=None",
         ],
@@ -517,9 +525,12 @@ HISTORIES = [
             "start_all",
             "spawned: release.1",
             "web.1: waiting (waiting for release.1: completed)",
+            "? web.1 state=pending waiting_for=release.1: completed active=True",
+            "? web.1 label=('waiting', 'pending')",
             "exit release.1 0",
             "spawned: web.1",
             "web.1: running",
+            "? web.1 waiting_for=None detail=None",
             "release.1: completed",
         ],
     ),
@@ -532,11 +543,13 @@ HISTORIES = [
             "exit release.1 1",
             "web.1: blocked (blocked: release.1 exited with code 1)",
             "worker.1: blocked (blocked: web.1 cannot start: release.1 exited with code 1)",
-            "? web.1 start_count=0 active=True",
+            "? web.1 start_count=0 active=True label=('blocked', 'stopped')",
             "restart release.1",
             "web.1: waiting (waiting for release.1: completed)",
             "exit release.1 0",
             "spawned: release.1 release.1 web.1 worker.1",
+            "? web.1 blocked=None state=running",
+            "? worker.1 blocked=None state=running",
         ],
     ),
     (
@@ -625,6 +638,7 @@ HISTORIES = [
             "after 0.3",
             "exit flaky.1 1",
             "? flaky.1 failures=2 active=True",
+            "flaky.1: crashed: exit 1 (crashed 2× in 0.3 s — next try in 0.6 s)",
             "stop flaky.1",
             "? flaky.1 next_start_at=None active=False wanted=False",
             "after 60",
@@ -632,8 +646,10 @@ HISTORIES = [
             "flaky.1: crashed: exit 1",
             "start flaky.1",
             "spawned: flaky.1",
+            "? flaky.1 start_count=3",
             "exit flaky.1 1",
             "? flaky.1 failures=1",
+            "flaky.1: crashed: exit 1 (crashed — next try in 0.3 s)",
         ],
     ),
     (
@@ -646,7 +662,7 @@ HISTORIES = [
             "flaky.1: crashed: exit 1 (crashed — next try in 60 s)",
             "restart flaky.1",
             "spawned: flaky.1 flaky.1",
-            "? flaky.1 failures=0 next_start_at=None",
+            "? flaky.1 failures=0 next_start_at=None start_count=2",
             "after 60",
             "spawned: ",
         ],
@@ -691,9 +707,10 @@ HISTORIES = [
             "start_all",
             "stop web.1",
             "web.1: stopped",
-            "? web.1 active=False waiting_for=None",
+            "? web.1 state=stopped active=False waiting_for=None",
             "start web.1",
             "web.1: waiting (waiting for release.1: completed)",
+            "? web.1 state=pending waiting_for=release.1: completed",
             "exit release.1 0",
             "spawned: release.1 web.1",
         ],
@@ -748,7 +765,8 @@ HISTORIES = [
             "restart db.1",
             "spawned: db.1 follower.1",
             "follower.1: running (restarted: db.1 restarted)",
-            "? loner.1 start_count=1",
+            "? follower.1 started_because=db.1 restarted",
+            "? loner.1 start_count=1 restart_count=0",
         ],
     ),
     (
