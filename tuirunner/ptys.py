@@ -17,6 +17,7 @@ import os
 import select
 import sys
 import time
+import weakref
 from collections.abc import Callable
 
 from tuirunner.spawn import set_window_size
@@ -78,13 +79,17 @@ TFD_CLOEXEC = 0o2000000
 
 class PauseTimer:
     """Wakes the loop after a delay shorter than a millisecond, without blocking it: a Linux
-    timerfd watched with ``add_reader``. When it fires, every terminal that paused since it
-    was armed resumes. Elsewhere, or if the timerfd cannot be made, the loop's own timers."""
+    timerfd, watched with ``add_reader`` for as long as the loop runs. When it fires, every
+    terminal that paused since it was armed resumes. Elsewhere, or if the timerfd cannot be
+    made, the loop's own timers."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop):
+    def __init__(self, loop: asyncio.AbstractEventLoop, delay: float):
         self.loop = loop
+        self.delay = delay
         self.fd: int | None = None
         self._settime = None
+        self._spec = _Itimerspec(it_value=_Timespec(int(delay), int(delay % 1 * 1e9) or 1))
+        self._ref = ctypes.byref(self._spec)
         self._paused: list[Terminal] = []
         self._handle: asyncio.TimerHandle | None = None
         if sys.platform.startswith("linux"):
@@ -93,18 +98,18 @@ class PauseTimer:
                 fd = libc.timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)
                 if fd >= 0:
                     self.fd, self._settime = fd, libc.timerfd_settime
+                    weakref.finalize(self, os.close, fd)
+                    loop.add_reader(fd, self._fire)
 
-    def pause(self, terminal: Terminal, delay: float) -> None:
-        """Resume *terminal* in *delay* seconds (or sooner, with others)."""
+    def pause(self, terminal: Terminal) -> None:
+        """Resume *terminal* after the delay (or sooner, with others)."""
         self._paused.append(terminal)
         if len(self._paused) > 1:
             return  # armed already
-        if self.fd is not None and self._settime is not None:
-            spec = _Itimerspec(it_value=_Timespec(int(delay), int(delay % 1 * 1e9) or 1))
-            if self._settime(self.fd, 0, ctypes.byref(spec), None) == 0:
-                self.loop.add_reader(self.fd, self._fire)
-                return
-        self._handle = self.loop.call_later(delay, self._fire)
+        armed = self._settime is not None and self._settime(self.fd, 0, self._ref, None) == 0
+        if armed:
+            return
+        self._handle = self.loop.call_later(self.delay, self._fire)
 
     def cancel(self, terminal: Terminal) -> None:
         with contextlib.suppress(ValueError):
@@ -112,22 +117,12 @@ class PauseTimer:
 
     def _fire(self) -> None:
         if self.fd is not None:
-            self.loop.remove_reader(self.fd)
             with contextlib.suppress(OSError):
                 os.read(self.fd, 8)
         self._handle = None
         paused, self._paused = self._paused, []
         for terminal in paused:
             terminal._resume()
-
-    def close(self) -> None:
-        if self._handle is not None:
-            self._handle.cancel()
-        if self.fd is not None:
-            with contextlib.suppress(Exception):
-                self.loop.remove_reader(self.fd)
-            os.close(self.fd)
-            self.fd = None
 
 
 class Terminal:
@@ -165,9 +160,13 @@ class Terminal:
         self._reading = False
 
     def _resume(self) -> None:
+        """The pause is over: read at once. While the flood lasts, that pauses again, and the
+        terminal is read on the timer's beat without going back to the loop's selector."""
         self._paused = False
         self._last_read = time.monotonic()  # the pause is part of the flow
-        self._listen()
+        self._on_readable()
+        if not self._paused:
+            self._listen()
 
     def _on_readable(self) -> None:
         """A wake-up reads until the terminal is empty (at most MAX_READS times); after a small
@@ -206,7 +205,7 @@ class Terminal:
         if chunks and flowing and size < SMALL_READ and not self._paused:
             self._unlisten()
             self._paused = True
-            self.timer.pause(self, READ_PAUSE)  # _resume() sets _last_read
+            self.timer.pause(self)  # _resume() sets _last_read
         else:
             self._last_read = time.monotonic()  # after the feeding, as the pause's end
 
@@ -292,5 +291,5 @@ class Ptys:
     def open(self, fd: int, sink: Sink) -> Terminal:
         """Start reading the PTY master *fd* of a spawned child; its output goes to *sink*."""
         if self._timer is None:
-            self._timer = PauseTimer(self.loop)
+            self._timer = PauseTimer(self.loop, READ_PAUSE)
         return Terminal(self.loop, fd, sink, self._timer)
