@@ -43,6 +43,11 @@ FLOWING = 0.0002
 # line-by-line flood most of the per-wake-up work; a big harvest, or one after a quiet spell, is
 # handed over at once (with what waits before it).
 FEED_BATCH = 0.002
+# A pause that ends with a harvest shorter than BEAT_MAX (a line-by-line flood brings ~2 KiB in
+# READ_PAUSE) pauses again: while such a flood lasts, the terminal is read on the timer's beat,
+# one wake-up per READ_PAUSE and no change to what the selector watches. A bigger harvest (block
+# writes, faster than the beat) or none goes back to the selector.
+BEAT_MAX = 8192
 
 Sink = Callable[[bytes], None]
 
@@ -160,17 +165,15 @@ class Terminal:
         self._reading = False
 
     def _resume(self) -> None:
-        """The pause is over: read at once. While the flood lasts, that pauses again, and the
-        terminal is read on the timer's beat without going back to the loop's selector."""
+        """The pause is over: read at once (see BEAT_MAX)."""
         self._paused = False
         self._last_read = time.monotonic()  # the pause is part of the flow
-        self._on_readable()
-        if not self._paused:
-            self._listen()
+        self._on_readable(beat=True)
 
-    def _on_readable(self) -> None:
+    def _on_readable(self, beat: bool = False) -> None:
         """A wake-up reads until the terminal is empty (at most MAX_READS times); after a small
-        harvest while output flows, it pauses for READ_PAUSE (see SMALL_READ)."""
+        harvest while output flows, it pauses for READ_PAUSE (see SMALL_READ). *beat*: the
+        wake-up is the end of a pause, not the selector's."""
         fd = self.fd
         if fd is None:
             return
@@ -202,12 +205,13 @@ class Terminal:
             self._unlisten()
             self.eof.set()
             return
-        if chunks and flowing and size < SMALL_READ and not self._paused:
+        if chunks and ((flowing and size < SMALL_READ) or (beat and size < BEAT_MAX)):
             self._unlisten()
             self._paused = True
             self.timer.pause(self)  # _resume() sets _last_read
         else:
             self._last_read = time.monotonic()  # after the feeding, as the pause's end
+            self._listen()
 
     def settle(self) -> None:
         """Hand what was read since the last batch to the sink."""

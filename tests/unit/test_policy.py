@@ -22,6 +22,8 @@ import signal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tuirunner.events import ExitStatus, State
 from tuirunner.policy import (
@@ -927,3 +929,32 @@ def test_the_stop_budget_adds_up_the_waves_and_the_longest_stop_is_per_process()
     # web, worker and clock together (5 s at most: clock's), then db (10 s).
     assert policy.stop_budget(world.members) == 15
     assert policy.stop_budget([world.get("db.1")]) == 10
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.data())
+def test_any_stop_goes_in_reverse_dependency_order_with_the_fewest_waves(data):
+    count = data.draw(st.integers(1, 7))
+    names = [f"p{i}" for i in range(count)]
+    # Each type may depend on types before it: no cycle.
+    depends = {
+        n: data.draw(st.sets(st.sampled_from(names[:i]))) if i else set()
+        for i, n in enumerate(names)
+    }
+    table = {"processes": {n: {"depends_on": sorted(d)} for n, d in depends.items() if d}}
+    world = World(" ".join(names), table)
+    stopping = data.draw(st.lists(st.sampled_from(world.members), unique=True, min_size=1))
+    waves = world.policy.stop_waves(stopping)
+    assert sorted(m.name for wave in waves for m in wave) == sorted(m.name for m in stopping)
+    wave_of = {m.type: i for i, wave in enumerate(waves) for m in wave}
+
+    def depends_on(a: str, b: str) -> bool:  # directly or not
+        return b in depends[a] or any(depends_on(c, b) for c in depends[a])
+
+    for a in wave_of:
+        for b in wave_of:
+            if depends_on(a, b):
+                assert wave_of[a] < wave_of[b]  # the dependent is gone first
+        # As early as it can be: the wave before holds something that depends on it.
+        if wave_of[a]:
+            assert any(depends_on(c, a) for c in wave_of if wave_of[c] == wave_of[a] - 1)
