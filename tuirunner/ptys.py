@@ -45,8 +45,9 @@ FLOWING = 0.0002
 FEED_BATCH = 0.002
 # A pause that ends with a harvest shorter than BEAT_MAX (a line-by-line flood brings ~2 KiB in
 # READ_PAUSE) pauses again: while such a flood lasts, the terminal is read on the timer's beat,
-# one wake-up per READ_PAUSE and no change to what the selector watches. A bigger harvest (block
-# writes, faster than the beat) or none goes back to the selector.
+# one wake-up per READ_PAUSE and no change to what the selector watches, and what it reads goes
+# to the sink in FEED_BATCH batches. A bigger harvest (block writes, faster than the beat) or
+# none goes back to the selector.
 BEAT_MAX = 8192
 
 Sink = Callable[[bytes], None]
@@ -197,7 +198,8 @@ class Terminal:
         flowing = time.monotonic() - self._last_read < FLOWING
         if chunks:
             self._unfed += chunks
-            if not flowing or eof or size >= SMALL_READ:
+            on_beat = beat and size < BEAT_MAX  # a line-by-line flood: batched too
+            if not flowing or eof or (size >= SMALL_READ and not on_beat):
                 self.settle()
             elif self._feed_timer is None:
                 self._feed_timer = self.loop.call_later(FEED_BATCH, self.settle)
