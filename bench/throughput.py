@@ -338,7 +338,7 @@ def _norm_frame(frame: str) -> str:
 
 PROFILE_GROUPS = {
     "keeper": [
-        ("read the terminals (Supervisor._on_readable)", "Supervisor._on_readable"),
+        ("read the terminals (Terminal._on_readable)", "Terminal._on_readable"),
         ("  of which OutputBuffer.feed", "OutputBuffer.feed"),
         ("  of which Supervisor._emit (events)", "Supervisor._emit"),
         ("forward to the windows (Keeper.on_event)", "Keeper.on_event"),

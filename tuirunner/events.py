@@ -232,6 +232,11 @@ class ProcessInfo:
         """Its snapshot: every field (what the protocol sends of it)."""
         return {name: getattr(self, name) for name in _FIELDS}
 
+    def snapshot(self) -> ProcessInfo:
+        """A copy of its snapshot alone, what the protocol sends (a subclass's own fields, the
+        keeper's policy data, stay behind)."""
+        return ProcessInfo(**self.fields())
+
     def update_from(self, info: ProcessInfo) -> None:
         """Take every field of a snapshot over."""
         for name in _FIELDS:

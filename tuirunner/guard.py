@@ -1,10 +1,13 @@
 """The guard: the keeper's parent, so that nothing of a run outlives its keeper.
 
-``python -S -E guard.py TIMEOUT -- KEEPER ARGV…`` makes itself a child subreaper (Linux), starts
-the keeper as its only child, and waits. While the keeper lives, the run's orphans re-parent to
-the keeper (the nearest subreaper); if the keeper dies — even by SIGKILL — they re-parent here
-instead, and the guard stops every one of them (SIGTERM, then SIGKILL after TIMEOUT seconds)
-before it exits with the keeper's status. The keeper gets SIGTERM if the guard dies
+``python -S -E guard.py TIMEOUT [STOP_FILE] -- KEEPER ARGV…`` makes itself a child subreaper
+(Linux), starts the keeper as its only child, and waits. While the keeper lives, the run's
+orphans re-parent to the keeper (the nearest subreaper); if the keeper dies — even by SIGKILL —
+they re-parent here instead, and the guard stops every one of them (SIGTERM, then SIGKILL after
+a timeout) before it exits with the keeper's status. The timeout is the longest stop of any
+process of the run: the keeper, once it has read the settings, writes it to STOP_FILE
+(:func:`note_longest_stop`; a process's own ``timeout`` may exceed the run's); TIMEOUT (the
+command line's) counts until then, and at least. The keeper gets SIGTERM if the guard dies
 (``PR_SET_PDEATHSIG``), so killing either one ends the run.
 
 A SIGTERM, SIGINT or SIGHUP sent to the guard is passed on to the keeper as SIGTERM: stop
@@ -81,6 +84,25 @@ def signal_tree(pid: int, sig: int) -> None:
         os.kill(pid, sig)
 
 
+def note_longest_stop(path: str, seconds: float) -> None:
+    """(In the keeper.) The longest stop of a process of the run is *seconds*: written to the
+    guard's STOP_FILE, *path*."""
+    with contextlib.suppress(OSError), open(path, "w") as f:
+        f.write(f"{seconds!r}\n")
+
+
+def longest_stop(timeout: float, path: str | None) -> float:
+    """*timeout*, or what the keeper wrote to *path* if that is longer."""
+    if path is None:
+        return timeout
+    try:
+        with open(path) as f:
+            noted = float(f.read().strip())
+    except (OSError, ValueError):
+        return timeout
+    return max(timeout, noted) if noted == noted else timeout  # (not NaN)
+
+
 def sweep(timeout: float) -> None:
     """Stop every process that re-parented here: SIGTERM, then SIGKILL at the deadline.
     SIGKILLed processes cannot fork, so a few rounds empty the tree."""
@@ -105,6 +127,7 @@ def main() -> int:
     args = sys.argv[1:]
     split = args.index("--")
     timeout = float(args[0]) if split > 0 else 5.0
+    noted = args[1] if split > 1 else None
     argv = args[split + 1 :]
     prctl(PR_SET_CHILD_SUBREAPER, 1)
     me = os.getpid()
@@ -135,7 +158,10 @@ def main() -> int:
             break
         if pid == keeper:
             break
-    sweep(timeout)
+    sweep(longest_stop(timeout, noted))
+    if noted is not None:  # the run is over: leave nothing of it in the runtime directory
+        with contextlib.suppress(OSError):
+            os.unlink(noted)
     return os.waitstatus_to_exitcode(status) if status else 0
 
 

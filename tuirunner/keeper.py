@@ -41,6 +41,7 @@ from tuirunner.events import (
     StateChanged,
 )
 from tuirunner.groups import become_subreaper
+from tuirunner.guard import note_longest_stop
 from tuirunner.names import unknown_message
 from tuirunner.operations import HANDLERS, SAMPLE_INTERVAL
 from tuirunner.options import RunOptions
@@ -60,6 +61,7 @@ from tuirunner.protocol import (
     encode,
     encode_plain,
 )
+from tuirunner.ptys import Ptys
 from tuirunner.runtime import RunLock, RunPaths, holder, listen, run_paths
 from tuirunner.sessions import Session
 from tuirunner.spawn import Reaper
@@ -149,7 +151,10 @@ class Keeper:
                 subreaper=True,
                 window=self.window,  # type: ignore[arg-type]
                 settings=project.settings,
+                ptys=Ptys(loop),  # the children's terminals are read on the keeper's loop
             )
+            # The guard stops what the keeper leaves: it waits for the longest stop.
+            note_longest_stop(str(self.paths.stop_timeout), self.supervisor.longest_stop)
             self.supervisor.subscribe(self.on_event)
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.add_signal_handler(sig, self.on_signal, sig)
@@ -256,7 +261,7 @@ class Keeper:
         elif isinstance(event, OutputEnded):
             self._buffer_change(proc, encode(End(p=self.index(proc))), line=False)
         elif isinstance(event, StateChanged | InfoChanged):
-            frame = encode(Proc(p=self.index(proc), info=proc))
+            frame = encode(Proc(p=self.index(proc), info=proc.snapshot()))
             for session in list(self.sessions):
                 session.send_info(frame)
         elif isinstance(event, Notice):

@@ -119,10 +119,14 @@ def start_keeper(
         inherited.append(lifeline_r)
     keeper.append(options.app_root)
     timeout = DEFAULT_TIMEOUT if options.timeout is None else options.timeout
+    # The keeper writes the run's longest stop there once it has read the settings.
+    noted = str(paths.stop_timeout)
+    with contextlib.suppress(OSError):
+        os.unlink(noted)  # a previous run's
     log = os.open(paths.log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
     try:
         guard = subprocess.Popen(
-            [sys.executable, "-S", "-E", str(GUARD), f"{timeout:g}", "--", *keeper],
+            [sys.executable, "-S", "-E", str(GUARD), f"{timeout:g}", noted, "--", *keeper],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=log,

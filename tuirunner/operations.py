@@ -10,6 +10,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from tuirunner.events import ProcessInfo
 from tuirunner.protocol import (
     Detach,
     Down,
@@ -39,29 +40,29 @@ def _chosen(keeper: Keeper, names: list[str] | None) -> list[ManagedProcess]:
 
 async def _each(
     keeper: Keeper, names: list[str] | None, act: Callable[[str], Awaitable[Any]]
-) -> list[ManagedProcess]:
+) -> list[ProcessInfo]:
     """*act* on each process *names* mean (all of them together); those processes."""
     chosen = _chosen(keeper, names)
     await asyncio.gather(*(act(p.name) for p in chosen))
-    return chosen
+    return [p.snapshot() for p in chosen]
 
 
-async def restart(keeper: Keeper, session: Session, op: Restart) -> list[ManagedProcess]:
+async def restart(keeper: Keeper, session: Session, op: Restart) -> list[ProcessInfo]:
     assert keeper.supervisor is not None
     return await _each(keeper, op.names, keeper.supervisor.restart)
 
 
-async def start(keeper: Keeper, session: Session, op: Start) -> list[ManagedProcess]:
+async def start(keeper: Keeper, session: Session, op: Start) -> list[ProcessInfo]:
     assert keeper.supervisor is not None
     return await _each(keeper, op.names, keeper.supervisor.start)
 
 
-async def stop(keeper: Keeper, session: Session, op: Stop) -> list[ManagedProcess]:
+async def stop(keeper: Keeper, session: Session, op: Stop) -> list[ProcessInfo]:
     assert keeper.supervisor is not None
     return await _each(keeper, op.names, keeper.supervisor.stop)
 
 
-async def sample(keeper: Keeper, session: Session, op: Sample) -> list[ManagedProcess]:
+async def sample(keeper: Keeper, session: Session, op: Sample) -> list[ProcessInfo]:
     """The processes with their resource use sampled now (``ps``): if no client has them
     sampled already, two samples SAMPLE_FRESH apart give the CPU use."""
     chosen = _chosen(keeper, op.names)
@@ -72,7 +73,7 @@ async def sample(keeper: Keeper, session: Session, op: Sample) -> list[ManagedPr
         sup.sample_resources()
         await asyncio.sleep(SAMPLE_FRESH)
         sup.sample_resources()
-    return chosen
+    return [p.snapshot() for p in chosen]
 
 
 async def down(keeper: Keeper, session: Session, op: Down) -> None:

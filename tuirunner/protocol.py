@@ -166,7 +166,7 @@ class Welcome(_State, tag="welcome", kw_only=True):
     run_id: str
     app_root: str
     procfile: str
-    timeout: float  # the longest stop timeout of its processes
+    timeout: float  # the longest a stop of the whole run may take (dependents first)
     scrollback: int
     detached: bool
     started_at: float

@@ -2,8 +2,8 @@
 
 Each attempt returns None when the check passed, or why it did not, in a few words
 (``connection refused``, ``HTTP 502``, ``exited with code 1``). The supervisor repeats attempts
-every ``interval`` until ``timeout`` (see :meth:`Supervisor._poll_ready`); a ``log`` check needs
-no attempts: the supervisor matches the output as it reads it.
+every ``interval`` until ``timeout`` (see :class:`Checks`); a ``log`` check needs no attempts:
+the supervisor hands the output to :meth:`Checks.match` as it reads it.
 
 Nothing here blocks the loop: connections are asyncio streams (name resolution runs in the
 loop's executor), and a ``command`` runs as a child of its own, whose exit status comes from the
@@ -18,12 +18,20 @@ import contextlib
 import os
 import signal
 import ssl
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from tuirunner.output import strip_ansi
 from tuirunner.settings import ReadyCheck, ReadyKind
 from tuirunner.spawn import Reaper, spawn_plain
+
+if TYPE_CHECKING:
+    from tuirunner.supervisor import ManagedProcess
+
+ATTEMPT_TIMEOUT = 10.0  # at most this long for one http or port attempt of a ready check
 
 
 def _error(exc: BaseException) -> str:
@@ -154,3 +162,92 @@ def _kill_group(pgid: int) -> None:
     still collects its status."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGKILL)
+
+
+def _current_task() -> asyncio.Task | None:
+    try:
+        return asyncio.current_task()
+    except RuntimeError:  # no loop running (kill_all_now at the very end)
+        return None
+
+
+class Checks:
+    """The ready checks of a run's processes, on the loop. The verdict goes to *passed(proc)*
+    or *failed(proc, why)*; *settle(proc)* brings a process's buffer up to what was read."""
+
+    def __init__(
+        self,
+        cwd: Path | str,
+        shell: str,
+        reaper: Callable[[], Reaper],
+        settle: Callable[[ManagedProcess], None],
+        passed: Callable[[ManagedProcess], None],
+        failed: Callable[[ManagedProcess, str], None],
+    ):
+        self.cwd = cwd
+        self.shell = shell
+        self.reaper = reaper
+        self.settle = settle
+        self.passed = passed
+        self.failed = failed
+
+    def start(self, proc: ManagedProcess, env: Mapping[str, str]) -> None:
+        """*proc* was just started with *env*: check it until it passes or its timeout."""
+        check = proc.settings.ready
+        assert check is not None
+        if check.kind is ReadyKind.LOG:
+            proc._log_check = check.pattern
+        proc._ready_task = asyncio.get_running_loop().create_task(
+            self._poll(proc, dict(env)), name=f"ready {proc.name}"
+        )
+
+    def cancel(self, proc: ManagedProcess) -> None:
+        proc._log_check = None
+        task, proc._ready_task = proc._ready_task, None
+        if task is not None and task is not _current_task():
+            task.cancel()
+
+    def match(self, proc: ManagedProcess, lines: list[str]) -> None:
+        """Output of *proc* (*lines*, and its partial line) for a ``log`` check not passed yet."""
+        pattern = proc._log_check
+        assert pattern is not None
+        candidates = [*lines, proc.buffer.partial] if proc.buffer.partial else lines
+        if any(pattern.search(strip_ansi(line)) for line in candidates):
+            self.cancel(proc)
+            self.passed(proc)
+
+    async def _poll(self, proc: ManagedProcess, env: dict[str, str]) -> None:
+        check = proc.settings.ready
+        assert check is not None
+        deadline = time.monotonic() + check.timeout
+        last = f"no line matched {check.target!r}"
+        if check.kind is ReadyKind.LOG:
+            await asyncio.sleep(check.timeout)  # cancelled when a line matches
+            self.settle(proc)  # a line read in time but not yet matched (batched)
+            if proc._log_check is None:
+                return
+        elif (wrong := invalid(check, env)) is not None:
+            proc._ready_task = None  # a $VARIABLE that is not set will not be set later
+            self.failed(proc, wrong)
+            return
+        else:
+            while (left := deadline - time.monotonic()) > 0:
+                await asyncio.sleep(min(check.interval, left))
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                # An attempt has the time left (a command all of it; a connection at most
+                # ATTEMPT_TIMEOUT), and at least one interval, even at the very end.
+                limit = max(left, check.interval)
+                if check.kind is not ReadyKind.COMMAND:
+                    limit = min(limit, ATTEMPT_TIMEOUT)
+                result = await attempt(
+                    check, env, limit, cwd=self.cwd, reaper=self.reaper(), shell=self.shell
+                )
+                if result is None:
+                    proc._ready_task = None
+                    self.passed(proc)
+                    return
+                last = result
+        proc._ready_task = None
+        self.failed(proc, f"{last} (gave up after {check.timeout:g} s)")

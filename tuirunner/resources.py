@@ -24,7 +24,9 @@ import socket
 import struct
 import sys
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import psutil
 
@@ -295,3 +297,20 @@ def _socket_inodes(pid: int) -> list[int]:
             with contextlib.suppress(ValueError):
                 inodes.append(int(target[8:-1]))
     return inodes
+
+
+def sample_round(
+    sampler: Sampler, processes: Iterable[Any], changed: Callable[[Any], None]
+) -> None:
+    """One sampling round: CPU, memory and listening ports of the tree of every running process
+    among *processes* (:class:`~tuirunner.events.ProcessInfo` with ``running``), put in their
+    ``cpu``, ``memory`` and ``ports``; *changed(process)* for those whose values, as shown,
+    changed enough to matter (see :func:`noticeable`)."""
+    running = {p.pid: p for p in processes if p.pid is not None and p.running}
+    usage = sampler.sample(list(running))
+    for pid, proc in running.items():
+        found = usage.get(pid)
+        values = (None, None, None) if found is None else found.shown()
+        if noticeable((proc.cpu, proc.memory, proc.ports), values):
+            proc.cpu, proc.memory, proc.ports = values
+            changed(proc)

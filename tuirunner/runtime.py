@@ -56,6 +56,11 @@ class RunPaths:
     lock: Path
     log: Path
 
+    @property
+    def stop_timeout(self) -> Path:
+        """Where the keeper tells its guard the run's longest stop (see tuirunner/guard.py)."""
+        return self.lock.with_name(self.lock.name + ".timeout")
+
 
 MAX_SOCKET_PATH = 100  # sun_path holds 104 (macOS) or 108 (Linux) bytes
 

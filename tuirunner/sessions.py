@@ -363,11 +363,11 @@ class Session(FlowControl):
             run_id=sup.run_id,
             app_root=str(sup.app_root),
             procfile=keeper.procfile,
-            timeout=sup.longest_stop,
+            timeout=sup.stop_budget,
             scrollback=sup.scrollback,
             detached=keeper.detached,
             started_at=keeper.started_at,
-            processes=sup.processes,
+            processes=[p.snapshot() for p in sup.processes],
             env_version=sup.env_version,
             envs=self.envs(),
         )
@@ -401,7 +401,11 @@ class Session(FlowControl):
         # as behind (so it is in the sync frames below, not sent apart before them).
         sup.settle()
         self.overflowed = False
-        resync = Resync(processes=sup.processes, env_version=sup.env_version, envs=self.envs())
+        resync = Resync(
+            processes=[p.snapshot() for p in sup.processes],
+            env_version=sup.env_version,
+            envs=self.envs(),
+        )
         self.send(encode(resync))
         for index in sorted(self.dropped):
             buffer = sup.processes[index].buffer

@@ -1,6 +1,10 @@
-"""The settings' per-process policy at run time, with real processes: automatic restarts with
-backoff, dependencies and ready checks, oneshots, stop signals and timeouts, log files, the
-per-process environment, resource sampling and restarts on file changes.
+"""The settings' per-process policy wired to real processes: a crash restarted with backoff,
+dependencies waiting on real ready checks, the stop order and stop signals and timeouts
+observed by the processes themselves, the guard's timeout, log files, the per-process
+environment, resource sampling and restarts on file changes.
+
+The decisions themselves (every branch of dependencies, backoff, oneshots, starts, stops and
+restarts by hand) are replayed without processes in tests/unit/test_policy.py.
 
 No test measures a duration: each asserts orders, states and the recorded backoff delays.
 """
@@ -8,10 +12,15 @@ No test measures a duration: each asserts orders, states and the recorded backof
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
 import shlex
 import signal
 import socket
+import time
+
+import psutil
 
 from tests.helpers import (
     PYTHON,
@@ -25,6 +34,7 @@ from tests.helpers import (
     wait_for,
     write_files,
 )
+from tuirunner.client import Client
 from tuirunner.environment import load_environment
 from tuirunner.events import InfoChanged, State, StateChanged
 from tuirunner.options import RunOptions
@@ -106,124 +116,7 @@ async def test_backoff_delays_double_up_to_max_and_the_detail_says_so(tmp_path, 
     await sup.stop_all()
 
 
-async def test_reset_after_a_long_enough_run_and_always_restarts_a_clean_exit(tmp_path, cleanup):
-    # Runs at least 0.3 s each time, more than reset_after: every delay is the initial one.
-    sup = make(
-        tmp_path,
-        "tick: sleep 0.3; echo tick\n",
-        {
-            "processes": {
-                "tick": {
-                    "autorestart": "always",
-                    "backoff": {"initial": 0.1, "max": 5, "reset_after": 0.2},
-                }
-            }
-        },
-    )
-    cleanup(sup)
-    sup.start_all()
-    tick = sup.get("tick.1")
-    await until(lambda: tick.start_count >= 4, message="four starts")
-    assert list(tick.delays)[:3] == [0.1, 0.1, 0.1]
-    assert tick.failures <= 1
-    assert tick.exit is None or tick.exit.success
-    await sup.stop_all()
-
-
-async def test_a_manual_stop_cancels_the_automatic_restart_and_a_start_resets_it(tmp_path, cleanup):
-    sup = make(
-        tmp_path,
-        "flaky: exit 1\n",
-        {"processes": {"flaky": {"autorestart": "on-failure", "backoff": {"initial": 0.3}}}},
-    )
-    cleanup(sup)
-    sup.start_all()
-    flaky = sup.get("flaky.1")
-    await until(lambda: flaky.failures >= 2 and flaky.next_start_at is not None)
-    assert flaky.active
-    await sup.stop("flaky.1")
-    assert flaky.next_start_at is None and not flaky.active
-    starts = flaky.start_count
-    await asyncio.sleep(1.0)  # several backoff delays: nothing starts it again
-    assert flaky.start_count == starts and flaky.state is State.EXITED
-    await sup.start("flaky.1")  # a start by hand: at once, and the count starts over
-    assert flaky.start_count == starts + 1
-    await until(lambda: flaky.next_start_at is not None)
-    assert flaky.failures == 1
-    await sup.stop_all()
-
-
-async def test_restart_during_the_backoff_starts_at_once(tmp_path, cleanup):
-    sup = make(
-        tmp_path,
-        "flaky: exit 1\n",
-        {
-            "processes": {
-                "flaky": {"autorestart": "on-failure", "backoff": {"initial": 60, "max": 60}}
-            }
-        },
-    )
-    cleanup(sup)
-    sup.start_all()
-    flaky = sup.get("flaky.1")
-    await until(lambda: flaky.next_start_at is not None)
-    assert "next try in 60 s" in flaky.detail() or "next try in 59 s" in flaky.detail()
-    await sup.restart("flaky.1")
-    assert flaky.start_count == 2 and flaky.failures in (0, 1)
-    await sup.stop_all()
-
-
-async def test_a_oneshot_completes_and_on_failure_retries_it_until_it_succeeds(tmp_path, cleanup):
-    sup = make(
-        tmp_path,
-        "once: echo done\nretry: test -f ok || { touch ok; exit 1; }\n",
-        {
-            "processes": {
-                "once": {"oneshot": True},
-                "retry": {
-                    "oneshot": True,
-                    "autorestart": "on-failure",
-                    "backoff": {"initial": 0.1},
-                },
-            }
-        },
-    )
-    cleanup(sup)
-    sup.start_all()
-    once, retry = sup.get("once.1"), sup.get("retry.1")
-    await until(lambda: once.state is State.EXITED and retry.start_count == 2)
-    await until(lambda: retry.state is State.EXITED and retry.exit.success)
-    assert once.label() == ("completed", "exited") and not once.crashed
-    assert retry.label() == ("completed", "exited") and retry.next_start_at is None
-    assert list(retry.delays) == [0.1]
-
-
 # --- dependencies and readiness -----------------------------------------------------------------
-
-
-async def test_dependents_wait_for_a_oneshot_to_complete(tmp_path, cleanup):
-    sup = make(
-        tmp_path,
-        "web: echo web up; sleep 600\nrelease: sleep 0.3; echo migrated\n",
-        {
-            "processes": {
-                "release": {"oneshot": True},
-                "web": {"depends_on": {"release": "completed"}},
-            }
-        },
-    )
-    cleanup(sup)
-    changes = record(sup)
-    sup.start_all()
-    web = sup.get("web.1")
-    assert web.state is State.PENDING and web.waiting_for == "release.1: completed"
-    assert web.detail() == "waiting for release.1: completed"
-    assert web.label() == ("waiting", "pending") and web.active
-    await until(lambda: web.state is State.RUNNING)
-    assert changes.index(("release.1", State.EXITED)) < changes.index(("web.1", State.RUNNING))
-    assert "migrated" in text(sup.get("release.1"))
-    assert web.waiting_for is None and web.detail() is None
-    await sup.stop_all()
 
 
 async def test_a_dependent_starts_only_once_the_port_of_its_dependency_is_open(tmp_path, cleanup):
@@ -257,34 +150,6 @@ async def test_a_dependent_starts_only_once_the_port_of_its_dependency_is_open(t
     assert seen == {"db open when app started": True}
     assert changes.index(("db.1", State.RUNNING)) < changes.index(("app.1", State.RUNNING))
     assert db.ready is True and db.detail() == "ready"
-    await sup.stop_all()
-
-
-async def test_a_failed_oneshot_blocks_its_dependents_until_it_completes(tmp_path, cleanup):
-    sup = make(
-        tmp_path,
-        "release: test -f fixed || { echo 'no such table'; exit 1; }\n"
-        "web: sleep 600\nworker: sleep 600\n",
-        {
-            "processes": {
-                "release": {"oneshot": True},
-                "web": {"depends_on": {"release": "completed"}},
-                "worker": {"depends_on": ["web"]},
-            }
-        },
-    )
-    cleanup(sup)
-    sup.start_all()
-    web, worker = sup.get("web.1"), sup.get("worker.1")
-    await until(lambda: web.blocked is not None)
-    assert web.detail() == "blocked: release.1 exited with code 1"
-    assert web.label() == ("blocked", "stopped") and web.start_count == 0
-    await until(lambda: worker.blocked is not None)
-    assert worker.detail() == "blocked: web.1 cannot start: release.1 exited with code 1"
-    (tmp_path / "fixed").touch()
-    await sup.restart("release.1")  # fixed by hand: the blocked ones start by themselves
-    await until(lambda: web.state is State.RUNNING and worker.state is State.RUNNING)
-    assert web.blocked is None and worker.blocked is None
     await sup.stop_all()
 
 
@@ -381,52 +246,6 @@ async def test_log_http_and_command_checks(tmp_path, cleanup):
     await sup.stop_all()
 
 
-async def test_a_dependency_restart_restarts_only_the_dependents_that_ask_for_it(tmp_path, cleanup):
-    sup = make(
-        tmp_path,
-        "db: sleep 600\nfollower: sleep 600\nloner: sleep 600\n",
-        {
-            "processes": {
-                "follower": {"depends_on": {"db": {"condition": "started", "restart": True}}},
-                "loner": {"depends_on": ["db"]},
-            }
-        },
-    )
-    cleanup(sup)
-    sup.start_all()
-    follower, loner = sup.get("follower.1"), sup.get("loner.1")
-    await until(lambda: follower.state is State.RUNNING and loner.state is State.RUNNING)
-    pids = follower.pid, loner.pid
-    await sup.restart("db.1")
-    await until(lambda: follower.pid not in (None, pids[0]) and follower.state is State.RUNNING)
-    assert follower.started_because == "db.1 restarted"
-    assert follower.detail() == "restarted: db.1 restarted"
-    assert loner.pid == pids[1] and loner.restart_count == 0
-    await sup.stop_all()
-
-
-async def test_a_stop_by_hand_of_a_waiting_process_stops_its_waiting(tmp_path, cleanup):
-    sup = make(
-        tmp_path,
-        "release: sleep 600\nweb: sleep 600\n",
-        {
-            "processes": {
-                "release": {"oneshot": True},
-                "web": {"depends_on": {"release": "completed"}},
-            }
-        },
-    )
-    cleanup(sup)
-    sup.start_all()
-    web = sup.get("web.1")
-    assert web.state is State.PENDING and web.active
-    await sup.stop("web.1")
-    assert web.state is State.STOPPED and not web.active and web.waiting_for is None
-    await sup.start("web.1")
-    assert web.state is State.PENDING and web.waiting_for == "release.1: completed"
-    await sup.stop_all()
-
-
 # --- stopping, the environment, log files ---------------------------------------------------------
 
 
@@ -458,6 +277,93 @@ async def test_stop_signal_and_the_process_timeout(tmp_path, cleanup, mark):
     await asyncio.wait_for(sup.stop("stubborn.1"), 20)  # 0.3 s, not the run's 60
     assert stubborn.forced and stubborn.exit.signal == signal.SIGKILL
     await sup.stop_all()
+
+
+RECORDER = (
+    "import signal, sys, time\n"
+    "name, linger = sys.argv[1], float(sys.argv[2])\n"
+    "def note(what):\n"
+    "    with open('events', 'a') as f:\n"
+    "        f.write(f'{name} {what}\\n')\n"
+    "def bye(*a):\n"
+    "    note('term'); time.sleep(linger); note('exit'); sys.exit(0)\n"
+    "signal.signal(signal.SIGTERM, bye)\n"
+    "signal.signal(signal.SIGHUP, signal.SIG_IGN)  # its terminal may close before the end\n"
+    "note('up')\n"
+    "while True:\n"
+    "    time.sleep(1)\n"
+)
+
+
+async def test_stop_all_stops_dependents_first_and_unrelated_processes_in_parallel(
+    tmp_path, cleanup
+):
+    # Each process notes in one file (appending, so the lines are in the order of the events)
+    # when it got SIGTERM and when it exits; web takes its time to exit.
+    (tmp_path / "recorder.py").write_text(RECORDER)
+    sup = make(
+        tmp_path,
+        f"db: exec {PY} recorder.py db 0\n"
+        f"web: exec {PY} recorder.py web 2\n"
+        f"clock: exec {PY} recorder.py clock 0\n",
+        {"processes": {"web": {"depends_on": ["db"], "timeout": 20}}},
+        timeout=20,
+    )
+    cleanup(sup)
+    sup.start_all()
+    events = tmp_path / "events"
+    await until(lambda: events.exists() and events.read_text().count(" up") == 3)
+    await asyncio.wait_for(sup.stop_all(), 60)
+    lines = events.read_text().splitlines()[3:]
+    assert sorted(lines) == sorted(
+        f"{n} {w}" for n in ("db", "web", "clock") for w in ("term", "exit")
+    )
+    # web stops (signal sent, exited) before the db it depends on gets its signal...
+    assert lines.index("web term") < lines.index("web exit") < lines.index("db term")
+    # ...while clock, unrelated, is stopped with web, not after it.
+    assert lines.index("clock term") < lines.index("web exit")
+    assert all(p.state is State.STOPPED and not p.forced for p in sup)
+
+
+def test_the_guard_waits_for_the_longest_process_timeout(tmp_path):
+    # The run's timeout is 0.2 s, slow's own 30 s. When the keeper dies, its children die with
+    # it (PR_SET_PDEATHSIG) and their children re-parent to the guard, which stops them: the
+    # recorder, a grandchild under slow's shell, may take the 2 s it needs to exit by itself.
+    (tmp_path / "recorder.py").write_text(RECORDER)
+    mark = f"slow{os.getpid()}x{int(time.time() * 1000)}"
+    write_files(
+        tmp_path,
+        {
+            "Procfile": f"slow: {PY} recorder.py slow 2 {mark}; true\n",
+            "tuirunner.toml": "[processes.slow]\ntimeout = 30\n",
+        },
+    )
+    args = ["start", "-D", "-t", "0.2", "-p", str(free_port_block())]
+    assert run_cli(args, tmp_path).returncode == 0
+    events = tmp_path / "events"
+    try:
+        wait_for(lambda: events.exists() and "slow up" in events.read_text(), 20)
+        client = Client.connect(tmp_path, output=False, tail=0)
+        client.close()
+        os.kill(client.keeper_pid, signal.SIGKILL)
+        wait_for(lambda: "slow exit" in events.read_text(), 30, message="slow's own exit")
+        assert events.read_text().splitlines() == ["slow up", "slow term", "slow exit"]
+        wait_for(lambda: not marked(mark), 20, message="slow gone")
+    finally:
+        for p in marked(mark):
+            with contextlib.suppress(psutil.Error):
+                p.kill()
+
+
+def marked(mark: str) -> list[psutil.Process]:
+    found = []
+    for p in psutil.process_iter(["cmdline", "status"]):
+        with contextlib.suppress(psutil.Error):
+            if p.info["status"] != psutil.STATUS_ZOMBIE and mark in " ".join(
+                p.info["cmdline"] or ()
+            ):
+                found.append(p)
+    return found
 
 
 async def test_the_process_env_is_between_the_env_files_and_port(tmp_path, cleanup):
@@ -577,20 +483,6 @@ async def test_sampling_finds_the_tree_memory_and_the_ports_it_listens_on(tmp_pa
     assert len(infos) - before <= 1  # (a CPU blip of the python child, at most)
     await sup.stop_all()
     assert mail.resources() is None
-
-
-def test_only_noticeable_changes_of_the_resources_are_shown():
-    from tuirunner.resources import noticeable
-
-    shown = (0, 3, ())
-    assert not noticeable(shown, (1, 4, ()))  # a shell loop's `sleep` comes and goes
-    assert noticeable(shown, (2, 3, ()))  # CPU by two points
-    assert noticeable(shown, (0, 5, ()))  # memory by 2 MB...
-    assert not noticeable((0, 400, ()), (0, 415, ()))  # ...or 5 %, whichever is more
-    assert noticeable((0, 400, ()), (0, 420, ()))
-    assert noticeable(shown, (0, 3, (8000,)))  # a port, always
-    assert noticeable((None, None, None), (None, 3, ()))  # the first sample
-    assert noticeable(shown, (None, None, None))  # gone
 
 
 # --- watching -----------------------------------------------------------------------------------

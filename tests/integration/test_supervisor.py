@@ -18,7 +18,7 @@ from tests.helpers import (
     until,
 )
 from tuirunner.environment import load_environment
-from tuirunner.events import State, StateChanged
+from tuirunner.events import Notice, NoticeKind, State, StateChanged
 from tuirunner.procfile import formation, parse_procfile_text
 from tuirunner.supervisor import Supervisor
 
@@ -112,14 +112,17 @@ async def test_sigterm_ignoring_child_is_killed_after_the_timeout(tmp_path, clea
     sup = make(tmp_path, f"stubborn: {stubborn(mark)}\n", timeout=0.5)
     cleanup(sup)
     notices = []
-    sup.subscribe(lambda e: notices.append(getattr(e, "message", None)))
+    sup.subscribe(lambda e: notices.append(e) if isinstance(e, Notice) else None)
     sup.start_all()
     proc = sup.get("stubborn.1")
     await until(lambda: "ready" in text(proc))
     await asyncio.wait_for(sup.stop_all(), timeout=20)
     assert proc.state is State.STOPPED
     assert proc.exit.signal == signal.SIGKILL
-    assert any(n and n.startswith("sending SIGKILL to stubborn.1") for n in notices)
+    killed = [n for n in notices if n.message.startswith("sending SIGKILL to stubborn.1")]
+    assert killed and all(n.kind is NoticeKind.KILLED for n in killed)
+    # The SIGTERM before it is only worth a line.
+    assert any(n.kind is NoticeKind.INFO and "SIGTERM" in n.message for n in notices)
     assert_no_leftovers(mark)
 
 

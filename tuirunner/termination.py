@@ -1,0 +1,153 @@
+"""Stopping process groups, and the processes that left them.
+
+Stopping sends the process's stop signal (SIGTERM by default) to its whole **process group**,
+waits its ``timeout``, then SIGKILLs the group: grandchildren such as runserver's autoreloader go
+with it, and a child that ignores its stop signal cannot hang the run. Children that leave the
+group (``setsid``) are found by the run's marker in their environment, or, at the end of a run,
+as the keeper's remaining descendants (it is a subreaper, so they re-parent to it).
+
+*Which* processes stop and in what order is the policy's (:mod:`tuirunner.policy`); this module
+only signals and waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+import psutil
+
+from tuirunner import groups
+from tuirunner.environment import RUN_ID_VARIABLE
+from tuirunner.events import Notice, NoticeKind
+
+if TYPE_CHECKING:
+    from tuirunner.supervisor import ManagedProcess
+
+KILL_WAIT = 5.0  # after SIGKILL, wait this long for the group to be gone
+
+
+class Terminator:
+    """Stops the groups of *processes* and the strays of the run *run_id*; *notify* tells what
+    it does (Notice events), *stop_timeout* gives a process's timeout."""
+
+    def __init__(
+        self,
+        processes: Sequence[ManagedProcess],
+        run_id: str,
+        subreaper: bool,
+        notify: Callable[[Notice], None],
+        stop_timeout: Callable[[ManagedProcess], float],
+        ending: Callable[[], bool],
+    ):
+        self.processes = processes
+        self.run_id = run_id
+        self.subreaper = subreaper
+        self.notify = notify
+        self.stop_timeout = stop_timeout
+        self.ending = ending  # the run ends: strays are looked for once, for all, at the end
+
+    async def terminate_group(
+        self, proc: ManagedProcess, pgid: int, leftovers: bool = False
+    ) -> None:
+        """Send the process's stop signal to the group, wait up to its timeout, then SIGKILL
+        it."""
+        loop = asyncio.get_running_loop()
+        tree = await loop.run_in_executor(None, groups.descendants, pgid)
+        strays = groups.outside_group(tree, pgid)
+        group = groups.GroupWatch(pgid)
+        what = f"the leftover processes of {proc.name}" if leftovers else proc.name
+        sig = proc.settings.stop_signal
+        if groups.signal_group(pgid, sig):
+            self.notify(Notice(proc, f"sending {sig.name} to {what} (pid {pgid})"))
+        if not await self.wait_gone(proc, group, self.stop_timeout(proc)):
+            if groups.signal_group(pgid, signal.SIGKILL):
+                proc.forced = True
+                self.notify(
+                    Notice(proc, f"sending SIGKILL to {what} (pid {pgid})", NoticeKind.KILLED)
+                )
+            await self.wait_gone(proc, group, KILL_WAIT)
+        groups.kill(strays)  # children that left the group (setsid), found when the stop began
+        if not self.ending():  # stop_all looks for what is left once, for all
+            await self.stop_strays_of(proc)
+
+    def strays(self, proc: ManagedProcess | None = None) -> list[psutil.Process]:
+        """Live processes the run left outside its process groups: of *proc* (found by the
+        run's marker in their environment), or of any process (None): then every descendant
+        (in a subreaper) or marked process not in the group of a running process."""
+        within = os.getpid() if self.subreaper else None
+        if proc is not None:
+            return groups.marked(self.run_id, RUN_ID_VARIABLE, proc.name, within=within)
+        if self.subreaper:
+            candidates = groups.descendants(os.getpid())
+        else:
+            candidates = groups.marked(self.run_id, RUN_ID_VARIABLE, None)
+        # Members of a running process's group are not strays: they stop with their group, in
+        # the stop order.
+        leaders = {p.pid for p in self.processes if p.pid is not None and p.running}
+        found = []
+        for p in candidates:
+            with contextlib.suppress(OSError, psutil.Error):
+                if os.getpgid(p.pid) not in leaders:
+                    found.append(p)
+        return found
+
+    async def stop_strays(self, proc: ManagedProcess | None, deadline: float) -> None:
+        """Send the stop signal to the processes *proc* (or, for None, the run) left behind
+        outside its group, then SIGKILL those still alive at *deadline* (time.monotonic())."""
+        loop = asyncio.get_running_loop()
+        strays = await loop.run_in_executor(None, self.strays, proc)
+        if not strays:
+            return
+        whose = "the processes" if proc is None else proc.name
+        self.notify(Notice(proc, f"stopping {len(strays)} process(es) {whose} left behind"))
+        groups.kill(strays, signal.SIGTERM if proc is None else proc.settings.stop_signal)
+        wait = max(0.0, deadline - time.monotonic())
+        _, alive = await loop.run_in_executor(None, psutil.wait_procs, strays, wait)
+        groups.kill(alive)
+
+    async def stop_strays_of(self, proc: ManagedProcess) -> None:
+        """:meth:`stop_strays` of *proc*, with its own timeout."""
+        await self.stop_strays(proc, time.monotonic() + self.stop_timeout(proc))
+
+    async def wait_gone(
+        self, proc: ManagedProcess, group: groups.GroupWatch, timeout: float
+    ) -> bool:
+        """Wait until the leader has exited and no live member of its group is left."""
+        deadline = time.monotonic() + timeout
+        leader = proc._exit
+        if leader is not None and not leader.done():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(leader), timeout)
+        delay = 0.005
+        while True:
+            if not group.alive(leader_done=leader is None or leader.done()):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.05)
+
+    def kill_all_now(self) -> None:
+        """SIGKILL every process group at once, and every process that left its group."""
+        for proc in self.processes:
+            if proc.pid is not None and proc.running:
+                proc._stop_requested = True
+                strays = groups.outside_group(groups.descendants(proc.pid), proc.pid)
+                if groups.signal_group(proc.pid, signal.SIGKILL):
+                    proc.forced = True
+                    self.notify(
+                        Notice(
+                            proc,
+                            f"sending SIGKILL to {proc.name} (pid {proc.pid})",
+                            NoticeKind.KILLED,
+                        )
+                    )
+                groups.kill(strays)
+                proc._terminated.set()
+        groups.kill(self.strays())
