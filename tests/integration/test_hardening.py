@@ -2,6 +2,9 @@
 deeply nested TOML, escapes through error messages, env-file interpolation that would exhaust
 memory, settings without floors."""
 
+import re
+import time
+
 import pytest
 
 from tests.helpers import run_cli, write_files
@@ -65,3 +68,32 @@ def test_paths_from_the_command_line_are_spelled_out_in_errors(tmp_path, args):
     result = run_cli(args, tmp_path)
     assert result.returncode != 0
     _spelled_only(result.stdout + result.stderr)
+
+
+def _doubling_env(lines: int) -> str:
+    """``A1=${A0}${A0}…`` (ten references a line): A9 would be 50 x 10**9 bytes."""
+    text = ["A0=" + "x" * 46]
+    text += [f"A{i}=" + f"${{A{i - 1}}}" * 10 for i in range(1, lines + 1)]
+    return "\n".join(text) + "\n"
+
+
+@pytest.mark.parametrize("command", [["check"], ["env"], ["env", "--json"], ["run", "true"], []])
+def test_env_interpolation_is_bounded_while_values_are_built(tmp_path, command):
+    write_files(tmp_path, {"Procfile": "web: true\n", ".env": _doubling_env(9)})
+    started = time.monotonic()
+    result = run_cli(command, tmp_path, timeout=30)
+    assert time.monotonic() - started < 10
+    assert result.returncode == 1
+    assert ".env:5: A4 would expand to more than 131,072 bytes" in result.stderr
+
+
+def test_the_whole_expanded_environment_is_bounded(tmp_path):
+    # Each variable stays under the per-variable limit; together they pass ARG_MAX.
+    lines = ["B0=" + "y" * 1000, "B1=" + "${B0}" * 100]  # ~100 KB
+    lines += [f"C{i}=${{B1}}" for i in range(200)]  # 200 x 100 KB = 20 MB
+    write_files(tmp_path, {"Procfile": "web: true\n", ".env": "\n".join(lines) + "\n"})
+    result = run_cli(["check"], tmp_path, timeout=30)
+    assert result.returncode == 1
+    assert re.search(
+        r"\.env:\d+: C\d+ would make the environment larger than [\d,]+ bytes", result.stderr
+    )
