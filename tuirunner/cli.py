@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import tuirunner
 from tuirunner import export
 from tuirunner.errors import UserError
-from tuirunner.limits import MAX_TIMEOUT, parse_timeout
+from tuirunner.limits import MAX_TIMEOUT, parse_scrollback, parse_timeout
 from tuirunner.options import DEFAULT_TIMEOUT, FilterMode
 from tuirunner.output import DEFAULT_SCROLLBACK, visible_controls
 
@@ -143,7 +143,7 @@ def _add_common(parser: argparse.ArgumentParser, sub: bool) -> None:
     )
     g.add_argument(
         "--scrollback",
-        type=int,
+        type=parse_scrollback,
         metavar="N",
         default=d(None),
         help=f"lines of output kept per process (default: {DEFAULT_SCROLLBACK})",

@@ -97,3 +97,52 @@ def test_the_whole_expanded_environment_is_bounded(tmp_path):
     assert re.search(
         r"\.env:\d+: C\d+ would make the environment larger than [\d,]+ bytes", result.stderr
     )
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        (
+            "[processes.web]\nautorestart = 'always'\nbackoff = { initial = 1e-300, max = 1e-300 }",
+            "processes.web.backoff.initial: must be from 0.05 to 86400 (seconds), got 1e-300",
+        ),
+        (
+            "[processes.web]\nbackoff = { reset_after = 1e308 }",
+            "processes.web.backoff.reset_after: must be at most 86400 (seconds), got 1e+308",
+        ),
+        (
+            "[processes.web]\nlog_file = 'web.log'\nlog_max_bytes = 1",
+            "processes.web.log_max_bytes: must be from 65536 to 1099511627776, got 1",
+        ),
+        (
+            "[processes.web]\nlog_file = 'web.log'\nlog_backups = 1000",
+            "processes.web.log_backups: must be from 0 to 100, got 1000",
+        ),
+        ("timeout = 1e308", "timeout: must be at most 3600 (seconds), got 1e+308"),
+        (
+            "[processes.web]\ntimeout = 3601",
+            "processes.web.timeout: must be at most 3600 (seconds)",
+        ),
+        ("scrollback = 1000000000000", "scrollback: must be from 1 to 1000000, got 1000000000000"),
+        (
+            "[processes.web]\nready = { port = 80, interval = 0.001 }",
+            "processes.web.ready.interval: must be from 0.05 to 60 (seconds), got 0.001",
+        ),
+        (
+            "[processes.web]\nready = { port = 80, timeout = 1e9 }",
+            "processes.web.ready.timeout: must be at most 3600 (seconds), got 1000000000.0",
+        ),
+    ],
+)
+def test_every_numeric_setting_has_a_range_checked_by_check(tmp_path, settings, message):
+    write_files(tmp_path, {"Procfile": "web: true\n", "tuirunner.toml": settings + "\n"})
+    result = run_cli(["check"], tmp_path)
+    assert result.returncode == 1
+    assert f"tuirunner: error: tuirunner.toml: {message}" in result.stderr
+
+
+def test_scrollback_option_has_the_settings_range(tmp_path):
+    write_files(tmp_path, {"Procfile": "web: true\n"})
+    result = run_cli(["--scrollback", "1000000000000", "check"], tmp_path)
+    assert result.returncode == 2
+    assert "must be from 1 to 1000000" in result.stderr
