@@ -11,10 +11,12 @@ common case:
 - a bare ``\\r`` rewrites the line (progress bars): only the text after the last ``\\r`` is kept;
 - a line longer than ``line_cap`` characters is split, so memory is never unbounded;
 - complete lines go into a ``deque(maxlen=…)``; the partial last line (a prompt like
-  ``(Pdb) ``) is kept apart and shown too.
-
-Lines are kept as the child wrote them, ANSI escape codes included; front ends decode colours
-lazily, for the lines they show.
+  ``(Pdb) ``) is kept apart and shown too;
+- the lines kept take at most ``max_bytes`` of memory (an emoji is 4 bytes in a ``str``): the
+  oldest go first when long lines of wide characters would otherwise make 10,000 lines hundreds
+  of megabytes. Sizes are counted per chunk, not per line (``len`` of an ASCII chunk,
+  ``sys.getsizeof`` of another), in a deque of ``[lines, bytes]`` batches beside the lines;
+  the count errs on the high side by at most one chunk.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 import codecs
 import itertools
 import re
+import sys
 from collections import deque
 from collections.abc import Iterator
 
@@ -29,6 +32,11 @@ from tuirunner.protocol import SyncHeader
 
 DEFAULT_SCROLLBACK = 10_000
 DEFAULT_LINE_CAP = 16_384
+#: Memory the kept lines of one buffer may take: 10,000 lines of up to ~6,500 ASCII characters
+#: (or ~1,600 emoji) each fit, so the default scrollback of ordinary output is never cut by it.
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+_STR_HEADER = sys.getsizeof("")  # what an ASCII str takes besides its characters
+_WIDE_HEADER = sys.getsizeof("\U0001f600") - 4  # and any other str, at most
 
 # CSI sequences, OSC sequences (BEL or ST terminated), and two-byte escapes.
 ANSI_ESCAPE = re.compile(
@@ -131,15 +139,31 @@ def collapse_cr(line: str) -> str:
 class OutputBuffer:
     """The last *maxlen* lines of a process's output, plus its unfinished last line."""
 
-    def __init__(self, maxlen: int = DEFAULT_SCROLLBACK, line_cap: int = DEFAULT_LINE_CAP):
+    def __init__(
+        self,
+        maxlen: int = DEFAULT_SCROLLBACK,
+        line_cap: int = DEFAULT_LINE_CAP,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+    ):
         if maxlen < 1:
             raise ValueError("maxlen must be at least 1")
         self.lines: deque[str] = deque(maxlen=maxlen)
+        self.max_bytes = max_bytes
+        # What the kept lines take, by batch of lines added together: [lines, bytes] each;
+        # the first batch may have lost some of its lines to maxlen already.
+        self._batches: deque[list[int]] = deque()
+        self._batch_lines = 0
+        self._bytes = 0
         self.partial = ""
         self.total = 0  # complete lines ever added; absolute index of the partial line
         self.line_cap = line_cap
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self._pending_cr = False
+
+    @property
+    def bytes(self) -> int:
+        """The memory the kept lines take, at least (as ``sys.getsizeof`` counts it)."""
+        return self._bytes
 
     @property
     def first_index(self) -> int:
@@ -166,6 +190,13 @@ class OutputBuffer:
                 self._pending_cr = True
             text = text.replace("\r\n", "\n")
             has_cr = "\r" in text  # only progress-bar style rewrites are left to collapse
+        # What the lines completed here take at most: this text, the partial line before, and
+        # a header per line (added below).
+        ascii = text.isascii()
+        size = len(text) if ascii else sys.getsizeof(text) - _STR_HEADER
+        if self.partial:
+            ascii = ascii and self.partial.isascii()
+            size += sys.getsizeof(self.partial) - _STR_HEADER
         parts = text.split("\n")
         if self.partial:
             has_cr = has_cr or "\r" in self.partial  # a rewritten line may end in this chunk
@@ -186,9 +217,49 @@ class OutputBuffer:
             self.partial = whole.pop()
             parts.extend(whole)
         if parts:
-            self.lines.extend(parts)
+            self._keep(parts, size + (_STR_HEADER if ascii else _WIDE_HEADER) * len(parts))
             self.total += len(parts)
         return parts
+
+    def _keep(self, parts: list[str], size: int | None = None) -> None:
+        """Append *parts* (which take *size* bytes, at most; measured if None) to the kept
+        lines, and drop the oldest beyond ``maxlen`` or ``max_bytes``."""
+        lines, batches = self.lines, self._batches
+        if size is None:
+            size = sum(map(sys.getsizeof, parts))
+        lines.extend(parts)
+        batches.append([len(parts), size])
+        self._batch_lines += len(parts)
+        self._bytes += size
+        gone = self._batch_lines - len(lines)  # lines the deque dropped (maxlen)
+        while gone and gone >= batches[0][0]:
+            n, b = batches.popleft()
+            gone -= n
+            self._batch_lines -= n
+            self._bytes -= b
+        if self._bytes > self.max_bytes:
+            self._trim(gone)
+
+    def _trim(self, gone: int) -> None:
+        """Drop the oldest lines until the kept ones fit in ``max_bytes`` (keeping one)."""
+        lines, batches = self.lines, self._batches
+        while self._bytes > self.max_bytes and len(batches) > 1:
+            n, b = batches.popleft()
+            for _ in range(n - gone):
+                lines.popleft()
+            gone = 0
+            self._batch_lines -= n
+            self._bytes -= b
+        if self._bytes > self.max_bytes:  # one batch larger than the budget: line by line
+            batch = batches[0]
+            batch[0] -= gone
+            self._batch_lines -= gone
+            while self._bytes > self.max_bytes and len(lines) > 1:
+                b = sys.getsizeof(lines.popleft())
+                batch[0] -= 1
+                batch[1] -= b
+                self._batch_lines -= 1
+                self._bytes -= b
 
     def finish(self) -> str | None:
         """End of output: the partial line becomes a complete line. Returns it, if any."""
@@ -200,14 +271,14 @@ class OutputBuffer:
         self.partial = ""
         if not partial:
             return None
-        self.lines.append(partial)
+        self._keep([partial])
         self.total += 1
         return partial
 
     def append_line(self, line: str) -> None:
         """Add a line of the runner's own (e.g. a restart marker), ending any partial line."""
         self.finish()
-        self.lines.append(line)
+        self._keep([line])
         self.total += 1
 
     def line(self, index: int) -> str | None:
@@ -254,8 +325,11 @@ class OutputBuffer:
         start = header.start
         if start != self.total:  # lines were lost in between: what we have no longer follows
             self.lines.clear()
+            self._batches.clear()
+            self._batch_lines = self._bytes = 0
             self.total = start
-        self.lines.extend(lines)
+        if lines:
+            self._keep(lines)
         self.total += len(lines)
         self.partial = header.partial
         self._pending_cr = header.cr
