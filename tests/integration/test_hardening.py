@@ -146,3 +146,33 @@ def test_scrollback_option_has_the_settings_range(tmp_path):
     result = run_cli(["--scrollback", "1000000000000", "check"], tmp_path)
     assert result.returncode == 2
     assert "must be from 1 to 1000000" in result.stderr
+
+
+LEAKED = {
+    "MAPS": "AIza" + "SyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q",
+    "HF": "hf_" + "AbCdEfGhIjKlMnOpQrStUvWxYzAbCdEfGh",
+    "NPMRC": "npm_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8",
+    "DO": "dop_v1_" + "0123456789abcdef" * 4,
+    "SHOP": "shpat_" + "0123456789abcdef" * 2,
+    "MAIL": "key-" + "0123456789abcdef" * 2,
+    "OAUTH_CLIENT": "GOCSPX-" + "AbCdEfGhIjKlMnOpQrStUvWxYz12",
+    "HOOK": "https://discord.com/api/webhooks/123456789012345678/" + "AbCdEfGh" * 8,
+    "HEADER": "Bearer " + "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789",
+    "DATABASE_URL": "postgres://app:s3cr/et@db/app",
+}
+
+
+@pytest.mark.parametrize("fmt", ["systemd", "kubernetes", "compose", "supervisord"])
+def test_what_env_masks_export_never_writes_into_a_world_readable_file(tmp_path, fmt):
+    env = "".join(f"{name}={value}\n" for name, value in LEAKED.items())
+    write_files(tmp_path, {"Procfile": "web: python -m http.server $PORT\n", ".env": env})
+    (tmp_path / "logs").mkdir()
+    extra = {"supervisord": ["--log", str(tmp_path / "logs")], "kubernetes": ["--image", "a:1"]}
+    result = run_cli(["export", fmt, "out", *extra.get(fmt, [])], tmp_path)
+    assert result.returncode == 0, result.stderr
+    for path in (tmp_path / "out").iterdir():
+        if path.stat().st_mode & 0o044:  # readable by others than the owner
+            text = path.read_text()
+            for name, value in LEAKED.items():
+                secret = "s3cr/et" if name == "DATABASE_URL" else value
+                assert secret not in text, (path.name, name)
