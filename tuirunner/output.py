@@ -15,8 +15,9 @@ common case:
 - the lines kept take at most ``max_bytes`` of memory (an emoji is 4 bytes in a ``str``): the
   oldest go first when long lines of wide characters would otherwise make 10,000 lines hundreds
   of megabytes. Sizes are counted per chunk, not per line (``len`` of an ASCII chunk,
-  ``sys.getsizeof`` of another), in a deque of ``[lines, bytes]`` batches beside the lines;
-  the count errs on the high side by at most one chunk.
+  ``sys.getsizeof`` of another), in a deque of ``[lines, bytes]`` batches of ~4 KiB beside
+  the lines (a read adds to the open batch: two additions); the count errs on the high side by
+  at most a batch.
 """
 
 from __future__ import annotations
@@ -154,6 +155,10 @@ class OutputBuffer:
         self._batches: deque[list[int]] = deque()
         self._batch_lines = 0
         self._bytes = 0
+        # The batch being filled (lines and bytes), closed once it holds _close_at bytes: a flood
+        # of small reads costs two additions a read, and one deque operation per batch.
+        self._open_lines = self._open_bytes = 0
+        self._close_at = min(4096, max(max_bytes // 16, 1))
         self.partial = ""
         self.total = 0  # complete lines ever added; absolute index of the partial line
         self.line_cap = line_cap
@@ -163,7 +168,7 @@ class OutputBuffer:
     @property
     def bytes(self) -> int:
         """The memory the kept lines take, at least (as ``sys.getsizeof`` counts it)."""
-        return self._bytes
+        return self._bytes + self._open_bytes
 
     @property
     def first_index(self) -> int:
@@ -217,21 +222,32 @@ class OutputBuffer:
             self.partial = whole.pop()
             parts.extend(whole)
         if parts:
-            self._keep(parts, size + (_STR_HEADER if ascii else _WIDE_HEADER) * len(parts))
-            self.total += len(parts)
+            n = len(parts)
+            self.lines.extend(parts)
+            self._open_lines += n
+            self._open_bytes += size + (_STR_HEADER if ascii else _WIDE_HEADER) * n
+            if self._open_bytes >= self._close_at:
+                self._close_batch()
+            self.total += n
         return parts
 
-    def _keep(self, parts: list[str], size: int | None = None) -> None:
-        """Append *parts* (which take *size* bytes, at most; measured if None) to the kept
-        lines, and drop the oldest beyond ``maxlen`` or ``max_bytes``."""
+    def _keep(self, parts: list[str]) -> None:
+        """Append *parts* to the kept lines (measured), and drop the oldest beyond ``maxlen``
+        or ``max_bytes``."""
+        self.lines.extend(parts)
+        self._open_lines += len(parts)
+        self._open_bytes += sum(map(sys.getsizeof, parts))
+        self._close_batch()
+
+    def _close_batch(self) -> None:
+        """Count the open batch, forget the batches whose lines the deque dropped (maxlen),
+        and trim to ``max_bytes``."""
         lines, batches = self.lines, self._batches
-        if size is None:
-            size = sum(map(sys.getsizeof, parts))
-        lines.extend(parts)
-        batches.append([len(parts), size])
-        self._batch_lines += len(parts)
-        self._bytes += size
-        gone = self._batch_lines - len(lines)  # lines the deque dropped (maxlen)
+        batches.append([self._open_lines, self._open_bytes])
+        self._batch_lines += self._open_lines
+        self._bytes += self._open_bytes
+        self._open_lines = self._open_bytes = 0
+        gone = self._batch_lines - len(lines)
         while gone and gone >= batches[0][0]:
             n, b = batches.popleft()
             gone -= n
@@ -326,7 +342,7 @@ class OutputBuffer:
         if start != self.total:  # lines were lost in between: what we have no longer follows
             self.lines.clear()
             self._batches.clear()
-            self._batch_lines = self._bytes = 0
+            self._batch_lines = self._bytes = self._open_lines = self._open_bytes = 0
             self.total = start
         if lines:
             self._keep(lines)
