@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 import tuirunner
 from tuirunner import export
 from tuirunner.errors import UserError
-from tuirunner.limits import MAX_TIMEOUT, parse_timeout
+from tuirunner.limits import MAX_TIMEOUT, parse_scrollback, parse_timeout
 from tuirunner.options import DEFAULT_TIMEOUT, FilterMode
-from tuirunner.output import DEFAULT_SCROLLBACK
+from tuirunner.output import DEFAULT_SCROLLBACK, visible_controls
 
 if TYPE_CHECKING:
     pass
@@ -143,7 +143,7 @@ def _add_common(parser: argparse.ArgumentParser, sub: bool) -> None:
     )
     g.add_argument(
         "--scrollback",
-        type=int,
+        type=parse_scrollback,
         metavar="N",
         default=d(None),
         help=f"lines of output kept per process (default: {DEFAULT_SCROLLBACK})",
@@ -331,7 +331,9 @@ def main(argv: list[str] | None = None) -> int:
 
         return getattr(commands, f"cmd_{command}")(args)
     except UserError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        # Every error may quote the user's data (a path given with -f or -d, a settings value,
+        # a file name): its control characters are spelled out, never sent to the terminal.
+        print(f"{PROG}: error: {visible_controls(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130

@@ -17,6 +17,7 @@ from tuirunner.launch import start_keeper
 from tuirunner.limits import check_exec_limits
 from tuirunner.names import UnknownName, matches, resolve, unknown_message
 from tuirunner.options import FilterMode, RunOptions
+from tuirunner.output import visible_controls
 from tuirunner.procfile import Instance, formation
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ def load_project(args: argparse.Namespace) -> Project:
 
 
 def warn(message: str) -> None:
-    print(f"{PROG}: warning: {message}", file=sys.stderr)
+    print(f"{PROG}: warning: {visible_controls(message)}", file=sys.stderr)
 
 
 def print_env_warnings(environment: Environment) -> None:
@@ -75,7 +76,8 @@ def cmd_start(args: argparse.Namespace) -> int:
 def start_detached(project: Project) -> int:
     keeper = start_keeper(project.options, foreground=False)
     pid = keeper.wait_ready()
-    where = "" if project.options.app_root == "." else f" -d {project.options.app_root}"
+    root = visible_controls(str(project.options.app_root))
+    where = "" if root == "." else f" -d {root}"
     print(
         f"{PROG}: started in the background (keeper pid {pid}).\n"
         f"  {PROG}{where} attach      the terminal UI ('d' detaches again)\n"
@@ -141,13 +143,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         os.execvpe(argv[0], argv, env)
     except FileNotFoundError:
-        print(f"{PROG}: {argv[0]}: command not found", file=sys.stderr)
+        print(f"{PROG}: {visible_controls(argv[0])}: command not found", file=sys.stderr)
         return 127
     except PermissionError:
-        print(f"{PROG}: {argv[0]}: permission denied", file=sys.stderr)
+        print(f"{PROG}: {visible_controls(argv[0])}: permission denied", file=sys.stderr)
         return 126
     except OSError as exc:
-        print(f"{PROG}: {argv[0]}: {exc.strerror}", file=sys.stderr)
+        print(f"{PROG}: {visible_controls(argv[0])}: {exc.strerror}", file=sys.stderr)
         return 126
 
 
@@ -169,7 +171,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         return 1
     print(f"Valid procfile detected ({', '.join(procfile.names)})", file=sys.stderr)
     if project.settings.path is not None:
-        print(f"Settings: {project.settings.describe()}", file=sys.stderr)
+        print(f"Settings: {visible_controls(project.settings.describe())}", file=sys.stderr)
     return 0
 
 

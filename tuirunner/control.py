@@ -12,6 +12,7 @@ from tuirunner.client import Client, KeeperError
 from tuirunner.errors import UserError
 from tuirunner.events import ProcessInfo, format_duration
 from tuirunner.names import matches
+from tuirunner.output import visible_controls
 from tuirunner.protocol import Down, Restart, Sample, Stop
 
 PROG = "tuirunner"
@@ -56,7 +57,7 @@ def ps(args: argparse.Namespace) -> int:
                 "-" if p.cpu is None else f"{p.cpu}%",
                 "-" if p.memory is None else f"{p.memory} MB",
                 " ".join(f":{port}" for port in p.ports or ()) or "-",
-                p.detail(now) or "",
+                visible_controls(p.detail(now) or ""),  # may quote an error: a path
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
@@ -107,7 +108,7 @@ def _control(args: argparse.Namespace, op: Restart | Stop, done: str) -> int:
         # "web.1 restarted (pid 42)", "web.1 waiting for release.1: completed"
         alive = view.state.alive or stopping
         what = done if alive else view.detail() or view.label()[0]
-        print(f"{view.name} {what}{pid}")
+        print(visible_controls(f"{view.name} {what}{pid}"))
     return 0 if all(_ok(stopping, view) for view in result) else 1
 
 

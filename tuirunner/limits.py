@@ -26,6 +26,19 @@ from tuirunner.errors import UserError
 
 MAX_FILE_BYTES = 1024 * 1024
 MAX_TIMEOUT = 3600.0
+
+# The ranges of the numeric settings (README, "Settings"), checked by ``check`` and at start.
+# Floors keep a setting from turning into a busy loop (a restart or a log rotation per
+# millisecond); ceilings keep memory and waits bounded, like ``--timeout``.
+MIN_BACKOFF = 0.05  # seconds: backoff.initial, backoff.max, backoff.reset_after
+MAX_BACKOFF = 86_400.0  # a day
+MIN_READY_INTERVAL = 0.05  # seconds between two readiness probes
+MAX_READY_INTERVAL = 60.0
+MAX_READY_TIMEOUT = MAX_TIMEOUT
+MIN_LOG_MAX_BYTES = 64 * 1024  # a log file is rotated at no less than 64 KiB
+MAX_LOG_MAX_BYTES = 1024**4  # 1 TiB
+MAX_LOG_BACKUPS = 100
+MAX_SCROLLBACK = 1_000_000  # lines per process (their bytes are bounded apart: output.py)
 SHELL = "/bin/sh"
 
 
@@ -139,6 +152,17 @@ def parse_timeout(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r}: must not be negative")
     if value > MAX_TIMEOUT:
         raise argparse.ArgumentTypeError(f"{text!r}: at most {MAX_TIMEOUT:g} seconds")
+    return value
+
+
+def parse_scrollback(text: str) -> int:
+    """An argparse ``type=`` for ``--scrollback``: lines, from 1 to :data:`MAX_SCROLLBACK`."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of lines") from None
+    if not 1 <= value <= MAX_SCROLLBACK:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be from 1 to {MAX_SCROLLBACK}")
     return value
 
 

@@ -11,10 +11,13 @@ common case:
 - a bare ``\\r`` rewrites the line (progress bars): only the text after the last ``\\r`` is kept;
 - a line longer than ``line_cap`` characters is split, so memory is never unbounded;
 - complete lines go into a ``deque(maxlen=…)``; the partial last line (a prompt like
-  ``(Pdb) ``) is kept apart and shown too.
-
-Lines are kept as the child wrote them, ANSI escape codes included; front ends decode colours
-lazily, for the lines they show.
+  ``(Pdb) ``) is kept apart and shown too;
+- the lines kept take at most ``max_bytes`` of memory (an emoji is 4 bytes in a ``str``): the
+  oldest go first when long lines of wide characters would otherwise make 10,000 lines hundreds
+  of megabytes. Sizes are counted per chunk, not per line (``len`` of an ASCII chunk,
+  ``sys.getsizeof`` of another), in a deque of ``[lines, bytes]`` batches of ~4 KiB beside
+  the lines (a read adds to the open batch: two additions); the count errs on the high side by
+  at most a batch.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from __future__ import annotations
 import codecs
 import itertools
 import re
+import sys
 from collections import deque
 from collections.abc import Iterator
 
@@ -29,6 +33,11 @@ from tuirunner.protocol import SyncHeader
 
 DEFAULT_SCROLLBACK = 10_000
 DEFAULT_LINE_CAP = 16_384
+#: Memory the kept lines of one buffer may take: 10,000 lines of up to ~6,500 ASCII characters
+#: (or ~1,600 emoji) each fit, so the default scrollback of ordinary output is never cut by it.
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+_STR_HEADER = sys.getsizeof("")  # what an ASCII str takes besides its characters
+_WIDE_HEADER = sys.getsizeof("\U0001f600") - 4  # and any other str, at most
 
 # CSI sequences, OSC sequences (BEL or ST terminated), and two-byte escapes.
 ANSI_ESCAPE = re.compile(
@@ -42,8 +51,12 @@ ANSI_ESCAPE = re.compile(
 
 # SGR ("select graphic rendition": colours, bold, …), the only sequence a child may send through.
 SGR = re.compile(r"\x1b\[[0-9;:]*m")
-# C0 controls but TAB, DEL and the C1 controls (0x9b is an 8-bit CSI). ESC is handled apart.
-CONTROL = re.compile(r"[\x00-\x08\x0a-\x1a\x1c-\x1f\x7f-\x9f]")
+# C0 controls but TAB, DEL and the C1 controls (0x9b is an 8-bit CSI), and the bidirectional
+# overrides and isolates (U+202A-U+202E, U+2066-U+2069) that make text read differently from
+# what it is. ESC is handled apart.
+CONTROL = re.compile(r"[\x00-\x08\x0a-\x1a\x1c-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# SGR parameters followed by sub-parameters that are colours, not attributes (38;5;8 is grey).
+_EXTENDED_COLOUR = {key: {"5": 1, "2": 3} for key in ("38", "48", "58")}  # 38;5;N, 38;2;R;G;B
 # What visible_controls() spells out: every control character (TAB, LF and ESC included), and
 # the bidirectional overrides that make text read differently from what it is.
 _INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -56,20 +69,44 @@ def strip_ansi(text: str) -> str:
 
 
 def _keep_sgr(match: re.Match[str]) -> str:
-    return match.group() if SGR.fullmatch(match.group()) else ""
+    sequence = match.group()
+    if not SGR.fullmatch(sequence):
+        return ""
+    return _unconcealed(sequence) if "8" in sequence else sequence
+
+
+def _unconcealed(sequence: str) -> str:
+    """An SGR sequence without its "concealed" attribute (8), which would hide text from the
+    reader that is still there to copy; colours such as ``38;5;8`` are kept."""
+    params = sequence[2:-1].split(";")
+    kept: list[str] = []
+    i = 0
+    while i < len(params):
+        param = params[i]
+        extra = _EXTENDED_COLOUR.get(param, {}).get(params[i + 1] if i + 1 < len(params) else "")
+        if extra is not None:
+            kept.extend(params[i : i + 2 + extra])
+            i += 2 + extra
+            continue
+        if not (param.isdigit() and int(param) == 8):
+            kept.append(param)
+        i += 1
+    return f"\x1b[{';'.join(kept)}m" if kept else ""
 
 
 def sgr_only(text: str) -> str:
     """*text* with its colours (SGR sequences) and TABs, and no other escape sequence or control
     character: what a child's output may send to the user's terminal. Nothing left can retitle
-    it, switch screens, move the cursor or make the terminal answer a query into the shell."""
+    it, switch screens, move the cursor or make the terminal answer a query into the shell, hide
+    text (concealed, ``ESC[8m``) or reorder it (bidirectional overrides)."""
     if "\x1b" in text:
         text = ANSI_ESCAPE.sub(_keep_sgr, text)
     return CONTROL.sub("", text) if CONTROL.search(text) else text
 
 
 def strip_controls(text: str) -> str:
-    """*text* with no escape sequence and no control character but TAB."""
+    """*text* with no escape sequence and no control character but TAB (nor bidirectional
+    override)."""
     text = strip_ansi(text)
     return CONTROL.sub("", text) if CONTROL.search(text) else text
 
@@ -103,15 +140,35 @@ def collapse_cr(line: str) -> str:
 class OutputBuffer:
     """The last *maxlen* lines of a process's output, plus its unfinished last line."""
 
-    def __init__(self, maxlen: int = DEFAULT_SCROLLBACK, line_cap: int = DEFAULT_LINE_CAP):
+    def __init__(
+        self,
+        maxlen: int = DEFAULT_SCROLLBACK,
+        line_cap: int = DEFAULT_LINE_CAP,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+    ):
         if maxlen < 1:
             raise ValueError("maxlen must be at least 1")
         self.lines: deque[str] = deque(maxlen=maxlen)
+        self.max_bytes = max_bytes
+        # What the kept lines take, by batch of lines added together: [lines, bytes] each;
+        # the first batch may have lost some of its lines to maxlen already.
+        self._batches: deque[list[int]] = deque()
+        self._batch_lines = 0
+        self._bytes = 0
+        # The batch being filled (lines and bytes), closed once it holds _close_at bytes: a flood
+        # of small reads costs two additions a read, and one deque operation per batch.
+        self._open_lines = self._open_bytes = 0
+        self._close_at = min(4096, max(max_bytes // 16, 1))
         self.partial = ""
         self.total = 0  # complete lines ever added; absolute index of the partial line
         self.line_cap = line_cap
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self._pending_cr = False
+
+    @property
+    def bytes(self) -> int:
+        """The memory the kept lines take, at least (as ``sys.getsizeof`` counts it)."""
+        return self._bytes + self._open_bytes
 
     @property
     def first_index(self) -> int:
@@ -138,6 +195,13 @@ class OutputBuffer:
                 self._pending_cr = True
             text = text.replace("\r\n", "\n")
             has_cr = "\r" in text  # only progress-bar style rewrites are left to collapse
+        # What the lines completed here take at most: this text, the partial line before, and
+        # a header per line (added below).
+        ascii = text.isascii()
+        size = len(text) if ascii else sys.getsizeof(text) - _STR_HEADER
+        if self.partial:
+            ascii = ascii and self.partial.isascii()
+            size += sys.getsizeof(self.partial) - _STR_HEADER
         parts = text.split("\n")
         if self.partial:
             has_cr = has_cr or "\r" in self.partial  # a rewritten line may end in this chunk
@@ -158,9 +222,60 @@ class OutputBuffer:
             self.partial = whole.pop()
             parts.extend(whole)
         if parts:
+            n = len(parts)
             self.lines.extend(parts)
-            self.total += len(parts)
+            self._open_lines += n
+            self._open_bytes += size + (_STR_HEADER if ascii else _WIDE_HEADER) * n
+            if self._open_bytes >= self._close_at:
+                self._close_batch()
+            self.total += n
         return parts
+
+    def _keep(self, parts: list[str]) -> None:
+        """Append *parts* to the kept lines (measured), and drop the oldest beyond ``maxlen``
+        or ``max_bytes``."""
+        self.lines.extend(parts)
+        self._open_lines += len(parts)
+        self._open_bytes += sum(map(sys.getsizeof, parts))
+        self._close_batch()
+
+    def _close_batch(self) -> None:
+        """Count the open batch, forget the batches whose lines the deque dropped (maxlen),
+        and trim to ``max_bytes``."""
+        lines, batches = self.lines, self._batches
+        batches.append([self._open_lines, self._open_bytes])
+        self._batch_lines += self._open_lines
+        self._bytes += self._open_bytes
+        self._open_lines = self._open_bytes = 0
+        gone = self._batch_lines - len(lines)
+        while gone and gone >= batches[0][0]:
+            n, b = batches.popleft()
+            gone -= n
+            self._batch_lines -= n
+            self._bytes -= b
+        if self._bytes > self.max_bytes:
+            self._trim(gone)
+
+    def _trim(self, gone: int) -> None:
+        """Drop the oldest lines until the kept ones fit in ``max_bytes`` (keeping one)."""
+        lines, batches = self.lines, self._batches
+        while self._bytes > self.max_bytes and len(batches) > 1:
+            n, b = batches.popleft()
+            for _ in range(n - gone):
+                lines.popleft()
+            gone = 0
+            self._batch_lines -= n
+            self._bytes -= b
+        if self._bytes > self.max_bytes:  # one batch larger than the budget: line by line
+            batch = batches[0]
+            batch[0] -= gone
+            self._batch_lines -= gone
+            while self._bytes > self.max_bytes and len(lines) > 1:
+                b = sys.getsizeof(lines.popleft())
+                batch[0] -= 1
+                batch[1] -= b
+                self._batch_lines -= 1
+                self._bytes -= b
 
     def finish(self) -> str | None:
         """End of output: the partial line becomes a complete line. Returns it, if any."""
@@ -172,14 +287,14 @@ class OutputBuffer:
         self.partial = ""
         if not partial:
             return None
-        self.lines.append(partial)
+        self._keep([partial])
         self.total += 1
         return partial
 
     def append_line(self, line: str) -> None:
         """Add a line of the runner's own (e.g. a restart marker), ending any partial line."""
         self.finish()
-        self.lines.append(line)
+        self._keep([line])
         self.total += 1
 
     def line(self, index: int) -> str | None:
@@ -226,8 +341,11 @@ class OutputBuffer:
         start = header.start
         if start != self.total:  # lines were lost in between: what we have no longer follows
             self.lines.clear()
+            self._batches.clear()
+            self._batch_lines = self._bytes = self._open_lines = self._open_bytes = 0
             self.total = start
-        self.lines.extend(lines)
+        if lines:
+            self._keep(lines)
         self.total += len(lines)
         self.partial = header.partial
         self._pending_cr = header.cr

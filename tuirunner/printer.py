@@ -19,7 +19,7 @@ from tuirunner.events import (
     State,
     StateChanged,
 )
-from tuirunner.output import sgr_only, strip_controls
+from tuirunner.output import sgr_only, strip_controls, visible_controls
 
 # honcho's colour cycle: cyan, yellow, green, magenta, red, blue, then their intense variants.
 COLOURS = ("36", "33", "32", "35", "31", "34", "1;36", "1;33", "1;32", "1;35", "1;31", "1;34")
@@ -122,7 +122,8 @@ class PlainPrinter:
 
     def system(self, message: str) -> None:
         prefix = self._prefix(SYSTEM, "1" if self._colour else None)
-        self._write(f"{prefix}{message}\n")
+        # The runner's own lines quote names, commands and errors (paths): spelled out.
+        self._write(f"{prefix}{visible_controls(message)}\n")
 
     def state(self, proc: ProcessInfo, state: State) -> None:
         message = describe_state(proc, state, self.timeout)

@@ -32,6 +32,7 @@ from tuirunner.wire import HEADER, INDEX, JSON, LENGTH, OUTPUT, SYNC, ProtocolEr
 
 PROTOCOL = 2
 MAX_REQUEST = 1 << 20  # a client sends small requests: a larger frame is refused unread
+MAX_CLIENTS = 64  # connections a keeper serves at once; one more is refused, saying so
 
 # --- client -> keeper ---------------------------------------------------------------------------
 

@@ -32,19 +32,28 @@ def runtime_dir() -> Path:
         path = Path(base) / "tuirunner"
     else:
         path = Path(tempfile.gettempdir()) / f"tuirunner-{os.getuid()}"
+    # A directory someone else may have planted: how to use another one instead.
+    elsewhere = (
+        "or set XDG_RUNTIME_DIR (or TMPDIR) to a directory of yours, "
+        "e.g. XDG_RUNTIME_DIR=$HOME/.cache/run"
+    )
     try:
         path.mkdir(mode=0o700, exist_ok=True)
         info = path.lstat()
     except OSError as exc:
-        raise UserError(f"{path}: cannot create the runtime directory: {exc.strerror}") from None
+        raise UserError(
+            f"{path}: cannot create the runtime directory: {exc.strerror}; {elsewhere}"
+        ) from None
     if not stat.S_ISDIR(info.st_mode):
-        raise UserError(f"{path}: not a directory; remove it")
+        raise UserError(f"{path}: not a directory; remove it, {elsewhere}")
     if info.st_uid != os.getuid():
-        raise UserError(f"{path}: owned by uid {info.st_uid}, not by you; remove it")
+        raise UserError(
+            f"{path}: owned by uid {info.st_uid}, not by you; have it removed, {elsewhere}"
+        )
     if info.st_mode & 0o077:
         raise UserError(
             f"{path}: others may enter it (mode {stat.S_IMODE(info.st_mode):o}); "
-            "remove it or chmod 700 it"
+            f"remove it or chmod 700 it, {elsewhere}"
         )
     return path
 

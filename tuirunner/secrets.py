@@ -64,7 +64,12 @@ _NOT_SECRET_NAMES = frozenset({"SSH_AUTH_SOCK", "XAUTHORITY", "GPG_AGENT_INFO"})
 _WORD_SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
 # scheme://user:password@host — the password is group 2, up to the last @ of the authority (a
 # password may contain @). The user part may be empty (redis://:password@host).
-_URL_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://[^:/?#@\s]*:)([^/?#\s]+)(@)")
+# The password may hold '/', '?', '#', '@' or a space (unencoded, as people write them): it runs
+# to the '@' followed by a host and the host's end. A port (host:8080/path) is not a password.
+_URL_PASSWORD = re.compile(
+    r"([A-Za-z][A-Za-z0-9+.\-]*://[^:/?#@\s]*:)(?!\d+(?:[/?#\s]|$))([^\n]+?)"
+    r"(@)(?=[A-Za-z0-9.\-_~%\[\]]*(?::\d+)?(?:[/?#,;\s]|$))"
+)
 # scheme://TOKEN@host: a long user name with digits is a token (https://ghp_…@github.com), not a
 # name like postgres://app@db.
 _URL_TOKEN_USER = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://)([^:/?#@\s]{16,})(@)")
@@ -98,7 +103,27 @@ _OWN_FORMATS = (
     (re.compile(r"\bsk-ant-[a-z]+\d*-[A-Za-z0-9_\-]{20,}"), "Anthropic key"),
     # Stripe test-mode secret and restricted keys (detect-secrets knows the live ones).
     (re.compile(r"\b[rs]k_test_[0-9A-Za-z]{24,}"), "Stripe key"),
+    # npm's own format (detect-secrets 1.5 knows only the .npmrc `_authToken=` line).
+    (re.compile(r"\bnpm_[A-Za-z0-9]{36}\b"), "npm token"),
+    (re.compile(r"\bAIza[0-9A-Za-z_\-]{35}"), "Google API key"),
+    (re.compile(r"\bGOCSPX-[0-9A-Za-z_\-]{28}"), "Google OAuth client secret"),
+    (re.compile(r"\bhf_[A-Za-z0-9]{34,}"), "Hugging Face token"),
+    (re.compile(r"\bdo[por]_v1_[a-f0-9]{64}\b"), "DigitalOcean token"),
+    (re.compile(r"\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b"), "Shopify token"),
+    (re.compile(r"\bkey-[0-9a-f]{32}\b"), "Mailgun key"),
+    (
+        re.compile(
+            r"https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/\d+/[A-Za-z0-9_\-]{20,}"
+        ),
+        "Discord webhook URL",
+    ),
 )
+# An HTTP Authorization header's value, `Bearer TOKEN` or `Basic BASE64(user:password)`: after
+# detect-secrets, so that a JWT behind `Bearer` is named as one.
+_AUTHORIZATION = re.compile(r"(?i)\b(?:bearer|basic)\s+[A-Za-z0-9._~+/\-]{12,}=*")
+AUTHORIZATION_HEADER = "Authorization header"
+# Found by detect-secrets' Twilio plugin but an identifier, not a credential: an Account SID.
+_TWILIO_ACCOUNT_SID = re.compile(r"AC[a-f0-9]{32}")
 
 # The detect-secrets plugins used: formats only. Not the entropy plugins (they flag ordinary
 # words and paths), the keyword plugin (names are our rules), basic auth (URLs are masked in
@@ -127,7 +152,12 @@ DETECT_SECRETS_PLUGINS = {
 _REASON_OF_TYPE = {secret_type: reason for secret_type, reason in DETECT_SECRETS_PLUGINS.values()}
 SLACK_WEBHOOK = "Slack webhook URL"
 FORMAT_REASONS = frozenset(
-    {*_REASON_OF_TYPE.values(), *(reason for _, reason in _OWN_FORMATS), SLACK_WEBHOOK}
+    {
+        *_REASON_OF_TYPE.values(),
+        *(reason for _, reason in _OWN_FORMATS),
+        SLACK_WEBHOOK,
+        AUTHORIZATION_HEADER,
+    }
 )
 NAME_REASON = "name"
 
@@ -229,6 +259,10 @@ def _detect_secrets_reason(value: str) -> str | None:
     with _detect_secrets_lock, transient_settings(config):
         for line in value.splitlines():
             for found in scan_line(line):
+                if found.type == "Twilio API Key" and _TWILIO_ACCOUNT_SID.fullmatch(
+                    found.secret_value or ""
+                ):
+                    continue
                 if found.type == "Slack Token" and (found.secret_value or "").startswith("http"):
                     return SLACK_WEBHOOK
                 return _REASON_OF_TYPE.get(found.type, found.type)
@@ -242,8 +276,10 @@ def token_format(value: str) -> str | None:
         if pattern.search(value):
             return reason
     if could_hold_token(value):
-        return _detect_secrets_reason(value)
-    return None
+        reason = _detect_secrets_reason(value)
+        if reason is not None:
+            return reason
+    return AUTHORIZATION_HEADER if _AUTHORIZATION.search(value) else None
 
 
 # --- secret parts of structured values ---------------------------------------------------------

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import tuirunner
 from tuirunner.output import OutputBuffer
 from tuirunner.protocol import (
+    MAX_CLIENTS,
     MAX_REQUEST,
     PROTOCOL,
     Bye,
@@ -269,16 +270,28 @@ class Session(FlowControl):
         uid = peer_uid(transport.get_extra_info("socket"))
         if uid != os.getuid():
             log.warning("refused a connection from uid %s", uid)
-            self.refused = True
-            transport.write(encode(Refused(error=f"this run belongs to uid {os.getuid()}")))
-            # Half-close, and drop what it sends, so that it reads the reason (a close with
-            # its data unread would reset the connection instead).
-            transport.write_eof()
-            asyncio.get_running_loop().call_later(2.0, transport.close)
+            self.turn_away(transport, f"this run belongs to uid {os.getuid()}")
+            return
+        if len(self.keeper.sessions) >= MAX_CLIENTS:
+            log.warning("refused a connection: already %d clients", len(self.keeper.sessions))
+            self.turn_away(
+                transport,
+                f"too many clients: this run serves at most {MAX_CLIENTS} at a time; "
+                "close some (attach, logs -f) and try again",
+            )
             return
         self.transport = transport
         transport.set_write_buffer_limits(high=CLIENT_BACKLOG, low=CLIENT_BACKLOG // 4)
         self.keeper.sessions.add(self)
+
+    def turn_away(self, transport: asyncio.Transport, error: str) -> None:
+        """Refuse a connection before it is a session: say why, then half-close and drop what
+        it sends, so that it reads the reason (a close with its data unread would reset the
+        connection instead)."""
+        self.refused = True
+        transport.write(encode(Refused(error=error)))
+        transport.write_eof()
+        asyncio.get_running_loop().call_later(2.0, transport.close)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.keeper.sessions.discard(self)

@@ -409,7 +409,8 @@ async def test_log_file_strips_colours_and_rotates(tmp_path, cleanup):
         "import sys\n"
         "print('\\x1b[31mred\\x1b[0m line', flush=True)\n"
         "sys.stdout.write('progress 10%\\rprogress 100%\\n'); sys.stdout.flush()\n"
-        "for i in range(40): print(f'line {i:02d} ' + 'x' * 40, flush=True)\n"
+        # 3,000 lines of 48 characters: past two rotations at the 64 KiB floor of log_max_bytes
+        "for i in range(3000): print(f'line {i:04d} ' + 'x' * 38, flush=True)\n"
     )
     (tmp_path / "talk.py").write_text(script)
     sup = make(
@@ -417,7 +418,7 @@ async def test_log_file_strips_colours_and_rotates(tmp_path, cleanup):
         f"talk: {PY} talk.py\n",
         {
             "processes": {
-                "talk": {"log_file": "log/talk.log", "log_max_bytes": 600, "log_backups": 2}
+                "talk": {"log_file": "log/talk.log", "log_max_bytes": 65536, "log_backups": 2}
             }
         },
     )
@@ -429,12 +430,12 @@ async def test_log_file_strips_colours_and_rotates(tmp_path, cleanup):
     logs = tmp_path / "log"
     assert sorted(p.name for p in logs.iterdir()) == ["talk.log", "talk.log.1", "talk.log.2"]
     for path in logs.iterdir():
-        assert path.stat().st_size <= 600
+        assert path.stat().st_size <= 65536
         assert "\x1b" not in path.read_text() and "\r" not in path.read_text()
-    assert (logs / "talk.log").read_text().splitlines()[-1].startswith("line 39 ")
+    assert (logs / "talk.log").read_text().splitlines()[-1].startswith("line 2999 ")
     everything = "".join((logs / n).read_text() for n in ("talk.log.2", "talk.log.1", "talk.log"))
     lines = everything.splitlines()
-    assert "line 39 " + "x" * 40 in lines  # nothing cut in the middle of a line
+    assert "line 2999 " + "x" * 38 in lines  # nothing cut in the middle of a line
     assert all(len(line) == 48 for line in lines if line.startswith("line "))
 
 

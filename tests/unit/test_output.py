@@ -116,3 +116,47 @@ def test_visible_controls_spells_them_out():
         "a\\x1b]0;t\\x07b\\nc\\td\\r\\x9b\\x7f\\u202eé☕"
     )
     assert visible_controls("plain ☕") == "plain ☕"
+
+
+def _memory(buf: OutputBuffer) -> int:
+    import sys
+
+    return sum(map(sys.getsizeof, buf.lines))
+
+
+def test_the_buffer_is_bounded_in_bytes_as_well_as_lines():
+    # 11,000 lines of 16,384 emoji (4 bytes each in a str): 708 MB in 10,000 lines before.
+    buf = OutputBuffer()
+    line = ("😀" * 16_384 + "\r\n").encode()
+    for _ in range(11_000 // 100):
+        buf.feed(line * 100)
+    assert buf.total == 11_000
+    assert _memory(buf) <= 64 * 1024 * 1024
+    assert _memory(buf) <= buf.bytes <= _memory(buf) + 300_000  # at most one chunk too many
+    assert buf.line(buf.total - 1) == "😀" * 16_384  # the newest lines are the ones kept
+    assert buf.line(buf.first_index - 1) is None and buf.first_index > 1_000
+
+
+def test_the_byte_budget_leaves_the_default_scrollback_of_ordinary_output_intact():
+    buf = OutputBuffer()
+    chunk = b"".join(b"%06d " % i + b"x" * 200 + b"\r\n" for i in range(1_000))
+    for _ in range(12):
+        buf.feed(chunk)
+    assert len(buf.lines) == 10_000  # the line limit, not the byte budget, decides
+    assert _memory(buf) <= buf.bytes <= _memory(buf) + 300_000  # at most one chunk too many
+
+
+def test_byte_accounting_follows_every_way_lines_come_and_go():
+    buf = OutputBuffer(maxlen=5, max_bytes=2_000)
+    buf.feed(b"a" * 700 + b"\r\n" + b"b\r\n")
+    buf.append_line("--- restarted ---")
+    buf.feed(b"c" * 900 + b"\r\n" + b"d" * 900 + b"\r\nlast")
+    buf.finish()
+    assert _memory(buf) <= buf.bytes <= 2_000
+    assert list(buf.lines)[-1] == "last"
+    copy = OutputBuffer(maxlen=5, max_bytes=2_000)
+    copy.apply_export(*buf.export())
+    assert list(copy.lines) == list(buf.lines) and _memory(copy) <= copy.bytes <= 2_000
+    for n in range(20):
+        buf.feed(b"%d\r\n" % n)
+    assert _memory(buf) <= buf.bytes <= 2_000 and len(buf.lines) == 5

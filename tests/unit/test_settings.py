@@ -293,7 +293,7 @@ def test_watched_ignores_defaults_user_patterns_and_log_files(tmp_path):
         ("timeout = inf", "timeout: must be a finite number, got inf"),
         ("timeout = true", "timeout: expected a number (of seconds), got true"),
         ("timeout = 1979-05-27", "timeout: expected a number (of seconds), got a date/time"),
-        ("scrollback = 0", "scrollback: must be at least 1, got 0"),
+        ("scrollback = 0", "scrollback: must be from 1 to 1000000, got 0"),
         ("formation = 3", "formation: expected a table, got 3"),
         ("formation = { worker = -1 }", "formation.worker: must be from 0 to 100, got -1"),
         ("formation = { worker = 2.5 }", "formation.worker: expected an integer, got 2.5"),
@@ -395,7 +395,10 @@ _STOPPING = "does not stop a process; use SIGTERM, SIGINT, SIGQUIT, SIGHUP or SI
             "ready.host: only used with port; put the host in the URL",
         ),
         ("ready = { port = 80, timeout = 0 }", "ready.timeout: must be greater than 0, got 0"),
-        ("ready = { port = 80, interval = -1 }", "ready.interval: must be greater than 0, got -1"),
+        (
+            "ready = { port = 80, interval = -1 }",
+            "ready.interval: must be from 0.05 to 60 (seconds), got -1",
+        ),
         # backoff
         ("backoff = 5", "backoff: expected a table, got 5"),
         (
@@ -403,7 +406,10 @@ _STOPPING = "does not stop a process; use SIGTERM, SIGINT, SIGQUIT, SIGHUP or SI
             "backoff.initial: initial (10) is greater than max (5)",
         ),
         ("backoff = { max = 0.5 }", "backoff.max: initial (1) is greater than max (0.5)"),
-        ("backoff = { initial = 0 }", "backoff.initial: must be greater than 0, got 0"),
+        (
+            "backoff = { initial = 0 }",
+            "backoff.initial: must be from 0.05 to 86400 (seconds), got 0",
+        ),
         ("backoff = { reset_after = -1 }", "backoff.reset_after: must not be negative, got -1"),
         (
             "backoff = { factor = 2 }",
@@ -436,9 +442,12 @@ _STOPPING = "does not stop a process; use SIGTERM, SIGINT, SIGQUIT, SIGHUP or SI
         ('log_file = ""', "log_file: must not be empty"),
         ('log_file = "log/"', 'log_file: "log/" is a directory, not a file'),
         ("log_file = true", "log_file: expected a string, got true"),
-        ("log_max_bytes = 0", "log_max_bytes: must be at least 1, got 0"),
+        (
+            "log_max_bytes = 0",
+            "log_max_bytes: must be from 65536 to 1099511627776, got 0",
+        ),
         ('log_max_bytes = "10MB"', 'log_max_bytes: expected an integer, got "10MB"'),
-        ("log_backups = -1", "log_backups: must be from 0 to 1000, got -1"),
+        ("log_backups = -1", "log_backups: must be from 0 to 100, got -1"),
     ],
 )
 def test_validation_errors_of_process_keys(tmp_path, text, message):

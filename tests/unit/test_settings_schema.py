@@ -41,7 +41,7 @@ def error_in(tmp_path, text, name="tuirunner.toml"):
         ),
         (
             '[processes."a b"]\nlog_backups = -1',
-            'processes."a b".log_backups: must be from 0 to 1000, got -1',
+            'processes."a b".log_backups: must be from 0 to 100, got -1',
         ),
         ('formation = { ok = 1, "w.x" = -1 }', 'formation."w.x": must be from 0 to 100, got -1'),
         (

@@ -22,7 +22,7 @@ from tuirunner.environment.model import (
     SourceKind,
 )
 from tuirunner.environment.warning import EnvWarning, WarningKind
-from tuirunner.limits import FileRefused, read_limited
+from tuirunner.limits import FileRefused, arg_max, max_arg_strlen, read_limited
 from tuirunner.secrets import MASK, is_secret_name, is_wholly_masked, mask_value, token_format
 
 TEMPLATE_NAMES = (".env.example", ".env.sample", ".env.template")
@@ -87,13 +87,63 @@ def _read_text(spec: EnvFileSpec) -> tuple[str | None, EnvWarning | None]:
         )
 
 
+#: What ``${VAR}`` interpolation may build, checked before a value is joined: one variable at
+#: most what a process can receive (Linux's ``MAX_ARG_STRLEN``, 128 KiB as ``NAME=value``), the
+#: whole environment at most ``ARG_MAX`` (capped at 6 MiB). Ten references per line would
+#: otherwise grow a 1 MiB file into gigabytes.
+DEFAULT_MAX_VARIABLE = 128 * 1024
+
+
+def _size(name: str, value: str) -> int:
+    """Bytes of ``NAME=value`` with its NUL, as exec copies it."""
+    return (
+        len(name.encode("utf-8", "surrogateescape"))
+        + len(value.encode("utf-8", "surrogateescape"))
+        + 2
+    )
+
+
+class _Budget:
+    """The running size of the environment being built, against the bounds above."""
+
+    def __init__(self, resolved: Mapping[str, str]):
+        self.per_variable = max_arg_strlen() or DEFAULT_MAX_VARIABLE
+        self.total_limit = arg_max()
+        self.total = sum(_size(k, v) for k, v in resolved.items())
+
+    def refuse(
+        self, resolved: Mapping[str, str], key: str, parts: list[str], expands: bool
+    ) -> str | None:
+        """Why ``key = "".join(parts)`` must not be built, or None (and count it). A value
+        without ``${VAR}`` is counted only: the file's size bounds it, and the exec limits
+        report it with its line before anything starts."""
+        size = len(key.encode("utf-8", "surrogateescape")) + 2
+        for part in parts:
+            size += len(part.encode("utf-8", "surrogateescape"))
+            if expands and size > self.per_variable:
+                return (
+                    f"{key} would expand to more than {self.per_variable:,} bytes (NAME=value), "
+                    "more than a process can receive; the rest of this file is ignored"
+                )
+        old = _size(key, resolved[key]) if key in resolved else 0
+        if expands and self.total - old + size > self.total_limit:
+            return (
+                f"{key} would make the environment larger than {self.total_limit:,} bytes "
+                "(ARG_MAX); the rest of this file is ignored"
+            )
+        self.total += size - old
+        return None
+
+
 def _parse_file(
     spec: EnvFileSpec,
     text: str,
     resolved: dict[str, str],
     definitions: dict[str, list[Definition]],
     warnings: list[EnvWarning],
+    budget: _Budget | None = None,
 ) -> None:
+    budget = budget or _Budget(resolved)
     for binding in parse_stream(io.StringIO(text)):
         line = binding.original.line
         if binding.error:
@@ -147,8 +197,21 @@ def _parse_file(
             )
             continue
         atoms = list(parse_variables(binding.value))
-        value = "".join(atom.resolve(resolved) for atom in atoms)
+        parts = [atom.resolve(resolved) for atom in atoms]  # existing strings: nothing grows yet
         variables = [a for a in atoms if isinstance(a, Variable)]
+        too_large = budget.refuse(resolved, binding.key, parts, expands=bool(variables))
+        if too_large is not None:
+            warnings.append(
+                EnvWarning(
+                    WarningKind.UNREADABLE,
+                    too_large,
+                    file=spec.display,
+                    line=line,
+                    name=binding.key,
+                )
+            )
+            return
+        value = "".join(parts)
         refs = tuple(dict.fromkeys(a.name for a in variables))
         undefined = tuple(
             dict.fromkeys(a.name for a in variables if a.name not in resolved and a.default is None)
@@ -242,12 +305,13 @@ def load_environment(
         name: [Definition(value, SHELL)] for name, value in shell.items()
     }
     warnings: list[EnvWarning] = []
+    budget = _Budget(resolved)
     for spec in files:
         text, problem = _read_text(spec)
         if problem is not None:
             warnings.append(problem)
         if text is not None:
-            _parse_file(spec, text, resolved, definitions, warnings)
+            _parse_file(spec, text, resolved, definitions, warnings, budget)
     variables = {
         name: EnvVar(name, defs[-1], tuple(defs[:-1])) for name, defs in definitions.items()
     }

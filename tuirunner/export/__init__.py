@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tuirunner.errors import UserError
+from tuirunner.output import visible_controls
 
 from .formats import ALIASES, FORMATS
 
@@ -135,7 +136,7 @@ def run(args: argparse.Namespace, project: ProjectLike, timeout: float) -> int:
             "and was left as it is"
         )
     for message in export.warnings:
-        print(f"{PROG}: warning: {message}", file=sys.stderr)
+        print(f"{PROG}: warning: {visible_controls(message)}", file=sys.stderr)
     return 0
 
 
@@ -162,7 +163,8 @@ def write_files(location: Path, files: list[OutputFile], shown: str, force: bool
         except OSError as exc:
             shown_path = os.path.join(shown, f.name)
             raise UserError(f"export: cannot write {shown_path}: {exc.strerror}") from None
-        print(f"Wrote {os.path.join(shown, f.name)}" + (" (mode 600)" if f.secret else ""))
+        wrote = visible_controls(os.path.join(shown, f.name))
+        print(f"Wrote {wrote}" + (" (mode 600)" if f.secret else ""))
 
 
 def write_atomic(path: Path, content: str, mode: int) -> None:

@@ -137,6 +137,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise _toml_error(path, exc) from None
+    except RecursionError:  # tomllib recurses once per level of arrays and inline tables
+        raise SettingsError(path, "", "invalid TOML: nested too deeply") from None
 
 
 _TOML_POSITION = re.compile(r"^(.*) \(at line (\d+), column (\d+)\)$", re.S)

@@ -240,9 +240,14 @@ def explain(tp: Any, value: Any) -> str:
     if kind == "float":
         if not math.isfinite(value):
             return f"must be a finite number, got {describe(value)}"
-        if "gt" in bounds:
-            return f"must be greater than 0, got {describe(value)}"
-        return f"must not be negative, got {describe(value)}"
+        low, high = bounds.get("ge"), bounds.get("le")
+        if "gt" in bounds and value <= bounds["gt"]:
+            return f"must be greater than {bounds['gt']:g}, got {describe(value)}"
+        if low == 0 and value < 0:
+            return f"must not be negative, got {describe(value)}"
+        if low is not None and value < low:
+            return f"must be from {low:g} to {high:g} (seconds), got {describe(value)}"
+        return f"must be at most {high:g} (seconds), got {describe(value)}"
     low, high = bounds.get("ge"), bounds.get("le")
     limits = f"from {low} to {high}" if high is not None else f"at least {low}"
     return f"must be {limits}, got {value}"

@@ -11,18 +11,32 @@ string for which a number gets the hint to quote it.
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
 from msgspec import Meta, Struct
 
+from tuirunner.limits import (
+    MAX_BACKOFF,
+    MAX_LOG_BACKUPS,
+    MAX_LOG_MAX_BYTES,
+    MAX_READY_INTERVAL,
+    MAX_READY_TIMEOUT,
+    MAX_SCROLLBACK,
+    MAX_TIMEOUT,
+    MIN_BACKOFF,
+    MIN_LOG_MAX_BYTES,
+    MIN_READY_INTERVAL,
+)
 from tuirunner.settings.model import MAX_CONCURRENCY, AutoRestart, Condition, ReadyKind
 
-_LARGEST = sys.float_info.max  # so that inf is refused (nan fails any bound)
-
 NonEmpty = Annotated[str, Meta(pattern=r"\A(?=[\s\S]*\S)[^\x00]*\Z")]  # not blank, no NUL
-Seconds = Annotated[float, Meta(ge=0, le=_LARGEST)]
-PositiveSeconds = Annotated[float, Meta(gt=0, le=_LARGEST)]
+# Every number has a range (nan fails any bound, inf the upper one): README, "Settings".
+Seconds = Annotated[float, Meta(ge=0, le=MAX_TIMEOUT)]
+ReadyTimeout = Annotated[float, Meta(gt=0, le=MAX_READY_TIMEOUT)]
+ReadyInterval = Annotated[float, Meta(ge=MIN_READY_INTERVAL, le=MAX_READY_INTERVAL)]
+BackoffSeconds = Annotated[float, Meta(ge=MIN_BACKOFF, le=MAX_BACKOFF)]
+ResetAfter = Annotated[float, Meta(ge=0, le=MAX_BACKOFF)]
+Port = Annotated[int, Meta(ge=1, le=65535)]
 Strings = list[NonEmpty]
 
 #: What the messages say a key expects, where a type alone does not say it.
@@ -51,18 +65,19 @@ DependsOn = Annotated[
 
 class ReadyTable(Struct, forbid_unknown_fields=True):
     http: NonEmpty | None = None
+    # 1 to 65535, checked by load.py (after "$PORT" is told apart)
     port: Annotated[int | str, Meta(extra={"expected": PORT_OR_VARIABLE})] | None = None
     log: NonEmpty | None = None
     command: NonEmpty | None = None
     host: NonEmpty | None = None
-    timeout: PositiveSeconds | None = None
-    interval: PositiveSeconds | None = None
+    timeout: ReadyTimeout | None = None
+    interval: ReadyInterval | None = None
 
 
 class BackoffTable(Struct, forbid_unknown_fields=True):
-    initial: PositiveSeconds | None = None
-    max: PositiveSeconds | None = None
-    reset_after: Seconds | None = None
+    initial: BackoffSeconds | None = None
+    max: BackoffSeconds | None = None
+    reset_after: ResetAfter | None = None
 
 
 class ProcessTable(Struct, forbid_unknown_fields=True):
@@ -77,16 +92,16 @@ class ProcessTable(Struct, forbid_unknown_fields=True):
     timeout: Seconds | None = None
     env: dict[str, Annotated[str, Meta(extra={"quote": True})]] | None = None
     log_file: NonEmpty | None = None
-    log_max_bytes: Annotated[int, Meta(ge=1)] | None = None
-    log_backups: Annotated[int, Meta(ge=0, le=1000)] | None = None
+    log_max_bytes: Annotated[int, Meta(ge=MIN_LOG_MAX_BYTES, le=MAX_LOG_MAX_BYTES)] | None = None
+    log_backups: Annotated[int, Meta(ge=0, le=MAX_LOG_BACKUPS)] | None = None
 
 
 class SettingsTable(Struct, forbid_unknown_fields=True):
     procfile: NonEmpty | None = None
     env: Strings | None = None
-    port: Annotated[int, Meta(ge=1, le=65535)] | None = None
+    port: Port | None = None
     timeout: Seconds | None = None
-    scrollback: Annotated[int, Meta(ge=1)] | None = None
+    scrollback: Annotated[int, Meta(ge=1, le=MAX_SCROLLBACK)] | None = None
     formation: dict[str, Annotated[int, Meta(ge=0, le=MAX_CONCURRENCY)]] = {}
     processes: dict[str, ProcessTable] = {}
 
