@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING
 
 import tuirunner
 from tuirunner import export
@@ -18,9 +17,6 @@ from tuirunner.errors import UserError
 from tuirunner.limits import MAX_TIMEOUT, parse_scrollback, parse_timeout
 from tuirunner.options import DEFAULT_TIMEOUT, FilterMode
 from tuirunner.output import DEFAULT_SCROLLBACK, visible_controls
-
-if TYPE_CHECKING:
-    pass
 
 PROG = "tuirunner"
 CONTROL = ("attach", "ps", "restart", "stop", "logs", "down")

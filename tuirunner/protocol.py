@@ -370,11 +370,6 @@ def convert_result(op: Op | type[Op], result: Any) -> Any:
         raise ProtocolError(f"{type(op).__name__}: bad result: {exc}") from None
 
 
-def to_builtins(value: Any) -> Any:
-    """A result as JSON-ready values (what a Reply carries)."""
-    return msgspec.to_builtins(value)
-
-
 def output_frame(index: int, data: bytes) -> bytes:
     """Raw output of process *index*: the bytes it wrote, as read from its terminal."""
     return HEADER.pack(len(data) + INDEX.size, OUTPUT) + INDEX.pack(index) + data
