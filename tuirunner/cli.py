@@ -246,9 +246,28 @@ def build_parser() -> argparse.ArgumentParser:
     _add_app_root(p)
     p.add_argument("-f", "--follow", action="store_true", help="follow until interrupted")
     p.add_argument(
-        "-n", "--lines", type=int, metavar="N", help="the last N lines of each (default: all)"
+        "-n",
+        "--lines",
+        type=int,
+        metavar="N",
+        help="the last N lines of each process (not overall; with --grep, of its matching "
+        "lines) (default: all)",
     )
     p.add_argument("--no-color", "--no-colour", dest="no_color", action="store_true")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON object per line: {type: line, process, line, time, text} (text without "
+        "escape sequences), and with -f state changes {type: state, event, ...}",
+    )
+    p.add_argument(
+        "--grep",
+        metavar="REGEX",
+        help="only lines matching REGEX (Python syntax, searched in the text without colours)",
+    )
+    p.add_argument(
+        "-i", "--ignore-case", action="store_true", help="--grep ignores upper and lower case"
+    )
     p.add_argument("names", nargs="*", metavar="NAME", help="web: every web instance")
     p = subs.add_parser("down", help="stop everything and end the run going on")
     _add_app_root(p)

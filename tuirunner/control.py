@@ -7,10 +7,11 @@ import argparse
 import json
 import sys
 import time
+from typing import Any
 
 from tuirunner.client import Client, KeeperError
 from tuirunner.errors import UserError
-from tuirunner.events import ProcessInfo, format_duration
+from tuirunner.events import OutputEnded, ProcessInfo, ProcessOutput, format_duration
 from tuirunner.names import matches
 from tuirunner.output import visible_controls
 from tuirunner.protocol import Down, Restart, Sample, Stop
@@ -145,34 +146,63 @@ def down(args: argparse.Namespace) -> int:
 
 def logs(args: argparse.Namespace) -> int:
     from tuirunner.printer import PlainPrinter, stdout_supports_colour
+    from tuirunner.records import JsonPrinter, compile_grep, grep_lines, numbered
 
     if args.lines is not None and args.lines < 0:
         raise UserError("--lines must not be negative")
+    grep = compile_grep(args.grep, args.ignore_case)
+    # With --grep, -n counts matching lines: the whole buffer is read, then filtered.
+    tail = args.lines if grep is None else None
     client = Client.connect(
         _root(args),
         output=args.follow,
         names=args.names or None,
-        tail=args.lines,
-        scrollback=None if args.lines is None else max(args.lines, 1),
+        tail=tail,
+        scrollback=None if tail is None else max(tail, 1),
     )
     names = [p.name for p in client.processes]
-    colour = not args.no_color and stdout_supports_colour(sys.stdout)
-    # As `docker compose logs`: the name, no time (the buffer does not keep when a line came).
-    printer = PlainPrinter(
-        sys.stdout, names, colour=colour, strip_child_colour=not colour, time_format=None
-    )
     chosen = [p for p in client.processes if not args.names or _matches(p, args.names)]
+    wanted = {p.name for p in chosen}
+    printer: Any
+    if args.json:
+        printer = JsonPrinter(sys.stdout, client.processes, grep, wanted)
+    else:
+        colour = not args.no_color and stdout_supports_colour(sys.stdout)
+        # As `docker compose logs`: the name, no time (the buffer does not keep when a line
+        # came).
+        printer = PlainPrinter(
+            sys.stdout, names, colour=colour, strip_child_colour=not colour, time_format=None
+        )
     for proc in chosen:
-        printer.lines(proc.name, proc.buffer.snapshot())
+        # The unfinished last line (a prompt) too, but not when following as JSON: it comes
+        # again, complete, with the same number.
+        partial = bool(proc.buffer.partial) and not (args.json and args.follow)
+        kept = proc.buffer.snapshot() if partial else list(proc.buffer.lines)
+        pairs = grep_lines(numbered(proc.buffer, kept, proc.buffer.total + partial), grep)
+        if args.lines is not None:
+            pairs = pairs[len(pairs) - args.lines :] if args.lines else []
+        if args.json:
+            printer.lines(proc.name, pairs)
+        else:
+            printer.lines(proc.name, [text for _, text in pairs])
     if not args.follow:
         client.close()
         return 0
-    wanted = {p.name for p in chosen}
 
     def on_event(event: object) -> None:
         process = getattr(event, "process", None)
-        if process is None or process.name in wanted:
-            printer(event)
+        if process is not None and process.name not in wanted:
+            return
+        if grep is not None and not args.json:
+            if isinstance(event, ProcessOutput):
+                event = ProcessOutput(
+                    process, [t for _, t in grep_lines(enumerate(event.lines), grep)]
+                )
+            elif isinstance(event, OutputEnded) and event.last is not None:
+                event = OutputEnded(
+                    process, event.last if grep_lines([(0, event.last)], grep) else None
+                )
+        printer(event)
 
     client.subscribe(on_event)
     try:

@@ -1,0 +1,124 @@
+"""For scripts: ``logs --json/--grep``, ``events`` and ``wait`` against a real detached run."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+
+import pytest
+
+from tests.helpers import (
+    PYTHON,
+    TUIRUNNER,
+    clean_env,
+    free_port_block,
+    run_cli,
+    wait_for,
+    write_files,
+)
+
+PY = shlex.quote(PYTHON)
+SLEEP = f"exec {PY} -c 'import time; time.sleep(600)' MARK"  # MARK finds leftovers
+
+
+class DetachedRun:
+    """``tuirunner start -D`` in *root*; ``down`` afterwards."""
+
+    def __init__(self, root, procfile: str, *extra: str) -> None:
+        self.root = root
+        write_files(root, {"Procfile": procfile})
+        started = run_cli(["start", "-D", "-t", "2", "-p", str(free_port_block()), *extra], root)
+        assert started.returncode == 0, started.stderr
+
+    def cli(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+        return run_cli(list(args), self.root, timeout=timeout)
+
+    def popen(self, *args: str) -> subprocess.Popen:
+        return subprocess.Popen(
+            [TUIRUNNER, *args],
+            cwd=self.root,
+            env=clean_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def down(self) -> None:
+        run_cli(["down"], self.root)
+
+
+@pytest.fixture
+def detached(tmp_path, mark):
+    runs: list[DetachedRun] = []
+
+    def start(procfile: str, *extra: str) -> DetachedRun:
+        run = DetachedRun(tmp_path, procfile.replace("MARK", mark), *extra)
+        runs.append(run)
+        return run
+
+    yield start
+    for run in runs:
+        run.down()
+
+
+def json_lines(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines()]
+
+
+# --- logs --json / --grep -----------------------------------------------------------------------
+
+HOSTILE = r"printf '\033[1;31mred\033[0m\tTab \377\376 raw\n'; "
+
+
+def test_logs_json_round_trips_colours_tabs_and_bad_bytes(detached):
+    run = detached(f"web: {HOSTILE}echo second; {SLEEP}\nworker: echo working; {SLEEP}\n")
+    wait_for(lambda: "second" in run.cli("logs", "web").stdout, message="web's output")
+    result = run.cli("logs", "--json")
+    assert result.returncode == 0, result.stderr
+    records = json_lines(result.stdout)
+    web = [r for r in records if r["process"] == "web.1"]
+    assert web[0] == {
+        "type": "line",
+        "process": "web.1",
+        "line": 1,
+        "time": None,
+        "text": "red\tTab \ufffd\ufffd raw",
+    }
+    assert web[1]["text"] == "second" and web[1]["line"] == 2
+    assert any(r["process"] == "worker.1" and r["text"] == "working" for r in records)
+    # Round trip: what a script reads back is what the process wrote, less its colours.
+    assert json.loads(json.dumps(web[0]))["text"].split("\t") == ["red", "Tab \ufffd\ufffd raw"]
+
+
+def test_logs_grep_case_and_lines_per_process(detached):
+    run = detached(
+        f"web: for i in 1 2 3; do echo Error $i; echo ok $i; done; {SLEEP}\n"
+        f"worker: echo error w; {SLEEP}\n"
+    )
+    wait_for(lambda: "ok 3" in run.cli("logs", "web").stdout, message="web's output")
+    plain = run.cli("logs", "--grep", "^error", "-i", "-n", "2").stdout.splitlines()
+    assert plain == ["web.1    | Error 2", "web.1    | Error 3", "worker.1 | error w"]
+    sensitive = json_lines(run.cli("logs", "--json", "--grep", "^error").stdout)
+    assert [(r["process"], r["text"], r["line"]) for r in sensitive] == [("worker.1", "error w", 1)]
+    bad = run.cli("logs", "--grep", "(")
+    assert bad.returncode == 1 and "--grep: bad regular expression '('" in bad.stderr
+
+
+def test_logs_json_follow_has_state_changes(detached):
+    run = detached(f"web: echo up; {SLEEP}\n")
+    wait_for(lambda: "up" in run.cli("logs").stdout, message="web's output")
+    follow = run.popen("logs", "-f", "--json")
+    try:
+        assert json.loads(follow.stdout.readline())["text"] == "up"
+        assert run.cli("restart", "web").returncode == 0
+        seen: list[dict] = []
+        while not any(r["type"] == "line" and r["line"] > 1 and r["text"] == "up" for r in seen):
+            seen.append(json.loads(follow.stdout.readline()))
+    finally:
+        follow.terminate()
+        follow.wait(10)
+    events = [r.get("event") for r in seen if r["type"] == "state"]
+    assert "restarted" in events, seen
+    assert events.index("restarted") == len(events) - 1  # the restart, then its output
