@@ -20,7 +20,8 @@ from tuirunner.output import DEFAULT_SCROLLBACK, visible_controls
 
 PROG = "tuirunner"
 CONTROL = ("attach", "ps", "restart", "stop", "logs", "down")
-SUBCOMMANDS = ("start", "run", "check", "env", "export", "version", "help", *CONTROL)
+FOLLOW = ("events", "wait")  # tuirunner/follow.py
+SUBCOMMANDS = ("start", "run", "check", "env", "export", "version", "help", *CONTROL, *FOLLOW)
 
 # Options that take a value, to find where the subcommand is without parsing.
 _VALUE_OPTIONS = {
@@ -60,6 +61,9 @@ commands for a run that is going on (in this app root, or -d DIR):
   stop [NAME ...]         stop processes (no name: all of them; the run goes on)
   logs [-f] [-n N] [NAME ...]   their buffered output; -f follows it
   down                    stop everything and end the run
+  events [--json] [NAME ...]   print state changes (started, ready, crashed, ...) as they come
+  wait NAME ... [--ready|--running|--completed] [--timeout S]
+                          exit 0 once they got there, 1 if one crashed or the time ran out
 
 Env files override the shell environment; later files override earlier ones. Each process also
 gets PORT (base + 100 x the type's position in the Procfile + instance number - 1) and PS
@@ -271,7 +275,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("names", nargs="*", metavar="NAME", help="web: every web instance")
     p = subs.add_parser("down", help="stop everything and end the run going on")
     _add_app_root(p)
+    _add_follow(subs)
     return parser
+
+
+def _add_follow(subs) -> None:
+    """``events`` and ``wait`` (tuirunner/follow.py)."""
+    p = subs.add_parser("events", help="print the run's state changes until interrupted")
+    _add_app_root(p)
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument("names", nargs="*", metavar="NAME", help="only these (default: all)")
+    p = subs.add_parser(
+        "wait",
+        help="wait until processes are ready (or running, or completed)",
+        description="Exit 0 once every named process got there; 1 as soon as one crashed, is "
+        "blocked or was stopped, or when the timeout ran out (the message says which).",
+    )
+    _add_app_root(p)
+    goal = p.add_mutually_exclusive_group()
+    for name, what in (
+        ("ready", "running, and its ready check passed if it has one (the default)"),
+        ("running", "started, ready or not"),
+        ("completed", "exited with code 0"),
+    ):
+        goal.add_argument(f"--{name}", dest="goal", action="store_const", const=name, help=what)
+    p.set_defaults(goal="ready")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        metavar="S",
+        help="give up after S seconds (exit 1; default: wait as long as it takes)",
+    )
+    p.add_argument("names", nargs="*", metavar="NAME", help="web: every web instance; web.1: one")
 
 
 def _add_app_root(parser: argparse.ArgumentParser) -> None:
@@ -338,6 +373,10 @@ def main(argv: list[str] | None = None) -> int:
             from tuirunner.tui.app import run_tui
 
             return run_tui(control.attach(args))
+        if command in FOLLOW:
+            from tuirunner import follow
+
+            return getattr(follow, command)(args)
         if command in CONTROL:
             from tuirunner import control
 

@@ -6,6 +6,7 @@ import json
 import shlex
 import subprocess
 
+import psutil
 import pytest
 
 from tests.helpers import (
@@ -122,3 +123,99 @@ def test_logs_json_follow_has_state_changes(detached):
     events = [r.get("event") for r in seen if r["type"] == "state"]
     assert "restarted" in events, seen
     assert events.index("restarted") == len(events) - 1  # the restart, then its output
+
+
+# --- events and wait ----------------------------------------------------------------------------
+
+# Runs until a file named "crash" appears in the app root, then exits 3.
+CRASHY = (
+    f"exec {PY} -c 'import os, time; "
+    f'[time.sleep(0.05) for _ in iter(lambda: os.path.exists("crash"), True)]; '
+    f'os.remove("crash"); raise SystemExit(3)\' MARK'
+)
+READY_WHEN_GO = '[processes.web]\nready = { command = "test -e go", interval = 0.1 }\n'
+
+
+def keeper_connections(root) -> int:
+    """How many clients the keeper of *root* serves now."""
+    from tuirunner.client import Client
+    from tuirunner.runtime import run_paths
+
+    client = Client.connect(root, output=False, tail=0)
+    client.close()
+    socket = str(run_paths(root).socket)
+    connections = psutil.Process(client.keeper_pid).net_connections("unix")
+    return sum(1 for c in connections if c.laddr == socket) - 1  # not the one just closed
+
+
+def started_stream(run: DetachedRun, *args: str) -> subprocess.Popen:
+    """``tuirunner ARGS`` in the background, once it is connected (it may print nothing
+    before a change comes)."""
+    before = keeper_connections(run.root)
+    stream = run.popen(*args)
+    wait_for(lambda: keeper_connections(run.root) > before, message=f"{args} connected")
+    return stream
+
+
+def test_events_json_sees_a_crash_then_a_restart_in_order(detached):
+    run = detached(f"crashy: echo up; {CRASHY}\nweb: {SLEEP}\n")
+    assert run.cli("wait", "crashy", "--running", "--timeout", "30").returncode == 0
+    follow = started_stream(run, "events", "--json")
+    try:
+        (run.root / "crash").write_text("")
+        crashed = json.loads(follow.stdout.readline())
+        assert run.cli("restart", "crashy").returncode == 0
+        restarted = json.loads(follow.stdout.readline())
+    finally:
+        follow.terminate()
+        follow.wait(10)
+    assert crashed["type"] == "state" and crashed["process"] == "crashy.1"
+    assert (crashed["event"], crashed["exit_code"], crashed["state"]) == ("crashed", 3, "exited")
+    assert (restarted["event"], restarted["process"], restarted["restarts"]) == (
+        "restarted",
+        "crashy.1",
+        1,
+    )
+    assert restarted["time"] >= crashed["time"]
+
+
+def test_events_plain_lines(detached):
+    run = detached(f"crashy: {CRASHY}\n")
+    follow = started_stream(run, "events")
+    try:
+        (run.root / "crash").write_text("")
+        line = follow.stdout.readline()
+    finally:
+        follow.terminate()
+        follow.wait(10)
+    assert line == "crashy.1 crashed (exit code 3)\n"
+
+
+def test_wait_ready_exits_0_once_the_ready_check_passes(detached, tmp_path):
+    write_files(tmp_path, {"tuirunner.toml": READY_WHEN_GO})
+    run = detached(f"web: {SLEEP}\n")
+    waiting = started_stream(run, "wait", "web", "--timeout", "60")
+    assert waiting.poll() is None  # the check has not passed: still waiting
+    (run.root / "go").write_text("")
+    out, err = waiting.communicate(timeout=30)
+    assert waiting.returncode == 0, err
+    assert out.startswith("web.1 is ready (pid ")
+
+
+def test_wait_exits_1_on_a_crash_saying_so(detached):
+    run = detached(f"crashy: {CRASHY}\n")
+    waiting = started_stream(run, "wait", "crashy", "--completed")
+    (run.root / "crash").write_text("")
+    _, err = waiting.communicate(timeout=30)
+    assert waiting.returncode == 1
+    assert err == "crashy.1 crashed (exit code 3)\n"
+
+
+def test_wait_times_out_and_names_bad_names(detached):
+    run = detached(f"web: {SLEEP}\nworker: {SLEEP}\n")
+    result = run.cli("wait", "web", "--completed", "--timeout", "0.2")
+    assert result.returncode == 1
+    assert result.stderr == "timed out after 0.2 s waiting for completed: web.1 running\n"
+    bad = run.cli("wait", "wbe")
+    assert bad.returncode == 1
+    assert "unknown process 'wbe'; this run has web.1, worker.1" in bad.stderr
