@@ -9,6 +9,7 @@ honcho does (``tuirunner -e .env.test run pytest`` and ``tuirunner run -e .env.t
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 import tuirunner
@@ -21,7 +22,18 @@ from tuirunner.output import DEFAULT_SCROLLBACK, visible_controls
 PROG = "tuirunner"
 CONTROL = ("attach", "ps", "restart", "stop", "logs", "down")
 FOLLOW = ("events", "wait")  # tuirunner/follow.py
-SUBCOMMANDS = ("start", "run", "check", "env", "export", "version", "help", *CONTROL, *FOLLOW)
+SUBCOMMANDS = (
+    "start",
+    "run",
+    "check",
+    "env",
+    "export",
+    "version",
+    "help",
+    "completion",
+    *CONTROL,
+    *FOLLOW,
+)
 
 # Options that take a value, to find where the subcommand is without parsing.
 _VALUE_OPTIONS = {
@@ -53,6 +65,7 @@ commands:
   env                     show the environment a process gets and where each variable comes from
   export FORMAT LOCATION  write supervisord, systemd, compose or kubernetes configuration
   version                 print the version
+  completion SHELL        print the completion script for bash, zsh or fish
 
 commands for a run that is going on (in this app root, or -d DIR):
   attach                  the terminal UI on it ('d' detaches, 'q' stops everything)
@@ -232,6 +245,15 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_arguments(p)
 
     subs.add_parser("version", help="print the version")
+    p = subs.add_parser(
+        "completion",
+        help="print the shell completion script",
+        description='Print the completion script for SHELL. bash: eval "$(tuirunner '
+        'completion bash)" in ~/.bashrc; zsh: eval "$(tuirunner completion zsh)" in '
+        "~/.zshrc, after compinit; fish: tuirunner completion fish > "
+        "~/.config/fish/completions/tuirunner.fish",
+    )
+    p.add_argument("shell", choices=("bash", "zsh", "fish"), metavar="SHELL")
     p = subs.add_parser("help", help="show help")
     p.add_argument("topic", nargs="?")
 
@@ -359,9 +381,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if argv is None and "_ARGCOMPLETE" in os.environ:  # a shell asks for completions (Tab)
+        from tuirunner.completion import autocomplete
+
+        autocomplete(build_parser())
     try:
         args = parse_args(argv)
         command = args.command
+        if command == "completion":
+            from tuirunner.completion import script
+
+            print(script(args.shell))
+            return 0
         if command == "version":
             print(f"{PROG} {tuirunner.__version__}")
             return 0
