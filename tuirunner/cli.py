@@ -31,6 +31,7 @@ SUBCOMMANDS = (
     "version",
     "help",
     "completion",
+    "mcp",
     *CONTROL,
     *FOLLOW,
 )
@@ -77,6 +78,8 @@ commands for a run that is going on (in this app root, or -d DIR):
   events [--json] [NAME ...]   print state changes (started, ready, crashed, ...) as they come
   wait NAME ... [--ready|--running|--completed] [--timeout S]
                           exit 0 once they got there, 1 if one crashed or the time ran out
+  mcp                     a Model Context Protocol server on stdio for coding agents
+                          (pip install 'tuirunner[mcp]')
 
 Env files override the shell environment; later files override earlier ones. Each process also
 gets PORT (base + 100 x the type's position in the Procfile + instance number - 1) and PS
@@ -298,6 +301,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = subs.add_parser("down", help="stop everything and end the run going on")
     _add_app_root(p)
     _add_follow(subs)
+    p = subs.add_parser(
+        "mcp",
+        help="an MCP server on stdio for coding agents (the tuirunner[mcp] extra)",
+        description="A Model Context Protocol server on stdin/stdout for the run of the app "
+        "root: list processes, read their output, restart/stop/start them, their environment "
+        "(secrets masked), wait until ready. See README.md, 'For coding agents'.",
+    )
+    _add_app_root(p)
     return parser
 
 
@@ -404,6 +415,10 @@ def main(argv: list[str] | None = None) -> int:
             from tuirunner.tui.app import run_tui
 
             return run_tui(control.attach(args))
+        if command == "mcp":
+            from tuirunner import mcp_server
+
+            return mcp_server.main(args)
         if command in FOLLOW:
             from tuirunner import follow
 
