@@ -144,8 +144,24 @@ async def test_a_secret_stays_masked_and_bad_names_are_errors(run):
         assert "bad regular expression '('" in bad
 
 
-async def test_no_run_in_the_app_root_is_a_clear_error(tmp_path):
+async def test_no_run_in_the_app_root_is_a_clear_error_until_one_starts(tmp_path, mark):
     async with mcp_session(tmp_path) as session:
         message = await failure(session, "list_processes")
         assert f"no tuirunner is running in {tmp_path}" in message
         assert "tuirunner start -D" in message
+        # A run started later, while the server runs (as an agent's client starts it once).
+        sleep = f"exec {PY} -c 'import time; time.sleep(600)' {mark}"
+        write_files(tmp_path, {"Procfile": f"solo: {sleep}\n"})
+        started = run_cli(["start", "-D", "-t", "2", "-p", str(free_port_block())], tmp_path)
+        assert started.returncode == 0, started.stderr
+        try:
+            listed = await call(session, "list_processes")
+            assert [p["name"] for p in listed["processes"]] == ["solo.1"]
+            # That run ends, another begins: the server follows.
+            run_cli(["down"], tmp_path)
+            assert "no tuirunner is running" in await failure(session, "list_processes")
+            assert run_cli(["start", "-D", "-t", "2"], tmp_path).returncode == 0
+            listed = await call(session, "list_processes")
+            assert [p["name"] for p in listed["processes"]] == ["solo.1"]
+        finally:
+            run_cli(["down"], tmp_path)
