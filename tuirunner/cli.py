@@ -73,7 +73,8 @@ commands for a run that is going on (in this app root, or -d DIR):
   ps [--json]             each process's state, pid, uptime, restarts and port
   restart [NAME ...]      restart processes (start them if stopped): web = every web, web.1 one
   stop [NAME ...]         stop processes (no name: all of them; the run goes on)
-  logs [-f] [-n N] [NAME ...]   their buffered output; -f follows it
+  logs [-f] [-n N] [--json] [--grep RE [-i]] [NAME ...]
+                          their buffered output (-n: of each); -f follows it
   down                    stop everything and end the run
   events [--json] [NAME ...]   print state changes (started, ready, crashed, ...) as they come
   wait NAME ... [--ready|--running|--completed] [--timeout S]
