@@ -181,7 +181,10 @@ def build_server(app_root: str) -> Any:
             list[str] | None, Field(description="only these processes (default: all, merged)")
         ] = None,
         lines: Annotated[
-            int, Field(ge=1, le=MAX_LINES, description="at most this many lines (the last ones)")
+            int,
+            Field(
+                ge=1, le=MAX_LINES, description="at most the last this many lines of each process"
+            ),
         ] = 100,
         cursor: Annotated[
             str | None,
@@ -204,22 +207,21 @@ def build_server(app_root: str) -> Any:
             seen = parse_cursor(cursor)
         except UserError as exc:
             raise error(exc) from None
-        records = []
+        records: list[dict[str, Any]] = []
+        skipped = 0
         for proc in procs:
             buffer = proc.buffer  # type: ignore[attr-defined]
             after = seen.get(proc.name, 0)
             kept = list(buffer.lines)
             fresh = kept[max(0, len(kept) - (buffer.total - after)) :]
-            for number, text in grep_lines(numbered(buffer, fresh), pattern):
-                records.append(line_record(proc.name, number, text))
+            found = grep_lines(numbered(buffer, fresh), pattern)
+            # The last *lines* of each process, as logs -n.
+            skipped += max(0, len(found) - lines)
+            records.extend(line_record(proc.name, n, text) for n, text in found[-lines:])
+        # Merged in the order the lines came, when the run keeps when; else process by process.
         if records and all(r["time"] is not None for r in records):
             records.sort(key=lambda r: r["time"])
-        skipped = max(0, len(records) - lines)
-        return {
-            "lines": records[skipped:],
-            "skipped": skipped,
-            "cursor": make_cursor(procs),
-        }
+        return {"lines": records, "skipped": skipped, "cursor": make_cursor(procs)}
 
     async def act(op: Restart | Start | Stop, names: list[str], done: str) -> dict[str, Any]:
         if not names:
