@@ -10,6 +10,7 @@ os.environ.pop("NO_COLOR", None)
 # UI's remembered theme is the tests' own.
 os.environ["XDG_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="tuirunner-tests-")
 os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="tuirunner-tests-config-")
+os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix="tuirunner-tests-state-")  # log records
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tuirunner import export
@@ -172,7 +173,21 @@ def cmd_check(args: argparse.Namespace) -> int:
     print(f"Valid procfile detected ({', '.join(procfile.names)})", file=sys.stderr)
     if project.settings.path is not None:
         print(f"Settings: {visible_controls(project.settings.describe())}", file=sys.stderr)
+    for line in log_file_lines(project):
+        print(visible_controls(line), file=sys.stderr)
     return 0
+
+
+def log_file_lines(project: Project) -> list[str]:
+    """Where each ``log_file`` goes, and what tuirunner will do with it (``check``)."""
+    from tuirunner.logowner import describe
+
+    lines = []
+    for name, ps in sorted(project.settings.processes.items()):
+        if ps.log_file is not None:
+            path = Path(os.path.abspath(Path(project.app_root) / ps.log_file))
+            lines.append(f"Log file of {name}: {path} — {describe(path)}")
+    return lines
 
 
 def cmd_env(args: argparse.Namespace) -> int:

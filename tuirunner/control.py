@@ -91,6 +91,7 @@ def ps_json(p: ProcessInfo, now: float) -> dict:
             None if p.next_start_at is None else round(max(0.0, p.next_start_at - now), 3)
         ),
         "started_because": p.started_because,
+        "log_error": p.log_error,
         "cpu_percent": p.cpu,
         "memory_mb": p.memory,
         "listening_ports": None if p.ports is None else list(p.ports),

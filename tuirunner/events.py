@@ -137,6 +137,7 @@ class ProcessInfo:
     failing_since: float | None = None  # wall clock of the first exit of those
     next_start_at: float | None = None  # wall clock of its next automatic start (backoff)
     started_because: str | None = None  # why it was restarted by tuirunner ("models.py changed")
+    log_error: str | None = None  # why its log_file cannot be written (tried again); None: fine
     # --- resource use of its whole process tree, while sampled (None: not sampled) ---
     cpu: int | None = None  # percent of one CPU
     memory: int | None = None  # resident memory, MB
@@ -197,8 +198,9 @@ class ProcessInfo:
             left = max(0.0, self.next_start_at - now)
             left = left if left < 1 else math.ceil(left)
             return f"{what} — next {'try' if crashed else 'start'} in {_seconds(left)}"
+        log_error = f"log file: {self.log_error}" if self.log_error else None
         if not self.state.alive:
-            return None
+            return log_error
         parts = []
         if self.ready:
             parts.append("ready")
@@ -206,6 +208,8 @@ class ProcessInfo:
             parts.append(f"not ready: {self.ready_error}")
         if self.started_because:
             parts.append(f"restarted: {self.started_because}")
+        if log_error:
+            parts.append(log_error)
         return ", ".join(parts) or None
 
     def resources(self) -> str | None:

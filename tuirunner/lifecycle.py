@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import re
 import subprocess
 import time
@@ -27,7 +28,7 @@ from tuirunner.events import (
     State,
     StateChanged,
 )
-from tuirunner.logfile import LogFile, LogWriter, started_line
+from tuirunner.logfile import RETRY, LogFile, LogWriter, started_line
 from tuirunner.output import DEFAULT_SCROLLBACK, OutputBuffer, strip_ansi
 from tuirunner.policy import (
     Action,
@@ -49,6 +50,9 @@ if TYPE_CHECKING:
     from tuirunner.supervisor import Supervisor
 
 EOF_TIMEOUT = 2.0  # after the process group is gone, wait this long for its last output
+
+
+log = logging.getLogger(__name__)
 
 
 class ManagedProcess(Member):
@@ -190,13 +194,34 @@ class Lifecycle:
         self.runner_line(proc, f"tuirunner: {proc.name} is not ready: {why}")
         self.set_state(proc, State.RUNNING)  # it runs, not ready: its dependents are blocked
 
-    def log_error(self, proc: ManagedProcess, message: str) -> None:
-        """A log file could not be written (in the writer's thread)."""
+    def log_error(self, proc: ManagedProcess, message: str | None) -> None:
+        """Writing its log file failed (*message* says why) or works again (None); called in
+        the writer's thread. Part of the process's state (``ps``, the pane), and logged."""
         if self._loop is None:
             return
         with contextlib.suppress(RuntimeError):  # the loop is closed: nobody to tell
+            self._loop.call_soon_threadsafe(self._log_error, proc, message)
+
+    def _log_error(self, proc: ManagedProcess, message: str | None) -> None:
+        if message == proc.log_error:
+            return
+        was, proc.log_error = proc.log_error, message
+        if message is not None:
+            log.warning("%s: log file: %s (tried again every %g s)", proc.name, message, RETRY)
+            self.sup._emit(Notice(proc, f"{proc.name}: {message}", NoticeKind.ERROR))
+        else:
+            log.info("%s: log file written again (%s)", proc.name, was)
+            self.sup._emit(Notice(proc, f"{proc.name}: log file written again", NoticeKind.INFO))
+        self.info_changed(proc)
+
+    def log_note(self, proc: ManagedProcess, message: str) -> None:
+        """Its log file is someone else's: appended to, not rotated (writer's thread)."""
+        if self._loop is None:
+            return
+        log.warning("%s: %s", proc.name, message)
+        with contextlib.suppress(RuntimeError):
             self._loop.call_soon_threadsafe(
-                self.sup._emit, Notice(proc, f"{proc.name}: {message}", NoticeKind.ERROR)
+                self.sup._emit, Notice(proc, f"{proc.name}: {message}", NoticeKind.INFO)
             )
 
     def open_log(self, proc: ManagedProcess) -> None:
@@ -213,6 +238,7 @@ class Lifecycle:
             ps.log_backups,
             prefix=f"{proc.name} | " if siblings > 1 else "",
             on_error=lambda message: self.log_error(proc, message),
+            on_note=lambda message: self.log_note(proc, message),
         )
 
     def spawn(self, proc: ManagedProcess) -> None:

@@ -376,6 +376,8 @@ class Policy:
         its stop signal: the ones that depend on it, directly or not. Reverse dependency order:
         ``web`` stops before the ``db`` it depends on; unrelated processes stop in parallel."""
         dependents = self._dependents(m.type)
+        if not dependents:  # most processes: no list to go through (1,000 stops at once)
+            return []
         return [o for o in stopping if o is not m and o.type in dependents]
 
     def stop_waves(self, stopping: Sequence[Member]) -> list[list[Member]]:
@@ -388,7 +390,8 @@ class Policy:
             if not wave:  # only with a dependency cycle, which loading refuses
                 wave = left
             waves.append(wave)
-            left = [m for m in left if m not in wave]
+            gone = {id(m) for m in wave}
+            left = [m for m in left if id(m) not in gone]
         return waves
 
     def stop_budget(self, stopping: Sequence[Member]) -> float:
