@@ -69,6 +69,7 @@ class ManagedProcess(Member):
             number=instance.number,
             command=instance.command,
             port=instance.port,
+            port_from=instance.port_from,
             oneshot=settings.oneshot,
             settings=settings,
         )

@@ -185,7 +185,7 @@ class Supervisor:
 
     def environment_for(self, proc: ManagedProcess) -> Environment:
         """What *proc* gets when started now."""
-        return self.environment.for_process(proc.name, proc.port, self.run_id)
+        return self.environment.for_instance(proc, self.processes, self.run_id)
 
     def _with_settings_env(self, environment: Environment) -> Environment:
         """*environment* with the ``env`` of each process type's settings (an environment
