@@ -47,13 +47,13 @@ def test_two_processes_on_one_port_is_an_error_naming_both():
     assert "Procfile line 3: base port 5000 + 100 × 2" in message
     # Instances of one type next to another type's port: a clash too.
     ports = settings(release={"port": 5099}).fixed_ports()
-    with pytest.raises(UserError, match="release.2 and web.1 would both get port 5100"):
+    with pytest.raises(UserError, match=r"release\.2 and web\.1 would both get port 5100"):
         formation(PROCFILE, concurrency={"release": 2}, base_port=5000, ports=ports)
 
 
 def test_a_fixed_port_past_65535_is_refused():
     ports = settings(web={"port": 65535}).fixed_ports()
-    with pytest.raises(UserError, match="web.2 would get port 65536"):
+    with pytest.raises(UserError, match=r"web\.2 would get port 65536"):
         formation(PROCFILE, concurrency={"web": 2}, ports=ports)
 
 
