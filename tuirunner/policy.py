@@ -255,6 +255,20 @@ class Policy:
         m.restart_armed = True
         return [ArmRestart(m, delay)]
 
+    def unhealthy(self, m: Member) -> list[Action]:
+        """*m* failed its health check ``health.failures`` times in a row (its
+        ``health_failure`` says how): restart it if its ``autorestart`` restarts a failed
+        process; otherwise it keeps running, marked unhealthy, and probing goes on."""
+        if (
+            m.settings.autorestart is AutoRestart.NO
+            or self.shutting_down
+            or not m.wanted
+            or m.busy
+            or m.state not in _UP
+        ):
+            return []
+        return [Restart(m, f"unhealthy: {m.health_failure}")]
+
     def restart_due(self, m: Member) -> list[Action]:
         """The backoff delay of *m* is over."""
         m.restart_armed = False
