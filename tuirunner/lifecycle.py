@@ -37,6 +37,7 @@ from tuirunner.policy import (
     Member,
     Reconsider,
     Restart,
+    RunStopCommand,
     SetState,
     Spawn,
 )
@@ -44,6 +45,7 @@ from tuirunner.procfile import Instance
 from tuirunner.ptys import Terminal
 from tuirunner.settings import ProcessSettings
 from tuirunner.spawn import DEFAULT_WINDOW, spawn_on_pty
+from tuirunner.stopcommand import run_stop_command
 
 if TYPE_CHECKING:
     from tuirunner.supervisor import Supervisor
@@ -319,6 +321,27 @@ class Lifecycle:
         self.set_state(proc, State.STARTING if checked else State.RUNNING)
         self.run(self.sup.policy.started(proc))
 
+    async def stop_command(self, proc: ManagedProcess, step: RunStopCommand) -> None:
+        """Run *proc*'s stop command (:mod:`tuirunner.stopcommand`), its output in the pane."""
+        self.runner_line(
+            proc, f"\x1b[2m── {proc.name}: running its stop command: {step.command}\x1b[0m"
+        )
+        env = proc.environment or self.sup.environment_for(proc)
+        outcome = await run_stop_command(
+            step.command,
+            env.as_dict(),
+            self.sup.app_root,
+            shell=self.sup.shell,
+            reaper=self.sup.reaper,
+            timeout=step.timeout,
+            line=lambda text: self.runner_line(proc, text),
+        )
+        if outcome != "exited with code 0":
+            self.sup._emit(
+                Notice(proc, f"{proc.name}: its stop command {outcome}", NoticeKind.ERROR)
+            )
+        self.runner_line(proc, f"\x1b[2m── {proc.name}: stop command {outcome}\x1b[0m")
+
     def feed(self, proc: ManagedProcess, data: bytes) -> None:
         """What its terminal gave (a batch): into the buffer, the log file, the events."""
         lines = proc.buffer.feed(data)
@@ -378,6 +401,8 @@ class Lifecycle:
         self.sup.health.cancel(proc)
         self.set_state(proc, state)
         try:
+            for step in self.sup.policy.stop_steps(proc):
+                await self.stop_command(proc, step)
             await self.sup.terminator.terminate_group(proc, proc.pid)
         finally:
             proc._terminated.set()

@@ -112,7 +112,18 @@ class Restart:
     reason: str
 
 
+@dataclass(frozen=True)
+class RunStopCommand:
+    """Before its stop signal: run its ``stop_command``, for at most *timeout* seconds (then
+    the signal and its timeout follow if it is still there)."""
+
+    member: Member
+    command: str
+    timeout: float
+
+
 Action = Spawn | SetState | Changed | ArmRestart | CancelRestart | Reconsider | Restart
+StopStep = RunStopCommand
 
 _UP = (State.STARTING, State.RUNNING)
 
@@ -369,10 +380,20 @@ class Policy:
         own = m.settings.timeout
         return self.timeout if own is None else own
 
+    def stop_steps(self, m: Member) -> list[StopStep]:
+        """What comes before the stop signal of *m* (it runs): its ``stop_command``, if any."""
+        command = m.settings.stop_command
+        return [] if command is None else [RunStopCommand(m, command, self.stop_timeout(m))]
+
+    def stop_duration(self, m: Member) -> float:
+        """The longest a stop of *m* may take before SIGKILL: its stop command's time (if it
+        has one), then its stop signal's."""
+        return self.stop_timeout(m) * (2 if m.settings.stop_command else 1)
+
     @property
     def longest_stop(self) -> float:
         """The longest a stop of any one process may take before SIGKILL."""
-        return max([self.timeout, *(self.stop_timeout(m) for m in self.members)])
+        return max([self.timeout, *(self.stop_duration(m) for m in self.members)])
 
     def _dependents(self, type_name: str) -> set[str]:
         """The process types that depend on *type_name*, directly or not."""
@@ -408,4 +429,4 @@ class Policy:
     def stop_budget(self, stopping: Sequence[Member]) -> float:
         """The longest a stop of *stopping* may take before its last SIGKILL: the timeouts of
         the waves, one after the other (each wave waits for its slowest member)."""
-        return sum(max(self.stop_timeout(m) for m in wave) for wave in self.stop_waves(stopping))
+        return sum(max(self.stop_duration(m) for m in wave) for wave in self.stop_waves(stopping))

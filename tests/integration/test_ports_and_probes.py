@@ -79,3 +79,150 @@ def test_a_port_clash_is_an_error_in_check_and_at_start(tmp_path):
         result = run_cli(command, tmp_path)
         assert result.returncode != 0
         assert "release.1 and web.1 would both get port 6000" in result.stderr
+
+
+# --- a small HTTP server whose answers the tests choose -------------------------------------------
+
+SERVER = """\
+import http.server, json, os, sys
+status_file, log_file = sys.argv[1], sys.argv[2]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        try:
+            status = int(open(status_file).read() or 200)
+        except FileNotFoundError:
+            status = 200
+        with open(log_file, "a") as f:
+            f.write(json.dumps({k.lower(): v for k, v in self.headers.items()}) + "\\n")
+        self.send_response(status)
+        self.end_headers()
+        self.wfile.write(b"ok" if status < 400 else b"broken")
+    def log_message(self, *a):
+        pass
+print("serving", flush=True)
+http.server.HTTPServer(("127.0.0.1", int(os.environ["PORT"])), H).serve_forever()
+"""
+
+
+def server(status_file: str, log_file: str = "requests") -> str:
+    return f"exec {PY} server.py {status_file} {log_file}"
+
+
+def requests_seen(root) -> list[dict]:
+    path = root / "requests"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_a_ready_checks_failure_is_in_ps_json_while_it_still_tries(tmp_path):
+    base = free_port_block()
+    write_files(
+        tmp_path,
+        {
+            "server.py": SERVER,
+            "status": "503",
+            "Procfile": f"web: {server('status')}\n",
+            "tuirunner.toml": (
+                "[processes.web]\n"
+                'ready = { http = "http://127.0.0.1:$PORT/health", timeout = 3600, '
+                'headers = { X-Probe = "tuirunner" } }\n'
+            ),
+        },
+    )
+    assert run_cli(["start", "-D", "-p", str(base)], tmp_path).returncode == 0
+    try:
+        web = wait_for(lambda: (p := ps(tmp_path)["web.1"])["ready_tries"] >= 2 and p, 30)
+        url = f"http://127.0.0.1:{base}/health"
+        assert web["state"] == "starting" and web["ready"] is False
+        assert web["ready_gave_up"] is False
+        assert web["ready_error"].startswith(f"not ready yet: HTTP 503 from {url} (")
+        assert " tries, " in web["ready_error"]
+        assert web["detail"].startswith(f"not ready yet: HTTP 503 from {url}")
+        assert f"not ready yet: HTTP 503 from {url}" in run_cli(["ps"], tmp_path).stdout
+        # The pane says it once, not once per try.
+        logs = run_cli(["logs"], tmp_path).stdout
+        assert logs.count(f"web.1 is not ready yet: HTTP 503 from {url}") == 1
+        # The Host header of a URL on an IP address is localhost, and the check's own headers
+        # are sent.
+        seen = requests_seen(tmp_path)
+        assert seen[0]["host"] == f"localhost:{base}" and seen[0]["x-probe"] == "tuirunner"
+        (tmp_path / "status").write_text("200")
+        web = wait_for(lambda: (p := ps(tmp_path)["web.1"])["ready"] and p, 30)
+        assert web["state"] == "running" and web["ready_error"] is None
+        assert "web.1 is ready" in run_cli(["logs"], tmp_path).stdout
+    finally:
+        run_cli(["down"], tmp_path)
+
+
+def test_a_health_check_failing_after_ready_restarts_the_process(tmp_path):
+    """The case of runserver that keeps running after a reload that broke the code: it still
+    listens, and answers 500. Its autorestart restarts it; the new one answers again."""
+    base = free_port_block()
+    write_files(
+        tmp_path,
+        {
+            "server.py": SERVER,
+            # A start repairs it (as a fixed file would): the server reads "status" per request.
+            "Procfile": f"web: rm -f status; {server('status')}\n",
+            "tuirunner.toml": (
+                "[processes.web]\n"
+                'autorestart = "on-failure"\n'
+                'ready = { http = "http://127.0.0.1:$PORT/" }\n'
+                'health = { http = "http://127.0.0.1:$PORT/", interval = 0.2, failures = 2 }\n'
+            ),
+        },
+    )
+    assert run_cli(["start", "-D", "-p", str(base)], tmp_path).returncode == 0
+    try:
+        wait_for(lambda: ps(tmp_path)["web.1"]["ready"], 30)
+        assert ps(tmp_path)["web.1"]["restarts"] == 0
+        (tmp_path / "status").write_text("500")
+        web = wait_for(lambda: (p := ps(tmp_path)["web.1"])["restarts"] == 1 and p, 30)
+        url = f"http://127.0.0.1:{base}/"
+        assert web["started_because"] == f"unhealthy: HTTP 500 from {url}"
+        logs = run_cli(["logs"], tmp_path).stdout
+        assert f"web.1 health check failed (1 of 2): HTTP 500 from {url}" in logs
+        assert f"web.1 is unhealthy (2 failures in a row): HTTP 500 from {url}" in logs
+        assert f"restarted (pid {web['pid']}): unhealthy: HTTP 500 from {url}" in logs
+        web = wait_for(lambda: (p := ps(tmp_path)["web.1"])["ready"] and p, 30)
+        assert web["unhealthy"] is False and web["restarts"] == 1
+    finally:
+        run_cli(["down"], tmp_path)
+
+
+def test_a_stop_command_runs_before_the_stop_signal(tmp_path):
+    """``docker stop app-postgres`` stands for any command that stops the real work: here it
+    writes to a file that the process, on SIGTERM, reads."""
+    script = (
+        "import signal, sys, time\n"
+        "def bye(*a):\n"
+        "    seen = open('stopped-by').read() if __import__('os').path.exists('stopped-by') else ''\n"
+        "    open('events', 'a').write(f'SIGTERM after: {seen.strip() or \"nothing\"}\\n')\n"
+        "    sys.exit(0)\n"
+        "signal.signal(signal.SIGTERM, bye)\n"
+        "print('up', flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    write_files(
+        tmp_path,
+        {
+            "db.py": script,
+            "Procfile": f"db: exec {PY} db.py\n",
+            "tuirunner.toml": (
+                "[processes.db]\n"
+                'stop_command = "echo stopping $PS on $PORT; echo stop command > stopped-by"\n'
+            ),
+        },
+    )
+    assert run_cli(["start", "-D"], tmp_path).returncode == 0
+    try:
+        wait_for(lambda: "up" in run_cli(["logs"], tmp_path).stdout, 20)
+        port = ps(tmp_path)["db.1"]["port"]
+        result = run_cli(["stop", "db"], tmp_path)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert (tmp_path / "events").read_text() == "SIGTERM after: stop command\n"
+        logs = run_cli(["logs"], tmp_path).stdout
+        assert "db.1: running its stop command: echo stopping" in logs
+        assert f"stopping db.1 on {port}" in logs  # its output, in the pane
+        assert "db.1: stop command exited with code 0" in logs
+    finally:
+        run_cli(["down"], tmp_path)
