@@ -193,9 +193,9 @@ def test_a_stop_command_runs_before_the_stop_signal(tmp_path):
     """``docker stop app-postgres`` stands for any command that stops the real work: here it
     writes to a file that the process, on SIGTERM, reads."""
     script = (
-        "import signal, sys, time\n"
+        "import os, signal, sys, time\n"
         "def bye(*a):\n"
-        "    seen = open('stopped-by').read() if __import__('os').path.exists('stopped-by') else ''\n"
+        "    seen = open('stopped-by').read() if os.path.exists('stopped-by') else ''\n"
         "    open('events', 'a').write(f'SIGTERM after: {seen.strip() or \"nothing\"}\\n')\n"
         "    sys.exit(0)\n"
         "signal.signal(signal.SIGTERM, bye)\n"
