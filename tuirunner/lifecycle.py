@@ -40,6 +40,8 @@ from tuirunner.policy import (
     RunStopCommand,
     SetState,
     Spawn,
+    stop_steps,
+    unhealthy,
 )
 from tuirunner.procfile import Instance
 from tuirunner.ptys import Terminal
@@ -235,7 +237,7 @@ class Lifecycle:
             in_a_row = f"{n} failure{'s' if n > 1 else ''} in a row"
             self.runner_line(proc, f"tuirunner: {proc.name} is unhealthy ({in_a_row}): {failure}")
             self.sup._emit(Notice(proc, f"{proc.name} is unhealthy: {failure}", NoticeKind.ERROR))
-            self.run(self.sup.policy.unhealthy(proc))
+            self.run(unhealthy(proc, self.sup.policy.shutting_down))
         self.info_changed(proc)
 
     def log_error(self, proc: ManagedProcess, message: str) -> None:
@@ -401,7 +403,7 @@ class Lifecycle:
         self.sup.health.cancel(proc)
         self.set_state(proc, state)
         try:
-            for step in self.sup.policy.stop_steps(proc):
+            for step in stop_steps(proc, self.sup.policy.stop_timeout(proc)):
                 await self.stop_command(proc, step)
             await self.sup.terminator.terminate_group(proc, proc.pid)
         finally:

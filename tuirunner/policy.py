@@ -56,6 +56,8 @@ class Member(ProcessInfo):
         return f"<{type(self).__name__} {self.name} {self.state.value}>"
 
 
+_UP = (State.STARTING, State.RUNNING)
+
 # --- actions: what the supervisor carries out, in order ----------------------------------------
 
 
@@ -125,7 +127,27 @@ class RunStopCommand:
 Action = Spawn | SetState | Changed | ArmRestart | CancelRestart | Reconsider | Restart
 StopStep = RunStopCommand
 
-_UP = (State.STARTING, State.RUNNING)
+
+def unhealthy(m: Member, shutting_down: bool) -> list[Action]:
+    """*m* failed its health check ``health.failures`` times in a row (its ``health_failure``
+    says how): restart it if its ``autorestart`` restarts a failed process; otherwise it keeps
+    running, marked unhealthy, and probing goes on."""
+    if (
+        m.settings.autorestart is AutoRestart.NO
+        or shutting_down
+        or not m.wanted
+        or m.busy
+        or m.state not in _UP
+    ):
+        return []
+    return [Restart(m, f"unhealthy: {m.health_failure}")]
+
+
+def stop_steps(m: Member, timeout: float) -> list[StopStep]:
+    """What comes before the stop signal of *m* (it runs; *timeout*: its stop timeout): its
+    ``stop_command``, if any."""
+    command = m.settings.stop_command
+    return [] if command is None else [RunStopCommand(m, command, timeout)]
 
 
 class Policy:
@@ -266,20 +288,6 @@ class Policy:
         m.restart_armed = True
         return [ArmRestart(m, delay)]
 
-    def unhealthy(self, m: Member) -> list[Action]:
-        """*m* failed its health check ``health.failures`` times in a row (its
-        ``health_failure`` says how): restart it if its ``autorestart`` restarts a failed
-        process; otherwise it keeps running, marked unhealthy, and probing goes on."""
-        if (
-            m.settings.autorestart is AutoRestart.NO
-            or self.shutting_down
-            or not m.wanted
-            or m.busy
-            or m.state not in _UP
-        ):
-            return []
-        return [Restart(m, f"unhealthy: {m.health_failure}")]
-
     def restart_due(self, m: Member) -> list[Action]:
         """The backoff delay of *m* is over."""
         m.restart_armed = False
@@ -379,11 +387,6 @@ class Policy:
         """Seconds between its stop signal and SIGKILL: its own ``timeout``, or the run's."""
         own = m.settings.timeout
         return self.timeout if own is None else own
-
-    def stop_steps(self, m: Member) -> list[StopStep]:
-        """What comes before the stop signal of *m* (it runs): its ``stop_command``, if any."""
-        command = m.settings.stop_command
-        return [] if command is None else [RunStopCommand(m, command, self.stop_timeout(m))]
 
     def stop_duration(self, m: Member) -> float:
         """The longest a stop of *m* may take before SIGKILL: its stop command's time (if it

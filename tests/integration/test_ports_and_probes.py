@@ -9,7 +9,21 @@ from __future__ import annotations
 import json
 import shlex
 
-from tests.helpers import PYTHON, free_port_block, run_cli, wait_for, write_files
+from tests.helpers import (
+    PYTHON,
+    clean_env,
+    free_port_block,
+    run_cli,
+    text,
+    until,
+    wait_for,
+    write_files,
+)
+from tuirunner.environment import load_environment
+from tuirunner.events import State
+from tuirunner.procfile import formation, parse_procfile_text
+from tuirunner.settings import settings_from_dict
+from tuirunner.supervisor import Supervisor
 
 PY = shlex.quote(PYTHON)
 
@@ -226,3 +240,37 @@ def test_a_stop_command_runs_before_the_stop_signal(tmp_path):
         assert "db.1: stop command exited with code 0" in logs
     finally:
         run_cli(["down"], tmp_path)
+
+
+async def test_without_autorestart_an_unhealthy_process_runs_on_and_says_so(tmp_path, cleanup):
+    write_files(tmp_path, {"server.py": SERVER, "status": "200"})
+    base = free_port_block()
+    pf = parse_procfile_text(f"web: {server('status')}\n", tmp_path / "Procfile")
+    config = settings_from_dict(
+        {
+            "processes": {
+                "web": {
+                    "health": {"http": "http://127.0.0.1:$PORT/", "interval": 0.1, "failures": 3}
+                }
+            }
+        },
+        tmp_path / "tuirunner.toml",
+    )
+    environment = load_environment([], clean_env(), tmp_path)
+    sup = Supervisor(formation(pf, base_port=base), environment, tmp_path, settings=config)
+    cleanup(sup)
+    sup.start_all()
+    web = sup.get("web.1")
+    # Without a ready check, failures count once a probe passed: it may still be starting.
+    await until(lambda: len(requests_seen(tmp_path)) >= 2, message="probes")
+    assert web.health_failures == 0 and not web.unhealthy
+    (tmp_path / "status").write_text("500")
+    await until(lambda: web.unhealthy, message="unhealthy")
+    url = f"http://127.0.0.1:{base}/"
+    assert web.state is State.RUNNING and web.restart_count == 0
+    assert web.detail() == f"unhealthy: HTTP 500 from {url}"
+    assert f"web.1 is unhealthy (3 failures in a row): HTTP 500 from {url}" in text(web)
+    (tmp_path / "status").write_text("200")
+    await until(lambda: not web.unhealthy, message="healthy again")
+    assert "web.1 is healthy again" in text(web) and web.detail() is None
+    await sup.stop_all()
