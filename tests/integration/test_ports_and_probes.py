@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import json
 import shlex
+from pathlib import Path
+
+import pytest
 
 from tests.helpers import (
     PYTHON,
@@ -274,3 +277,45 @@ async def test_without_autorestart_an_unhealthy_process_runs_on_and_says_so(tmp_
     await until(lambda: not web.unhealthy, message="healthy again")
     assert "web.1 is healthy again" in text(web) and web.detail() is None
     await sup.stop_all()
+
+
+# --- a real Django ---------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_against_django_the_host_header_passes_and_disallowedhost_gets_a_hint(tmp_path):
+    pytest.importorskip("django")
+    base = free_port_block()
+    site = Path(__file__).with_name("django_site.py")
+    write_files(
+        tmp_path,
+        {
+            "site.py": site.read_text(),
+            "Procfile": f"web: exec {PY} site.py\nadmin: exec {PY} site.py\n",
+            "tuirunner.toml": (
+                # web: the default Host header (localhost:PORT), which ALLOWED_HOSTS allows.
+                '[processes.web]\nready = { http = "http://127.0.0.1:$PORT/" }\n'
+                # admin: a Host it does not allow.
+                '[processes.admin]\nready = { http = "http://127.0.0.1:$PORT/", '
+                'host = "app.example.com", timeout = 3600 }\n'
+            ),
+        },
+    )
+    assert run_cli(["start", "-D", "-p", str(base)], tmp_path).returncode == 0
+    try:
+        procs = wait_for(
+            lambda: (
+                (p := ps(tmp_path))["web.1"]["ready"] and p["admin.1"]["ready_tries"] >= 1 and p
+            ),
+            60,
+        )
+        admin = procs["admin.1"]
+        assert admin["state"] == "starting" and admin["ready_gave_up"] is False
+        url = f"http://127.0.0.1:{base + 100}/"
+        assert admin["ready_error"].startswith(
+            f"not ready yet: HTTP 400 from {url} — Django's DisallowedHost: the Host header "
+            "'app.example.com' is not in ALLOWED_HOSTS"
+        )
+        assert "ALLOWED_HOSTS" in run_cli(["ps"], tmp_path).stdout
+    finally:
+        run_cli(["down"], tmp_path)
