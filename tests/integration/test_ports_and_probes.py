@@ -76,9 +76,10 @@ def test_a_port_setting_wins_over_the_procfile_position_and_others_see_it(tmp_pa
         env = run_cli(["env", "--process", "vite-dev", "--json"], tmp_path)
         variables = {v["name"]: v for v in json.loads(env.stdout)["variables"]}
         assert variables["TUIRUNNER_PORT_WEB"]["value"] == str(web_port)
-        assert variables["TUIRUNNER_PORT_WEB"]["source"] == (
-            "tuirunner (the port of web.1: tuirunner.toml [processes.web.port])"
-        )
+        assert variables["TUIRUNNER_PORT_WEB"]["source"] == "tuirunner"
+        assert variables["TUIRUNNER_PORT_WEB"]["notes"] == [
+            "the port of web.1 (tuirunner.toml [processes.web.port])"
+        ]
         assert variables["TUIRUNNER_PORT_VITE_DEV"]["value"] == str(base + 200)
     finally:
         run_cli(["down"], tmp_path)

@@ -69,25 +69,23 @@ def test_every_process_gets_every_types_port_with_where_it_comes_from():
     assert port_variables(instances) == {
         "TUIRUNNER_PORT_RELEASE": (
             "5000",
-            "the port of release.1: Procfile line 1: base port 5000 + 100 × 0",
+            "the port of release.1 (Procfile line 1: base port 5000 + 100 × 0)",
         ),
-        "TUIRUNNER_PORT_WEB": ("8000", "the port of web.1: tuirunner.toml [processes.web.port]"),
+        "TUIRUNNER_PORT_WEB": ("8000", "the port of web.1 (tuirunner.toml [processes.web.port])"),
         "TUIRUNNER_PORT_VITE_DEV": (
             "5200",
-            "the port of vite-dev.1: Procfile line 3: base port 5000 + 100 × 2",
+            "the port of vite-dev.1 (Procfile line 3: base port 5000 + 100 × 2)",
         ),
     }
     vite = instances[-1]
     env = Environment({}).for_instance(vite, instances)
     assert env.get("TUIRUNNER_PORT_WEB") == "8000" and env.get("PORT") == "5200"
-    assert str(env.variables["TUIRUNNER_PORT_WEB"].source) == (
-        "tuirunner (the port of web.1: tuirunner.toml [processes.web.port])"
-    )
+    web_port = env.variables["TUIRUNNER_PORT_WEB"]
+    assert str(web_port.source) == "tuirunner"
+    assert web_port.notes()[0] == "the port of web.1 (tuirunner.toml [processes.web.port])"
     web2 = Environment({}).for_instance(instances[2], instances)
     assert web2.get("PORT") == "8001"
-    assert str(web2.variables["PORT"].source) == (
-        "tuirunner (tuirunner.toml [processes.web.port] + 1)"
-    )
+    assert web2.variables["PORT"].notes() == ["tuirunner.toml [processes.web.port] + 1"]
 
 
 def test_two_types_giving_one_variable_the_first_keeps_it():

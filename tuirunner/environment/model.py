@@ -33,7 +33,9 @@ class SourceKind(StrEnum):
 @dataclass(frozen=True)
 class Source:
     kind: SourceKind
-    file: str | None = None  # the env file as the user named it; the settings table
+    # The env file as the user named it; the settings table; for tuirunner's own variables,
+    # why they have their value (``PORT``: ``tuirunner.toml [processes.web.port]``).
+    file: str | None = None
     line: int | None = None
 
     def __str__(self) -> str:
@@ -41,9 +43,7 @@ class Source:
             return f"{self.file}:{self.line}"
         if self.kind is SourceKind.SETTINGS and self.file:
             return self.file  # pyproject.toml [tool.tuirunner.processes.web.env]
-        if self.kind is SourceKind.RUNNER and self.file:
-            return f"tuirunner ({self.file})"  # tuirunner (tuirunner.toml [processes.web.port])
-        return self.kind.value
+        return self.kind.value  # a RUNNER's file says why (a note: see EnvVar.notes)
 
 
 SHELL = Source(SourceKind.SHELL)
@@ -149,6 +149,8 @@ class EnvVar:
     def notes(self, reveal: bool = False) -> list[str]:
         """Human-readable remarks: what it overrides, where else it is defined, …"""
         notes: list[str] = []
+        if self.source.kind is SourceKind.RUNNER and self.source.file:
+            notes.append(self.source.file)  # where a port comes from
         reason = self.secret_reason
         if reason is not None:
             notes.append(f"{'secret' if reveal else 'masked'}: {describe_reason(reason)}")
@@ -411,7 +413,7 @@ def port_variables(processes: Iterable[PortHolder]) -> dict[str, tuple[str, str]
             continue
         origin = f"the port of {proc.name}"
         if proc.port_from:
-            origin += f": {proc.port_from}"
+            origin += f" ({proc.port_from})"
         result.setdefault(port_variable(kind), (str(proc.port), origin))
     return result
 
