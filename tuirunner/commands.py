@@ -159,7 +159,12 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     project = load_project(args)
     procfile = project.procfile()
-    instances = formation(procfile, concurrency=project.concurrency, base_port=project.base_port)
+    instances = formation(
+        procfile,
+        concurrency=project.concurrency,
+        base_port=project.base_port,
+        ports=project.settings.fixed_ports(),
+    )
     check_exec_limits(instances, project.environment, procfile.path)
     problems = [
         w
@@ -171,11 +176,35 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"{PROG}: error: {len(problems)} problem(s) in env files", file=sys.stderr)
         return 1
     print(f"Valid procfile detected ({', '.join(procfile.names)})", file=sys.stderr)
-    if project.settings.path is not None:
+    if project.settings.path is not None:  # without settings, honcho's output exactly
         print(f"Settings: {visible_controls(project.settings.describe())}", file=sys.stderr)
+        print_ports(instances)
     for line in log_file_lines(project):
         print(visible_controls(line), file=sys.stderr)
     return 0
+
+
+def print_ports(instances: list[Instance]) -> None:
+    """``check``: each instance's port and where it comes from, and the variables that give
+    every process the port of each type."""
+    from tuirunner.environment import port_variable
+
+    print("Ports:", file=sys.stderr)
+    width = max(len(i.name) for i in instances)
+    for inst in instances:
+        line = f"  {inst.name.ljust(width)}  {inst.port:<5}  {inst.port_from}"
+        print(visible_controls(line), file=sys.stderr)
+    seen: dict[str, str] = {}
+    for inst in instances:
+        if inst.number != 1:
+            continue
+        name = port_variable(inst.type.name)
+        if name in seen:
+            warn(
+                f"{inst.type.name} and {seen[name]} both give {name}; it has the port of "
+                f"{seen[name]}"
+            )
+        seen.setdefault(name, inst.type.name)
 
 
 def log_file_lines(project: Project) -> list[str]:
@@ -202,7 +231,10 @@ def cmd_env(args: argparse.Namespace) -> int:
         procfile = project.procfile()
     if procfile is not None:
         instances = formation(
-            procfile, concurrency=project.concurrency, base_port=project.base_port
+            procfile,
+            concurrency=project.concurrency,
+            base_port=project.base_port,
+            ports=project.settings.fixed_ports(),
         )
         names = [i.name for i in instances]
         try:
@@ -212,7 +244,7 @@ def cmd_env(args: argparse.Namespace) -> int:
         chosen = instances[names.index(first)]
         process_name = chosen.name
         # TUIRUNNER_RUN_ID is left out: it is new for every run.
-        environment = environment.for_process(chosen.name, chosen.port)
+        environment = environment.for_instance(chosen, instances)
     mode = FilterMode(args.filter)
     if args.json:
         payload = {

@@ -83,7 +83,15 @@ def ps_json(p: ProcessInfo, now: float) -> dict:
         "command": p.command,
         "oneshot": p.oneshot,
         "ready": p.ready,
-        "ready_error": p.ready_error,
+        # Why it is not ready: while its check still tries (``not ready yet: …``), or why the
+        # check gave up (then ``ready_gave_up``).
+        "ready_error": p.ready_error
+        or (f"not ready yet: {p.ready_failure}" if p.ready_failure else None),
+        "ready_gave_up": p.ready_error is not None,
+        "ready_tries": p.ready_tries,
+        "unhealthy": p.unhealthy,
+        "health_failure": p.health_failure,
+        "health_failures": p.health_failures,
         "waiting_for": p.waiting_for,
         "blocked": p.blocked,
         "failures": p.failures,

@@ -131,6 +131,15 @@ class ProcessInfo:
     oneshot: bool = False  # runs to completion: exit 0 is "completed"
     ready: bool | None = None  # None: no ready check; False: not (yet) ready; True: it passed
     ready_error: str | None = None  # why the ready check gave up
+    # While its ready check is still trying: the last failure, with the tries and the time so
+    # far ("HTTP 400 from http://127.0.0.1:8000/ (3 tries, 12 s)"); None once it passed.
+    ready_failure: str | None = None
+    ready_tries: int = 0  # attempts of its ready check so far (since the last start)
+    # --- its health check, once ready (the settings' health) ---
+    health_failure: str | None = None  # the last failed probe, while it fails
+    health_failures: int = 0  # failed probes in a row
+    unhealthy: bool = False  # as many failures in a row as ``health.failures`` allows
+    port_from: str = ""  # where its PORT comes from ("tuirunner.toml [processes.web.port]")
     waiting_for: str | None = None  # PENDING: the dependency it waits for ("release.1: completed")
     blocked: str | None = None  # PENDING: why it cannot start ("release.1 exited with code 1")
     failures: int = 0  # automatic restarts in a row (back to 0 once it ran reset_after)
@@ -202,10 +211,14 @@ class ProcessInfo:
         if not self.state.alive:
             return log_error
         parts = []
-        if self.ready:
+        if self.unhealthy and self.health_failure:
+            parts.append(f"unhealthy: {self.health_failure}")
+        elif self.ready:
             parts.append("ready")
         elif self.ready_error and self.state is State.RUNNING:
             parts.append(f"not ready: {self.ready_error}")
+        elif self.ready_failure and self.state is State.STARTING:
+            parts.append(f"not ready yet: {self.ready_failure}")
         if self.started_because:
             parts.append(f"restarted: {self.started_because}")
         if log_error:

@@ -38,13 +38,17 @@ from tuirunner.policy import (
     Member,
     Reconsider,
     Restart,
+    RunStopCommand,
     SetState,
     Spawn,
+    stop_steps,
+    unhealthy,
 )
 from tuirunner.procfile import Instance
 from tuirunner.ptys import Terminal
 from tuirunner.settings import ProcessSettings
 from tuirunner.spawn import DEFAULT_WINDOW, spawn_on_pty
+from tuirunner.stopcommand import run_stop_command
 
 if TYPE_CHECKING:
     from tuirunner.supervisor import Supervisor
@@ -73,6 +77,7 @@ class ManagedProcess(Member):
             number=instance.number,
             command=instance.command,
             port=instance.port,
+            port_from=instance.port_from,
             oneshot=settings.oneshot,
             settings=settings,
         )
@@ -80,6 +85,8 @@ class ManagedProcess(Member):
         self._retry: asyncio.TimerHandle | None = None  # the automatic restart to come
         self._ready_task: asyncio.Task | None = None
         self._log_check: re.Pattern[str] | None = None  # a ``log`` ready check not passed yet
+        self._ready_said: str | None = None  # the ready failure last told in its output
+        self._health_task: asyncio.Task | None = None
         self.log: LogFile | None = None
         self.buffer = OutputBuffer(scrollback)
         self.environment: Environment | None = None  # what the running process got
@@ -186,13 +193,56 @@ class Lifecycle:
         proc._log_check = None
         proc.ready = True
         proc.ready_error = None
+        proc.ready_failure = None
+        if proc._ready_said is not None:
+            self.runner_line(proc, f"tuirunner: {proc.name} is ready")
+        self.sup.health.start(proc)
         self.set_state(proc, State.RUNNING)  # from STARTING; else: InfoChanged
+
+    def ready_trying(self, proc: ManagedProcess, failure: str, tries: int, spent: float) -> None:
+        """An attempt of its ready check failed, and it goes on trying: show why at once (a
+        line in its output when the reason is new, and in its snapshot with the count)."""
+        proc.ready_tries = tries
+        spent_text = f"{spent:.1f} s" if spent < 1 else f"{int(spent)} s"
+        proc.ready_failure = f"{failure} ({tries} {'try' if tries == 1 else 'tries'}, {spent_text})"
+        if failure != proc._ready_said:
+            proc._ready_said = failure
+            self.runner_line(proc, f"tuirunner: {proc.name} is not ready yet: {failure}")
+        self.info_changed(proc)
 
     def not_ready(self, proc: ManagedProcess, why: str) -> None:
         proc._log_check = None
         proc.ready_error = why
+        proc.ready_failure = None
         self.runner_line(proc, f"tuirunner: {proc.name} is not ready: {why}")
         self.set_state(proc, State.RUNNING)  # it runs, not ready: its dependents are blocked
+
+    def health_changed(self, proc: ManagedProcess, failure: str | None) -> None:
+        """A health probe of *proc* failed (*failure*), or passed again (None) after failures:
+        count, tell, and once unhealthy let the policy decide (``autorestart``)."""
+        check = proc.settings.health
+        assert check is not None
+        if failure is None:
+            was = proc.unhealthy
+            proc.health_failure, proc.health_failures, proc.unhealthy = None, 0, False
+            if was:
+                self.runner_line(proc, f"tuirunner: {proc.name} is healthy again")
+            self.info_changed(proc)
+            return
+        proc.health_failures += 1
+        proc.health_failure = failure
+        n, allowed = proc.health_failures, check.failures
+        if n < allowed:
+            self.runner_line(
+                proc, f"tuirunner: {proc.name} health check failed ({n} of {allowed}): {failure}"
+            )
+        elif not proc.unhealthy:
+            proc.unhealthy = True
+            in_a_row = f"{n} failure{'s' if n > 1 else ''} in a row"
+            self.runner_line(proc, f"tuirunner: {proc.name} is unhealthy ({in_a_row}): {failure}")
+            self.sup._emit(Notice(proc, f"{proc.name} is unhealthy: {failure}", NoticeKind.ERROR))
+            self.run(unhealthy(proc, self.sup.policy.shutting_down))
+        self.info_changed(proc)
 
     def log_error(self, proc: ManagedProcess, message: str | None) -> None:
         """Writing its log file failed (*message* says why) or works again (None); called in
@@ -283,15 +333,42 @@ class Lifecycle:
         proc.env_version = self.sup.env_version
         checked = proc.settings.ready is not None
         proc.ready = False if checked else None
-        proc.ready_error = None
+        proc.ready_error = proc.ready_failure = proc._ready_said = None
+        proc.ready_tries = 0
+        proc.health_failure = None
+        proc.health_failures = 0
+        proc.unhealthy = False
         proc.cpu = proc.memory = proc.ports = None
         proc.terminal = self.sup.ptys.open(spawned.master, lambda data: self.feed(proc, data))
         if checked:
             self.sup.checks.start(proc, environment.as_dict())
+        else:
+            self.sup.health.start(proc)
         proc.live = True
         proc._watch_task = asyncio.create_task(self.watch(proc), name=f"watch {proc.name}")
         self.set_state(proc, State.STARTING if checked else State.RUNNING)
         self.run(self.sup.policy.started(proc))
+
+    async def stop_command(self, proc: ManagedProcess, step: RunStopCommand) -> None:
+        """Run *proc*'s stop command (:mod:`tuirunner.stopcommand`), its output in the pane."""
+        self.runner_line(
+            proc, f"\x1b[2m── {proc.name}: running its stop command: {step.command}\x1b[0m"
+        )
+        env = proc.environment or self.sup.environment_for(proc)
+        outcome = await run_stop_command(
+            step.command,
+            env.as_dict(),
+            self.sup.app_root,
+            shell=self.sup.shell,
+            reaper=self.sup.reaper,
+            timeout=step.timeout,
+            line=lambda text: self.runner_line(proc, text),
+        )
+        if outcome != "exited with code 0":
+            self.sup._emit(
+                Notice(proc, f"{proc.name}: its stop command {outcome}", NoticeKind.ERROR)
+            )
+        self.runner_line(proc, f"\x1b[2m── {proc.name}: stop command {outcome}\x1b[0m")
 
     def feed(self, proc: ManagedProcess, data: bytes) -> None:
         """What its terminal gave (a batch): into the buffer, the log file, the events."""
@@ -319,6 +396,7 @@ class Lifecycle:
         try:
             returncode = await proc._exit
             self.sup.checks.cancel(proc)  # whatever its leftovers do, it is not becoming ready now
+            self.sup.health.cancel(proc)
             pgid = proc.pid
             if proc._stop_requested:
                 # The stop in progress owns the group: wait until it is gone (or killed), so
@@ -335,7 +413,7 @@ class Lifecycle:
             proc.ended_at = time.time()
             proc.pid = None
             proc.ready = None if proc.settings.ready is None else False
-            proc.ready_error = None
+            proc.ready_error = proc.ready_failure = None
             proc.cpu = proc.memory = proc.ports = None
             ran = proc.ended_at - (proc.started_at or proc.ended_at)
             self.run(self.sup.policy.ended(proc, ran, proc.ended_at, proc._stop_requested))
@@ -348,8 +426,11 @@ class Lifecycle:
             return
         proc._stop_requested = True
         self.sup.checks.cancel(proc)
+        self.sup.health.cancel(proc)
         self.set_state(proc, state)
         try:
+            for step in stop_steps(proc, self.sup.policy.stop_timeout(proc)):
+                await self.stop_command(proc, step)
             await self.sup.terminator.terminate_group(proc, proc.pid)
         finally:
             proc._terminated.set()

@@ -106,7 +106,7 @@ async def reveal(keeper: Keeper, session: Session, op: Reveal) -> str | None:
     env = sup.envs.get(op.version or sup.env_version)
     if env is None:
         raise ValueError(f"environment version {op.version} is gone")
-    var = env.for_process(proc.name, proc.port, sup.run_id).variables.get(op.variable)
+    var = env.for_instance(proc, sup.processes, sup.run_id).variables.get(op.variable)
     return None if var is None else var.value
 
 

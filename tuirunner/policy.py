@@ -56,6 +56,8 @@ class Member(ProcessInfo):
         return f"<{type(self).__name__} {self.name} {self.state.value}>"
 
 
+_UP = (State.STARTING, State.RUNNING)
+
 # --- actions: what the supervisor carries out, in order ----------------------------------------
 
 
@@ -112,9 +114,40 @@ class Restart:
     reason: str
 
 
-Action = Spawn | SetState | Changed | ArmRestart | CancelRestart | Reconsider | Restart
+@dataclass(frozen=True)
+class RunStopCommand:
+    """Before its stop signal: run its ``stop_command``, for at most *timeout* seconds (then
+    the signal and its timeout follow if it is still there)."""
 
-_UP = (State.STARTING, State.RUNNING)
+    member: Member
+    command: str
+    timeout: float
+
+
+Action = Spawn | SetState | Changed | ArmRestart | CancelRestart | Reconsider | Restart
+StopStep = RunStopCommand
+
+
+def unhealthy(m: Member, shutting_down: bool) -> list[Action]:
+    """*m* failed its health check ``health.failures`` times in a row (its ``health_failure``
+    says how): restart it if its ``autorestart`` restarts a failed process; otherwise it keeps
+    running, marked unhealthy, and probing goes on."""
+    if (
+        m.settings.autorestart is AutoRestart.NO
+        or shutting_down
+        or not m.wanted
+        or m.busy
+        or m.state not in _UP
+    ):
+        return []
+    return [Restart(m, f"unhealthy: {m.health_failure}")]
+
+
+def stop_steps(m: Member, timeout: float) -> list[StopStep]:
+    """What comes before the stop signal of *m* (it runs; *timeout*: its stop timeout): its
+    ``stop_command``, if any."""
+    command = m.settings.stop_command
+    return [] if command is None else [RunStopCommand(m, command, timeout)]
 
 
 class Policy:
@@ -355,10 +388,15 @@ class Policy:
         own = m.settings.timeout
         return self.timeout if own is None else own
 
+    def stop_duration(self, m: Member) -> float:
+        """The longest a stop of *m* may take before SIGKILL: its stop command's time (if it
+        has one), then its stop signal's."""
+        return self.stop_timeout(m) * (2 if m.settings.stop_command else 1)
+
     @property
     def longest_stop(self) -> float:
         """The longest a stop of any one process may take before SIGKILL."""
-        return max([self.timeout, *(self.stop_timeout(m) for m in self.members)])
+        return max([self.timeout, *(self.stop_duration(m) for m in self.members)])
 
     def _dependents(self, type_name: str) -> set[str]:
         """The process types that depend on *type_name*, directly or not."""
@@ -397,4 +435,4 @@ class Policy:
     def stop_budget(self, stopping: Sequence[Member]) -> float:
         """The longest a stop of *stopping* may take before its last SIGKILL: the timeouts of
         the waves, one after the other (each wave waits for its slowest member)."""
-        return sum(max(self.stop_timeout(m) for m in wave) for wave in self.stop_waves(stopping))
+        return sum(max(self.stop_duration(m) for m in wave) for wave in self.stop_waves(stopping))

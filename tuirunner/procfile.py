@@ -10,6 +10,7 @@ order mark is ignored. The file must be a regular file of at most 1 MiB (see ``l
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,6 +116,9 @@ class Instance:
     type: ProcessType
     number: int  # 1-based
     port: int
+    # Where its port comes from: ``tuirunner.toml [processes.web.port]`` or
+    # ``Procfile line 3: base port 5000 + 100 × 2`` (then `` + 1`` for web.2 …).
+    port_from: str = ""
 
     @property
     def name(self) -> str:
@@ -154,13 +158,17 @@ def formation(
     selected: list[str] | None = None,
     concurrency: dict[str, int] | None = None,
     base_port: int = DEFAULT_BASE_PORT,
+    ports: Mapping[str, tuple[int, str]] | None = None,
 ) -> list[Instance]:
     """The instances to run, in Procfile order.
 
     ``PORT`` is ``base + 100 × the type's position in the Procfile + instance index``, so a type's
     port does not change when only some types are started (foreman's rule; honcho counts only the
-    selected types, which moves ports around).
+    selected types, which moves ports around). A type in *ports* (name → (port, where it is
+    set): the settings' ``port``) starts at that port instead. Two instances on one port are an
+    error naming both.
     """
+    ports = ports or {}
     concurrency = dict(concurrency or {})
     names = procfile.names
     for name in selected or []:
@@ -183,13 +191,42 @@ def formation(
         count = concurrency.get(ptype.name, default)
         if count > PORT_STEP:
             raise UserError(f"concurrency of {ptype.name!r} is {count}; at most {PORT_STEP}")
+        fixed = ports.get(ptype.name)
         for i in range(count):
-            port = base_port + PORT_STEP * ptype.index + i
-            if port > MAX_PORT:
-                raise UserError(
-                    f"{ptype.name}.{i + 1} would get port {port}, past {MAX_PORT} (base port "
-                    f"{base_port} + {PORT_STEP} × {ptype.index} for its place in the Procfile "
-                    f"+ {i}); choose a lower base port with -p"
+            if fixed is not None:
+                port, origin = fixed[0] + i, fixed[1]
+                if port > MAX_PORT:
+                    raise UserError(
+                        f"{ptype.name}.{i + 1} would get port {port}, past {MAX_PORT} "
+                        f"({origin} + {i}); choose a lower port"
+                    )
+            else:
+                port = base_port + PORT_STEP * ptype.index + i
+                origin = (
+                    f"{procfile.path.name} line {ptype.line}: base port {base_port} + "
+                    f"{PORT_STEP} × {ptype.index}"
                 )
-            instances.append(Instance(type=ptype, number=i + 1, port=port))
+                if port > MAX_PORT:
+                    raise UserError(
+                        f"{ptype.name}.{i + 1} would get port {port}, past {MAX_PORT} (base "
+                        f"port {base_port} + {PORT_STEP} × {ptype.index} for its place in the "
+                        f"Procfile + {i}); choose a lower base port with -p"
+                    )
+            if i:
+                origin += f" + {i}"
+            instances.append(Instance(type=ptype, number=i + 1, port=port, port_from=origin))
+    _refuse_shared_ports(instances)
     return instances
+
+
+def _refuse_shared_ports(instances: list[Instance]) -> None:
+    """UserError when two instances of different types would get the same port."""
+    owners: dict[int, Instance] = {}
+    for inst in instances:
+        other = owners.setdefault(inst.port, inst)
+        if other is not inst:
+            raise UserError(
+                f"{other.name} and {inst.name} would both get port {inst.port} ({other.name}: "
+                f"{other.port_from}; {inst.name}: {inst.port_from}); give one of them another "
+                "port (the settings' port of a process, or -p for the base port)"
+            )

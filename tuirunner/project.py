@@ -64,6 +64,7 @@ class Project:
             selected=self.with_dependencies(selected, procfile),
             concurrency=self.concurrency,
             base_port=self.base_port,
+            ports=self.settings.fixed_ports(),
         )
         if not instances:
             raise UserError("nothing to start: the concurrency of every selected type is 0")

@@ -1,9 +1,13 @@
 """Ready checks: one attempt of an ``http``, ``port`` or ``command`` check, on the event loop.
 
 Each attempt returns None when the check passed, or why it did not, in a few words
-(``connection refused``, ``HTTP 502``, ``exited with code 1``). The supervisor repeats attempts
-every ``interval`` until ``timeout`` (see :class:`Checks`); a ``log`` check needs no attempts:
-the supervisor hands the output to :meth:`Checks.match` as it reads it.
+(``connection refused at 127.0.0.1:8000``, ``HTTP 502 from http://127.0.0.1:8000/``, ``exited
+with code 1``; a Django ``400`` whose body says ``DisallowedHost`` gets a hint naming
+``ALLOWED_HOSTS``). :class:`Checks` repeats attempts, backing off from 0.25 s up to the
+check's ``interval``, until ``timeout``, and reports every failure as it happens (the process
+shows it while it is still starting); a ``log`` check needs no attempts: the supervisor hands
+the output to :meth:`Checks.match` as it reads it. The same attempts serve health checks
+(:mod:`tuirunner.health`).
 
 Nothing here blocks the loop: connections are asyncio streams (name resolution runs in the
 loop's executor), and a ``command`` runs as a child of its own, whose exit status comes from the
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import os
 import signal
 import ssl
@@ -26,12 +31,14 @@ from urllib.parse import urlsplit
 
 from tuirunner.output import strip_ansi
 from tuirunner.settings import ReadyCheck, ReadyKind
+from tuirunner.settings.model import DEFAULT_HTTP_HOST
 from tuirunner.spawn import Reaper, spawn_plain
 
 if TYPE_CHECKING:
     from tuirunner.supervisor import ManagedProcess
 
 ATTEMPT_TIMEOUT = 10.0  # at most this long for one http or port attempt of a ready check
+MAX_BODY = 64 * 1024  # of a 400 answer, read to find Django's DisallowedHost
 
 
 def _error(exc: BaseException) -> str:
@@ -68,18 +75,22 @@ async def attempt(
 ) -> str | None:
     """One attempt of *check* with the process's environment *env*, at most *timeout* seconds.
     None if it passed, else the reason."""
+    where = ""
     try:
         if check.kind is ReadyKind.HTTP:
-            return await asyncio.wait_for(_http(check.url(env)), timeout)
+            url = check.url(env)
+            where = f"from {url}"
+            return await asyncio.wait_for(_http(check, url), timeout)
         if check.kind is ReadyKind.PORT:
             host, port = check.address(env)
+            where = f"at {host}:{port}"
             return await asyncio.wait_for(_port(host, port), timeout)
         if check.kind is ReadyKind.COMMAND:
             return await _command(check.target, env, timeout, cwd, reaper, shell)
     except ValueError as exc:  # a $VARIABLE that is not set, a port that is not a number
         return str(exc)
     except (OSError, TimeoutError, ssl.SSLError, asyncio.IncompleteReadError) as exc:
-        return _error(exc)
+        return f"{_error(exc)} {where}" if where else _error(exc)
     raise ValueError(f"not a polled check: {check.kind}")
 
 
@@ -99,34 +110,73 @@ def _tls_context() -> ssl.SSLContext:
     return context
 
 
-async def _http(url: str) -> str | None:
+def host_header(check: ReadyCheck, url: str) -> str:
+    """The Host header of an ``http`` check of *url*: its ``host`` when set; else the URL's
+    host and port, with ``localhost`` for an IP address (``http://127.0.0.1:8000/`` sends
+    ``Host: localhost:8000``, which Django's ``ALLOWED_HOSTS`` in DEBUG accepts)."""
+    if check.host_header is not None:
+        return check.host_header
+    parts = urlsplit(url)
+    name = parts.hostname or DEFAULT_HTTP_HOST
+    try:
+        ipaddress.ip_address(name)
+        name = DEFAULT_HTTP_HOST
+    except ValueError:
+        pass
+    return name if parts.port is None else f"{name}:{parts.port}"
+
+
+def request(check: ReadyCheck, url: str) -> bytes:
+    """The GET request an ``http`` check sends to *url*."""
+    parts = urlsplit(url)
+    path = parts.path or "/"
+    if parts.query:
+        path += "?" + parts.query
+    headers = {"Host": host_header(check, url), "User-Agent": "tuirunner", "Accept": "*/*"}
+    for name, value in check.headers:  # the check's own, replacing the defaults of that name
+        for known in [k for k in headers if k.lower() == name.lower()]:
+            del headers[known]
+        headers[name] = value
+    headers["Connection"] = "close"
+    lines = [f"GET {path} HTTP/1.1", *(f"{k}: {v}" for k, v in headers.items())]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
+
+
+async def _http(check: ReadyCheck, url: str) -> str | None:
     parts = urlsplit(url)
     secure = parts.scheme == "https"
     host = parts.hostname or "localhost"
     port = parts.port or (443 if secure else 80)
-    path = parts.path or "/"
-    if parts.query:
-        path += "?" + parts.query
     reader, writer = await asyncio.open_connection(
         host, port, ssl=_tls_context() if secure else None
     )
+    body = b""
     try:
-        netloc = parts.netloc.rpartition("@")[2]  # no credentials in the Host header
-        writer.write(
-            f"GET {path} HTTP/1.1\r\nHost: {netloc}\r\nUser-Agent: tuirunner\r\n"
-            "Accept: */*\r\nConnection: close\r\n\r\n".encode("latin-1", "replace")
-        )
+        writer.write(request(check, url))
         await writer.drain()
         status_line = await reader.readline()
+        fields = status_line.split(None, 2)
+        if len(fields) < 2 or not fields[0].startswith(b"HTTP/") or not fields[1].isdigit():
+            return "no HTTP answer" if not status_line else "not an HTTP answer"
+        status = int(fields[1])
+        if status == 400:  # Django says why in the body (DEBUG) or its log: read some of it
+            with contextlib.suppress(OSError, ssl.SSLError, asyncio.IncompleteReadError):
+                while len(body) < MAX_BODY and (chunk := await reader.read(MAX_BODY)):
+                    body += chunk
     finally:
         writer.close()
         with contextlib.suppress(OSError, ssl.SSLError):
             await writer.wait_closed()
-    fields = status_line.split(None, 2)
-    if len(fields) < 2 or not fields[0].startswith(b"HTTP/") or not fields[1].isdigit():
-        return "no HTTP answer" if not status_line else "not an HTTP answer"
-    status = int(fields[1])
-    return None if 200 <= status < 400 else f"HTTP {status}"
+    if 200 <= status < 400:
+        return None
+    failure = f"HTTP {status} from {url}"
+    if status == 400 and b"DisallowedHost" in body:
+        failure += (
+            f" — Django's DisallowedHost: the Host header {host_header(check, url)!r} is not "
+            "in ALLOWED_HOSTS; add it to ALLOWED_HOSTS, or give the check a host it allows "
+            "(host = ...)"
+        )
+    return failure
 
 
 async def _command(
@@ -183,6 +233,7 @@ class Checks:
         settle: Callable[[ManagedProcess], None],
         passed: Callable[[ManagedProcess], None],
         failed: Callable[[ManagedProcess, str], None],
+        trying: Callable[[ManagedProcess, str, int, float], None] = lambda *_: None,
     ):
         self.cwd = cwd
         self.shell = shell
@@ -190,6 +241,7 @@ class Checks:
         self.settle = settle
         self.passed = passed
         self.failed = failed
+        self.trying = trying  # (proc, last failure, tries so far, seconds since the start)
 
     def start(self, proc: ManagedProcess, env: Mapping[str, str]) -> None:
         """*proc* was just started with *env*: check it until it passes or its timeout."""
@@ -231,23 +283,29 @@ class Checks:
             self.failed(proc, wrong)
             return
         else:
+            began = time.monotonic()
+            delays = check.delays()  # backing off: 0.25 s, 0.5 s, 1 s … up to ``interval``
+            tries = 0
             while (left := deadline - time.monotonic()) > 0:
-                await asyncio.sleep(min(check.interval, left))
+                delay = next(delays)
+                await asyncio.sleep(min(delay, left))
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
                 # An attempt has the time left (a command all of it; a connection at most
-                # ATTEMPT_TIMEOUT), and at least one interval, even at the very end.
-                limit = max(left, check.interval)
+                # ATTEMPT_TIMEOUT), and at least one delay, even at the very end.
+                limit = max(left, delay)
                 if check.kind is not ReadyKind.COMMAND:
                     limit = min(limit, ATTEMPT_TIMEOUT)
                 result = await attempt(
                     check, env, limit, cwd=self.cwd, reaper=self.reaper(), shell=self.shell
                 )
+                tries += 1
                 if result is None:
                     proc._ready_task = None
                     self.passed(proc)
                     return
                 last = result
+                self.trying(proc, last, tries, time.monotonic() - began)
         proc._ready_task = None
         self.failed(proc, f"{last} (gave up after {check.timeout:g} s)")

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from tuirunner import groups, readiness
+from tuirunner import groups, health, readiness
 from tuirunner.environment import EnvChange, Environment, process_layers
 from tuirunner.events import (
     Event,
@@ -119,6 +119,14 @@ class Supervisor:
             self.settle,
             self.life.became_ready,
             self.life.not_ready,
+            self.life.ready_trying,
+        )
+        self.health = health.Health(
+            self.app_root,
+            shell,
+            lambda: self.reaper,
+            self.environment_for,
+            self.life.health_changed,
         )
 
     @property
@@ -185,7 +193,7 @@ class Supervisor:
 
     def environment_for(self, proc: ManagedProcess) -> Environment:
         """What *proc* gets when started now."""
-        return self.environment.for_process(proc.name, proc.port, self.run_id)
+        return self.environment.for_instance(proc, self.processes, self.run_id)
 
     def _with_settings_env(self, environment: Environment) -> Environment:
         """*environment* with the ``env`` of each process type's settings (an environment
@@ -294,6 +302,7 @@ class Supervisor:
         self.life.run(self.policy.shut_down())
         for proc in self.processes:
             self.checks.cancel(proc)
+            self.health.cancel(proc)
         self.terminator.kill_all_now()
 
     def close(self) -> None:

@@ -171,9 +171,10 @@ async def test_not_ready_within_its_timeout_blocks_the_dependents_and_says_why(t
     db, app = sup.get("db.1"), sup.get("app.1")
     await until(lambda: app.blocked is not None)
     assert db.state is State.RUNNING and db.ready is False
-    assert db.ready_error == "connection refused (gave up after 0.5 s)"
-    assert db.detail() == "not ready: connection refused (gave up after 0.5 s)"
-    assert app.detail() == "blocked: db.1 not ready: connection refused (gave up after 0.5 s)"
+    refused = f"connection refused at 127.0.0.1:{base + 99} (gave up after 0.5 s)"
+    assert db.ready_error == refused
+    assert db.detail() == f"not ready: {refused}"
+    assert app.detail() == f"blocked: db.1 not ready: {refused}"
     assert "db.1 is not ready" in text(db)
     await sup.stop_all()
 
@@ -242,7 +243,9 @@ async def test_log_http_and_command_checks(tmp_path, cleanup):
     await until(lambda: procs["bad"].ready_error is not None)
     assert [procs[n].ready for n in ("logs", "good", "cmd")] == [True, True, True]
     assert procs["bad"].ready is False
-    assert procs["bad"].ready_error == "HTTP 500 (gave up after 1 s)"
+    assert procs["bad"].ready_error == (
+        f"HTTP 500 from http://127.0.0.1:{base + 200}/x (gave up after 1 s)"
+    )
     await sup.stop_all()
 
 

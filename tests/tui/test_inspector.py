@@ -112,7 +112,15 @@ async def test_filter_and_modes(tmp_path):
         await pilot.press("m")  # only from env files
         assert set(rows(screen)) == {"ALPHA", "BETA", "SAME"}
         await pilot.press("m")  # only what differs from the shell
-        assert set(rows(screen)) == {"ALPHA", "BETA", "PORT", "PS", "TUIRUNNER_RUN_ID"}
+        assert set(rows(screen)) == {
+            "ALPHA",
+            "BETA",
+            "PORT",
+            "PS",
+            "TUIRUNNER_RUN_ID",
+            "TUIRUNNER_PORT_WEB",  # every type's port, for every process
+            "TUIRUNNER_PORT_WORKER",
+        }
         await pilot.press("m", "slash", *"alp")
         await pilot.pause()
         assert set(rows(screen)) == {"ALPHA"}

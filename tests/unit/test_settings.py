@@ -138,7 +138,8 @@ def test_defaults_are_no_policy_at_all():
     assert (p.timeout, p.env) == (None, {})
     assert (p.log_file, p.log_max_bytes, p.log_backups) == (None, 10 * 1024 * 1024, 3)
     r = ReadyCheck(ReadyKind.LOG, "x")
-    assert (r.host, r.timeout, r.interval) == ("127.0.0.1", 60.0, 0.5)
+    assert (r.host, r.timeout, r.interval) == ("127.0.0.1", 60.0, 5.0)
+    assert (p.port, p.stop_command, p.health) == (None, None, None)
     s = Settings()
     assert (s.path, s.source, s.procfile, s.env, s.port, s.timeout, s.scrollback) == ((None,) * 7)
     assert (s.formation, s.processes, s.describe()) == ({}, {}, "no settings")
@@ -365,7 +366,7 @@ _STOPPING = "does not stop a process; use SIGTERM, SIGINT, SIGQUIT, SIGHUP or SI
         (
             "ready = { tcp = 80 }",
             "ready.tcp: unknown key (valid keys: http, port, log, command, host, timeout, "
-            "interval)",
+            "interval, headers)",
         ),
         ("ready = { http = 5 }", "ready.http: expected a string, got 5"),
         ('ready = { http = "ftp://x/" }', f'ready.http: {_HTTP_URL}, got "ftp://x/"'),
@@ -391,9 +392,30 @@ _STOPPING = "does not stop a process; use SIGTERM, SIGINT, SIGQUIT, SIGHUP or SI
         ),
         ('ready = { command = " " }', "ready.command: must not be empty"),
         (
-            'ready = { http = "http://x/", host = "h" }',
-            "ready.host: only used with port; put the host in the URL",
+            'ready = { log = "x", host = "h" }',
+            "ready.host: only used with port or http, not log",
         ),
+        (
+            'ready = { port = 80, headers = { A = "b" } }',
+            "ready.headers: only used with http, not port",
+        ),
+        (
+            'ready = { http = "http://x/", headers = { "A B" = "b" } }',
+            'ready.headers."A B": not a valid HTTP header name',
+        ),
+        (
+            'ready = { http = "http://x/", headers = { A = "b\\nc" } }',
+            "ready.headers.A: a header value is one line of text",
+        ),
+        ("health = { interval = 3 }", "health: needs one check: http, port or command"),
+        (
+            'health = { log = "x" }',
+            "health.log: unknown key (valid keys: http, port, "
+            "command, host, headers, interval, timeout, failures)",
+        ),
+        ("health = { port = 80, failures = 0 }", "health.failures: must be from 1 to 100, got 0"),
+        ("port = 0", "port: must be from 1 to 65535, got 0"),
+        ('stop_command = ""', "stop_command: must not be empty"),
         ("ready = { port = 80, timeout = 0 }", "ready.timeout: must be greater than 0, got 0"),
         (
             "ready = { port = 80, interval = -1 }",
@@ -791,6 +813,10 @@ def test_check_reports_the_settings(tmp_path):
     assert result.stderr == (
         "Valid procfile detected (web, worker)\n"
         "Settings: pyproject.toml [tool.tuirunner] (1 process configured)\n"
+        "Ports:\n"
+        "  web.1     7000   Procfile.dev line 1: base port 7000 + 100 × 0\n"
+        "  worker.1  7100   Procfile.dev line 2: base port 7000 + 100 × 1\n"
+        "  worker.2  7101   Procfile.dev line 2: base port 7000 + 100 × 1 + 1\n"
     )
 
 
@@ -837,12 +863,12 @@ def test_settings_follow_the_app_root_and_a_procfile_elsewhere(tmp_path):
         },
     )
     result = run_cli(["-d", "app", "check"], tmp_path)
-    assert result.stderr.splitlines() == [
+    assert result.stderr.splitlines()[:2] == [
         "Valid procfile detected (web)",
         "Settings: app/tuirunner.toml (1 process configured)",
     ]
     result = run_cli(["-d", "app", "-f", "ci/Procfile", "check"], tmp_path)
-    assert result.stderr.splitlines() == [
+    assert result.stderr.splitlines()[:2] == [
         "Valid procfile detected (job)",
         "Settings: app/ci/tuirunner.toml (1 process configured)",
     ]

@@ -38,6 +38,8 @@ from tuirunner.environment.model import (
     EnvVar,
     Source,
     SourceKind,
+    port_variable,
+    port_variables,
     runner_variables,
 )
 from tuirunner.environment.warning import EnvWarning, WarningKind
@@ -62,6 +64,8 @@ __all__ = [
     "WarningKind",
     "env_file_specs",
     "load_environment",
+    "port_variable",
+    "port_variables",
     "process_layers",
     "runner_variables",
     "template_candidates",

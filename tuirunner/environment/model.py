@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Protocol
 
 from tuirunner.environment.change import EnvChange, changes
 from tuirunner.environment.warning import EnvWarning, WarningKind
@@ -31,7 +33,9 @@ class SourceKind(StrEnum):
 @dataclass(frozen=True)
 class Source:
     kind: SourceKind
-    file: str | None = None  # the env file as the user named it; the settings table
+    # The env file as the user named it; the settings table; for tuirunner's own variables,
+    # why they have their value (``PORT``: ``tuirunner.toml [processes.web.port]``).
+    file: str | None = None
     line: int | None = None
 
     def __str__(self) -> str:
@@ -39,7 +43,7 @@ class Source:
             return f"{self.file}:{self.line}"
         if self.kind is SourceKind.SETTINGS and self.file:
             return self.file  # pyproject.toml [tool.tuirunner.processes.web.env]
-        return self.kind.value
+        return self.kind.value  # a RUNNER's file says why (a note: see EnvVar.notes)
 
 
 SHELL = Source(SourceKind.SHELL)
@@ -145,6 +149,8 @@ class EnvVar:
     def notes(self, reveal: bool = False) -> list[str]:
         """Human-readable remarks: what it overrides, where else it is defined, …"""
         notes: list[str] = []
+        if self.source.kind is SourceKind.RUNNER and self.source.file:
+            notes.append(self.source.file)  # where a port comes from
         reason = self.secret_reason
         if reason is not None:
             notes.append(f"{'secret' if reveal else 'masked'}: {describe_reason(reason)}")
@@ -287,11 +293,18 @@ class Environment:
         }
         return cls(variables, tuple(EnvWarning.from_json(w) for w in data.warnings), processes)
 
-    def with_runner_vars(self, values: Mapping[str, str]) -> Environment:
-        """A copy with variables set by the runner itself (``PORT``, ``PS``)."""
+    def with_runner_vars(
+        self, values: Mapping[str, str], origins: Mapping[str, str] | None = None
+    ) -> Environment:
+        """A copy with variables set by the runner itself (``PORT``, ``PS``); *origins* says
+        why a variable has its value (``PORT``: ``tuirunner.toml [processes.web.port]``)."""
         variables = dict(self.variables)
+        origins = origins or {}
         for name, value in values.items():
-            definition = Definition(value, RUNNER)
+            origin = origins.get(name)
+            definition = Definition(
+                value, RUNNER if origin is None else Source(RUNNER.kind, origin)
+            )
             old = variables.get(name)
             shadowed = () if old is None else (*old.shadowed, old.definition)
             variables[name] = EnvVar(name, definition, shadowed)
@@ -311,11 +324,34 @@ class Environment:
             )
         return Environment(variables, self.warnings)
 
-    def for_process(self, name: str, port: int, run_id: str | None = None) -> Environment:
-        """What process *name* (``web.1``) gets: this, the ``env`` of its type's settings, and
-        :func:`runner_variables`."""
+    def for_process(
+        self,
+        name: str,
+        port: int,
+        run_id: str | None = None,
+        *,
+        port_from: str | None = None,
+        peers: Iterable[PortHolder] = (),
+    ) -> Environment:
+        """What process *name* (``web.1``) gets: this, the ``env`` of its type's settings,
+        :func:`runner_variables` and the ports of the run's types (:func:`port_variables` of
+        *peers*, the run's processes). *port_from* says where its port comes from."""
         env = self.with_process_vars(type_of(name))
-        return env.with_runner_vars(runner_variables(name, port, run_id))
+        ports = port_variables(peers)
+        if ports:
+            env = env.with_runner_vars(
+                {k: v for k, (v, _) in ports.items()}, {k: o for k, (_, o) in ports.items()}
+            )
+        origins = {"PORT": port_from} if port_from else None
+        return env.with_runner_vars(runner_variables(name, port, run_id), origins)
+
+    def for_instance(
+        self, proc: PortHolder, peers: Iterable[PortHolder] = (), run_id: str | None = None
+    ) -> Environment:
+        """:meth:`for_process` of *proc* (a ProcessInfo or an Instance) among *peers*."""
+        return self.for_process(
+            proc.name, proc.port, run_id, port_from=proc.port_from or None, peers=peers
+        )
 
     def rows(self, mode: FilterMode = FilterMode.ALL, query: str = "") -> list[EnvVar]:
         """Variables sorted by name, filtered by *mode* and by a case-insensitive *query*
@@ -343,6 +379,43 @@ class Environment:
         for w in self.warnings:
             if w.kind in (WarningKind.MISSING_FILE, WarningKind.UNREADABLE):
                 raise UserError(str(w))
+
+
+class PortHolder(Protocol):
+    """What the port variables need of a process: a ProcessInfo or a procfile Instance."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def port_from(self) -> str: ...
+
+
+PORT_VARIABLE_PREFIX = "TUIRUNNER_PORT_"
+
+
+def port_variable(type_name: str) -> str:
+    """The variable that gives every process the port of *type_name*'s first instance:
+    ``TUIRUNNER_PORT_WEB``; the name upper-cased, anything but a letter, digit or ``_`` made an
+    ``_`` (``vite-dev`` → ``TUIRUNNER_PORT_VITE_DEV``)."""
+    return PORT_VARIABLE_PREFIX + re.sub(r"[^A-Z0-9_]", "_", type_name.upper())
+
+
+def port_variables(processes: Iterable[PortHolder]) -> dict[str, tuple[str, str]]:
+    """``TUIRUNNER_PORT_<TYPE>`` for each type of *processes*: variable → (the port of the
+    type's first instance, where it comes from). When two types give one name (``a-b`` and
+    ``a_b``), the first keeps it."""
+    result: dict[str, tuple[str, str]] = {}
+    for proc in processes:
+        kind, _, number = proc.name.rpartition(".")
+        if number != "1":
+            continue
+        origin = f"the port of {proc.name}"
+        if proc.port_from:
+            origin += f" ({proc.port_from})"
+        result.setdefault(port_variable(kind), (str(proc.port), origin))
+    return result
 
 
 def runner_variables(name: str, port: int, run_id: str | None = None) -> dict[str, str]:

@@ -268,7 +268,12 @@ def build(
     procfile = project.procfile()
     settings = project.settings
     name = app_name(app, project.app_root)
-    instances = formation(procfile, concurrency=dict(concurrency), base_port=project.base_port)
+    instances = formation(
+        procfile,
+        concurrency=dict(concurrency),
+        base_port=project.base_port,
+        ports=settings.fixed_ports(),
+    )
     by_type: dict[str, list[Instance]] = {}
     for inst in instances:
         by_type.setdefault(inst.type.name, []).append(inst)

@@ -32,6 +32,7 @@ from tuirunner.settings.model import (
     Backoff,
     Condition,
     Dependency,
+    HealthCheck,
     ProcessSettings,
     ReadyCheck,
     ReadyKind,
@@ -41,10 +42,12 @@ from tuirunner.settings.model import (
     key_path,
 )
 from tuirunner.settings.schema import (
+    HEALTH_KINDS,
     PORT_OR_VARIABLE,
     READY_KINDS,
     BackoffTable,
     DependencyTable,
+    HealthTable,
     ProcessTable,
     ReadyTable,
     SettingsTable,
@@ -58,6 +61,8 @@ _NON_TERMINATING = frozenset(
     ("SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGCONT", "SIGCHLD", "SIGWINCH", "SIGURG")
 )
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an RFC 9110 token
+_HEADER_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")  # no control characters, no newline
 
 
 def load_settings(app_root: Path, procfile: Path | str | None = None) -> Settings:
@@ -222,7 +227,36 @@ class _Builder:
             values["log_max_bytes"] = t.log_max_bytes
         if t.log_backups is not None:
             values["log_backups"] = t.log_backups
+        if t.port is not None:
+            values["port"] = t.port
+        if t.stop_command is not None:
+            values["stop_command"] = t.stop_command
+        if t.health is not None:
+            values["health"] = self.health(t.health, (*k, "health"))
         return ProcessSettings(**values)
+
+    def health(self, t: HealthTable, keys: Key) -> HealthCheck:
+        kinds = [kind for kind in HEALTH_KINDS if getattr(t, kind) is not None]
+        if not kinds:
+            self.fail(keys, "needs one check: http, port or command")
+        if len(kinds) > 1:
+            self.fail(keys, f"{' and '.join(kinds)} cannot be combined; choose one check")
+        kind = ReadyKind(kinds[0])
+        probe = self.probe(
+            kind,
+            t.port if kind is ReadyKind.PORT else getattr(t, kind.value),
+            t.host,
+            t.headers,
+            keys,
+        )
+        extra: dict[str, Any] = {}
+        for key in ("interval", "timeout", "failures"):
+            if getattr(t, key) is not None:
+                extra[key] = getattr(t, key)
+        check = HealthCheck(probe, **extra)
+        return msgspec.structs.replace(
+            check, probe=msgspec.structs.replace(probe, timeout=check.timeout)
+        )
 
     def patterns(self, patterns: list[str], keys: Key) -> tuple[str, ...]:
         """Glob patterns relative to the app root."""
@@ -255,8 +289,27 @@ class _Builder:
         if len(kinds) > 1:
             self.fail(keys, f"{' and '.join(kinds)} cannot be combined; choose one check")
         kind = ReadyKind(kinds[0])
+        value = t.port if kind is ReadyKind.PORT else getattr(t, kind.value)
+        check = self.probe(kind, value, t.host, t.headers, keys)
+        extra: dict[str, Any] = {}
+        if t.timeout is not None:
+            extra["timeout"] = t.timeout
+        if t.interval is not None:
+            extra["interval"] = t.interval
+        return msgspec.structs.replace(check, **extra) if extra else check
+
+    def probe(
+        self,
+        kind: ReadyKind,
+        value: Any,
+        host: str | None,
+        headers: dict[str, str] | None,
+        keys: Key,
+    ) -> ReadyCheck:
+        """One check of *kind* (of ``ready`` or ``health``): its target, ``host`` (the address
+        of a ``port`` check, the Host header of an ``http`` one) and ``headers`` (``http``)."""
         k = (*keys, kind.value)
-        target = self.ready_port(t.port, k) if kind is ReadyKind.PORT else getattr(t, kind.value)
+        target = self.ready_port(value, k) if kind is ReadyKind.PORT else value
         if kind is ReadyKind.HTTP:
             self.check_url(target, k)
         elif kind is ReadyKind.LOG:
@@ -265,14 +318,24 @@ class _Builder:
             except re.error as exc:
                 self.fail(k, f"invalid regular expression: {exc}")
         extra: dict[str, Any] = {}
-        if t.host is not None:
-            if kind is not ReadyKind.PORT:
-                self.fail((*keys, "host"), "only used with port; put the host in the URL")
-            extra["host"] = t.host
-        if t.timeout is not None:
-            extra["timeout"] = t.timeout
-        if t.interval is not None:
-            extra["interval"] = t.interval
+        if host is not None:
+            if kind is ReadyKind.PORT:
+                extra["host"] = host
+            elif kind is ReadyKind.HTTP:
+                if not _HEADER_VALUE.fullmatch(host):
+                    self.fail((*keys, "host"), f"{describe(host)} is not a valid Host header")
+                extra["host_header"] = host
+            else:
+                self.fail((*keys, "host"), f"only used with port or http, not {kind.value}")
+        if headers is not None:
+            if kind is not ReadyKind.HTTP:
+                self.fail((*keys, "headers"), f"only used with http, not {kind.value}")
+            for name, text in headers.items():
+                if not _HEADER_NAME.fullmatch(name):
+                    self.fail((*keys, "headers", name), "not a valid HTTP header name")
+                if not _HEADER_VALUE.fullmatch(text):
+                    self.fail((*keys, "headers", name), "a header value is one line of text")
+            extra["headers"] = tuple(headers.items())
         return ReadyCheck(kind, target, **extra)
 
     def ready_port(self, value: int | str | None, keys: Key) -> str:

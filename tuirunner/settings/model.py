@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 import signal
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from enum import StrEnum
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
@@ -31,8 +31,17 @@ MAX_SETTINGS_BYTES = 1024 * 1024  # larger is not a settings file (and pyproject
 MAX_CONCURRENCY = PORT_STEP  # each type has a block of PORT_STEP ports
 
 DEFAULT_READY_TIMEOUT = 60.0
-DEFAULT_READY_INTERVAL = 0.5
+#: Ready probes back off: the first try after READY_FIRST_DELAY, each delay doubled up to the
+#: check's ``interval`` (by default DEFAULT_READY_INTERVAL).
+READY_FIRST_DELAY = 0.25
+DEFAULT_READY_INTERVAL = 5.0
 DEFAULT_READY_HOST = "127.0.0.1"
+#: The Host header of an http check whose URL names an IP address (127.0.0.1, ::1): what a
+#: browser sends, and what Django's default ``ALLOWED_HOSTS`` for DEBUG accepts.
+DEFAULT_HTTP_HOST = "localhost"
+DEFAULT_HEALTH_INTERVAL = 10.0
+DEFAULT_HEALTH_TIMEOUT = 5.0
+DEFAULT_HEALTH_FAILURES = 3
 DEFAULT_BACKOFF_INITIAL = 1.0
 DEFAULT_BACKOFF_MAX = 30.0
 DEFAULT_BACKOFF_RESET_AFTER = 10.0
@@ -132,7 +141,19 @@ class ReadyCheck(Struct, frozen=True):
     target: str
     host: str = DEFAULT_READY_HOST  # ``port`` checks only
     timeout: float = DEFAULT_READY_TIMEOUT  # from the start: not ready by then = failed
-    interval: float = DEFAULT_READY_INTERVAL  # between attempts (not used by ``log``)
+    interval: float = DEFAULT_READY_INTERVAL  # the longest delay between attempts (not ``log``)
+    # ``http`` only: the Host header (None: the URL's host, ``localhost`` for an IP address)
+    # and more headers, as (name, value) pairs in the order written.
+    host_header: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def delays(self) -> Iterator[float]:
+        """The delays before each attempt: :data:`READY_FIRST_DELAY`, doubled up to
+        *interval*."""
+        delay = min(READY_FIRST_DELAY, self.interval)
+        while True:
+            yield delay
+            delay = min(delay * 2, self.interval)
 
     def url(self, env: Mapping[str, str]) -> str:
         """The URL of an ``http`` check with ``$VAR``/``${VAR}`` taken from *env*; ValueError
@@ -157,6 +178,17 @@ class ReadyCheck(Struct, frozen=True):
     def pattern(self) -> re.Pattern[str]:
         """The compiled regex of a ``log`` check."""
         return re.compile(self.target)
+
+
+class HealthCheck(Struct, frozen=True):
+    """``health``: a probe (an ``http``, ``port`` or ``command`` check, with the *timeout* of
+    one attempt) repeated every *interval* seconds once the process is ready; *failures* in a
+    row make it unhealthy, and its ``autorestart`` decides what follows."""
+
+    probe: ReadyCheck
+    interval: float = DEFAULT_HEALTH_INTERVAL
+    timeout: float = DEFAULT_HEALTH_TIMEOUT
+    failures: int = DEFAULT_HEALTH_FAILURES
 
 
 class Backoff(Struct, frozen=True):
@@ -190,6 +222,9 @@ class ProcessSettings(Struct, frozen=True):
     log_file: str | None = None  # relative to the app root
     log_max_bytes: int = DEFAULT_LOG_MAX_BYTES
     log_backups: int = DEFAULT_LOG_BACKUPS
+    port: int | None = None  # its first instance's PORT, whatever its place in the Procfile
+    stop_command: str | None = None  # run (shell, its environment) before the stop signal
+    health: HealthCheck | None = None
 
     def watches(self, path: str | PurePath) -> bool:
         """Whether a change to *path* (relative to the app root) restarts this process:
@@ -254,6 +289,17 @@ class Settings(Struct, frozen=True):
         """The settings of a process type (``web``) or instance (``web.1``); the defaults for a
         process without a table."""
         return self.processes.get(type_of(name), DEFAULT_PROCESS)
+
+    def fixed_ports(self) -> dict[str, tuple[int, str]]:
+        """The process types with a ``port`` of their own: name → (port, where it is set,
+        ``tuirunner.toml [processes.web.port]``)."""
+        if self.path is None:
+            return {}
+        return {
+            name: (ps.port, f"{self.path.name} [{self.key('processes', name, 'port')}]")
+            for name, ps in self.processes.items()
+            if ps.port is not None
+        }
 
     def dependencies_of(self, name: str) -> tuple[Dependency, ...]:
         return self.process(name).depends_on

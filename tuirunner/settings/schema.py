@@ -17,6 +17,7 @@ from msgspec import Meta, Struct
 
 from tuirunner.limits import (
     MAX_BACKOFF,
+    MAX_HEALTH_FAILURES,
     MAX_LOG_BACKUPS,
     MAX_LOG_MAX_BYTES,
     MAX_READY_INTERVAL,
@@ -24,6 +25,7 @@ from tuirunner.limits import (
     MAX_SCROLLBACK,
     MAX_TIMEOUT,
     MIN_BACKOFF,
+    MIN_HEALTH_INTERVAL,
     MIN_LOG_MAX_BYTES,
     MIN_READY_INTERVAL,
 )
@@ -37,6 +39,8 @@ ReadyInterval = Annotated[float, Meta(ge=MIN_READY_INTERVAL, le=MAX_READY_INTERV
 BackoffSeconds = Annotated[float, Meta(ge=MIN_BACKOFF, le=MAX_BACKOFF)]
 ResetAfter = Annotated[float, Meta(ge=0, le=MAX_BACKOFF)]
 Port = Annotated[int, Meta(ge=1, le=65535)]
+HealthInterval = Annotated[float, Meta(ge=MIN_HEALTH_INTERVAL, le=MAX_READY_INTERVAL)]
+HealthTimeout = Annotated[float, Meta(gt=0, le=MAX_READY_INTERVAL)]
 Strings = list[NonEmpty]
 
 #: What the messages say a key expects, where a type alone does not say it.
@@ -72,6 +76,18 @@ class ReadyTable(Struct, forbid_unknown_fields=True):
     host: NonEmpty | None = None
     timeout: ReadyTimeout | None = None
     interval: ReadyInterval | None = None
+    headers: dict[str, NonEmpty] | None = None  # http only (checked by load.py)
+
+
+class HealthTable(Struct, forbid_unknown_fields=True):
+    http: NonEmpty | None = None
+    port: Annotated[int | str, Meta(extra={"expected": PORT_OR_VARIABLE})] | None = None
+    command: NonEmpty | None = None
+    host: NonEmpty | None = None
+    headers: dict[str, NonEmpty] | None = None
+    interval: HealthInterval | None = None
+    timeout: HealthTimeout | None = None
+    failures: Annotated[int, Meta(ge=1, le=MAX_HEALTH_FAILURES)] | None = None
 
 
 class BackoffTable(Struct, forbid_unknown_fields=True):
@@ -94,6 +110,9 @@ class ProcessTable(Struct, forbid_unknown_fields=True):
     log_file: NonEmpty | None = None
     log_max_bytes: Annotated[int, Meta(ge=MIN_LOG_MAX_BYTES, le=MAX_LOG_MAX_BYTES)] | None = None
     log_backups: Annotated[int, Meta(ge=0, le=MAX_LOG_BACKUPS)] | None = None
+    port: Port | None = None
+    stop_command: NonEmpty | None = None
+    health: HealthTable | None = None
 
 
 class SettingsTable(Struct, forbid_unknown_fields=True):
@@ -115,5 +134,7 @@ GLOBAL_KEYS = keys(SettingsTable)
 PROCESS_KEYS = keys(ProcessTable)
 READY_KINDS = tuple(k.value for k in ReadyKind)  # the first fields of ReadyTable
 READY_KEYS = keys(ReadyTable)
+HEALTH_KEYS = keys(HealthTable)
+HEALTH_KINDS = ("http", "port", "command")  # the first fields of HealthTable
 BACKOFF_KEYS = keys(BackoffTable)
 DEPENDENCY_KEYS = keys(DependencyTable)
