@@ -137,6 +137,7 @@ class ProcessInfo:
     failing_since: float | None = None  # wall clock of the first exit of those
     next_start_at: float | None = None  # wall clock of its next automatic start (backoff)
     started_because: str | None = None  # why it was restarted by tuirunner ("models.py changed")
+    on_demand: bool = False  # PENDING: in the run, not started until started by hand
     # --- resource use of its whole process tree, while sampled (None: not sampled) ---
     cpu: int | None = None  # percent of one CPU
     memory: int | None = None  # resident memory, MB
@@ -160,6 +161,8 @@ class ProcessInfo:
             return "failed to start", "crashed"
         if self.state is State.PENDING and self.blocked:
             return "blocked", "stopped"
+        if self.state is State.PENDING and self.on_demand:
+            return "not started", "stopped"
         if self.state is State.EXITED and self.exit is not None:
             if self.exit.success:
                 return ("completed" if self.oneshot else "exited 0"), "exited"

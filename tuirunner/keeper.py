@@ -150,7 +150,7 @@ class Keeper:
                 reaper=Reaper(loop, reap_all=True),
                 subreaper=True,
                 window=self.window,  # type: ignore[arg-type]
-                settings=project.settings,
+                settings=project.run_settings(),
                 ptys=Ptys(loop),  # the children's terminals are read on the keeper's loop
             )
             # The guard stops what the keeper leaves: it waits for the longest stop.

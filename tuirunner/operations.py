@@ -48,8 +48,15 @@ async def _each(
 
 
 async def restart(keeper: Keeper, session: Session, op: Restart) -> list[ProcessInfo]:
-    assert keeper.supervisor is not None
-    return await _each(keeper, op.names, keeper.supervisor.restart)
+    """A restart of named processes starts them if they are not running (an on-demand one
+    too); a restart of all leaves the on-demand ones that were never started alone."""
+    sup = keeper.supervisor
+    assert sup is not None
+    if op.names:
+        return await _each(keeper, op.names, sup.restart)
+    chosen = [p for p in sup.processes if not p.on_demand]
+    await asyncio.gather(*(sup.restart(p.name) for p in chosen))
+    return [p.snapshot() for p in chosen]
 
 
 async def start(keeper: Keeper, session: Session, op: Start) -> list[ProcessInfo]:

@@ -169,7 +169,7 @@ class Supervisor:
 
     def select(self, names: Iterable[str]) -> list[ManagedProcess]:
         """``web`` means every web instance, ``web.1`` one; unknown names raise KeyError."""
-        chosen = set(resolve(names, [p.name for p in self.processes]))
+        chosen = set(resolve(names, [p.name for p in self.processes], self.settings.groups))
         return [p for p in self.processes if p.name in chosen]
 
     @property

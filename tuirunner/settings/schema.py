@@ -82,6 +82,7 @@ class BackoffTable(Struct, forbid_unknown_fields=True):
 
 class ProcessTable(Struct, forbid_unknown_fields=True):
     oneshot: bool = False
+    autostart: bool | None = None
     depends_on: DependsOn | None = None
     ready: ReadyTable | None = None
     autorestart: AutoRestart | None = None
@@ -104,6 +105,7 @@ class SettingsTable(Struct, forbid_unknown_fields=True):
     scrollback: Annotated[int, Meta(ge=1, le=MAX_SCROLLBACK)] | None = None
     formation: dict[str, Annotated[int, Meta(ge=0, le=MAX_CONCURRENCY)]] = {}
     processes: dict[str, ProcessTable] = {}
+    groups: dict[str, Annotated[Strings, Meta(extra={"expected": "an array of process names"})]] = {}
 
 
 def keys(table: type[Struct]) -> tuple[str, ...]:
