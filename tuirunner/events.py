@@ -138,6 +138,7 @@ class ProcessInfo:
     next_start_at: float | None = None  # wall clock of its next automatic start (backoff)
     started_because: str | None = None  # why it was restarted by tuirunner ("models.py changed")
     on_demand: bool = False  # PENDING: in the run, not started until started by hand
+    stale_settings: str | None = None  # what an edit changed that its next start takes ("command")
     # --- resource use of its whole process tree, while sampled (None: not sampled) ---
     cpu: int | None = None  # percent of one CPU
     memory: int | None = None  # resident memory, MB
@@ -209,6 +210,8 @@ class ProcessInfo:
             parts.append(f"not ready: {self.ready_error}")
         if self.started_because:
             parts.append(f"restarted: {self.started_because}")
+        if self.stale_settings:
+            parts.append(f"{self.stale_settings} changed: restart to apply")
         return ", ".join(parts) or None
 
     def resources(self) -> str | None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import msgspec
+
 from tuirunner.environment import (
     EnvFileSpec,
     Environment,
