@@ -138,6 +138,7 @@ class ProcessInfo:
     next_start_at: float | None = None  # wall clock of its next automatic start (backoff)
     started_because: str | None = None  # why it was restarted by tuirunner ("models.py changed")
     on_demand: bool = False  # PENDING: in the run, not started until started by hand
+    added: bool = False  # added to the run by hand (tuirunner add, a): x removes it
     stale_settings: str | None = None  # what an edit changed that its next start takes ("command")
     # --- resource use of its whole process tree, while sampled (None: not sampled) ---
     cpu: int | None = None  # percent of one CPU

@@ -61,10 +61,13 @@ class Reshape:
 
     # --- membership ---------------------------------------------------------------------------
 
-    def register(self, instance: Instance, settings: ProcessSettings) -> ManagedProcess:
-        """*instance* joins the run (last); the clients hear of it."""
+    def new(self, instance: Instance, settings: ProcessSettings) -> ManagedProcess:
         sup = self.sup
-        proc = ManagedProcess(instance, sup.scrollback, self.keeper.window, settings)  # type: ignore[arg-type]
+        return ManagedProcess(instance, sup.scrollback, self.keeper.window, settings)  # type: ignore[arg-type]
+
+    def register(self, proc: ManagedProcess) -> ManagedProcess:
+        """*proc* joins the run (last); the clients hear of it."""
+        sup = self.sup
         sup.processes.append(proc)  # in place: the terminator holds the same list
         sup._by_name[proc.name] = proc
         sup.index[proc] = len(sup.processes) - 1
@@ -133,7 +136,9 @@ class Reshape:
             raise ValueError("the command is empty, too long, or has a NUL character")
         position, port = self.next_port()
         instance = Instance(ProcessType(name, command, position, 0), 1, port)
-        proc = self.register(instance, ProcessSettings())
+        proc = self.new(instance, ProcessSettings())
+        proc.added = True
+        self.register(proc)
         self.added.add(name)
         sup.life.runner_line(proc, f"\x1b[2m── {name} added: {command} ──\x1b[0m")
         if start:
@@ -218,7 +223,7 @@ class Reshape:
         new_names = [n for n in wanted if n not in sup._by_name]
         for name in new_names:
             instance = wanted[name]
-            self.register(instance, settings.process(instance.type.name))
+            self.register(self.new(instance, settings.process(instance.type.name)))
         if new_names:
             summary.append(f"added {', '.join(new_names)}")
         if stale:
