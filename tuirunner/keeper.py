@@ -68,7 +68,7 @@ from tuirunner.sessions import Session
 from tuirunner.spawn import Reaper
 from tuirunner.supervisor import ManagedProcess, Supervisor
 from tuirunner.tiling import first_window
-from tuirunner.watching import WATCH_DEBOUNCE, FileWatch, Stamp, stamps
+from tuirunner.watching import WATCH_DEBOUNCE, FileWatch, Stamp
 
 log = logging.getLogger("tuirunner.keeper")
 
@@ -106,11 +106,6 @@ class Keeper:
         else:
             self.paths = run_paths(Path(self.options.app_root))
         self.procfile = ""
-        self.settings_error: str | None = None  # why the last edit of the settings was refused
-        self.reshape: Reshape | None = None
-        self.watcher: asyncio.Task | None = None
-        self._reloading: asyncio.Task | None = None
-        self._reload_again = False
 
     # --- start-up ---------------------------------------------------------------------------
 
@@ -138,8 +133,7 @@ class Keeper:
             try:
                 project = load_project(self.options)
                 instances = project.validate_run()
-                config_files = Reshape.files_of(project)
-                env_stamps = stamps([*project.env_source.watched_files(), *config_files])
+                env_stamps = Reshape.stamps(project)  # env files, Procfile, settings
                 if self.terminal is not None:  # the UI's: a pane's size
                     self.window = first_window(len(instances), *self.terminal)
             except UserError as exc:
@@ -174,9 +168,9 @@ class Keeper:
             )
             self.supervisor.start_all()
             self._ready(ok=True, pid=os.getpid(), socket=str(self.paths.socket))
-            self.watcher = asyncio.create_task(self.watch_files(project, env_stamps))
+            self.reshape.watcher = asyncio.create_task(self.watch_files(project, env_stamps))
             await self.done.wait()
-            self.watcher.cancel()
+            self.reshape.watcher.cancel()
             if self.sampling is not None:
                 self.sampling.cancel()
         finally:
@@ -353,8 +347,7 @@ class Keeper:
             step=WATCH_STEP,
             poll=WATCH_POLL,
             since=env_stamps,
-            config_files=Reshape.files_of(project),
-            on_config=self.config_changed,
+            **self.reshape.watch_options(project),
         )
         if watch.watching:
             log.info("watching %s for %s", ", ".join(watch.roots), ", ".join(watch.watching))
@@ -364,35 +357,6 @@ class Keeper:
             raise
         except Exception:
             log.exception("watching files failed")
-
-    def config_changed(self) -> None:
-        """The Procfile or a settings file changed: reload them (one reload at a time)."""
-        if self._reloading is not None and not self._reloading.done():
-            self._reload_again = True
-            return
-        self._reloading = asyncio.get_running_loop().create_task(self._reload())
-
-    async def _reload(self) -> None:
-        assert self.reshape is not None
-        try:
-            while True:
-                self._reload_again = False
-                if self.stopping:
-                    return
-                await self.reshape.reload()
-                if not self._reload_again:
-                    return
-        except Exception:  # a bug must not take the keeper down
-            log.exception("reloading the settings failed")
-
-    def restart_watching(self, project: Project) -> None:
-        """After a reload: watch what the new settings say, and take their environment."""
-        self.procfile = str(project.procfile_path)
-        self.reload_environment(project.env_source)
-        since = stamps([*project.env_source.watched_files(), *Reshape.files_of(project)])
-        if self.watcher is not None:
-            self.watcher.cancel()
-        self.watcher = asyncio.get_running_loop().create_task(self.watch_files(project, since))
 
     def reload_environment(self, env_source: EnvSource) -> None:
         sup = self.supervisor

@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -34,6 +34,7 @@ from tuirunner.procfile import MAX_PORT, PORT_STEP, Instance, ProcessType
 from tuirunner.project import load_project
 from tuirunner.protocol import Added, Removed, SettingsChanged, encode
 from tuirunner.settings import LOCAL_FILE, PYPROJECT, SETTINGS_FILE, ProcessSettings
+from tuirunner.watching import Stamp, stamps
 
 if TYPE_CHECKING:
     from tuirunner.keeper import Keeper
@@ -53,6 +54,10 @@ class Reshape:
         self.keeper = keeper
         self.project = project
         self.added: set[str] = set()  # types added by hand
+        self.error: str | None = None  # why the last edit of the files was not applied
+        self.watcher: asyncio.Task | None = None  # the keeper's file watcher
+        self._reloading: asyncio.Task | None = None
+        self._reload_again = False
 
     @property
     def sup(self) -> Supervisor:
@@ -184,6 +189,44 @@ class Reshape:
             files.append(root / name)
         return [str(f) for f in dict.fromkeys(files)]
 
+    @classmethod
+    def stamps(cls, project: Project) -> dict[str, Stamp]:
+        """The stamps of what the watcher looks at, as loaded: env files and :meth:`files_of`."""
+        return stamps([*project.env_source.watched_files(), *cls.files_of(project)])
+
+    def watch_options(self, project: Project) -> dict[str, Any]:
+        """What :class:`~tuirunner.watching.FileWatch` needs to reload the files."""
+        return {"config_files": self.files_of(project), "on_config": self.config_changed}
+
+    def config_changed(self) -> None:
+        """The Procfile or a settings file changed: reload them (one reload at a time)."""
+        if self._reloading is not None and not self._reloading.done():
+            self._reload_again = True
+            return
+        self._reloading = asyncio.get_running_loop().create_task(self._reload())
+
+    async def _reload(self) -> None:
+        try:
+            while True:
+                self._reload_again = False
+                if self.keeper.stopping:
+                    return
+                await self.reload()
+                if not self._reload_again:
+                    return
+        except Exception:  # a bug must not take the keeper down
+            log.exception("reloading the settings failed")
+
+    def restart_watching(self, project: Project) -> None:
+        """After a reload: watch what the new settings say, and take their environment."""
+        keeper = self.keeper
+        keeper.procfile = str(project.procfile_path)
+        keeper.reload_environment(project.env_source)
+        if self.watcher is not None:
+            self.watcher.cancel()
+        watching = keeper.watch_files(project, self.stamps(project))
+        self.watcher = asyncio.get_running_loop().create_task(watching)
+
     async def reload(self) -> None:
         keeper = self.keeper
         try:
@@ -236,15 +279,15 @@ class Reshape:
             proc = sup._by_name.get(name)
             if proc is not None:
                 sup.life.run(sup.policy.start_all(proc))
-        keeper.settings_error = None
+        self.error = None
         self.broadcast(None, "; ".join(summary) or None)
-        keeper.restart_watching(project)
+        self.restart_watching(project)
 
     def report(self, error: str) -> None:
         """An invalid edit: nothing changes; every client hears why (until it is fixed)."""
-        if self.keeper.settings_error == error:
+        if self.error == error:
             return
-        self.keeper.settings_error = error
+        self.error = error
         log.warning("not applied: %s", error)
         self.broadcast(error, None)
 

@@ -383,7 +383,7 @@ class Session(FlowControl):
             detached=keeper.detached,
             started_at=keeper.started_at,
             groups={name: list(members) for name, members in sup.settings.groups.items()},
-            settings_error=keeper.settings_error,
+            settings_error=keeper.reshape.error,
             processes=[p.snapshot() for p in sup.processes],
             env_version=sup.env_version,
             envs=self.envs(),

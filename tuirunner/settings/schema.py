@@ -83,7 +83,6 @@ class BackoffTable(Struct, forbid_unknown_fields=True):
 
 class ProcessTable(Struct, forbid_unknown_fields=True):
     oneshot: bool = False
-    autostart: bool | None = None
     depends_on: DependsOn | None = None
     ready: ReadyTable | None = None
     autorestart: AutoRestart | None = None
@@ -96,6 +95,7 @@ class ProcessTable(Struct, forbid_unknown_fields=True):
     log_file: NonEmpty | None = None
     log_max_bytes: Annotated[int, Meta(ge=MIN_LOG_MAX_BYTES, le=MAX_LOG_MAX_BYTES)] | None = None
     log_backups: Annotated[int, Meta(ge=0, le=MAX_LOG_BACKUPS)] | None = None
+    autostart: bool | None = None
 
 
 class SettingsTable(Struct, forbid_unknown_fields=True):

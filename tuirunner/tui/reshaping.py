@@ -48,9 +48,16 @@ class Reshaping(App[int]):
         if self.screen.maximized is pane and pane is not None:
             self.screen.minimize()
         if pane is not None:
+            pane.display = False  # not painted while it goes
             pane.remove()
         if self.current == name and self.client.processes:
             self.current = self.client.processes[0].name
+            self.call_after_refresh(self._focus_current)
+
+    def _focus_current(self) -> None:
+        pane = self._panes.get(self.current)
+        if pane is not None and pane.is_mounted:
+            pane.view.focus()
 
     def _settings_update(self, event: SettingsUpdate) -> None:
         if event.error is not None:
