@@ -20,7 +20,7 @@ from tuirunner.options import DEFAULT_TIMEOUT, FilterMode
 from tuirunner.output import DEFAULT_SCROLLBACK, visible_controls
 
 PROG = "tuirunner"
-CONTROL = ("attach", "ps", "restart", "stop", "logs", "down")
+CONTROL = ("attach", "ps", "restart", "stop", "logs", "down", "add", "remove")
 FOLLOW = ("events", "wait")  # tuirunner/follow.py
 SUBCOMMANDS = (
     "start",
@@ -71,7 +71,8 @@ commands:
 commands for a run that is going on (in this app root, or -d DIR):
   attach                  the terminal UI on it ('d' detaches, 'q' stops everything)
   ps [--json]             each process's state, pid, uptime, restarts and port
-  restart [NAME ...]      restart processes (start them if stopped): web = every web, web.1 one
+  restart [NAME ...]      restart processes (start them if stopped): web = every web, web.1 one,
+                          a group of the settings every member
   stop [NAME ...]         stop processes (no name: all of them; the run goes on)
   logs [-f] [-n N] [--json] [--grep RE [-i]] [NAME ...]
                           their buffered output (-n: of each); -f follows it
@@ -81,6 +82,8 @@ commands for a run that is going on (in this app root, or -d DIR):
                           exit 0 once they got there, 1 if one crashed or the time ran out
   mcp                     a Model Context Protocol server on stdio for coding agents
                           (pip install 'tuirunner[mcp]')
+  add NAME -- COMMAND     add a process to the run (a shell, a test run), gone with the run
+  remove NAME             stop a process added with add and take it out of the run
 
 Env files override the shell environment; later files override earlier ones. Each process also
 gets PORT (base + 100 x the type's position in the Procfile + instance number - 1) and PS
@@ -310,6 +313,14 @@ def build_parser() -> argparse.ArgumentParser:
         "(secrets masked), wait until ready. See README.md, 'For coding agents'.",
     )
     _add_app_root(p)
+    p = subs.add_parser("add", help="add a process to the run going on (gone with the run)")
+    _add_app_root(p)
+    p.add_argument("--no-start", action="store_true", help="add it, not started")
+    p.add_argument("name", metavar="NAME", help="its name (web.1 style: NAME.1)")
+    p.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- COMMAND")
+    p = subs.add_parser("remove", help="stop a process added to the run and take it out")
+    _add_app_root(p)
+    p.add_argument("name", metavar="NAME")
     return parser
 
 

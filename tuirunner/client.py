@@ -25,16 +25,21 @@ from tuirunner.mirror import (
     Disconnected,
     EnvironmentChanged,
     Listener,
+    ProcessAdded,
+    ProcessRemoved,
     ProcessView,
     Resynced,
     RunMirror,
+    SettingsUpdate,
 )
 from tuirunner.protocol import (
     PROTOCOL,
+    Add,
     Detach,
     Down,
     Hello,
     Op,
+    Remove,
     Reply,
     Resize,
     Restart,
@@ -56,8 +61,11 @@ __all__ = [
     "KeeperError",
     "Listener",
     "NoKeeper",
+    "ProcessAdded",
+    "ProcessRemoved",
     "ProcessView",
     "Resynced",
+    "SettingsUpdate",
     "op_name",
 ]
 
@@ -285,6 +293,14 @@ class Client(RunMirror):
 
     def start_processes(self, *names: str) -> asyncio.Future[Any]:
         return self.request(Start(names=list(names) or None))
+
+    def add(self, name: str, command: str, start: bool = True) -> asyncio.Future[Any]:
+        """Add a process to the run (gone with it): its snapshot."""
+        return self.request(Add(name=name, command=command, start=start))
+
+    def remove(self, name: str) -> asyncio.Future[Any]:
+        """Stop a process added to the run and take it out: the names removed."""
+        return self.request(Remove(name=name))
 
     def stop(self, *names: str) -> asyncio.Future[Any]:
         return self.request(Stop(names=list(names) or None))

@@ -95,7 +95,8 @@ def run_plain_mode(args, project: Project, instances: list[Instance]) -> int:
     from tuirunner.plain import run_plain
     from tuirunner.printer import PlainPrinter, stdout_supports_colour
 
-    names = [i.name for i in instances]
+    started = project.autostarted()
+    names = [i.name for i in instances if i.type.name in started]  # the columns' width
     unknown = [n for n in args.quiet if not any(matches(n, i) for i in names)]
     if unknown:
         raise UserError(f"--quiet: unknown process {', '.join(sorted(unknown))}")

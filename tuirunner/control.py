@@ -1,10 +1,12 @@
 """Commands for a run that is going on: ``attach``, ``ps``, ``restart``, ``stop``, ``logs``,
-``down``. Each connects to the keeper of the app root (``-d``), as any front end does."""
+``down``, ``add``, ``remove``. Each connects to the keeper of the app root (``-d``), as any
+front end does."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import time
 from typing import Any
@@ -12,9 +14,9 @@ from typing import Any
 from tuirunner.client import Client, KeeperError
 from tuirunner.errors import UserError
 from tuirunner.events import OutputEnded, ProcessInfo, ProcessOutput, format_duration
-from tuirunner.names import matches
+from tuirunner.names import UnknownName, resolve
 from tuirunner.output import visible_controls
-from tuirunner.protocol import Down, Restart, Sample, Stop
+from tuirunner.protocol import Add, Down, Remove, Restart, Sample, Stop
 
 PROG = "tuirunner"
 
@@ -41,6 +43,10 @@ def ps(args: argparse.Namespace) -> int:
     finally:
         client.close()
     now = time.time()
+    if client.settings_error:
+        # The run goes on with the settings it had: say why the edit was not taken.
+        problem = visible_controls(client.settings_error)
+        print(f"{PROG}: the last edit was not applied: {problem}", file=sys.stderr)
     if args.json:
         print(json.dumps([ps_json(p, now) for p in client.processes], indent=2))
         return 0
@@ -100,6 +106,8 @@ def ps_json(p: ProcessInfo, now: float) -> dict:
         ),
         "started_because": p.started_because,
         "log_error": p.log_error,
+        "not_started": p.on_demand,
+        "stale_settings": p.stale_settings,
         "cpu_percent": p.cpu,
         "memory_mb": p.memory,
         "listening_ports": None if p.ports is None else list(p.ports),
@@ -170,7 +178,7 @@ def logs(args: argparse.Namespace) -> int:
         scrollback=None if tail is None else max(tail, 1),
     )
     names = [p.name for p in client.processes]
-    chosen = [p for p in client.processes if not args.names or _matches(p, args.names)]
+    chosen = _chosen(client, args.names)
     wanted = {p.name for p in chosen}
     printer: Any
     if args.json:
@@ -226,5 +234,42 @@ def logs(args: argparse.Namespace) -> int:
     return 0
 
 
-def _matches(proc: ProcessInfo, names: list[str]) -> bool:
-    return any(matches(name, proc.name) for name in names)
+def _chosen(client: Client, names: list[str]) -> list:
+    """The processes *names* mean (types, instances, groups); all without names."""
+    if not names:
+        return list(client.processes)
+    try:
+        chosen = set(resolve(names, [p.name for p in client.processes], client.groups))
+    except UnknownName:
+        return []
+    return [p for p in client.processes if p.name in chosen]
+
+
+def add(args: argparse.Namespace) -> int:
+    argv = list(args.argv)
+    if argv and argv[0] == "--":
+        argv = argv[1:]
+    if not argv:
+        raise UserError("add: no command given (usage: tuirunner add NAME -- COMMAND ...)")
+    command = argv[0] if len(argv) == 1 else shlex.join(argv)
+    client = Client.connect(_root(args), output=False, tail=0)
+    try:
+        info: ProcessInfo = client.call(
+            Add(name=args.name, command=command, start=not args.no_start)
+        )
+    finally:
+        client.close()
+    pid = f" (pid {info.pid})" if info.pid else ""
+    print(visible_controls(f"{info.name} added on port {info.port}{pid}"))
+    return 0
+
+
+def remove(args: argparse.Namespace) -> int:
+    client = Client.connect(_root(args), output=False, tail=0)
+    try:
+        names: list[str] = client.call(Remove(name=args.name))
+    finally:
+        client.close()
+    for name in names:
+        print(visible_controls(f"{name} removed"))
+    return 0

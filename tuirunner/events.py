@@ -147,6 +147,9 @@ class ProcessInfo:
     next_start_at: float | None = None  # wall clock of its next automatic start (backoff)
     started_because: str | None = None  # why it was restarted by tuirunner ("models.py changed")
     log_error: str | None = None  # why its log_file cannot be written (tried again); None: fine
+    on_demand: bool = False  # PENDING: in the run, not started until started by hand
+    added: bool = False  # added to the run by hand (tuirunner add, a): x removes it
+    stale_settings: str | None = None  # what an edit changed that its next start takes ("command")
     # --- resource use of its whole process tree, while sampled (None: not sampled) ---
     cpu: int | None = None  # percent of one CPU
     memory: int | None = None  # resident memory, MB
@@ -170,6 +173,8 @@ class ProcessInfo:
             return "failed to start", "crashed"
         if self.state is State.PENDING and self.blocked:
             return "blocked", "stopped"
+        if self.state is State.PENDING and self.on_demand:
+            return "not started", "stopped"
         if self.state is State.EXITED and self.exit is not None:
             if self.exit.success:
                 return ("completed" if self.oneshot else "exited 0"), "exited"
@@ -223,6 +228,8 @@ class ProcessInfo:
             parts.append(f"restarted: {self.started_because}")
         if log_error:
             parts.append(log_error)
+        if self.stale_settings:
+            parts.append(f"{self.stale_settings} changed: restart to apply")
         return ", ".join(parts) or None
 
     def resources(self) -> str | None:

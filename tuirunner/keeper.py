@@ -62,12 +62,13 @@ from tuirunner.protocol import (
     encode_plain,
 )
 from tuirunner.ptys import Ptys
+from tuirunner.reshape import Reshape
 from tuirunner.runtime import RunLock, RunPaths, holder, listen, run_paths
 from tuirunner.sessions import Session
 from tuirunner.spawn import Reaper
 from tuirunner.supervisor import ManagedProcess, Supervisor
 from tuirunner.tiling import first_window
-from tuirunner.watching import WATCH_DEBOUNCE, FileWatch, Stamp, stamps
+from tuirunner.watching import WATCH_DEBOUNCE, FileWatch, Stamp
 
 log = logging.getLogger("tuirunner.keeper")
 
@@ -132,7 +133,7 @@ class Keeper:
             try:
                 project = load_project(self.options)
                 instances = project.validate_run()
-                env_stamps = stamps(project.env_source.watched_files())
+                env_stamps = Reshape.stamps(project)  # env files, Procfile, settings
                 if self.terminal is not None:  # the UI's: a pane's size
                     self.window = first_window(len(instances), *self.terminal)
             except UserError as exc:
@@ -150,9 +151,10 @@ class Keeper:
                 reaper=Reaper(loop, reap_all=True),
                 subreaper=True,
                 window=self.window,  # type: ignore[arg-type]
-                settings=project.settings,
+                settings=project.run_settings(),
                 ptys=Ptys(loop),  # the children's terminals are read on the keeper's loop
             )
+            self.reshape = Reshape(self, project)
             # The guard stops what the keeper leaves: it waits for the longest stop.
             note_longest_stop(str(self.paths.stop_timeout), self.supervisor.longest_stop)
             self.supervisor.subscribe(self.on_event)
@@ -166,9 +168,9 @@ class Keeper:
             )
             self.supervisor.start_all()
             self._ready(ok=True, pid=os.getpid(), socket=str(self.paths.socket))
-            watcher = asyncio.create_task(self.watch_files(project, env_stamps))
+            self.reshape.watcher = asyncio.create_task(self.watch_files(project, env_stamps))
             await self.done.wait()
-            watcher.cancel()
+            self.reshape.watcher.cancel()
             if self.sampling is not None:
                 self.sampling.cancel()
         finally:
@@ -345,6 +347,7 @@ class Keeper:
             step=WATCH_STEP,
             poll=WATCH_POLL,
             since=env_stamps,
+            **self.reshape.watch_options(project),
         )
         if watch.watching:
             log.info("watching %s for %s", ", ".join(watch.roots), ", ".join(watch.watching))

@@ -82,6 +82,8 @@ class ManagedProcess(Member):
             settings=settings,
         )
         self.instance = instance
+        # A reload's new (instance, settings), while it runs: taken at its next start.
+        self.pending: tuple[Instance, ProcessSettings] | None = None
         self._retry: asyncio.TimerHandle | None = None  # the automatic restart to come
         self._ready_task: asyncio.Task | None = None
         self._log_check: re.Pattern[str] | None = None  # a ``log`` ready check not passed yet
@@ -100,6 +102,16 @@ class ManagedProcess(Member):
 
     def __repr__(self) -> str:
         return f"<ManagedProcess {self.name} {self.state.value} pid={self.pid}>"
+
+    def take(self, instance: Instance, settings: ProcessSettings) -> None:
+        """A new command, port and policy (a reload's), when it is not running."""
+        self.instance = instance
+        self.command = instance.command
+        self.port = instance.port
+        self.settings = settings
+        self.oneshot = settings.oneshot
+        self.stale_settings = None
+        self.pending = None
 
     @property
     def running(self) -> bool:
@@ -292,6 +304,8 @@ class Lifecycle:
         )
 
     def spawn(self, proc: ManagedProcess) -> None:
+        if proc.pending is not None:  # the settings or Procfile changed while it ran
+            proc.take(*proc.pending)
         environment = self.sup.environment_for(proc)
         reason, proc.start_reason = proc.start_reason, None
         self.open_log(proc)

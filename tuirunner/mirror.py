@@ -30,6 +30,7 @@ from tuirunner.events import (
 from tuirunner.options import DEFAULT_TIMEOUT
 from tuirunner.output import DEFAULT_SCROLLBACK, OutputBuffer
 from tuirunner.protocol import (
+    Added,
     Bye,
     End,
     EnvChanged,
@@ -37,8 +38,10 @@ from tuirunner.protocol import (
     NoticeMessage,
     Proc,
     Refused,
+    Removed,
     Reply,
     Resync,
+    SettingsChanged,
     Synced,
     Welcome,
     decode_event,
@@ -63,6 +66,29 @@ class EnvironmentChanged:
 
     version: int
     change: EnvChange
+
+
+@dataclass(frozen=True)
+class ProcessAdded:
+    """A process joined the run (added by hand, or a type added to the Procfile)."""
+
+    process: ProcessView
+
+
+@dataclass(frozen=True)
+class ProcessRemoved:
+    """A process left the run; the processes after it moved down by one."""
+
+    process: ProcessView
+
+
+@dataclass(frozen=True)
+class SettingsUpdate:
+    """The settings or the Procfile changed: *error*, why the edit was not applied (None: it
+    was); *summary*, what it changed."""
+
+    error: str | None
+    summary: str | None
 
 
 @dataclass(frozen=True)
@@ -99,6 +125,8 @@ class RunMirror:
         self.keeper_version = ""
         self.started_at = 0.0
         self.bye: str | None = None  # the keeper's reason, once it said goodbye
+        self.groups: dict[str, list[str]] = {}  # the settings' groups (name -> types)
+        self.settings_error: str | None = None  # the last edit of the settings, refused
         self._scrollback = scrollback
         self._reader = FrameReader()
         self._listeners: list[Listener] = []
@@ -150,11 +178,14 @@ class RunMirror:
         return [
             p
             for p in self.processes
-            if p.state.alive
-            and p.env_version is not None
-            and p.env_version != self.env_version
-            and p.env_version in self.envs
-            and self.environment_for(p, p.env_version).diff(self.environment_for(p))
+            if (p.state.alive and p.stale_settings)
+            or (
+                p.state.alive
+                and p.env_version is not None
+                and p.env_version != self.env_version
+                and p.env_version in self.envs
+                and self.environment_for(p, p.env_version).diff(self.environment_for(p))
+            )
         ]
 
     def crash_hint(self, proc: ProcessView, how: str) -> str | None:
@@ -190,6 +221,8 @@ class RunMirror:
     def _message(self, message: Any) -> None:
         if isinstance(message, Proc):
             self._update(self._view(message.p), message.info)
+        elif isinstance(message, Added | Removed | SettingsChanged):
+            self._reshaped(message)
         elif isinstance(message, Line):
             view = self._view(message.p)
             view.buffer.append_line(message.text)
@@ -217,6 +250,26 @@ class RunMirror:
         elif isinstance(message, Refused):
             raise KeeperError(message.error)
 
+    def _reshaped(self, message: Added | Removed | SettingsChanged) -> None:
+        if isinstance(message, Added):
+            if message.p != len(self.processes):
+                raise ProtocolError(f"process {message.p} added after {len(self.processes)}")
+            view = ProcessView(message.p, message.info, self._scrollback or self.scrollback)
+            self.processes.append(view)
+            self._by_name[view.name] = view
+            self._emit(ProcessAdded(view))
+        elif isinstance(message, Removed):
+            view = self._view(message.p)
+            del self.processes[message.p]
+            self._by_name.pop(view.name, None)
+            for i, other in enumerate(self.processes):
+                other.index = i
+            self._emit(ProcessRemoved(view))
+        else:
+            self.groups = message.groups
+            self.settings_error = message.error
+            self._emit(SettingsUpdate(message.error, message.summary))
+
     def _welcome(self, message: Welcome) -> None:
         self.keeper_pid = message.pid
         self.keeper_version = message.version
@@ -227,6 +280,8 @@ class RunMirror:
         self.scrollback = message.scrollback
         self.detached = message.detached
         self.started_at = message.started_at
+        self.groups = message.groups
+        self.settings_error = message.settings_error
         scrollback = self._scrollback or self.scrollback
         self.processes = [
             ProcessView(i, info, scrollback) for i, info in enumerate(message.processes)

@@ -1,10 +1,11 @@
 """Process names, resolved in one place: ``web`` means every instance of the type ``web``,
-``web.1`` one instance. Every command and front end that takes names goes through
+``web.1`` one instance, a group (``frontend``, from the settings' ``groups``) every instance of
+its members. Every command and front end that takes names goes through
 :func:`resolve`, so that they all mean the same by them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 
 class UnknownName(KeyError):
@@ -22,12 +23,19 @@ def matches(name: str, instance: str) -> bool:
     return name == instance or name == type_of(instance)
 
 
-def resolve(names: Iterable[str], instances: Sequence[str]) -> list[str]:
+def resolve(
+    names: Iterable[str],
+    instances: Sequence[str],
+    groups: Mapping[str, Sequence[str]] | None = None,
+) -> list[str]:
     """The *instances* (names such as ``web.1``, in run order) that *names* mean, in run
-    order, each once. UnknownName for a name that means none of them."""
+    order, each once. A name of *groups* (group → process types) means its members' instances
+    (members not in the run are skipped). UnknownName for a name that means none of them."""
     chosen: set[str] = set()
     for name in names:
         found = [i for i in instances if matches(name, i)]
+        if not found and groups and name in groups:
+            found = [i for i in instances if type_of(i) in groups[name]]
         if not found:
             raise UnknownName(name)
         chosen.update(found)

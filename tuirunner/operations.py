@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from tuirunner.events import ProcessInfo
 from tuirunner.protocol import (
+    Add,
     Detach,
     Down,
     Op,
+    Remove,
     Resize,
     Restart,
     Reveal,
@@ -48,8 +50,15 @@ async def _each(
 
 
 async def restart(keeper: Keeper, session: Session, op: Restart) -> list[ProcessInfo]:
-    assert keeper.supervisor is not None
-    return await _each(keeper, op.names, keeper.supervisor.restart)
+    """A restart of named processes starts them if they are not running (an on-demand one
+    too); a restart of all leaves the on-demand ones that were never started alone."""
+    sup = keeper.supervisor
+    assert sup is not None
+    if op.names:
+        return await _each(keeper, op.names, sup.restart)
+    chosen = [p for p in sup.processes if not p.on_demand]
+    await asyncio.gather(*(sup.restart(p.name) for p in chosen))
+    return [p.snapshot() for p in chosen]
 
 
 async def start(keeper: Keeper, session: Session, op: Start) -> list[ProcessInfo]:
@@ -110,6 +119,19 @@ async def reveal(keeper: Keeper, session: Session, op: Reveal) -> str | None:
     return None if var is None else var.value
 
 
+async def add(keeper: Keeper, session: Session, op: Add) -> ProcessInfo:
+    """A process added to the run (:mod:`tuirunner.reshape`)."""
+    assert keeper.reshape is not None
+    proc = await keeper.reshape.add(op.name, op.command, op.start)
+    return proc.snapshot()
+
+
+async def remove(keeper: Keeper, session: Session, op: Remove) -> list[str]:
+    """A process added to the run, stopped and taken out of it."""
+    assert keeper.reshape is not None
+    return await keeper.reshape.remove(op.name)
+
+
 Handler = Callable[["Keeper", "Session", Any], Awaitable[Any]]
 
 HANDLERS: dict[type[Op], Handler] = {
@@ -122,4 +144,6 @@ HANDLERS: dict[type[Op], Handler] = {
     Write: write,
     Resize: resize,
     Reveal: reveal,
+    Add: add,
+    Remove: remove,
 }

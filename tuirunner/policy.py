@@ -173,6 +173,8 @@ class Policy:
     def try_start(self, m: Member) -> list[Action]:
         """Start *m* if it should run and its dependencies allow; otherwise make it wait
         (PENDING), saying for what."""
+        if m.wanted and m.on_demand:
+            m.on_demand = False  # started by hand: the state change that follows tells
         if (
             self.shutting_down
             or not m.wanted
@@ -315,13 +317,28 @@ class Policy:
         actions = self._cancel_restart(m)
         self._reset_failures(m)
         m.wanted = True
-        return [*actions, *self.try_start(m)]
+        return [*actions, *self._start_dependencies(m), *self.try_start(m)]
+
+    def _start_dependencies(self, m: Member) -> list[Action]:
+        """A process started by hand starts the on-demand processes it depends on."""
+        return [
+            action
+            for dep in m.settings.depends_on
+            for other in self.by_type.get(dep.name, ())
+            if other.on_demand and not other.wanted
+            for action in self.start(other)
+        ]
 
     def start_all(self, m: Member) -> list[Action]:
         """*m*'s part of a start of everything (call in :meth:`start_order`): processes that
         run or will start by themselves, or are being handled, are left alone."""
         if m.active or self.shutting_down or m.busy:
             return []
+        if not m.settings.autostart and m.start_count == 0 and not m.wanted:
+            if m.on_demand:
+                return []
+            m.on_demand = True  # "not started": it waits for a start by hand
+            return [Changed(m)]
         m.wanted = True
         return self.try_start(m)
 
@@ -351,7 +368,7 @@ class Policy:
             self._reset_failures(m)
         m.wanted = True
         m.start_reason = reason
-        return actions
+        return [*actions, *self._start_dependencies(m)]
 
     def restarted(self, m: Member) -> list[Action]:
         """The stop of a restart is over: start it again (once its dependencies allow)."""

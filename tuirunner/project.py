@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import msgspec
+
 from tuirunner.environment import (
     EnvFileSpec,
     Environment,
@@ -54,11 +56,16 @@ class Project:
         self.settings.validate_processes(procfile)  # process names in the settings exist
         return procfile
 
+    def selected(self) -> list[str]:
+        """The types named on the command line, a group standing for its members."""
+        groups = self.settings.groups
+        return [m for name in self.options.processes for m in groups.get(name, (name,))]
+
     def instances(self, selected: list[str] | None = None) -> list[Instance]:
         """The formation (of the *selected* types, by default those of the options, with what
         they depend on); UserError if it is empty or invalid."""
         procfile = self.procfile()
-        selected = self.options.processes if selected is None else selected
+        selected = self.selected() if selected is None else selected
         instances = formation(
             procfile,
             selected=self.with_dependencies(selected, procfile),
@@ -69,6 +76,34 @@ class Project:
         if not instances:
             raise UserError("nothing to start: the concurrency of every selected type is 0")
         return instances
+
+    def autostarted(self, procfile: Procfile | None = None) -> set[str]:
+        """The types a run starts by itself: those named on the command line, else those
+        without ``autostart = false``; and, either way, what they depend on."""
+        procfile = procfile or self.procfile()
+        chosen = self.selected() or [
+            name for name in procfile.names if self.settings.process(name).autostart
+        ]
+        return set(self.with_dependencies(chosen, procfile))
+
+    def run_settings(self, procfile: Procfile | None = None) -> Settings:
+        """The settings a run is supervised with: a type it does not start by itself (see
+        :meth:`autostarted`) has ``autostart = false``."""
+        procfile = procfile or self.procfile()
+        started = self.autostarted(procfile)
+        processes = dict(self.settings.processes)
+        for name in procfile.names:
+            ps = self.settings.process(name)
+            if ps.autostart != (name in started):
+                processes[name] = msgspec.structs.replace(ps, autostart=name in started)
+        return msgspec.structs.replace(self.settings, processes=processes)
+
+    def run_instances(self) -> list[Instance]:
+        """Every instance of the run, started or not (``tuirunner web``: the other types are
+        there, not started); what :meth:`validate_run` checks of the selection still holds."""
+        selected = self.instances()
+        every = self.instances(selected=[])
+        return every if len(every) >= len(selected) else selected
 
     def with_dependencies(self, selected: list[str], procfile: Procfile) -> list[str]:
         """*selected* types and, transitively, the types they depend on (``tuirunner web``
@@ -93,7 +128,8 @@ class Project:
         self.environment.raise_for_missing_files()
         if self.scrollback < 1:
             raise UserError("--scrollback must be at least 1")
-        instances = self.instances()
+        self.instances()  # the selection is valid
+        instances = self.run_instances()
         check_exec_limits(instances, self.environment, self.procfile_path)
         return instances
 
@@ -153,7 +189,16 @@ def process_envs(settings: Settings, app_root: Path) -> dict[str, ProcessEnv]:
     except ValueError:
         shown = str(settings.path)
     return {
-        name: ProcessEnv(dict(ps.env), f"{shown} [{settings.key('processes', name, 'env')}]")
+        name: ProcessEnv(
+            dict(ps.env),
+            f"{shown} [{settings.key('processes', name, 'env')}]",
+            {
+                var: settings.origin("processes", name, "env")
+                for var in ps.env
+                if settings.file_of("processes", name, "env", var) == settings.local
+                and settings.local is not None
+            },
+        )
         for name, ps in settings.processes.items()
         if ps.env
     }

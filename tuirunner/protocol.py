@@ -119,7 +119,30 @@ class Reveal(Op, tag="reveal", kw_only=True):
     Result: ClassVar[Any] = str | None
 
 
-Request = Hello | Restart | Start | Stop | Sample | Down | Detach | Write | Resize | Reveal
+class Add(Op, tag="add", kw_only=True):
+    """Add a process to the run (gone with the run; written to no file): *name* is its type,
+    *command* a shell command; it gets the run's environment and a port of its own, and is
+    started at once unless *start* is false. Result: its snapshot (``NAME.1``)."""
+
+    name: str
+    command: str
+    start: bool = True
+
+    Result: ClassVar[Any] = ProcessInfo
+
+
+class Remove(Op, tag="remove", kw_only=True):
+    """Stop a process added at run time (:class:`Add`, or a type the Procfile no longer has)
+    and take it out of the run. *name*: its type or instance. Result: the names removed."""
+
+    name: str
+
+    Result: ClassVar[Any] = list[str]
+
+
+Request = (
+    Hello | Restart | Start | Stop | Sample | Down | Detach | Write | Resize | Reveal | Add | Remove
+)
 
 # --- keeper -> client ---------------------------------------------------------------------------
 
@@ -171,6 +194,8 @@ class Welcome(_State, tag="welcome", kw_only=True):
     scrollback: int
     detached: bool
     started_at: float
+    groups: dict[str, list[str]] = {}  # the settings' groups: a name for several types
+    settings_error: str | None = None  # the last edit of the settings or Procfile is invalid
 
 
 class Resync(_State, tag="resync", kw_only=True):
@@ -186,6 +211,29 @@ class Proc(Message, tag="proc", kw_only=True):
 
     p: int
     info: ProcessInfo
+
+
+class Added(Message, tag="added", kw_only=True):
+    """A process joined the run (:class:`Add`, or a type added to the Procfile): it is
+    process number *p*, the last one."""
+
+    p: int
+    info: ProcessInfo
+
+
+class Removed(Message, tag="removed", kw_only=True):
+    """Process *p* left the run: the processes after it move down by one."""
+
+    p: int
+
+
+class SettingsChanged(Message, tag="settings", kw_only=True):
+    """The settings or the Procfile changed: *error* says why an edit was not applied (None:
+    it was, or the files are valid again); *groups* are the groups in force."""
+
+    error: str | None = None
+    groups: dict[str, list[str]] = {}
+    summary: str | None = None  # what the edit changed, in words
 
 
 class Line(Message, tag="line", kw_only=True):
@@ -245,6 +293,9 @@ Event = (
     | Resync
     | Synced
     | Proc
+    | Added
+    | Removed
+    | SettingsChanged
     | Line
     | End
     | NoticeMessage

@@ -117,6 +117,7 @@ class FlowControl(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.hello = False  # it was welcomed: it gets what happens from now on
         self.indexes: set[int] = set()  # processes whose output it gets
+        self.follows_all = False  # it gets the output of processes added later too
         self.pending: list[bytes | _Output] = []  # what the next flush writes, in order
         self.open_output: _Output | None = None  # the last of pending, while more may join it
         self.flush_handle: asyncio.TimerHandle | None = None
@@ -363,6 +364,7 @@ class Session(FlowControl):
             self.refuse(keeper.unknown(exc.args[0]))
             return
         self.indexes = {sup.processes.index(p) for p in chosen}
+        self.follows_all = hello.names is None and hello.output  # processes added too
         self.wants_env = hello.env
         self.wants_resources = hello.resources
         self.skim = hello.skim
@@ -380,6 +382,8 @@ class Session(FlowControl):
             scrollback=sup.scrollback,
             detached=keeper.detached,
             started_at=keeper.started_at,
+            groups={name: list(members) for name, members in sup.settings.groups.items()},
+            settings_error=keeper.reshape.error,
             processes=[p.snapshot() for p in sup.processes],
             env_version=sup.env_version,
             envs=self.envs(),

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from tuirunner import groups, health, readiness
-from tuirunner.environment import EnvChange, Environment, process_layers
+from tuirunner.environment import EnvChange, Environment, layered_diff, process_layers
 from tuirunner.events import (
     Event,
     InfoChanged,
@@ -177,7 +177,7 @@ class Supervisor:
 
     def select(self, names: Iterable[str]) -> list[ManagedProcess]:
         """``web`` means every web instance, ``web.1`` one; unknown names raise KeyError."""
-        chosen = set(resolve(names, [p.name for p in self.processes]))
+        chosen = set(resolve(names, [p.name for p in self.processes], self.settings.groups))
         return [p for p in self.processes if p.name in chosen]
 
     @property
@@ -206,7 +206,7 @@ class Supervisor:
     def set_environment(self, environment: Environment) -> EnvChange:
         """Start new processes with *environment*; forget versions no process uses any more."""
         environment = self._with_settings_env(environment)
-        change = self.environment.diff(environment)
+        change = layered_diff(self.environment, environment)
         if not change and environment.warnings == self.environment.warnings:
             return change
         self.env_version += 1

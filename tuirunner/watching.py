@@ -47,9 +47,14 @@ class FileWatch:
         step: int = 100,
         poll: float = 1.0,
         since: dict[str, Stamp] | None = None,
+        config_files: Iterable[Path | str] = (),
+        on_config: Callable[[], None] | None = None,
     ) -> None:
         self.app_root = os.path.abspath(app_root)
         self.env_files = {os.path.abspath(p) for p in env_files}
+        # The Procfile and the settings files (reloaded by on_config), looked at as env files.
+        self.config_files = {os.path.abspath(p) for p in config_files} - self.env_files
+        self.on_config = on_config
         self.settings = settings
         self.watching = [t for t in dict.fromkeys(types) if settings.process(t).watch]
         self.on_env = on_env
@@ -87,9 +92,10 @@ class FileWatch:
         return True
 
     def _polled_env_files(self) -> list[str]:
+        files = self.env_files | self.config_files
         if not self.recursive:
-            return sorted(self.env_files)
-        return sorted(f for f in self.env_files if not any(_inside(f, r) for r in self.roots))
+            return sorted(files)
+        return sorted(f for f in files if not any(_inside(f, r) for r in self.roots))
 
     @property
     def polling(self) -> bool:
@@ -110,7 +116,11 @@ class FileWatch:
         return rel is not None and any(self.settings.watched(t, rel) for t in self.watching)
 
     def _keep(self, _change: object, path: str) -> bool:
-        return path in self.env_files or (self.recursive and self.watched(path))
+        return (
+            path in self.env_files
+            or path in self.config_files
+            or (self.recursive and self.watched(path))
+        )
 
     # --- polling --------------------------------------------------------------------------------
 
@@ -146,14 +156,18 @@ class FileWatch:
     def dispatch(self, paths: set[str]) -> None:
         if paths & self.env_files:
             self.on_env()
-        changed = [rel for p in sorted(paths - self.env_files) if (rel := self.relative(p))]
+        if paths & self.config_files and self.on_config is not None:
+            self.on_config()
+        rest = paths - self.env_files - self.config_files
+        changed = [rel for p in sorted(rest) if (rel := self.relative(p))]
         changed = [rel for rel in changed if self.watched(os.path.join(self.app_root, rel))]
         if changed:
             self.on_files(changed)
 
     async def run(self) -> None:
         if self.since is not None:  # an env file that changed before the watching began
-            changed = {p for p in self.env_files if _stamp(p) != self.since.get(p)}
+            files = self.env_files | self.config_files
+            changed = {p for p in files if _stamp(p) != self.since.get(p)}
             if changed:
                 self.dispatch(changed)
         if not self.roots and not self.polling:

@@ -18,7 +18,7 @@ The package: :mod:`.model` (variables with provenance, :class:`Environment`), :m
 :mod:`.change` (:class:`EnvChange`).
 """
 
-from tuirunner.environment.change import EnvChange
+from tuirunner.environment.change import EnvChange, layered_diff
 from tuirunner.environment.load import (
     TEMPLATE_NAMES,
     EnvFileSpec,
@@ -63,6 +63,7 @@ __all__ = [
     "SourceKind",
     "WarningKind",
     "env_file_specs",
+    "layered_diff",
     "load_environment",
     "port_variable",
     "port_variables",

@@ -341,12 +341,16 @@ class ProcessEnv:
 
     variables: Mapping[str, str]
     where: str
+    sources: Mapping[str, str] = field(default_factory=dict)  # a variable set elsewhere: where
 
 
 def process_layers(envs: Mapping[str, ProcessEnv]) -> dict[str, dict[str, EnvVar]]:
     return {
         name: {
-            var: EnvVar(var, Definition(value, Source(SourceKind.SETTINGS, env.where)))
+            var: EnvVar(
+                var,
+                Definition(value, Source(SourceKind.SETTINGS, env.sources.get(var, env.where))),
+            )
             for var, value in env.variables.items()
         }
         for name, env in envs.items()

@@ -23,6 +23,7 @@ from tuirunner.settings.expand import VARIABLE
 from tuirunner.settings.messages import Key, describe, schema_error
 from tuirunner.settings.model import (
     DEFAULT_PROCESS,
+    LOCAL_FILE,
     MAX_SETTINGS_BYTES,
     PYPROJECT,
     PYPROJECT_PREFIX,
@@ -63,17 +64,68 @@ _NON_TERMINATING = frozenset(
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an RFC 9110 token
 _HEADER_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")  # no control characters, no newline
+_GROUP_NAME = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def load_settings(app_root: Path, procfile: Path | str | None = None) -> Settings:
     """The settings of the project in *app_root*; *procfile* is the Procfile named with ``-f``
-    (relative to the app root), if any. See the package's docstring for the discovery rule."""
+    (relative to the app root), if any. See the package's docstring for the discovery rule.
+    A :data:`LOCAL_FILE` beside the settings (or in the app root) is merged over them."""
+    directory = app_root
     if procfile is not None:
         procfile_dir = (app_root / procfile).parent
         if _same_dir(procfile_dir, app_root) is False:
-            beside = procfile_dir / SETTINGS_FILE
-            if _present(beside):
-                return settings_from_dict(_read_toml(beside), beside)
+            directory = procfile_dir
+    found = _project_table(app_root, directory)
+    local = directory / LOCAL_FILE
+    if not _present(local):
+        return Settings() if found is None else settings_from_dict(*found)
+    overrides = _read_toml(local)
+    try:  # its own mistakes are named in it
+        msgspec.convert(overrides, SettingsTable, strict=True)
+    except msgspec.ValidationError as exc:
+        raise schema_error(exc, overrides, SettingsTable, local, "") from None
+    if found is None:
+        return settings_from_dict(overrides, local)
+    table, path, prefix = found
+    keys = tuple(_leaf_keys(overrides))
+    try:
+        settings = settings_from_dict(_merged(table, overrides), path, prefix)
+    except SettingsError as exc:
+        bare = exc.key[len(prefix) + 1 :] if prefix and exc.key.startswith(prefix) else exc.key
+        if any(bare == k or bare.startswith((k + ".", k + "[")) for k in keys):
+            raise SettingsError(local, bare, exc.reason, exc.line) from None
+        raise
+    return msgspec.structs.replace(settings, local=local, overrides=keys)
+
+
+def _merged(base: Any, over: Any) -> Any:
+    """*over* merged into *base*: tables key by key, anything else replaced."""
+    if not isinstance(base, dict) or not isinstance(over, dict):
+        return over
+    merged = dict(base)
+    for key, value in over.items():
+        merged[key] = _merged(base[key], value) if key in base else value
+    return merged
+
+
+def _leaf_keys(table: dict[str, Any], parents: tuple[str, ...] = ()) -> list[str]:
+    """The key paths a table sets (``processes.web.env.DEBUG``), arrays as one key."""
+    keys = []
+    for key, value in table.items():
+        if isinstance(value, dict) and value:
+            keys += _leaf_keys(value, (*parents, key))
+        else:
+            keys.append(key_path("", (*parents, key)))
+    return keys
+
+
+def _project_table(app_root: Path, directory: Path) -> tuple[Any, Path, str] | None:
+    """(table, file, prefix) of the project's own settings, or None."""
+    if directory != app_root:
+        beside = directory / SETTINGS_FILE
+        if _present(beside):
+            return _read_toml(beside), beside, ""
     pyproject = app_root / PYPROJECT
     own = app_root / SETTINGS_FILE
     if _present(pyproject):
@@ -85,10 +137,10 @@ def load_settings(app_root: Path, procfile: Path | str | None = None) -> Setting
                     "",
                     f"settings are also in {pyproject} [{PYPROJECT_PREFIX}]; keep only one of them",
                 )
-            return settings_from_dict(tool["tuirunner"], pyproject, PYPROJECT_PREFIX)
+            return tool["tuirunner"], pyproject, PYPROJECT_PREFIX
     if _present(own):
-        return settings_from_dict(_read_toml(own), own)
-    return Settings()
+        return _read_toml(own), own, ""
+    return None
 
 
 def settings_from_dict(table: Any, path: Path, prefix: str = "") -> Settings:
@@ -191,11 +243,28 @@ class _Builder:
             scrollback=t.scrollback,
             formation=t.formation,
             processes=processes,
+            groups=self.groups(t.groups),
         )
+
+    def groups(self, table: dict[str, list[str]]) -> dict[str, tuple[str, ...]]:
+        for name, members in table.items():
+            if not _GROUP_NAME.fullmatch(name) or name.startswith("-") or name == "all":
+                self.fail(
+                    ("groups", name),
+                    "not a valid group name (letters, digits, '_' and '-'; not \"all\")",
+                )
+            if not members:
+                self.fail(("groups", name), "an empty group; list the process types it names")
+            for i, member in enumerate(members):
+                if member in members[:i]:
+                    self.fail(("groups", name, i), f"{describe(member)} is listed twice")
+        return {name: tuple(members) for name, members in table.items()}
 
     def process(self, name: str, t: ProcessTable) -> ProcessSettings:
         k: Key = ("processes", name)
         values: dict[str, Any] = {"oneshot": t.oneshot}
+        if t.autostart is not None:
+            values["autostart"] = t.autostart
         if t.depends_on is not None:
             values["depends_on"] = self.depends_on(t.depends_on, (*k, "depends_on"))
         if t.ready is not None:

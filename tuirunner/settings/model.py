@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 PYPROJECT = "pyproject.toml"
 SETTINGS_FILE = "tuirunner.toml"
+LOCAL_FILE = "tuirunner.local.toml"  # one developer's settings over the project's (git-ignored)
 PYPROJECT_PREFIX = "tool.tuirunner"
 MAX_SETTINGS_BYTES = 1024 * 1024  # larger is not a settings file (and pyproject.toml is read whole)
 
@@ -210,6 +211,7 @@ class ProcessSettings(Struct, frozen=True):
     """The policy of one process type. ``ProcessSettings()`` is no policy: today's behaviour."""
 
     oneshot: bool = False
+    autostart: bool = True  # False: in the run, "not started" until started by hand
     depends_on: tuple[Dependency, ...] = ()
     ready: ReadyCheck | None = None
     autorestart: AutoRestart = AutoRestart.NO
@@ -262,6 +264,9 @@ class Settings(Struct, frozen=True):
     scrollback: int | None = None
     formation: dict[str, int] = {}  # may contain "all"
     processes: dict[str, ProcessSettings] = {}
+    groups: dict[str, tuple[str, ...]] = {}  # a name for several process types
+    local: Path | None = None  # the per-developer file merged over *path* (LOCAL_FILE)
+    overrides: tuple[str, ...] = ()  # the keys *local* sets (``processes.web.env.DEBUG``)
 
     @property
     def source(self) -> str | None:
@@ -278,12 +283,36 @@ class Settings(Struct, frozen=True):
         configured = {0: "no process configured", 1: "1 process configured"}.get(
             n, f"{n} processes configured"
         )
-        return f"{self.source} ({configured})"
+        described = f"{self.source} ({configured})"
+        if self.local is not None:
+            keys = ", ".join(self.overrides) or "nothing"
+            described += f"; {self.local.name} over it: {keys}"
+        return described
+
+    def origin(self, *keys: str | int) -> str:
+        """Where a key is set, as shown beside a value: ``tuirunner.local.toml
+        [processes.web.env]`` when the override file sets it (or a key under it), else
+        ``pyproject.toml [tool.tuirunner.processes.web.env]``."""
+        if self.file_of(*keys) == self.local and self.local is not None:
+            return f"{self.local.name} [{key_path('', keys)}]"
+        name = self.path.name if self.path is not None else "?"
+        return f"{name} [{self.key(*keys)}]"
+
+    def file_of(self, *keys: str | int) -> Path | None:
+        """The file that sets a key (or a key under it): the override file or *path*."""
+        dotted = key_path("", keys)
+        if any(o == dotted or o.startswith((dotted + ".", dotted + "[")) for o in self.overrides):
+            return self.local
+        return self.path
 
     def key(self, *parts: str | int) -> str:
         """The full key path as shown in messages: ``key("processes", "web", "ready")`` →
         ``tool.tuirunner.processes.web.ready``."""
         return key_path(self.prefix, parts)
+
+    def group_members(self) -> dict[str, tuple[str, ...]]:
+        """``groups`` (name → process types), for :func:`tuirunner.names.resolve`."""
+        return self.groups
 
     def process(self, name: str) -> ProcessSettings:
         """The settings of a process type (``web``) or instance (``web.1``); the defaults for a
@@ -346,12 +375,14 @@ class Settings(Struct, frozen=True):
         if self.path is None:
             return
         names = set(procfile.names)
+        assert self.path is not None
 
         def check(name: str, *key: str | int) -> None:
             if name not in names:
+                local = self.file_of(*key) == self.local and self.local is not None
                 raise SettingsError(
-                    self.path,
-                    self.key(*key),
+                    self.file_of(*key) or self.path,
+                    key_path("", key) if local else self.key(*key),
                     f"unknown process {name!r}; {procfile.path} defines "
                     f"{', '.join(procfile.names)}",
                 )
@@ -363,3 +394,13 @@ class Settings(Struct, frozen=True):
             check(name, "processes", name)
             for dep in ps.depends_on:
                 check(dep.name, "processes", name, "depends_on", dep.name)
+        for group, members in self.groups.items():
+            if group in names:
+                local = self.file_of("groups", group) == self.local and self.local is not None
+                raise SettingsError(
+                    self.file_of("groups", group) or self.path,
+                    key_path("", ("groups", group)) if local else self.key("groups", group),
+                    f"{group!r} is a process type of {procfile.path}; a group needs another name",
+                )
+            for i, member in enumerate(members):
+                check(member, "groups", group, i)

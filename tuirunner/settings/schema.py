@@ -47,6 +47,7 @@ Strings = list[NonEmpty]
 CONDITION_OR_TABLE = "a table { condition, restart }"
 PORT_OR_VARIABLE = 'a port number or a variable such as "$PORT"'
 SIGNAL_NAME = 'a signal name such as "SIGINT"'
+NAMES = "an array of process names"
 
 
 class DependencyTable(Struct, forbid_unknown_fields=True):
@@ -113,6 +114,7 @@ class ProcessTable(Struct, forbid_unknown_fields=True):
     port: Port | None = None
     stop_command: NonEmpty | None = None
     health: HealthTable | None = None
+    autostart: bool | None = None
 
 
 class SettingsTable(Struct, forbid_unknown_fields=True):
@@ -123,6 +125,9 @@ class SettingsTable(Struct, forbid_unknown_fields=True):
     scrollback: Annotated[int, Meta(ge=1, le=MAX_SCROLLBACK)] | None = None
     formation: dict[str, Annotated[int, Meta(ge=0, le=MAX_CONCURRENCY)]] = {}
     processes: dict[str, ProcessTable] = {}
+    groups: dict[
+        str, Annotated[Strings, Meta(extra={"expected": "an array of process names"})]
+    ] = {}
 
 
 def keys(table: type[Struct]) -> tuple[str, ...]:

@@ -36,6 +36,7 @@ from tuirunner.tui.keeper_events import KeeperEvents
 from tuirunner.tui.panes import PaneLayout
 from tuirunner.tui.preferences import Preferences
 from tuirunner.tui.repaint import Repainting
+from tuirunner.tui.reshaping import Reshaping
 from tuirunner.tui.signals import SignalHandling
 from tuirunner.tui.widgets.process_list import ProcessList
 from tuirunner.tui.widgets.process_pane import ProcessPane
@@ -55,7 +56,7 @@ def format_uptime(seconds: float) -> str:
     return f"up {days}d{hours:02d}h"
 
 
-class TuirunnerApp(Actions, KeeperEvents, Repainting, SignalHandling, PaneLayout):
+class TuirunnerApp(Actions, KeeperEvents, Reshaping, Repainting, SignalHandling, PaneLayout):
     CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "tuirunner"
     COMMANDS = App.COMMANDS | {ProcessCommands}
@@ -74,6 +75,8 @@ class TuirunnerApp(Actions, KeeperEvents, Repainting, SignalHandling, PaneLayout
         Binding("escape", "escape", "Back", show=False),
         Binding("escape", "leave_input_mode", "Leave input mode", id="leave_input_mode"),
         Binding("u", "restart_stale", "Restart stale", id="restart_stale"),
+        Binding("a", "add_process", "Add a process", id="add_process", show=False),
+        Binding("x", "remove_process", "Remove", id="remove_process", show=False),
         *(Binding(str(n), f"select({n})", f"Pane {n}", show=False) for n in range(1, 10)),
     ]
 

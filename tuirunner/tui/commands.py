@@ -43,7 +43,19 @@ class ProcessCommands(Provider):
                 ),
                 (f"Search the output of {name}", partial(app.open_search, name), ""),
             ]
+            if proc.added:
+                commands.append(
+                    (f"Remove {name}", partial(app.remove_process, name), "Stop it, take it out")
+                )
+        for group, members in app.client.groups.items():
+            shown = ", ".join(members)
+            commands += [
+                (f"Restart {group}", partial(app.group_command, "restart", group), shown),
+                (f"Start {group}", partial(app.group_command, "start", group), shown),
+                (f"Stop {group}", partial(app.group_command, "stop", group), shown),
+            ]
         commands += [
+            ("Add a process", app.action_add_process, "A command beside the others (a)"),
             ("Restart all", app.action_restart_all, "Restart every process"),
             ("Stop all", app.stop_all, "Stop every process, keep tuirunner open"),
             ("Start all", app.start_all, "Start every process that is not running"),

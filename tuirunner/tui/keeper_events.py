@@ -7,7 +7,15 @@ from typing import TYPE_CHECKING
 
 from textual.app import App
 
-from tuirunner.client import Disconnected, EnvironmentChanged, ProcessView, Resynced
+from tuirunner.client import (
+    Disconnected,
+    EnvironmentChanged,
+    ProcessAdded,
+    ProcessRemoved,
+    ProcessView,
+    Resynced,
+    SettingsUpdate,
+)
 from tuirunner.events import (
     InfoChanged,
     Notice,
@@ -46,6 +54,7 @@ class KeeperEvents(App[int]):
         def _mark_dirty(self, name: str) -> None: ...
         def _schedule_uptime(self) -> None: ...
         def action_leave_input_mode(self) -> None: ...
+        def _reshaped(self, event: object) -> None: ...
 
     def _on_client_event(self, event: object) -> None:
         if isinstance(event, ProcessOutput | RunnerLine | OutputEnded):
@@ -65,6 +74,8 @@ class KeeperEvents(App[int]):
                 self._mark_dirty(proc.name)
         elif isinstance(event, Disconnected):
             self._disconnected(event)
+        elif isinstance(event, ProcessAdded | ProcessRemoved | SettingsUpdate):
+            self._reshaped(event)
 
     def pane_status(self, proc: ProcessView) -> PaneStatus:
         """What a pane's header shows beside the state, as of now (the app's hooks say how)."""

@@ -191,7 +191,8 @@ class PaintedRows(Searchable, ScrollView):
 
     def _highlight(self, text: Text, index: int, row: int) -> None:
         self._highlight_matches(text, index)
-        selection = self.text_selection
+        # A pane being removed (its process left the run) may be painted once more, detached.
+        selection = self.text_selection if self.is_attached else None
         if selection is not None:
             span = selection.get_span(row)
             if span is not None:

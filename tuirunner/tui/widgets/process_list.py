@@ -23,6 +23,16 @@ class ProcessList(OptionList):
     def _option_id(proc: ProcessView) -> str:
         return f"process-{proc.index}"
 
+    def reset(self, processes: list[ProcessView]) -> None:
+        """The run's processes changed (one added or removed): list them again."""
+        highlighted = self.highlighted
+        self.processes = processes
+        self.clear_options()
+        self.add_options([Option(p.name, id=self._option_id(p)) for p in processes])
+        if processes and highlighted is not None:
+            self.highlighted = min(highlighted, len(processes) - 1)
+        self.on_mount()
+
     def on_mount(self) -> None:
         for proc in self.processes:  # styles exist now: colour the dots
             self.refresh_process(proc)

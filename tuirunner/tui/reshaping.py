@@ -1,0 +1,119 @@
+"""The run's processes changing while the app shows them: a process added (``a``, or
+``tuirunner add``, or a type added to the Procfile) gets a pane, a removed one (``x``) loses
+it; an edit of the settings or the Procfile is announced, or, when invalid, reported."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.app import App
+
+from tuirunner.client import ProcessAdded, ProcessRemoved, SettingsUpdate
+
+if TYPE_CHECKING:
+    from tuirunner.client import Client
+    from tuirunner.tui.widgets.process_list import ProcessList
+    from tuirunner.tui.widgets.process_pane import ProcessPane
+
+
+class Reshaping(App[int]):
+    """A part of :class:`~tuirunner.tui.app.TuirunnerApp`."""
+
+    client: Client
+    process_list: ProcessList
+    current: str
+    input_target: str | None
+    _panes: dict[str, ProcessPane]
+
+    if TYPE_CHECKING:  # the other parts of the app
+
+        def _layout(self, size=None) -> None: ...
+        def command(self, what: str, future) -> None: ...
+        def action_leave_input_mode(self) -> None: ...
+
+    def _reshaped(self, event: object) -> None:
+        if isinstance(event, ProcessAdded | ProcessRemoved):
+            if isinstance(event, ProcessRemoved):
+                self._forget(event.process.name)
+            self.process_list.reset(list(self.client))
+            if self.is_mounted:
+                self._layout()
+        elif isinstance(event, SettingsUpdate):
+            self._settings_update(event)
+
+    def _forget(self, name: str) -> None:
+        if self.input_target == name:
+            self.action_leave_input_mode()
+        pane = self._panes.pop(name, None)
+        if self.screen.maximized is pane and pane is not None:
+            self.screen.minimize()
+        if pane is not None:
+            pane.display = False  # not painted while it goes
+            pane.remove()
+        if self.current == name and self.client.processes:
+            self.current = self.client.processes[0].name
+            self.call_after_refresh(self._focus_current)
+
+    def _focus_current(self) -> None:
+        pane = self._panes.get(self.current)
+        if pane is not None and pane.is_mounted:
+            pane.view.focus()
+
+    def _settings_update(self, event: SettingsUpdate) -> None:
+        if event.error is not None:
+            self.notify(
+                f"Not applied, the run goes on as it was: {event.error}",
+                title="Settings",
+                severity="error",
+                timeout=30,
+                markup=False,
+            )
+        elif event.summary:
+            stale = "press u" in event.summary
+            self.notify(
+                f"Settings changed: {event.summary}.",
+                title="Settings",
+                severity="warning" if stale else "information",
+                timeout=20,
+                markup=False,
+            )
+        self.refresh_bindings()
+
+    # --- adding and removing by hand ----------------------------------------------------------
+
+    def action_add_process(self) -> None:
+        from tuirunner.tui.screens.add_process import AddProcess
+
+        taken = {p.type for p in self.client} | set(self.client.groups)
+
+        def added(answer: tuple[str, str] | None) -> None:
+            if answer is not None:
+                name, command = answer
+                self.command(f"add {name}", self.client.add(name, command))
+
+        self.push_screen(AddProcess(taken), added)
+
+    def remove_process(self, name: str) -> None:
+        proc = self.client.get(name)
+        if not proc.added:
+            self.notify(
+                f"{name} is in the Procfile: x removes processes added with a "
+                "(or tuirunner add); s stops it",
+                severity="warning",
+                markup=False,
+            )
+            return
+        self.command(f"remove {name}", self.client.remove(name))
+
+    def action_remove_process(self) -> None:
+        self.remove_process(self.current)
+
+    # --- groups, for the palette ----------------------------------------------------------------
+
+    def group_command(self, verb: str, group: str) -> None:
+        call = {
+            "restart": self.client.restart,
+            "start": self.client.start_processes,
+            "stop": self.client.stop,
+        }[verb]
+        self.command(f"{verb} {group}", call(group))
