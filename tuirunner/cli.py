@@ -20,7 +20,7 @@ from tuirunner.output import DEFAULT_SCROLLBACK, visible_controls
 
 PROG = "tuirunner"
 CONTROL = ("attach", "ps", "restart", "stop", "logs", "down")
-SUBCOMMANDS = ("start", "run", "check", "env", "export", "version", "help", *CONTROL)
+SUBCOMMANDS = ("start", "run", "check", "env", "export", "init", "version", "help", *CONTROL)
 
 # Options that take a value, to find where the subcommand is without parsing.
 _VALUE_OPTIONS = {
@@ -51,6 +51,7 @@ commands:
   check                   validate the Procfile and env files
   env                     show the environment a process gets and where each variable comes from
   export FORMAT LOCATION  write supervisord, systemd, compose or kubernetes configuration
+  init [--dry-run] [--force]  write a Procfile, settings and env files for a Django project
   version                 print the version
 
 commands for a run that is going on (in this app root, or -d DIR):
@@ -226,6 +227,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_common(p, sub=True)
     export.add_arguments(p)
+
+    p = subs.add_parser(
+        "init", help="write a Procfile, settings and env files for the Django project here"
+    )
+    _add_common(p, sub=True)
+    p.add_argument("--dry-run", action="store_true", help="print what would be written")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing Procfile, tuirunner.toml and .env.example (never .env)",
+    )
 
     subs.add_parser("version", help="print the version")
     p = subs.add_parser("help", help="show help")

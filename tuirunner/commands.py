@@ -219,3 +219,16 @@ def cmd_export(args: argparse.Namespace) -> int:
     project.environment.raise_for_missing_files()
     print_env_warnings(project.environment)
     return export.run(args, project, project.timeout)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """``init``: see tuirunner/scaffold/."""
+    from pathlib import Path
+
+    from tuirunner.scaffold.detect import detect
+    from tuirunner.scaffold.plan import make_plan
+    from tuirunner.scaffold.write import carry_out
+
+    root = Path(args.app_root or ".")
+    plan = make_plan(detect(root), force=args.force)
+    return carry_out(plan, dry_run=args.dry_run)
