@@ -46,6 +46,11 @@ class EnvRead:
     cast: str | None = None  # "bool", "int", "list", … when the code says
     compared_to: str | None = None  # os.environ.get("DEBUG") == "1" → "1"
 
+    @property
+    def needed(self) -> bool:
+        """Required, or ``SECRET_KEY``: Django does not start without one, default or not."""
+        return self.required or self.name == "SECRET_KEY"
+
     def location(self, root: Path) -> str:
         try:
             shown = self.file.relative_to(root)

@@ -190,7 +190,7 @@ def env_example_text(plan: Plan) -> str:
     ]
     for read in plan.reads:
         lines.append("")
-        if read.required:
+        if read.needed:
             lines.append(f"# required ({read.location(root)})")
             lines.append(f"{read.name}=")
         else:
