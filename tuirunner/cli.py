@@ -19,7 +19,7 @@ from tuirunner.options import DEFAULT_TIMEOUT, FilterMode
 from tuirunner.output import DEFAULT_SCROLLBACK, visible_controls
 
 PROG = "tuirunner"
-CONTROL = ("attach", "ps", "restart", "stop", "logs", "down")
+CONTROL = ("attach", "ps", "restart", "stop", "logs", "down", "migrate")
 SUBCOMMANDS = ("start", "run", "check", "env", "export", "init", "version", "help", *CONTROL)
 
 # Options that take a value, to find where the subcommand is without parsing.
@@ -61,6 +61,7 @@ commands for a run that is going on (in this app root, or -d DIR):
   stop [NAME ...]         stop processes (no name: all of them; the run goes on)
   logs [-f] [-n N] [NAME ...]   their buffered output; -f follows it
   down                    stop everything and end the run
+  migrate                 apply the Django migrations (restart the release process)
 
 Env files override the shell environment; later files override earlier ones. Each process also
 gets PORT (base + 100 x the type's position in the Procfile + instance number - 1) and PS
@@ -264,6 +265,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("names", nargs="*", metavar="NAME", help="web: every web instance")
     p = subs.add_parser("down", help="stop everything and end the run going on")
     _add_app_root(p)
+    p = subs.add_parser(
+        "migrate", help="apply the Django migrations in the run going on (its release process)"
+    )
+    _add_app_root(p)
+    p.add_argument(
+        "name", nargs="?", metavar="NAME", help="the process whose manage.py to use (no release)"
+    )
     return parser
 
 

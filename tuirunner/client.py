@@ -34,6 +34,7 @@ from tuirunner.protocol import (
     Detach,
     Down,
     Hello,
+    Migrate,
     Op,
     Reply,
     Resize,
@@ -309,6 +310,10 @@ class Client(RunMirror):
 
     def resize(self, name: str, columns: int, rows: int) -> asyncio.Future[Any]:
         return self.request(Resize(name=name, columns=columns, rows=rows))
+
+    def migrate(self, name: str | None = None) -> asyncio.Future[Any]:
+        """Apply the project's migrations (the release oneshot, or a migrate process)."""
+        return self.request(Migrate(name=name))
 
     def reveal(self, name: str, variable: str, version: int | None = None) -> asyncio.Future:
         """The real value of a (secret) variable: asked for explicitly, one at a time."""

@@ -13,7 +13,7 @@ from tuirunner.errors import UserError
 from tuirunner.events import ProcessInfo, format_duration
 from tuirunner.names import matches
 from tuirunner.output import visible_controls
-from tuirunner.protocol import Down, Restart, Sample, Stop
+from tuirunner.protocol import Down, Migrate, Restart, Sample, Stop
 
 PROG = "tuirunner"
 
@@ -93,7 +93,24 @@ def ps_json(p: ProcessInfo, now: float) -> dict:
         "cpu_percent": p.cpu,
         "memory_mb": p.memory,
         "listening_ports": None if p.ports is None else list(p.ports),
+        "migrations": p.migrations,
+        "port_holder": p.port_holder,
+        "stray_pid": p.stray_pid,
     }
+
+
+def migrate(args: argparse.Namespace) -> int:
+    """``migrate``: apply the migrations in the run going on (the ``release`` oneshot, or a
+    ``migrate`` process added to the run)."""
+    client = Client.connect(_root(args), output=False, tail=0)
+    try:
+        done: str = client.call(Migrate(name=getattr(args, "name", None)))
+    except KeeperError as exc:
+        raise UserError(f"migrate: {exc}") from None
+    finally:
+        client.close()
+    print(visible_controls(done))
+    return 0
 
 
 def _control(args: argparse.Namespace, op: Restart | Stop, done: str) -> int:

@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from tuirunner.events import ProcessInfo
 from tuirunner.protocol import (
+    Add,
     Detach,
     Down,
+    Migrate,
     Op,
     Resize,
     Restart,
@@ -110,6 +112,32 @@ async def reveal(keeper: Keeper, session: Session, op: Reveal) -> str | None:
     return None if var is None else var.value
 
 
+async def migrate(keeper: Keeper, session: Session, op: Migrate) -> str:
+    """Apply the migrations (issue 20): restart the project's ``release`` oneshot, or else add
+    a ``migrate`` process (see :meth:`tuirunner.djangowatch.DjangoWatch.migrate_plan`). The
+    marks clear once it completes."""
+    sup = keeper.supervisor
+    assert sup is not None
+    plan = sup.django.migrate_plan(op.name)
+    if plan.release:
+        for name in plan.release:
+            sup.life.task(sup.restart(name))
+        return f"restarting {', '.join(plan.release)}"
+    existing = [p for p in sup.processes if p.type == plan.name]
+    if existing:  # added by an earlier migrate: run it again
+        for proc in existing:
+            sup.life.task(sup.restart(proc.name))
+        return f"restarting {', '.join(p.name for p in existing)}: {existing[0].command}"
+    add = HANDLERS.get(Add)
+    if add is None:
+        raise ValueError(
+            f"no release process to restart; add one running `{plan.command}` "
+            "(tuirunner init writes it)"
+        )
+    await add(keeper, session, Add(name=plan.name, command=plan.command))
+    return f"started {plan.name}: {plan.command}"
+
+
 Handler = Callable[["Keeper", "Session", Any], Awaitable[Any]]
 
 HANDLERS: dict[type[Op], Handler] = {
@@ -122,4 +150,5 @@ HANDLERS: dict[type[Op], Handler] = {
     Write: write,
     Resize: resize,
     Reveal: reveal,
+    Migrate: migrate,
 }

@@ -119,7 +119,38 @@ class Reveal(Op, tag="reveal", kw_only=True):
     Result: ClassVar[Any] = str | None
 
 
-Request = Hello | Restart | Start | Stop | Sample | Down | Detach | Write | Resize | Reveal
+class Migrate(Op, tag="migrate", kw_only=True):
+    """Apply the project's migrations: restart its ``release`` oneshot, or add a process
+    running ``manage.py migrate`` (*name*: the process whose manage.py to use). Result: what
+    was done, in words."""
+
+    name: str | None = None
+
+    Result: ClassVar[Any] = str
+
+
+class Add(Op, tag="add", kw_only=True):
+    """Add a process *name* running *command* to the run, and start it. (A stub for issue 20:
+    the op and its handler come with the issue that adds processes at run time.)"""
+
+    name: str
+    command: str
+
+
+Request = (
+    Hello
+    | Restart
+    | Start
+    | Stop
+    | Sample
+    | Down
+    | Detach
+    | Write
+    | Resize
+    | Reveal
+    | Migrate
+    | Add
+)
 
 # --- keeper -> client ---------------------------------------------------------------------------
 

@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from tuirunner import groups, readiness
+from tuirunner.djangowatch import DjangoWatch
 from tuirunner.environment import EnvChange, Environment, process_layers
 from tuirunner.events import (
     Event,
@@ -112,6 +113,8 @@ class Supervisor:
             self.stop_timeout,
             lambda: self.policy.shutting_down,
         )
+        self.django = DjangoWatch(self)  # unapplied migrations (issue 20)
+        self.subscribe(self.django.on_event)
         self.checks = readiness.Checks(
             self.app_root,
             shell,

@@ -101,6 +101,7 @@ def test_the_keys_in_messages_come_from_the_schema_in_the_documented_order():
         "timeout",
         "scrollback",
         "formation",
+        "makemigrations_check",
         "processes",
     )
     assert PROCESS_KEYS[:4] == ("oneshot", "depends_on", "ready", "autorestart")

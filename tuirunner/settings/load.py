@@ -185,6 +185,7 @@ class _Builder:
             timeout=t.timeout,
             scrollback=t.scrollback,
             formation=t.formation,
+            makemigrations_check=t.makemigrations_check,
             processes=processes,
         )
 

@@ -226,6 +226,8 @@ class Settings(Struct, frozen=True):
     timeout: float | None = None
     scrollback: int | None = None
     formation: dict[str, int] = {}  # may contain "all"
+    # On a models.py change seen by runserver: makemigrations --check --dry-run (issue 20).
+    makemigrations_check: bool = False
     processes: dict[str, ProcessSettings] = {}
 
     @property

@@ -103,6 +103,7 @@ class SettingsTable(Struct, forbid_unknown_fields=True):
     timeout: Seconds | None = None
     scrollback: Annotated[int, Meta(ge=1, le=MAX_SCROLLBACK)] | None = None
     formation: dict[str, Annotated[int, Meta(ge=0, le=MAX_CONCURRENCY)]] = {}
+    makemigrations_check: bool = False
     processes: dict[str, ProcessTable] = {}
 
 

@@ -43,6 +43,10 @@ class ProcessCommands(Provider):
                 ),
                 (f"Search the output of {name}", partial(app.open_search, name), ""),
             ]
+        if app.migrations_pending():
+            commands.append(
+                ("Apply migrations", app.action_migrate, "Run the release process (migrate)")
+            )
         commands += [
             ("Restart all", app.action_restart_all, "Restart every process"),
             ("Stop all", app.stop_all, "Stop every process, keep tuirunner open"),
