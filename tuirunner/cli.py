@@ -196,6 +196,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="start in the background and return (then: attach, ps, logs, down)",
     )
+    p.add_argument(
+        "--kill-stray",
+        action="store_true",
+        help="first stop processes an earlier run here left holding the processes' ports",
+    )
 
     p = subs.add_parser("run", help="run a one-off command with the same environment")
     _add_common(p, sub=True)

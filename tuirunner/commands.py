@@ -49,6 +49,8 @@ def print_env_warnings(environment: Environment) -> None:
 
 
 def cmd_start(args: argparse.Namespace) -> int:
+    if getattr(args, "kill_stray", False):
+        kill_strays(args)
     use_tui = args.tui
     if use_tui is None:
         use_tui = sys.stdout.isatty() and sys.stdin.isatty()
@@ -71,6 +73,18 @@ def cmd_start(args: argparse.Namespace) -> int:
         return start_detached(project)
     print_env_warnings(project.environment)
     return run_plain_mode(args, project, instances)
+
+
+def kill_strays(args: argparse.Namespace) -> None:
+    """``--kill-stray``: stop what earlier runs here left holding the processes' ports."""
+    from tuirunner.reachability import kill_strays as stop
+
+    project = load_project(args)
+    instances = formation(
+        project.procfile(), concurrency=project.concurrency, base_port=project.base_port
+    )
+    for line in stop(instances, project.app_root):
+        print(f"{PROG}: {visible_controls(line)}", file=sys.stderr)
 
 
 def start_detached(project: Project) -> int:
@@ -169,6 +183,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     if problems:
         print(f"{PROG}: error: {len(problems)} problem(s) in env files", file=sys.stderr)
         return 1
+    from tuirunner.reachability import port_warnings, service_warnings
+
+    for warning in port_warnings(instances, project.app_root):
+        warn(warning)
+    for warning in service_warnings(project.environment.as_dict()):
+        warn(warning)
     print(f"Valid procfile detected ({', '.join(procfile.names)})", file=sys.stderr)
     if project.settings.path is not None:
         print(f"Settings: {visible_controls(project.settings.describe())}", file=sys.stderr)

@@ -23,6 +23,7 @@ from tuirunner.protocol import (
     Sample,
     Start,
     Stop,
+    StopStray,
     Write,
 )
 
@@ -138,6 +139,28 @@ async def migrate(keeper: Keeper, session: Session, op: Migrate) -> str:
     return f"started {plan.name}: {plan.command}"
 
 
+async def stop_stray(keeper: Keeper, session: Session, op: StopStray) -> str:
+    """Stop the stray of an earlier run here that holds *name*'s port (checked again first:
+    nothing else is ever touched), then start *name* again."""
+    from tuirunner import portholders
+
+    sup = keeper.supervisor
+    assert sup is not None
+    proc = sup.get(op.name)
+    pid = proc.stray_pid
+    if pid is None:
+        raise ValueError(f"{proc.name}: nothing left behind by an earlier run holds its port")
+    loop = asyncio.get_running_loop()
+    stopped = await loop.run_in_executor(
+        None, portholders.stop_stray, pid, sup.app_root, sup.run_id
+    )
+    proc.stray_pid = None
+    proc.port_holder = None
+    sup.life.info_changed(proc)
+    sup.life.task(sup.restart(proc.name))
+    return f"stopped pid {', '.join(map(str, stopped))}; restarting {proc.name}"
+
+
 Handler = Callable[["Keeper", "Session", Any], Awaitable[Any]]
 
 HANDLERS: dict[type[Op], Handler] = {
@@ -151,4 +174,5 @@ HANDLERS: dict[type[Op], Handler] = {
     Resize: resize,
     Reveal: reveal,
     Migrate: migrate,
+    StopStray: stop_stray,
 }

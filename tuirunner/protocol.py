@@ -129,6 +129,15 @@ class Migrate(Op, tag="migrate", kw_only=True):
     Result: ClassVar[Any] = str
 
 
+class StopStray(Op, tag="stop_stray", kw_only=True):
+    """Stop what holds process *name*'s port when it is a stray of an earlier run in this app
+    root (``ProcessInfo.stray_pid``), then start *name* again. Result: what was done."""
+
+    name: str
+
+    Result: ClassVar[Any] = str
+
+
 class Add(Op, tag="add", kw_only=True):
     """Add a process *name* running *command* to the run, and start it. (A stub for issue 20:
     the op and its handler come with the issue that adds processes at run time.)"""
@@ -149,6 +158,7 @@ Request = (
     | Resize
     | Reveal
     | Migrate
+    | StopStray
     | Add
 )
 

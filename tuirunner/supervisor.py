@@ -123,6 +123,7 @@ class Supervisor:
             self.life.became_ready,
             self.life.not_ready,
         )
+        self.checks.say = self.life.runner_line
 
     @property
     def reaper(self) -> Reaper:

@@ -69,6 +69,7 @@ class ReadyTable(Struct, forbid_unknown_fields=True):
     port: Annotated[int | str, Meta(extra={"expected": PORT_OR_VARIABLE})] | None = None
     log: NonEmpty | None = None
     command: NonEmpty | None = None
+    url: NonEmpty | None = None  # a service URL, or the variable holding one ("$DATABASE_URL")
     host: NonEmpty | None = None
     timeout: ReadyTimeout | None = None
     interval: ReadyInterval | None = None

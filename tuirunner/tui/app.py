@@ -75,6 +75,7 @@ class TuirunnerApp(Actions, KeeperEvents, Repainting, SignalHandling, PaneLayout
         Binding("escape", "leave_input_mode", "Leave input mode", id="leave_input_mode"),
         Binding("u", "restart_stale", "Restart stale", id="restart_stale"),
         Binding("M", "migrate", "Migrate", id="migrate"),
+        Binding("K", "stop_stray", "Stop stray", id="stop_stray"),
         *(Binding(str(n), f"select({n})", f"Pane {n}", show=False) for n in range(1, 10)),
     ]
 

@@ -43,6 +43,15 @@ class ProcessCommands(Provider):
                 ),
                 (f"Search the output of {name}", partial(app.open_search, name), ""),
             ]
+        stray = [p.name for p in app.client if p.stray_pid is not None]
+        for name in stray:
+            commands.append(
+                (
+                    f"Stop the stray holding {name}'s port",
+                    partial(app.client.stop_stray, name),
+                    "A process an earlier run here left behind",
+                )
+            )
         if app.migrations_pending():
             commands.append(
                 ("Apply migrations", app.action_migrate, "Run the release process (migrate)")

@@ -46,7 +46,7 @@ class KeeperEvents(App[int]):
         def _mark_dirty(self, name: str) -> None: ...
         def _schedule_uptime(self) -> None: ...
         def action_leave_input_mode(self) -> None: ...
-        def migrations_pending(self) -> bool: ...
+        def marks(self) -> tuple[bool, bool]: ...
 
     def _on_client_event(self, event: object) -> None:
         if isinstance(event, ProcessOutput | RunnerLine | OutputEnded):
@@ -55,7 +55,7 @@ class KeeperEvents(App[int]):
             self._state_changed(event)
         elif isinstance(event, InfoChanged):
             self._show(event.process)
-            marks = self.migrations_pending()
+            marks = self.marks()
             if marks != getattr(self, "_marks_shown", False):
                 self._marks_shown = marks
                 self.refresh_bindings()  # the Migrate key comes and goes
