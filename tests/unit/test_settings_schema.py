@@ -105,7 +105,16 @@ def test_the_keys_in_messages_come_from_the_schema_in_the_documented_order():
         "processes",
     )
     assert PROCESS_KEYS[:4] == ("oneshot", "depends_on", "ready", "autorestart")
-    assert READY_KEYS == ("http", "port", "log", "command", "host", "timeout", "interval")
+    assert READY_KEYS == (
+        "http",
+        "port",
+        "log",
+        "command",
+        "url",
+        "host",
+        "timeout",
+        "interval",
+    )
     assert (BACKOFF_KEYS, DEPENDENCY_KEYS) == (
         ("initial", "max", "reset_after"),
         ("condition", "restart"),
