@@ -20,7 +20,7 @@ from tuirunner.options import DEFAULT_TIMEOUT, FilterMode
 from tuirunner.output import DEFAULT_SCROLLBACK, visible_controls
 
 PROG = "tuirunner"
-CONTROL = ("attach", "ps", "restart", "stop", "logs", "down", "add", "remove")
+CONTROL = ("attach", "ps", "restart", "stop", "logs", "down", "add", "remove", "migrate")
 FOLLOW = ("events", "wait")  # tuirunner/follow.py
 SUBCOMMANDS = (
     "start",
@@ -28,6 +28,7 @@ SUBCOMMANDS = (
     "check",
     "env",
     "export",
+    "init",
     "version",
     "help",
     "completion",
@@ -65,6 +66,7 @@ commands:
   check                   validate the Procfile and env files
   env                     show the environment a process gets and where each variable comes from
   export FORMAT LOCATION  write supervisord, systemd, compose or kubernetes configuration
+  init [--dry-run] [--force]  write a Procfile, settings and env files for a Django project
   version                 print the version
   completion SHELL        print the completion script for bash, zsh or fish
 
@@ -84,6 +86,7 @@ commands for a run that is going on (in this app root, or -d DIR):
                           (pip install 'tuirunner[mcp]')
   add NAME -- COMMAND     add a process to the run (a shell, a test run), gone with the run
   remove NAME             stop a process added with add and take it out of the run
+  migrate                 apply the Django migrations (restart the release process)
 
 Env files override the shell environment; later files override earlier ones. Each process also
 gets PORT (base + 100 x the type's position in the Procfile + instance number - 1) and PS
@@ -218,6 +221,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="start in the background and return (then: attach, ps, logs, down)",
     )
+    p.add_argument(
+        "--kill-stray",
+        action="store_true",
+        help="first stop processes an earlier run here left holding the processes' ports",
+    )
 
     p = subs.add_parser("run", help="run a one-off command with the same environment")
     _add_common(p, sub=True)
@@ -250,6 +258,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_common(p, sub=True)
     export.add_arguments(p)
+
+    p = subs.add_parser(
+        "init", help="write a Procfile, settings and env files for the Django project here"
+    )
+    _add_common(p, sub=True)
+    p.add_argument("--dry-run", action="store_true", help="print what would be written")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing Procfile, tuirunner.toml and .env.example (never .env)",
+    )
 
     subs.add_parser("version", help="print the version")
     p = subs.add_parser(
@@ -321,6 +340,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = subs.add_parser("remove", help="stop a process added to the run and take it out")
     _add_app_root(p)
     p.add_argument("name", metavar="NAME")
+    p = subs.add_parser(
+        "migrate", help="apply the Django migrations in the run going on (its release process)"
+    )
+    _add_app_root(p)
+    p.add_argument(
+        "name", nargs="?", metavar="NAME", help="the process whose manage.py to use (no release)"
+    )
     return parser
 
 

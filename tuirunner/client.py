@@ -38,6 +38,7 @@ from tuirunner.protocol import (
     Detach,
     Down,
     Hello,
+    Migrate,
     Op,
     Remove,
     Reply,
@@ -46,6 +47,7 @@ from tuirunner.protocol import (
     Reveal,
     Start,
     Stop,
+    StopStray,
     Write,
     convert_result,
     encode,
@@ -325,6 +327,14 @@ class Client(RunMirror):
 
     def resize(self, name: str, columns: int, rows: int) -> asyncio.Future[Any]:
         return self.request(Resize(name=name, columns=columns, rows=rows))
+
+    def migrate(self, name: str | None = None) -> asyncio.Future[Any]:
+        """Apply the project's migrations (the release oneshot, or a migrate process)."""
+        return self.request(Migrate(name=name))
+
+    def stop_stray(self, name: str) -> asyncio.Future[Any]:
+        """Stop the stray of an earlier run here holding *name*'s port, and restart *name*."""
+        return self.request(StopStray(name=name))
 
     def reveal(self, name: str, variable: str, version: int | None = None) -> asyncio.Future:
         """The real value of a (secret) variable: asked for explicitly, one at a time."""

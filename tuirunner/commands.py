@@ -50,6 +50,8 @@ def print_env_warnings(environment: Environment) -> None:
 
 
 def cmd_start(args: argparse.Namespace) -> int:
+    if getattr(args, "kill_stray", False):
+        kill_strays(args)
     use_tui = args.tui
     if use_tui is None:
         use_tui = sys.stdout.isatty() and sys.stdin.isatty()
@@ -72,6 +74,18 @@ def cmd_start(args: argparse.Namespace) -> int:
         return start_detached(project)
     print_env_warnings(project.environment)
     return run_plain_mode(args, project, instances)
+
+
+def kill_strays(args: argparse.Namespace) -> None:
+    """``--kill-stray``: stop what earlier runs here left holding the processes' ports."""
+    from tuirunner.reachability import kill_strays as stop
+
+    project = load_project(args)
+    instances = formation(
+        project.procfile(), concurrency=project.concurrency, base_port=project.base_port
+    )
+    for line in stop(instances, project.app_root):
+        print(f"{PROG}: {visible_controls(line)}", file=sys.stderr)
 
 
 def start_detached(project: Project) -> int:
@@ -176,6 +190,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     if problems:
         print(f"{PROG}: error: {len(problems)} problem(s) in env files", file=sys.stderr)
         return 1
+    from tuirunner.reachability import port_warnings, service_warnings
+
+    for warning in port_warnings(instances, project.app_root):
+        warn(warning)
+    for warning in service_warnings(project.environment.as_dict()):
+        warn(warning)
     print(f"Valid procfile detected ({', '.join(procfile.names)})", file=sys.stderr)
     if project.settings.path is not None:  # without settings, honcho's output exactly
         print(f"Settings: {visible_controls(project.settings.describe())}", file=sys.stderr)
@@ -267,3 +287,16 @@ def cmd_export(args: argparse.Namespace) -> int:
     project.environment.raise_for_missing_files()
     print_env_warnings(project.environment)
     return export.run(args, project, project.timeout)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """``init``: see tuirunner/scaffold/."""
+    from pathlib import Path
+
+    from tuirunner.scaffold.detect import detect
+    from tuirunner.scaffold.plan import make_plan
+    from tuirunner.scaffold.write import carry_out
+
+    root = Path(args.app_root or ".")
+    plan = make_plan(detect(root), force=args.force)
+    return carry_out(plan, dry_run=args.dry_run)

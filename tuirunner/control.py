@@ -16,7 +16,7 @@ from tuirunner.errors import UserError
 from tuirunner.events import OutputEnded, ProcessInfo, ProcessOutput, format_duration
 from tuirunner.names import UnknownName, resolve
 from tuirunner.output import visible_controls
-from tuirunner.protocol import Add, Down, Remove, Restart, Sample, Stop
+from tuirunner.protocol import Add, Down, Migrate, Remove, Restart, Sample, Stop
 
 PROG = "tuirunner"
 
@@ -111,7 +111,24 @@ def ps_json(p: ProcessInfo, now: float) -> dict:
         "cpu_percent": p.cpu,
         "memory_mb": p.memory,
         "listening_ports": None if p.ports is None else list(p.ports),
+        "migrations": p.migrations,
+        "port_holder": p.port_holder,
+        "stray_pid": p.stray_pid,
     }
+
+
+def migrate(args: argparse.Namespace) -> int:
+    """``migrate``: apply the migrations in the run going on (the ``release`` oneshot, or a
+    ``migrate`` process added to the run)."""
+    client = Client.connect(_root(args), output=False, tail=0)
+    try:
+        done: str = client.call(Migrate(name=getattr(args, "name", None)))
+    except KeeperError as exc:
+        raise UserError(f"migrate: {exc}") from None
+    finally:
+        client.close()
+    print(visible_controls(done))
+    return 0
 
 
 def _control(args: argparse.Namespace, op: Restart | Stop, done: str) -> int:

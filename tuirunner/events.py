@@ -150,6 +150,10 @@ class ProcessInfo:
     on_demand: bool = False  # PENDING: in the run, not started until started by hand
     added: bool = False  # added to the run by hand (tuirunner add, a): x removes it
     stale_settings: str | None = None  # what an edit changed that its next start takes ("command")
+    # --- what it says about the project (tuirunner/migrations.py, tuirunner/portholders.py) ---
+    migrations: str | None = None  # "2 unapplied migrations (polls)", "models changed, no …"
+    port_holder: str | None = None  # who listens on its PORT already (before it started)
+    stray_pid: int | None = None  # that holder, when it is a stray of this app root's own run
     # --- resource use of its whole process tree, while sampled (None: not sampled) ---
     cpu: int | None = None  # percent of one CPU
     memory: int | None = None  # resident memory, MB
@@ -196,6 +200,11 @@ class ProcessInfo:
         completed``, ``blocked: release.1 exited with code 1``, ``crashed 4× in 60 s — next try
         in 8 s``, ``ready``, ``restarted: models.py changed``; None when there is nothing to say.
         *now* is wall-clock time (default: now)."""
+        notes = [n for n in (self.port_holder, self.migrations) if n]
+        detail = self._policy_detail(now)
+        return ", ".join([*notes, detail] if detail else notes) or None
+
+    def _policy_detail(self, now: float | None) -> str | None:
         if self.state is State.PENDING:
             if self.blocked:
                 return f"blocked: {self.blocked}"

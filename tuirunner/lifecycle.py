@@ -15,7 +15,7 @@ import time
 from collections.abc import AsyncIterator, Iterable
 from typing import TYPE_CHECKING
 
-from tuirunner import groups
+from tuirunner import groups, portholders
 from tuirunner.environment import Environment
 from tuirunner.events import (
     ExitStatus,
@@ -310,6 +310,7 @@ class Lifecycle:
         reason, proc.start_reason = proc.start_reason, None
         self.open_log(proc)
         reaper = self.sup.reaper  # its SIGCHLD handler must be there before the child can exit
+        self.check_port(proc)
         try:
             spawned = spawn_on_pty(
                 [self.sup.shell, "-c", proc.command],
@@ -383,6 +384,19 @@ class Lifecycle:
                 Notice(proc, f"{proc.name}: its stop command {outcome}", NoticeKind.ERROR)
             )
         self.runner_line(proc, f"\x1b[2m── {proc.name}: stop command {outcome}\x1b[0m")
+    def check_port(self, proc: ManagedProcess) -> None:
+        """Before *proc* starts: if its ``PORT`` is taken already, say by whom (its pane, its
+        header, ``ps``), and whether it is a stray of this app root's earlier run (``K``)."""
+        found = portholders.holders(proc.port) if portholders.uses_port(proc.command) else []
+        if not found:
+            proc.port_holder = proc.stray_pid = None
+            return
+        holder = found[0]
+        stray = holder.is_stray_of(self.sup.app_root, self.sup.run_id)
+        proc.port_holder = holder.describe(proc.port, self.sup.app_root)
+        proc.stray_pid = holder.pid if stray else None
+        hint = "; press K to stop it (or: tuirunner start --kill-stray)" if stray else ""
+        self.runner_line(proc, f"\x1b[33mtuirunner: {proc.port_holder}{hint}\x1b[0m")
 
     def feed(self, proc: ManagedProcess, data: bytes) -> None:
         """What its terminal gave (a batch): into the buffer, the log file, the events."""

@@ -15,6 +15,7 @@ from tuirunner.protocol import (
     Add,
     Detach,
     Down,
+    Migrate,
     Op,
     Remove,
     Resize,
@@ -23,6 +24,7 @@ from tuirunner.protocol import (
     Sample,
     Start,
     Stop,
+    StopStray,
     Write,
 )
 
@@ -130,6 +132,52 @@ async def remove(keeper: Keeper, session: Session, op: Remove) -> list[str]:
     """A process added to the run, stopped and taken out of it."""
     assert keeper.reshape is not None
     return await keeper.reshape.remove(op.name)
+async def migrate(keeper: Keeper, session: Session, op: Migrate) -> str:
+    """Apply the migrations (issue 20): restart the project's ``release`` oneshot, or else add
+    a ``migrate`` process (see :meth:`tuirunner.djangowatch.DjangoWatch.migrate_plan`). The
+    marks clear once it completes."""
+    sup = keeper.supervisor
+    assert sup is not None
+    plan = sup.django.migrate_plan(op.name)
+    if plan.release:
+        for name in plan.release:
+            sup.life.task(sup.restart(name))
+        return f"restarting {', '.join(plan.release)}"
+    existing = [p for p in sup.processes if p.type == plan.name]
+    if existing:  # added by an earlier migrate: run it again
+        for proc in existing:
+            sup.life.task(sup.restart(proc.name))
+        return f"restarting {', '.join(p.name for p in existing)}: {existing[0].command}"
+    add = HANDLERS.get(Add)
+    if add is None:
+        raise ValueError(
+            f"no release process to restart; add one running `{plan.command}` "
+            "(tuirunner init writes it)"
+        )
+    await add(keeper, session, Add(name=plan.name, command=plan.command))
+    return f"started {plan.name}: {plan.command}"
+
+
+async def stop_stray(keeper: Keeper, session: Session, op: StopStray) -> str:
+    """Stop the stray of an earlier run here that holds *name*'s port (checked again first:
+    nothing else is ever touched), then start *name* again."""
+    from tuirunner import portholders
+
+    sup = keeper.supervisor
+    assert sup is not None
+    proc = sup.get(op.name)
+    pid = proc.stray_pid
+    if pid is None:
+        raise ValueError(f"{proc.name}: nothing left behind by an earlier run holds its port")
+    loop = asyncio.get_running_loop()
+    stopped = await loop.run_in_executor(
+        None, portholders.stop_stray, pid, sup.app_root, sup.run_id
+    )
+    proc.stray_pid = None
+    proc.port_holder = None
+    sup.life.info_changed(proc)
+    sup.life.task(sup.restart(proc.name))
+    return f"stopped pid {', '.join(map(str, stopped))}; restarting {proc.name}"
 
 
 Handler = Callable[["Keeper", "Session", Any], Awaitable[Any]]
@@ -146,4 +194,6 @@ HANDLERS: dict[type[Op], Handler] = {
     Reveal: reveal,
     Add: add,
     Remove: remove,
+    Migrate: migrate,
+    StopStray: stop_stray,
 }

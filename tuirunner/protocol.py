@@ -140,8 +140,40 @@ class Remove(Op, tag="remove", kw_only=True):
     Result: ClassVar[Any] = list[str]
 
 
+class Migrate(Op, tag="migrate", kw_only=True):
+    """Apply the project's migrations: restart its ``release`` oneshot, or add a process
+    running ``manage.py migrate`` (*name*: the process whose manage.py to use). Result: what
+    was done, in words."""
+
+    name: str | None = None
+
+    Result: ClassVar[Any] = str
+
+
+class StopStray(Op, tag="stop_stray", kw_only=True):
+    """Stop what holds process *name*'s port when it is a stray of an earlier run in this app
+    root (``ProcessInfo.stray_pid``), then start *name* again. Result: what was done."""
+
+    name: str
+
+    Result: ClassVar[Any] = str
+
+
 Request = (
-    Hello | Restart | Start | Stop | Sample | Down | Detach | Write | Resize | Reveal | Add | Remove
+    Hello
+    | Restart
+    | Start
+    | Stop
+    | Sample
+    | Down
+    | Detach
+    | Write
+    | Resize
+    | Reveal
+    | Add
+    | Remove
+    | Migrate
+    | StopStray
 )
 
 # --- keeper -> client ---------------------------------------------------------------------------

@@ -59,6 +59,8 @@ def invalid(check: ReadyCheck, env: Mapping[str, str]) -> str | None:
             check.url(env)
         elif check.kind is ReadyKind.PORT:
             check.address(env)
+        elif check.kind is ReadyKind.URL:
+            check.service(env)
     except ValueError as exc:
         return str(exc)
     return None
@@ -87,6 +89,12 @@ async def attempt(
             return await asyncio.wait_for(_port(host, port), timeout)
         if check.kind is ReadyKind.COMMAND:
             return await _command(check.target, env, timeout, cwd, reaper, shell)
+        if check.kind is ReadyKind.URL:
+            service = check.service(env)
+            try:
+                return await asyncio.wait_for(_port(service.host, service.port), timeout)
+            except (OSError, TimeoutError) as exc:
+                return f"{service.describe()}: {_error(exc)}"
     except ValueError as exc:  # a $VARIABLE that is not set, a port that is not a number
         return str(exc)
     except (OSError, TimeoutError, ssl.SSLError, asyncio.IncompleteReadError) as exc:
@@ -242,6 +250,8 @@ class Checks:
         self.passed = passed
         self.failed = failed
         self.trying = trying  # (proc, last failure, tries so far, seconds since the start)
+        #: Tells a process's pane what a check waits for (``waiting for postgres at …``).
+        self.say: Callable[[ManagedProcess, str], None] | None = None
 
     def start(self, proc: ManagedProcess, env: Mapping[str, str]) -> None:
         """*proc* was just started with *env*: check it until it passes or its timeout."""
@@ -249,6 +259,8 @@ class Checks:
         assert check is not None
         if check.kind is ReadyKind.LOG:
             proc._log_check = check.pattern
+        elif check.kind is ReadyKind.URL and self.say is not None and invalid(check, env) is None:
+            self.say(proc, f"tuirunner: waiting for {check.service(env).describe()}")
         proc._ready_task = asyncio.get_running_loop().create_task(
             self._poll(proc, dict(env)), name=f"ready {proc.name}"
         )

@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from tuirunner import groups, health, readiness
+from tuirunner.djangowatch import DjangoWatch
 from tuirunner.environment import EnvChange, Environment, layered_diff, process_layers
 from tuirunner.events import (
     Event,
@@ -112,6 +113,8 @@ class Supervisor:
             self.stop_timeout,
             lambda: self.policy.shutting_down,
         )
+        self.django = DjangoWatch(self)  # unapplied migrations (issue 20)
+        self.subscribe(self.django.on_event)
         self.checks = readiness.Checks(
             self.app_root,
             shell,
@@ -128,6 +131,7 @@ class Supervisor:
             self.environment_for,
             self.life.health_changed,
         )
+        self.checks.say = self.life.runner_line
 
     @property
     def reaper(self) -> Reaper:

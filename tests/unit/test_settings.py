@@ -304,6 +304,7 @@ def test_watched_ignores_defaults_user_patterns_and_log_files(tmp_path):
             "colours = true",
             "colours: unknown key (valid keys: procfile, env, port, timeout, scrollback, "
             "formation, processes, groups)",
+            "formation, makemigrations_check, processes)",
         ),
         (
             "[tool.tuirunner]\nport = 1",
@@ -320,7 +321,7 @@ def test_validation_errors_of_global_keys(tmp_path, text, message):
 
 _ONE_OF_RESTART = 'expected "no", "on-failure" or "always"'
 _ONE_OF_CONDITION = 'expected "started", "ready" or "completed"'
-_ONE_CHECK = "needs one check: http, port, log or command"
+_ONE_CHECK = "needs one check: http, port, log, command or url"
 _HTTP_URL = "expected an http:// or https:// URL with a host"
 _STOPPING = "does not stop a process; use SIGTERM, SIGINT, SIGQUIT, SIGHUP or SIGKILL"
 
@@ -367,6 +368,8 @@ _STOPPING = "does not stop a process; use SIGTERM, SIGINT, SIGQUIT, SIGHUP or SI
             "ready = { tcp = 80 }",
             "ready.tcp: unknown key (valid keys: http, port, log, command, host, timeout, "
             "interval, headers)",
+            "ready.tcp: unknown key (valid keys: http, port, log, command, url, host, "
+            "timeout, interval)",
         ),
         ("ready = { http = 5 }", "ready.http: expected a string, got 5"),
         ('ready = { http = "ftp://x/" }', f'ready.http: {_HTTP_URL}, got "ftp://x/"'),

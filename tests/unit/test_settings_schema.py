@@ -101,6 +101,7 @@ def test_the_keys_in_messages_come_from_the_schema_in_the_documented_order():
         "timeout",
         "scrollback",
         "formation",
+        "makemigrations_check",
         "processes",
         "groups",
     )
@@ -114,6 +115,10 @@ def test_the_keys_in_messages_come_from_the_schema_in_the_documented_order():
         "timeout",
         "interval",
         "headers",
+        "url",
+        "host",
+        "timeout",
+        "interval",
     )
     assert (BACKOFF_KEYS, DEPENDENCY_KEYS) == (
         ("initial", "max", "reset_after"),

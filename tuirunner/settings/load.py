@@ -242,6 +242,7 @@ class _Builder:
             timeout=t.timeout,
             scrollback=t.scrollback,
             formation=t.formation,
+            makemigrations_check=t.makemigrations_check,
             processes=processes,
             groups=self.groups(t.groups),
         )
@@ -354,7 +355,7 @@ class _Builder:
     def ready(self, t: ReadyTable, keys: Key) -> ReadyCheck:
         kinds = [kind for kind in READY_KINDS if getattr(t, kind) is not None]
         if not kinds:
-            self.fail(keys, f"needs one check: {', '.join(READY_KINDS[:-1])} or command")
+            self.fail(keys, f"needs one check: {', '.join(READY_KINDS[:-1])} or {READY_KINDS[-1]}")
         if len(kinds) > 1:
             self.fail(keys, f"{' and '.join(kinds)} cannot be combined; choose one check")
         kind = ReadyKind(kinds[0])
@@ -381,6 +382,8 @@ class _Builder:
         target = self.ready_port(value, k) if kind is ReadyKind.PORT else value
         if kind is ReadyKind.HTTP:
             self.check_url(target, k)
+        elif kind is ReadyKind.URL:
+            self.check_service_url(target, k)
         elif kind is ReadyKind.LOG:
             try:
                 re.compile(target)
@@ -416,6 +419,25 @@ class _Builder:
         if not 0 < value < 65536:
             self.fail(keys, f"port {value} is out of range (1 to 65535)")
         return str(value)
+
+    def check_service_url(self, url: str, keys: Key) -> None:
+        """``ready.url``: a variable (``$DATABASE_URL``), or a URL of a known service."""
+        from tuirunner.services import parse_service, scheme_of
+
+        if VARIABLE.fullmatch(url.strip()):
+            return
+        if scheme_of(url) is None:
+            self.fail(
+                keys,
+                'expected a variable such as "$DATABASE_URL" or a service URL '
+                "(postgres://, redis://, …)",
+            )
+        try:
+            service = parse_service(VARIABLE.sub("1", url))  # "$PGPORT": known at start
+        except ValueError as exc:
+            self.fail(keys, str(exc))
+        if service is None:
+            self.fail(keys, "this URL names no server to wait for")
 
     def check_url(self, url: str, keys: Key) -> None:
         from urllib.parse import urlsplit  # only with an http check

@@ -120,6 +120,7 @@ class ReadyKind(StrEnum):
     PORT = "port"  # a TCP connection to host:port succeeds
     LOG = "log"  # a line of the process's output (ANSI codes stripped) matches a regex
     COMMAND = "command"  # a shell command exits 0
+    URL = "url"  # the service a URL names (postgres://…, "$DATABASE_URL") accepts a connection
 
 
 class Dependency(Struct, frozen=True):
@@ -174,6 +175,21 @@ class ReadyCheck(Struct, frozen=True):
             return expand_variables(self.target, env)
         except ValueError as exc:
             raise ValueError(f"ready.{self.kind.value}: {exc}") from None
+
+    def service(self, env: Mapping[str, str]):
+        """The service of a ``url`` check (:class:`tuirunner.services.Service`), named after
+        the variable it comes from; ValueError if it is not set or names nothing to check."""
+        from tuirunner.services import parse_service
+
+        value = self._expand(env)
+        variable = self.target.strip().lstrip("$").strip("{}") if "$" in self.target else None
+        label = variable or "ready.url"
+        if not value:
+            raise ValueError(f"ready.url: {label} is empty")
+        service = parse_service(value, variable)
+        if service is None:
+            raise ValueError(f"ready.url: {label} names no server to wait for")
+        return service
 
     @property
     def pattern(self) -> re.Pattern[str]:
@@ -263,6 +279,8 @@ class Settings(Struct, frozen=True):
     timeout: float | None = None
     scrollback: int | None = None
     formation: dict[str, int] = {}  # may contain "all"
+    # On a models.py change seen by runserver: makemigrations --check --dry-run (issue 20).
+    makemigrations_check: bool = False
     processes: dict[str, ProcessSettings] = {}
     groups: dict[str, tuple[str, ...]] = {}  # a name for several process types
     local: Path | None = None  # the per-developer file merged over *path* (LOCAL_FILE)

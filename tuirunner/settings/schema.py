@@ -74,6 +74,7 @@ class ReadyTable(Struct, forbid_unknown_fields=True):
     port: Annotated[int | str, Meta(extra={"expected": PORT_OR_VARIABLE})] | None = None
     log: NonEmpty | None = None
     command: NonEmpty | None = None
+    url: NonEmpty | None = None  # a service URL, or the variable holding one ("$DATABASE_URL")
     host: NonEmpty | None = None
     timeout: ReadyTimeout | None = None
     interval: ReadyInterval | None = None
@@ -124,6 +125,7 @@ class SettingsTable(Struct, forbid_unknown_fields=True):
     timeout: Seconds | None = None
     scrollback: Annotated[int, Meta(ge=1, le=MAX_SCROLLBACK)] | None = None
     formation: dict[str, Annotated[int, Meta(ge=0, le=MAX_CONCURRENCY)]] = {}
+    makemigrations_check: bool = False
     processes: dict[str, ProcessTable] = {}
     groups: dict[
         str, Annotated[Strings, Meta(extra={"expected": "an array of process names"})]

@@ -97,6 +97,31 @@ class Actions(App[int]):
                 timeout=5,
             )
 
+    def migrations_pending(self) -> bool:
+        return any(p.migrations and "unapplied" in p.migrations for p in self.client)
+
+    def marks(self) -> tuple[bool, bool]:
+        """What decides whether the Migrate and Stop-stray keys show."""
+        return self.migrations_pending(), self.client.get(self.current).stray_pid is not None
+
+    def action_migrate(self) -> None:
+        """Apply the migrations: the keeper restarts the release process (or adds one)."""
+        future = self.client.migrate()
+        self.command("migrate", future)
+        future.add_done_callback(self._migrate_done)
+
+    def _migrate_done(self, future: asyncio.Future[Any]) -> None:
+        if future.cancelled() or future.exception() is not None or not self.is_running:
+            return
+        self.notify(str(future.result()), markup=False, timeout=5)
+
+    def action_stop_stray(self) -> None:
+        """Stop what an earlier run here left holding the focused process's port."""
+        name = self.current
+        future = self.client.stop_stray(name)
+        self.command(f"stop the stray holding {name}'s port", future)
+        future.add_done_callback(self._migrate_done)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if self.input_target is not None:
             # Keys go to the process: only Esc means something here.
@@ -105,6 +130,10 @@ class Actions(App[int]):
             return False
         if action == "restart_stale":
             return not self.quitting and bool(self.client.stale_processes())
+        if action == "migrate":
+            return not self.quitting and self.migrations_pending()
+        if action == "stop_stray":
+            return not self.quitting and self.client.get(self.current).stray_pid is not None
         if len(self.screen_stack) > 1:  # the inspector or the palette: no pane actions
             return action in ("quit", "command_palette")
         if action == "search" and isinstance(self.focused, SearchInput):

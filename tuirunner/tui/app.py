@@ -77,6 +77,8 @@ class TuirunnerApp(Actions, KeeperEvents, Reshaping, Repainting, SignalHandling,
         Binding("u", "restart_stale", "Restart stale", id="restart_stale"),
         Binding("a", "add_process", "Add a process", id="add_process", show=False),
         Binding("x", "remove_process", "Remove", id="remove_process", show=False),
+        Binding("M", "migrate", "Migrate", id="migrate"),
+        Binding("K", "stop_stray", "Stop stray", id="stop_stray"),
         *(Binding(str(n), f"select({n})", f"Pane {n}", show=False) for n in range(1, 10)),
     ]
 

@@ -54,6 +54,19 @@ class ProcessCommands(Provider):
                 (f"Start {group}", partial(app.group_command, "start", group), shown),
                 (f"Stop {group}", partial(app.group_command, "stop", group), shown),
             ]
+        stray = [p.name for p in app.client if p.stray_pid is not None]
+        for name in stray:
+            commands.append(
+                (
+                    f"Stop the stray holding {name}'s port",
+                    partial(app.client.stop_stray, name),
+                    "A process an earlier run here left behind",
+                )
+            )
+        if app.migrations_pending():
+            commands.append(
+                ("Apply migrations", app.action_migrate, "Run the release process (migrate)")
+            )
         commands += [
             ("Add a process", app.action_add_process, "A command beside the others (a)"),
             ("Restart all", app.action_restart_all, "Restart every process"),

@@ -55,6 +55,7 @@ class KeeperEvents(App[int]):
         def _schedule_uptime(self) -> None: ...
         def action_leave_input_mode(self) -> None: ...
         def _reshaped(self, event: object) -> None: ...
+        def marks(self) -> tuple[bool, bool]: ...
 
     def _on_client_event(self, event: object) -> None:
         if isinstance(event, ProcessOutput | RunnerLine | OutputEnded):
@@ -63,6 +64,10 @@ class KeeperEvents(App[int]):
             self._state_changed(event)
         elif isinstance(event, InfoChanged):
             self._show(event.process)
+            marks = self.marks()
+            if marks != getattr(self, "_marks_shown", False):
+                self._marks_shown = marks
+                self.refresh_bindings()  # the Migrate key comes and goes
             self._schedule_uptime()  # a countdown (next try in …) may start or end
         elif isinstance(event, Notice) and event.kind is NoticeKind.KILLED and not self.quitting:
             self.notify(event.message, severity="warning", markup=False)
