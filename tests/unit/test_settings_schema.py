@@ -111,14 +111,11 @@ def test_the_keys_in_messages_come_from_the_schema_in_the_documented_order():
         "port",
         "log",
         "command",
-        "host",
-        "timeout",
-        "interval",
-        "headers",
         "url",
         "host",
         "timeout",
         "interval",
+        "headers",
     )
     assert (BACKOFF_KEYS, DEPENDENCY_KEYS) == (
         ("initial", "max", "reset_after"),
