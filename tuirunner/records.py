@@ -148,7 +148,8 @@ GOALS = ("ready", "running", "completed")
 
 def verdict(proc: ProcessInfo, goal: str) -> tuple[bool, str] | None:
     """Where *proc* stands for ``wait --GOAL``: (True, how) once reached, (False, why) once it
-    cannot be (it crashed, is blocked, or was stopped), None while it may still be."""
+    cannot be (it crashed, is blocked, or was stopped), None while it may still be. A oneshot
+    that completed has reached every goal."""
     label = proc.label()[0]
     if proc.crashed:
         exit = proc.exit
@@ -160,12 +161,13 @@ def verdict(proc: ProcessInfo, goal: str) -> tuple[bool, str] | None:
         return False, f"{proc.name} crashed ({how})"
     if proc.blocked and proc.state is State.PENDING:
         return False, f"{proc.name} is blocked: {proc.blocked}"
-    if goal == "completed":
-        if proc.state is State.EXITED and proc.exit is not None and proc.exit.success:
-            return True, f"{proc.name} completed"
-    elif goal == "running" and proc.state in (State.STARTING, State.RUNNING):
+    completed = proc.state is State.EXITED and proc.exit is not None and proc.exit.success
+    if completed and (goal == "completed" or proc.oneshot):
+        # A oneshot that completed did all it does: ready and running mean that too.
+        return True, f"{proc.name} completed"
+    if goal == "running" and proc.state in (State.STARTING, State.RUNNING):
         return True, f"{proc.name} is running (pid {proc.pid})"
-    elif goal == "ready" and proc.state is State.RUNNING and proc.ready is not False:
+    if goal == "ready" and proc.state is State.RUNNING and proc.ready is not False:
         return True, f"{proc.name} is ready (pid {proc.pid})"
     if not proc.active and proc.state in (State.STOPPED, State.EXITED):
         return False, f"{proc.name} is {label}, not {goal}"

@@ -81,7 +81,8 @@ def test_bash_offers_the_run_s_processes(running):
 
 def test_bash_without_a_run_offers_the_procfile_s(project):
     offered = bash_complete(project, "tuirunner stop ")
-    assert {name for name in offered if not name.startswith("-")} == {"web", "worker", "mail", "web.1", "worker.1", "mail.1"}
+    names = {name for name in offered if not name.startswith("-")}
+    assert names == {"web", "worker", "mail", "web.1", "worker.1", "mail.1"}
 
 
 def test_bash_completes_commands_and_options(project):

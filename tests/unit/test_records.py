@@ -122,6 +122,16 @@ def test_a_crash_record_and_its_line():
             "completed",
             (True, "web.1 completed"),
         ),
+        (
+            {"state": State.EXITED, "exit": ExitStatus(returncode=0), "oneshot": True},
+            "ready",
+            (True, "web.1 completed"),
+        ),
+        (
+            {"state": State.EXITED, "exit": ExitStatus(returncode=0)},
+            "running",
+            (False, "web.1 is exited 0, not running"),
+        ),
         ({"state": State.RUNNING, "pid": 1}, "completed", None),
         ({"state": State.STOPPED}, "ready", (False, "web.1 is stopped, not ready")),
     ],
