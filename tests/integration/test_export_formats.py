@@ -230,7 +230,9 @@ def test_compose_services_map_the_settings(project, tmp_path):
     }
     check = web["healthcheck"]
     assert check["test"][0] == "CMD-SHELL" and "$${PORT}/health?x=1" in check["test"][1]
-    assert check["start_period"] == "120s" and check["start_interval"] == "500ms"
+    assert (
+        check["start_period"] == "120s" and check["start_interval"] == "5s"
+    )  # the longest pause of its backoff
     assert "healthcheck" not in worker
     assert (release["restart"], web["restart"], worker["restart"]) == ("on-failure", "no", "always")
     assert web["stop_signal"] == "SIGINT" and web["stop_grace_period"] == "3s"
