@@ -416,6 +416,10 @@ _STOPPING = "does not stop a process; use SIGTERM, SIGINT, SIGQUIT, SIGHUP or SI
         ("health = { port = 80, failures = 0 }", "health.failures: must be from 1 to 100, got 0"),
         ("port = 0", "port: must be from 1 to 65535, got 0"),
         ('stop_command = ""', "stop_command: must not be empty"),
+        (
+            'env = { TUIRUNNER_PORT_WEB = "1" }',
+            "env.TUIRUNNER_PORT_WEB: TUIRUNNER_PORT_WEB is set by tuirunner for each process",
+        ),
         ("ready = { port = 80, timeout = 0 }", "ready.timeout: must be greater than 0, got 0"),
         (
             "ready = { port = 80, interval = -1 }",
