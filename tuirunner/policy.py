@@ -23,7 +23,11 @@ the policy needs to know of the supervisor's side (``wanted``, ``restart_armed``
   row. A manual start or restart resets that, a manual stop cancels it.
 - **Stopping.** A stop of several processes stops the dependents first: a process waits until
   the processes being stopped with it that depend on it (directly or not) are gone
-  (:meth:`Policy.stop_waits_for`); unrelated ones stop in parallel.
+  (:meth:`Policy.stop_waits_for`); unrelated ones stop in parallel. Before its stop signal
+  comes its ``stop_command`` (:func:`stop_steps`), which a stop's time allows for
+  (:meth:`Policy.stop_duration`).
+- **Health.** A ready process that failed its ``health`` check ``failures`` times in a row is
+  restarted if its ``autorestart`` restarts failed processes (:func:`unhealthy`).
 """
 
 from __future__ import annotations

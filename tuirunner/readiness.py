@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import os
 import signal
 import ssl
@@ -31,7 +30,6 @@ from urllib.parse import urlsplit
 
 from tuirunner.output import strip_ansi
 from tuirunner.settings import ReadyCheck, ReadyKind
-from tuirunner.settings.model import DEFAULT_HTTP_HOST
 from tuirunner.spawn import Reaper, spawn_plain
 
 if TYPE_CHECKING:
@@ -119,19 +117,8 @@ def _tls_context() -> ssl.SSLContext:
 
 
 def host_header(check: ReadyCheck, url: str) -> str:
-    """The Host header of an ``http`` check of *url*: its ``host`` when set; else the URL's
-    host and port, with ``localhost`` for an IP address (``http://127.0.0.1:8000/`` sends
-    ``Host: localhost:8000``, which Django's ``ALLOWED_HOSTS`` in DEBUG accepts)."""
-    if check.host_header is not None:
-        return check.host_header
-    parts = urlsplit(url)
-    name = parts.hostname or DEFAULT_HTTP_HOST
-    try:
-        ipaddress.ip_address(name)
-        name = DEFAULT_HTTP_HOST
-    except ValueError:
-        pass
-    return name if parts.port is None else f"{name}:{parts.port}"
+    """See :meth:`ReadyCheck.host_header_for`."""
+    return check.host_header_for(url)
 
 
 def request(check: ReadyCheck, url: str) -> bytes:

@@ -210,9 +210,15 @@ def test_compose_services_map_the_settings(project, tmp_path):
     assert web["init"] is True
     assert web["env_file"] == ["../myapp/.env"]
     assert (out / web["env_file"][0]).resolve() == (project / ".env").resolve()
-    assert web["environment"] == {"PORT": "5100"}
+    ports = {
+        "TUIRUNNER_PORT_RELEASE": "5000",
+        "TUIRUNNER_PORT_WEB": "5100",
+        "TUIRUNNER_PORT_WORKER": "5200",
+    }
+    assert web["environment"] == {"PORT": "5100", **ports}
     assert worker["environment"] == {
         "PORT": "5200",
+        **ports,
         "DJANGO_SETTINGS_MODULE": "mysite.settings.worker",
         "WORKER_TOKEN": None,  # secret: taken from the environment of docker compose
     }
@@ -224,7 +230,9 @@ def test_compose_services_map_the_settings(project, tmp_path):
     }
     check = web["healthcheck"]
     assert check["test"][0] == "CMD-SHELL" and "$${PORT}/health?x=1" in check["test"][1]
-    assert check["start_period"] == "120s" and check["start_interval"] == "500ms"
+    assert (
+        check["start_period"] == "120s" and check["start_interval"] == "5s"
+    )  # the longest pause of its backoff
     assert "healthcheck" not in worker
     assert (release["restart"], web["restart"], worker["restart"]) == ("on-failure", "no", "always")
     assert web["stop_signal"] == "SIGINT" and web["stop_grace_period"] == "3s"
@@ -330,6 +338,7 @@ def test_kubernetes_objects_map_the_settings(project, tmp_path):
         "path": "/health?x=1",
         "port": 5100,
         "scheme": "HTTP",
+        "httpHeaders": [{"name": "Host", "value": "localhost:5100"}],  # ALLOWED_HOSTS
     }
     assert container["lifecycle"] == {"stopSignal": "SIGINT"} and pod["os"] == {"name": "linux"}
 

@@ -320,3 +320,29 @@ def test_against_django_the_host_header_passes_and_disallowedhost_gets_a_hint(tm
         assert "ALLOWED_HOSTS" in run_cli(["ps"], tmp_path).stdout
     finally:
         run_cli(["down"], tmp_path)
+
+
+async def test_a_stop_command_that_hangs_is_killed_and_the_signal_follows(tmp_path, cleanup):
+    pf = parse_procfile_text("db: echo up; sleep 600\n", tmp_path / "Procfile")
+    config = settings_from_dict(
+        {"processes": {"db": {"stop_command": "echo trying; sleep 600", "timeout": 0.5}}},
+        tmp_path / "tuirunner.toml",
+    )
+    environment = load_environment([], clean_env(), tmp_path)
+    sup = Supervisor(
+        formation(pf, base_port=free_port_block()), environment, tmp_path, settings=config
+    )
+    cleanup(sup)
+    notices = []
+    sup.subscribe(lambda e: notices.append(getattr(e, "message", None)))
+    sup.start_all()
+    db = sup.get("db.1")
+    await until(lambda: "up" in text(db))
+    await sup.stop("db.1")
+    assert db.state is State.STOPPED
+    out = text(db)
+    assert "trying" in out and "db.1: stop command still running after 0.5 s: killed" in out
+    assert "db.1: its stop command still running after 0.5 s: killed" in notices
+    assert any(n and n.startswith("sending SIGTERM to db.1") for n in notices)
+    assert sup.policy.stop_duration(db) == 1.0  # the guard waits for both
+    await sup.stop_all()

@@ -8,6 +8,10 @@ container has its own network, and the published host ports are a range, one per
 
 Compose interpolates ``$NAME`` and ``${NAME}`` anywhere in the file, so every ``$`` of ours is
 written ``$$``: the container's shell gets ``$PORT`` as written in the Procfile.
+
+``health`` becomes the service's ``healthcheck`` (Compose has one: the ``ready`` check gives it
+its start period); ``stop_command`` has no equivalent (a container stops by its signal).
+``TUIRUNNER_PORT_<TYPE>`` hold each type's port, as tuirunner sets them.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from .model import (
     OutputFile,
     Process,
     duration,
+    port_variables,
     ready_command,
     waits_for_ready,
 )
@@ -63,6 +68,8 @@ def _service(export: Export, process: Process) -> dict[str, Any]:
     if export.env_files:
         service["env_file"] = [_relative(spec.path, export) for spec in export.env_files]
     environment: dict[str, str | None] = {"PORT": str(process.port)}
+    for var in port_variables(export.processes).values():
+        environment[var.name] = var.value
     for var in process.env:
         environment[var.name] = None if var.secret else var.value
         if var.secret:
@@ -89,25 +96,67 @@ def _service(export: Export, process: Process) -> dict[str, Any]:
                 entry["restart"] = True
             depends[dep.name] = entry
         service["depends_on"] = depends
-    if ps.ready is not None and not process.oneshot:
-        check = ready_command(ps.ready)
-        if check is None:
-            export.warn(f"{process.name}: a log ready check has no equivalent in compose")
-        else:
-            service["healthcheck"] = {
-                "test": Flow(["CMD-SHELL", check]),
-                "interval": duration(HEALTHCHECK_INTERVAL),
-                "timeout": duration(PROBE_TIMEOUT),
-                "retries": 3,
-                "start_period": duration(ps.ready.timeout),
-                "start_interval": duration(ps.ready.interval),
-            }
+    healthcheck = _healthcheck(export, process)
+    if healthcheck is not None:
+        service["healthcheck"] = healthcheck
+    if ps.stop_command is not None:
+        export.warn(
+            f"{process.name}: stop_command has no equivalent in compose (a container is "
+            "stopped by its stop signal): it is not exported"
+        )
     service["restart"] = process.autorestart.value
     service["stop_signal"] = process.stop_signal
     service["stop_grace_period"] = duration(process.timeout)
     if export.user:
         service["user"] = export.user
     return service
+
+
+def _healthcheck(export: Export, process: Process) -> dict[str, Any] | None:
+    """Compose has one healthcheck per service: ``health`` (repeated while it runs, its
+    failures in a row as ``retries``), with the ``ready`` check's timeout as its start period;
+    or, without ``health``, the ``ready`` check (what ``service_healthy`` waits for)."""
+    ps = process.settings
+    if process.oneshot:
+        return None
+    ready = ps.ready
+    if ps.health is not None:
+        test = ready_command(ps.health.probe)
+        assert test is not None  # http, port or command
+        probe = ps.health.probe
+        if ready is not None and (ready.kind, ready.target) != (probe.kind, probe.target):
+            export.warn(
+                f"{process.name}: compose has one healthcheck: its health check, which the "
+                "services that wait for it to be ready wait for too"
+            )
+        export.warn(
+            f"{process.name}: docker compose marks an unhealthy container but does not "
+            "restart it (autoheal or Swarm do)"
+        )
+        check: dict[str, Any] = {
+            "test": Flow(["CMD-SHELL", test]),
+            "interval": duration(ps.health.interval),
+            "timeout": duration(ps.health.timeout),
+            "retries": ps.health.failures,
+        }
+        if ready is not None:
+            check["start_period"] = duration(ready.timeout)
+            check["start_interval"] = duration(ready.interval)
+        return check
+    if ready is None:
+        return None
+    test = ready_command(ready)
+    if test is None:
+        export.warn(f"{process.name}: a log ready check has no equivalent in compose")
+        return None
+    return {
+        "test": Flow(["CMD-SHELL", test]),
+        "interval": duration(HEALTHCHECK_INTERVAL),
+        "timeout": duration(PROBE_TIMEOUT),
+        "retries": 3,
+        "start_period": duration(ready.timeout),
+        "start_interval": duration(ready.interval),
+    }
 
 
 def _relative(path, export: Export) -> str:

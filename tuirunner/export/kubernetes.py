@@ -7,6 +7,10 @@
 - a Service per type that listens on ``PORT``. Every replica listens on the same ``PORT``, the
   type's first port, as in Compose.
 
+``health`` becomes a ``livenessProbe`` (``failures`` its ``failureThreshold``), ``stop_command``
+a ``lifecycle.preStop`` hook (run before the stop signal, as in tuirunner); an ``http`` probe
+sends the check's Host header (``localhost`` for a loopback URL) and headers.
+
 Kubernetes has no ``depends_on``: each process must wait for what it needs itself (readiness
 probes and restarts cover most cases); the manifests say so in a comment.
 """
@@ -20,9 +24,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tuirunner.errors import UserError
-from tuirunner.settings import AutoRestart, ReadyKind
+from tuirunner.settings import AutoRestart, ReadyCheck, ReadyKind
 
-from .model import PROBE_TIMEOUT, Export, OutputFile, Process, ready_command, seconds
+from .model import (
+    PROBE_TIMEOUT,
+    Export,
+    OutputFile,
+    Process,
+    port_variables,
+    ready_command,
+    seconds,
+)
 from .quoting import Flow, to_yaml
 
 MAX_NAME = 63
@@ -228,6 +240,7 @@ def _container(
     if config_name is not None:
         container["envFrom"] = [{"configMapRef": {"name": config_name}}]
     env: list[dict[str, Any]] = [{"name": "PORT", "value": str(process.port)}]
+    env += [{"name": v.name, "value": v.value} for v in port_variables(export.processes).values()]
     for var in export.variables:
         if var.secret and var.name not in {v.name for v in process.env}:
             env.append(_secret_ref(var.name, secret_name, var.name))
@@ -239,21 +252,47 @@ def _container(
     container["env"] = sorted(env, key=lambda e: e["name"])
     if process.listens and not process.oneshot:
         container["ports"] = [{"containerPort": process.port}]
-    ready = process.settings.ready
+    ps = process.settings
+    ready = ps.ready
     if ready is not None and not process.oneshot:
-        probe = _probe(export, process)
+        probe = _probe(export, process, ready)
         if probe is None:
             notes.append(f"ready ({ready.kind.value}) has no equivalent in Kubernetes")
             export.warn(f"{process.name}: a log ready check has no equivalent in Kubernetes")
         else:
+            probe["periodSeconds"] = max(1, seconds(ready.interval))
+            probe["timeoutSeconds"] = PROBE_TIMEOUT
             container["readinessProbe"] = probe
+    if ps.health is not None and not process.oneshot:
+        probe = _probe(export, process, ps.health.probe)
+        assert probe is not None  # http, port or command
+        probe["periodSeconds"] = max(1, seconds(ps.health.interval))
+        probe["timeoutSeconds"] = max(1, seconds(ps.health.timeout))
+        probe["failureThreshold"] = ps.health.failures
+        container["livenessProbe"] = probe
+        startup = container.get("readinessProbe")
+        if startup is not None:  # failures count once it is ready, as in tuirunner
+            period = startup["periodSeconds"]
+            startup = {**startup, "failureThreshold": max(1, seconds(ready.timeout / period))}
+            container["startupProbe"] = startup
+    lifecycle: dict[str, Any] = {}
+    if ps.stop_command is not None:
+        # Kubernetes runs it in the container, then sends the stop signal, as tuirunner does.
+        words = (export.shell, "-c", ps.stop_command)
+        lifecycle["preStop"] = {"exec": {"command": Flow([_dollars(w) for w in words])}}
+        notes.append(
+            "stop_command runs in the container (lifecycle.preStop), within "
+            "terminationGracePeriodSeconds"
+        )
     if process.stop_signal != "SIGTERM":
-        container["lifecycle"] = {"stopSignal": process.stop_signal}
+        lifecycle["stopSignal"] = process.stop_signal
         notes.append(
             f"stop_signal {process.stop_signal}: lifecycle.stopSignal needs Kubernetes 1.33 or "
             "later with the ContainerStopSignals feature; otherwise the container gets the "
             f"image's STOPSIGNAL (put STOPSIGNAL {process.stop_signal} in the Dockerfile)"
         )
+    if lifecycle:
+        container["lifecycle"] = lifecycle
     return container
 
 
@@ -261,9 +300,9 @@ def _secret_ref(name: str, secret_name: str, key: str) -> dict[str, Any]:
     return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret_name, "key": key}}}
 
 
-def _probe(export: Export, process: Process) -> dict[str, Any] | None:
-    ready = process.settings.ready
-    assert ready is not None
+def _probe(export: Export, process: Process, ready: ReadyCheck) -> dict[str, Any] | None:
+    """A probe's action for the check *ready* (a ready or a health check); None for a log
+    check."""
     probe: dict[str, Any] = {}
     env = {v.name: v.value for v in export.variables if not v.secret}
     env.update({v.name: v.value for v in process.env if not v.secret})
@@ -274,11 +313,13 @@ def _probe(export: Export, process: Process) -> dict[str, Any] | None:
             url = urlsplit(ready.url(env))
             if url.hostname in _LOOPBACK:
                 path = url.path or "/"
+                headers = [("Host", ready.host_header_for(ready.url(env))), *ready.headers]
                 action = {
                     "httpGet": {
                         "path": path + (f"?{url.query}" if url.query else ""),
                         "port": url.port or (443 if url.scheme == "https" else 80),
                         "scheme": url.scheme.upper(),
+                        "httpHeaders": [{"name": k, "value": v} for k, v in headers],
                     }
                 }
         elif ready.kind is ReadyKind.PORT:
@@ -294,6 +335,4 @@ def _probe(export: Export, process: Process) -> dict[str, Any] | None:
         assert command is not None
         action = {"exec": {"command": Flow([export.shell, "-c", command])}}
     probe.update(action)
-    probe["periodSeconds"] = max(1, seconds(ready.interval))
-    probe["timeoutSeconds"] = PROBE_TIMEOUT
     return probe

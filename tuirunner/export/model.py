@@ -18,9 +18,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import urlsplit
 
 import tuirunner
-from tuirunner.environment import EnvFileSpec, Environment, EnvSource, SourceKind
+from tuirunner.environment import EnvFileSpec, Environment, EnvSource, SourceKind, port_variable
 from tuirunner.errors import UserError
 from tuirunner.procfile import Instance, Procfile, formation
 from tuirunner.secrets import is_masked
@@ -44,7 +45,12 @@ _USES_PORT = re.compile(r"\$(?:PORT\b|\{PORT\})")
 # Ready checks as shell commands, for formats that have no check of their own (systemd's
 # ExecStartPost, Compose's healthcheck): Python is what a Django project's host or image has for
 # sure, unlike curl or nc. A 2xx or 3xx answer (redirects followed) passes, as in tuirunner.
-HTTP_PROBE = "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=5)"
+# The http probe sends the check's Host header and headers ("Name: value" arguments), as
+# tuirunner does (Host: localhost for a URL on an IP address: Django's ALLOWED_HOSTS).
+HTTP_PROBE = (
+    "import sys, urllib.request as u; u.urlopen(u.Request(sys.argv[1], "
+    "headers=dict(h.split(': ', 1) for h in sys.argv[2:])), timeout=5)"
+)
 PORT_PROBE = (
     "import socket, sys; socket.create_connection((sys.argv[1], int(sys.argv[2])), 5).close()"
 )
@@ -164,6 +170,7 @@ class Export:
         """The variables of *process* (and of *instance*: ``PORT``, ``PS``), sorted by name:
         the env files', overridden by the process's ``env`` from the settings."""
         env = {v.name: v for v in self.variables}
+        env.update(port_variables(self.processes))
         env.update({v.name: v for v in process.env})
         if instance is not None:
             env["PORT"] = Variable("PORT", str(instance.port), False, "tuirunner")
@@ -361,11 +368,37 @@ def ready_command(check: ReadyCheck) -> str | None:
         return check.target
     if check.kind is ReadyKind.HTTP:
         url = sh_word_with_variables(check.target)
-        return f"python3 -c {sh_quote(HTTP_PROBE)} {url} >/dev/null 2>&1"
+        headers = [f"Host: {host_header(check)}", *(f"{k}: {v}" for k, v in check.headers)]
+        words = " ".join(sh_word_with_variables(h) for h in headers)
+        return f"python3 -c {sh_quote(HTTP_PROBE)} {url} {words} >/dev/null 2>&1"
     if check.kind is ReadyKind.PORT:
         port = sh_word_with_variables(check.target)
         return f"python3 -c {sh_quote(PORT_PROBE)} {sh_quote(check.host)} {port} >/dev/null 2>&1"
     return None
+
+
+def host_header(check: ReadyCheck) -> str:
+    """The Host header of an ``http`` check as written (``localhost:$PORT``): its ``host``, or
+    the URL's host and port, ``localhost`` for an IP address (see
+    :meth:`~tuirunner.settings.ReadyCheck.host_header_for`, which needs the port's value)."""
+    if check.host_header is not None:
+        return check.host_header
+    netloc = urlsplit(check.target).netloc.rpartition("@")[2]
+    host, colon, port = netloc.rpartition(":") if not netloc.endswith("]") else (netloc, "", "")
+    if not colon:
+        host, port = netloc, ""
+    name = check.host_header_for(f"http://{host}/")
+    return f"{name}:{port}" if port else name
+
+
+def port_variables(processes: Sequence[Process]) -> dict[str, Variable]:
+    """``TUIRUNNER_PORT_<TYPE>`` of every exported type (its first instance's port), as
+    tuirunner sets them."""
+    result: dict[str, Variable] = {}
+    for process in processes:
+        name = port_variable(process.name)
+        result.setdefault(name, Variable(name, str(process.port), False, "tuirunner"))
+    return result
 
 
 def waits_for_ready(export: Export, process: Process, dep: Dependency, format: str) -> bool:

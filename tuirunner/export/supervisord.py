@@ -1,8 +1,9 @@
 """supervisord: ``APP.conf`` with a ``[program:APP-TYPE-N]`` per instance and a ``[group:APP]``,
 for ``[include]`` in supervisord.conf (``files = /etc/supervisor/conf.d/*.conf``).
 
-supervisord has no readiness and no dependencies: ``depends_on`` becomes the start order
-(``priority``), and ``ready`` is not exported (a comment says so).
+supervisord has no readiness, no health checks, no stop commands and no dependencies:
+``depends_on`` becomes the start order (``priority``); ``ready``, ``health`` and
+``stop_command`` are not exported (a comment says so).
 """
 
 from __future__ import annotations
@@ -80,6 +81,16 @@ def _program(
     log_file = os.path.join(export.log_dir, f"{process.name}-{inst.number}.log")
     if ps.ready is not None:
         lines.append(f"; ready ({ps.ready.kind.value}) has no equivalent in supervisord")
+    if ps.health is not None:
+        lines.append(f"; health ({ps.health.probe.kind.value}) has no equivalent in supervisord")
+    if ps.stop_command is not None:
+        lines.append(
+            "; stop_command has no equivalent in supervisord: run it before (or after) "
+            f"supervisorctl stop: {_comment(ps.stop_command)}"
+        )
+        export.warn(
+            f"{process.name}: stop_command has no equivalent in supervisord: it is a comment"
+        )
     if process.dependencies:
         deps = ", ".join(f"{d.name} ({d.condition.value})" for d in process.dependencies)
         lines.append(f"; depends on {deps}: supervisord starts it after them but does not wait")
@@ -103,6 +114,11 @@ def _program(
         f"stdout_logfile_backups={ps.log_backups}",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _comment(text: str) -> str:
+    """*text* on one comment line."""
+    return " ".join(text.split())
 
 
 def _plain(text: str, what: str) -> str:

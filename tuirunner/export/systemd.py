@@ -7,6 +7,8 @@ local user. The two never set the same name, so their precedence does not matter
 
 ``ready`` becomes an ``ExecStartPost=`` loop: systemd considers the service started (and starts
 the units ordered ``After=`` it) only once that loop has exited, within ``TimeoutStartSec=``.
+``stop_command`` becomes ``ExecStop=`` (systemd runs it, then sends ``KillSignal=`` to what is
+left, as tuirunner does); ``health`` has no equivalent (a comment and a warning say so).
 """
 
 from __future__ import annotations
@@ -142,6 +144,14 @@ def _service(export: Export, process: Process, inst: Instance, env_file: OutputF
                 f"ExecStartPost={_exec([export.shell, '-c', loop])}",
                 f"TimeoutStartSec={duration(ps.ready.timeout)}",
             ]
+    if ps.stop_command is not None:  # systemd runs it, then signals what is left
+        service.append(f"ExecStop={_exec([export.shell, '-c', ps.stop_command])}")
+    if ps.health is not None:
+        service.insert(1, f"# health ({ps.health.probe.kind.value}) has no equivalent in systemd")
+        export.warn(
+            f"{process.name}: a health check has no equivalent in systemd (its watchdog needs "
+            "the process to notify it): it is not exported"
+        )
     service.append(f"Restart={process.autorestart.value}")
     if process.autorestart is not AutoRestart.NO:
         service.append(f"RestartSec={duration(ps.backoff.initial)}")

@@ -485,7 +485,7 @@ class _Builder:
             k = (*keys, name)
             if not _ENV_NAME.fullmatch(name):
                 self.fail(k, "not a valid variable name (letters, digits and _)")
-            if name in RESERVED_VARIABLES:
+            if name in RESERVED_VARIABLES or name.startswith("TUIRUNNER_PORT_"):
                 self.fail(k, f"{name} is set by tuirunner for each process")
             if "\0" in text:
                 self.fail(k, "must not contain a NUL character")

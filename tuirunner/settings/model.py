@@ -3,6 +3,7 @@ validated file (``ProcessSettings()`` and ``Settings()`` are the defaults: no po
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 import signal
@@ -148,6 +149,23 @@ class ReadyCheck(Struct, frozen=True):
     # and more headers, as (name, value) pairs in the order written.
     host_header: str | None = None
     headers: tuple[tuple[str, str], ...] = ()
+
+    def host_header_for(self, url: str) -> str:
+        """The Host header of an ``http`` check of *url*: ``host`` when set; else the URL's
+        host and port, with ``localhost`` for an IP address (``http://127.0.0.1:8000/`` sends
+        ``Host: localhost:8000``, which Django's ``ALLOWED_HOSTS`` in DEBUG accepts)."""
+        if self.host_header is not None:
+            return self.host_header
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url)
+        name = parts.hostname or DEFAULT_HTTP_HOST
+        try:
+            ipaddress.ip_address(name)
+            name = DEFAULT_HTTP_HOST
+        except ValueError:
+            pass
+        return name if parts.port is None else f"{name}:{parts.port}"
 
     def delays(self) -> Iterator[float]:
         """The delays before each attempt: :data:`READY_FIRST_DELAY`, doubled up to
