@@ -102,6 +102,8 @@ def test_the_keys_in_messages_come_from_the_schema_in_the_documented_order():
         "scrollback",
         "formation",
         "processes",
+        "editor",
+        "notify_on_crash",
     )
     assert PROCESS_KEYS[:4] == ("oneshot", "depends_on", "ready", "autorestart")
     assert READY_KEYS == ("http", "port", "log", "command", "host", "timeout", "interval")

@@ -121,3 +121,17 @@ def test_prompts():
         assert at_prompt(prompt), prompt
     for other in ("", "loading", "50% done", "Starting server:"):
         assert not at_prompt(other), other
+
+
+def test_the_editor_command():
+    from tuirunner.editor import editor_command
+
+    assert editor_command("code -g {file}:{line}", {"EDITOR": "vi"}, "/a b.py", 3) == [
+        "code",
+        "-g",
+        "/a b.py:3",
+    ]
+    env = {"VISUAL": "emacsclient -t", "EDITOR": "vi"}
+    assert editor_command(None, env, "x.py", 7) == ["emacsclient", "-t", "+7", "x.py"]
+    assert editor_command(None, {"EDITOR": "nvim"}, "x.py", 7) == ["nvim", "+7", "x.py"]
+    assert editor_command(None, {}, "x.py", 7) is None

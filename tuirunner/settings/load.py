@@ -186,7 +186,24 @@ class _Builder:
             scrollback=t.scrollback,
             formation=t.formation,
             processes=processes,
+            editor=self.editor(t.editor),
+            notify_on_crash=t.notify_on_crash,
         )
+
+    def editor(self, value: str | None) -> str | None:
+        """A command line with ``{file}`` (and ``{line}``), split as a shell would."""
+        if value is None:
+            return None
+        import shlex
+
+        try:
+            words = shlex.split(value)
+        except ValueError as exc:
+            self.fail(("editor",), f"not a valid command line: {exc}")
+        if not words or not any("{file}" in word for word in words):
+            example = '"code -g {file}:{line}"'
+            self.fail(("editor",), f"expected a command with {{file}}, such as {example}")
+        return value
 
     def process(self, name: str, t: ProcessTable) -> ProcessSettings:
         k: Key = ("processes", name)

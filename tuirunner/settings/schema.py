@@ -27,7 +27,13 @@ from tuirunner.limits import (
     MIN_LOG_MAX_BYTES,
     MIN_READY_INTERVAL,
 )
-from tuirunner.settings.model import MAX_CONCURRENCY, AutoRestart, Condition, ReadyKind
+from tuirunner.settings.model import (
+    MAX_CONCURRENCY,
+    AutoRestart,
+    Condition,
+    CrashNotice,
+    ReadyKind,
+)
 
 NonEmpty = Annotated[str, Meta(pattern=r"\A(?=[\s\S]*\S)[^\x00]*\Z")]  # not blank, no NUL
 # Every number has a range (nan fails any bound, inf the upper one): README, "Settings".
@@ -104,6 +110,9 @@ class SettingsTable(Struct, forbid_unknown_fields=True):
     scrollback: Annotated[int, Meta(ge=1, le=MAX_SCROLLBACK)] | None = None
     formation: dict[str, Annotated[int, Meta(ge=0, le=MAX_CONCURRENCY)]] = {}
     processes: dict[str, ProcessTable] = {}
+    # The terminal UI's (README, "Reading the output"): opening a traceback's file, crashes.
+    editor: NonEmpty | None = None
+    notify_on_crash: CrashNotice = CrashNotice.OFF
 
 
 def keys(table: type[Struct]) -> tuple[str, ...]:
