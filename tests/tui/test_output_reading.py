@@ -272,7 +272,7 @@ async def test_a_click_on_a_url_and_o_reach_the_browser(tmp_path, monkeypatch):
 async def test_no_browser_says_so_and_copies_the_url(tmp_path, monkeypatch):
     monkeypatch.setattr(webbrowser, "open", lambda url, *a, **k: False)
     monkeypatch.setenv("DISPLAY", ":0")
-    app, fake = fake_app(tmp_path, "web: runserver\n")
+    app, _fake = fake_app(tmp_path, "web: runserver\n")
     copied: list[str] = []
     app.copy_to_clipboard = copied.append  # type: ignore[method-assign]
     async with app.run_test(size=(100, 20)) as pilot:

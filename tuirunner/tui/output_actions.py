@@ -28,7 +28,7 @@ from tuirunner.events import OutputEnded, ProcessOutput, RunnerLine, State, Stat
 from tuirunner.settings import Settings, load_settings
 from tuirunner.settings.model import CrashNotice, ReadyKind
 from tuirunner.tracebacks import TracebackScanner, at_prompt
-from tuirunner.tui.widgets.output_arranged import Arranged
+from tuirunner.tui.widgets.output_marks import Marked
 from tuirunner.tui.widgets.output_view import OutputView
 from tuirunner.tui.widgets.process_pane import ProcessPane
 
@@ -307,8 +307,8 @@ class OutputActions(App[int]):
     def action_open_address(self) -> None:
         self.open_link(self.process_address(self.client.get(self.current)))
 
-    @on(Arranged.LinkClicked)
-    def _link_clicked(self, event: Arranged.LinkClicked) -> None:
+    @on(Marked.LinkClicked)
+    def _link_clicked(self, event: Marked.LinkClicked) -> None:
         self.open_link(event.url)
 
     def open_link(self, url: str) -> None:

@@ -20,12 +20,13 @@ from textual.strip import Strip
 from tuirunner.output import OutputBuffer
 from tuirunner.tui.widgets.output_arranged import Arranged
 from tuirunner.tui.widgets.output_lines import line_to_text, plain_line
+from tuirunner.tui.widgets.output_marks import Marked
 from tuirunner.tui.widgets.output_search import Searchable
 
 ROWS_KEPT = 2048  # rendered rows remembered per view (a few screenfuls)
 
 
-class PaintedRows(Arranged, Searchable, ScrollView):
+class PaintedRows(Arranged, Marked, Searchable, ScrollView):
     """The painting part of :class:`~tuirunner.tui.widgets.output_view.OutputView`."""
 
     buffer: OutputBuffer
