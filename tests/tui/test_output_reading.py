@@ -7,6 +7,7 @@ import os
 import stat
 import webbrowser
 
+import pytest
 from textual.geometry import Offset
 from textual.selection import Selection
 
@@ -335,3 +336,37 @@ async def test_list_mode_marks_hidden_processes_and_a_crash_can_ring(tmp_path):
         await pilot.press("4")  # worker.3
         await wait_until(pilot, lambda: app.attention("worker.3") == "")
         assert app.client.get("worker.5").state is State.EXITED
+
+
+# --- the row map -----------------------------------------------------------------------------
+
+
+def test_the_row_map_filters_wraps_and_follows_the_buffer():
+    from tuirunner.output import OutputBuffer
+    from tuirunner.tui.widgets.output_layout import LineFilter, Matcher, RowMap
+
+    buffer = OutputBuffer(maxlen=4)
+    buffer.feed(
+        b"keep 1\r\nGET /static/a\r\n" + b"x" * 25 + b"\r\nwide \xe4\xb8\xad\xe4\xb8\xad\r\n"
+    )
+    rowmap = RowMap(LineFilter(hide=Matcher.parse("/static/")), wrap=10)
+    assert rowmap.update(buffer) == 0
+    assert rowmap.lines == [0, 2, 3] and rowmap.hidden == 1
+    # 25 cells: three rows; "wide 中中" is 9 cells: one.
+    assert [(rowmap.index[r], rowmap.start[r]) for r in range(rowmap.count)] == [
+        (0, 0),
+        (2, 0),
+        (2, 10),
+        (2, 20),
+        (3, 0),
+    ]
+    assert rowmap.row_of(3) == 4 and rowmap.row(2, buffer.total) == (2, 10, 1)
+    buffer.feed(b"more\r\nprompt> ")  # line 0 falls off; the partial line is shown
+    assert rowmap.update(buffer) == 1  # one row dropped at the top
+    assert rowmap.lines == [2, 3, 4] and rowmap.count == 6
+    assert rowmap.row(5, buffer.total) == (5, 0, 3)  # the partial line, last
+    only = RowMap(LineFilter(only=Matcher.parse("MORE")), wrap=None)
+    only.update(buffer)
+    assert only.lines == [4] and only.start == [-1] and only.hidden == 4
+    with pytest.raises(ValueError, match="invalid regular expression"):
+        Matcher.parse("/[/")
