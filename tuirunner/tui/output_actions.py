@@ -9,26 +9,23 @@ in the editor, ``o`` open the focused process's address in the browser.
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import subprocess
 import sys
 import time
-import webbrowser
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual import on
-from textual.app import App, SuspendNotSupported
+from textual.app import App
 from textual.binding import Binding
 from textual.widgets import OptionList
 
-from tuirunner.editor import editor_command
 from tuirunner.events import OutputEnded, ProcessOutput, RunnerLine, State, StateChanged
 from tuirunner.settings import Settings, load_settings
-from tuirunner.settings.model import CrashNotice, ReadyKind
+from tuirunner.settings.model import CrashNotice
 from tuirunner.tracebacks import TracebackScanner, at_prompt
-from tuirunner.tui.widgets.output_marks import Marked
+from tuirunner.tui.output_open import Opening
 from tuirunner.tui.widgets.output_view import OutputView
 from tuirunner.tui.widgets.process_pane import ProcessPane
 
@@ -37,10 +34,11 @@ if TYPE_CHECKING:
     from tuirunner.tui.preferences import Preferences
     from tuirunner.tui.widgets.process_list import ProcessList
 
+WATCH_INTERVAL = 0.1  # seconds: new output is looked at (tracebacks, prompts) this often at most
 NARROW = 80  # panes narrower than this wrap long lines unless told otherwise (w)
 
 
-class OutputActions(App[int]):
+class OutputActions(Opening, App[int]):
     """The output-reading actions of :class:`~tuirunner.tui.app.TuirunnerApp`."""
 
     BINDINGS = [
@@ -78,10 +76,16 @@ class OutputActions(App[int]):
         self._output_watch: tuple[dict[str, TracebackScanner], dict[str, float], dict[str, str]]
         self._output_watch = ({}, {}, {})
         self._attending = False  # what came before the UI showed is not new: see on_mount
+        self._to_watch: set[str] = set()  # processes with output not looked at yet
+        self._watch_timer: asyncio.TimerHandle | None = None
 
     def on_mount(self) -> None:
         """After the app's own on_mount (which connects and shows what happened before)."""
         self._attending = True
+
+    def on_unmount(self) -> None:
+        if self._watch_timer is not None:
+            self._watch_timer.cancel()
 
     def _output_state(self) -> tuple[dict, dict, dict]:
         """(traceback scanners, error times, attention levels) by process name."""
@@ -120,9 +124,20 @@ class OutputActions(App[int]):
     def _on_client_event(self, event: object) -> None:
         super()._on_client_event(event)  # type: ignore[misc]
         if isinstance(event, ProcessOutput | RunnerLine | OutputEnded):
-            self._watch_output(event.process)
+            # Looked at WATCH_INTERVAL later, with whatever else came: a flood of reads costs
+            # a set insertion each, and a scan of the new lines a few times a second.
+            self._to_watch.add(event.process.name)
+            if self._watch_timer is None:
+                loop = asyncio.get_running_loop()
+                self._watch_timer = loop.call_later(WATCH_INTERVAL, self._watch_pending)
         elif isinstance(event, StateChanged):
             self._watch_state(event)
+
+    def _watch_pending(self) -> None:
+        self._watch_timer = None
+        names, self._to_watch = self._to_watch, set()
+        for name in names:
+            self._watch_output(self.client.get(name))
 
     def _watch_output(self, proc: ProcessView) -> None:
         scanners, errors, _ = self._output_state()
@@ -255,89 +270,6 @@ class OutputActions(App[int]):
         if block is None:
             where = "after" if step > 0 else "before"
             self.notify(f"No traceback {where} this one", timeout=3)
-
-    def action_open_editor(self) -> None:
-        view = self.focused_view()
-        root = self.client.app_root
-        frame = view.frame_to_open(root)
-        if frame is None:
-            self.notify(
-                "No traceback to open: ] and [ jump to one; click a File line to choose it",
-                timeout=4,
-            )
-            return
-        path = frame.path if os.path.isabs(frame.path) else os.path.join(root, frame.path)
-        argv = editor_command(self.ui_settings().editor, os.environ, path, frame.line)
-        if argv is None:
-            self.notify(
-                'No editor: set $VISUAL or $EDITOR, or editor = "code -g {file}:{line}" in the '
-                "settings",
-                severity="warning",
-                markup=False,
-            )
-            return
-        self.run_editor(argv, root)
-
-    def run_editor(self, argv: list[str], cwd: str) -> None:
-        """Run the editor, the UI suspended while it runs (a terminal editor takes it)."""
-        try:
-            try:
-                with self.suspend():
-                    subprocess.run(argv, cwd=cwd, check=False)
-            except SuspendNotSupported:
-                subprocess.run(argv, cwd=cwd, check=False, stdin=subprocess.DEVNULL, timeout=30)
-        except (OSError, subprocess.SubprocessError) as exc:
-            self.notify(f"Cannot run {argv[0]}: {exc}", severity="error", markup=False)
-
-    # --- links and the browser -----------------------------------------------------------------
-
-    def process_address(self, proc: ProcessView) -> str:
-        """Its http ready check's URL, else http://127.0.0.1:PORT/ of the port it listens on."""
-        check = self.ui_settings().process(proc.name).ready
-        if check is not None and check.kind is ReadyKind.HTTP:
-            try:
-                return check.url(self.client.environment_for(proc).as_dict())
-            except (ValueError, KeyError):
-                pass
-        port = proc.port
-        if proc.ports and port not in proc.ports:
-            port = proc.ports[0]
-        return f"http://127.0.0.1:{port}/"
-
-    def action_open_address(self) -> None:
-        self.open_link(self.process_address(self.client.get(self.current)))
-
-    @on(Marked.LinkClicked)
-    def _link_clicked(self, event: Marked.LinkClicked) -> None:
-        self.open_link(event.url)
-
-    def open_link(self, url: str) -> None:
-        """Open *url* in the browser, or say why not (and copy it)."""
-        if _console_only():
-            self.copy_to_clipboard(url)
-            self.notify(
-                f"No browser here (no display): {url} copied to the clipboard", markup=False
-            )
-            return
-        self.run_worker(self._open_in_browser(url), exclusive=False)
-
-    async def _open_in_browser(self, url: str) -> None:
-        try:
-            opened = await asyncio.to_thread(webbrowser.open, url)
-        except webbrowser.Error:
-            opened = False
-        if opened:
-            self.notify(f"Opened {url}", timeout=3, markup=False)
-        else:
-            self.copy_to_clipboard(url)
-            self.notify(f"No browser found: {url} copied to the clipboard", markup=False)
-
-
-def _console_only() -> bool:
-    """No graphical session to show a browser in (a text browser would take the terminal)."""
-    if sys.platform == "darwin" or os.environ.get("BROWSER"):
-        return False
-    return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def _desktop_notify(title: str, body: str) -> bool:

@@ -148,13 +148,18 @@ class Arranged(ScrollView):
         width = self.scrollable_content_region.width
         return self.wrap_choice is None and 10 <= width < self.narrow_wrap
 
-    def _new_rowmap(self) -> None:
+    def _wanted_wrap(self) -> tuple[int | None, bool]:
+        """(the width lines wrap at, or None; whether only tracebacks wrap)."""
         width = self.scrollable_content_region.width
         scanner = self.tracebacks
         some = (
             not self.wrap and self.wraps_tracebacks and scanner is not None and bool(scanner.blocks)
         )
-        wrap_width = width if (self.wrap or some) and width > 0 else None
+        return (width if (self.wrap or some) and width > 0 else None), some
+
+    def _new_rowmap(self) -> None:
+        wrap_width, some = self._wanted_wrap()
+        scanner = self.tracebacks
         if wrap_width:
             self._width = 0  # measured again as lines are painted (wrapped ones do not count)
         if self.line_filter or wrap_width:
@@ -176,10 +181,11 @@ class Arranged(ScrollView):
     def _arranged_resize(self) -> None:
         self._invalidate()  # a traceback's lines are as wide as the view
         rowmap = self._rowmap
-        width = self.scrollable_content_region.width
-        if (rowmap is not None and rowmap.wrap and rowmap.wrap != width) or (
-            rowmap is None and self.wraps_tracebacks and self.tracebacks and self.tracebacks.blocks
-        ):
+        wrap_width, some = self._wanted_wrap()
+        if rowmap is None:
+            if wrap_width:
+                self._rearrange()
+        elif rowmap.wrap != wrap_width or (rowmap.wrap_only is not None) != some:
             self._rearrange()
 
     def _mapped_row_renderer(self, width: int, filtered: bool):

@@ -68,10 +68,14 @@ class Marked(ScrollView):
     def _scan_tracebacks(self) -> None:
         if self.tracebacks is None:
             self.tracebacks = TracebackScanner()
-        if self.tracebacks.catch_up(self.buffer):
+        scanner = self.tracebacks
+        last = scanner.blocks[-1].end if scanner.blocks else -1
+        if scanner.catch_up(self.buffer):
             self._invalidate()  # lines already painted may be in the new block
             if not self.wrap and self.wraps_tracebacks:
                 self._new_rowmap()  # its lines wrap
+        elif scanner.blocks and scanner.blocks[-1].end != last:
+            self._invalidate()  # the last block grew: lines painted before it did are in it
 
     def jump_block(self, step: int) -> Block | None:
         """Show the next (*step* 1) or previous (-1) traceback from the one shown, or from the
