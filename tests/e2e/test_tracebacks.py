@@ -44,7 +44,11 @@ def test_a_view_that_raises_gives_a_traceback_block_jumped_to_and_opened(demo, t
         term.wait_for(READY, timeout=60)
         assert get(demo.web + "boom/") == 500
         term.wait_for("ValueError: boom: this view raises on purpose", timeout=30)
-        assert re.search(r"web\.1\s+running\s+✖ error \d\d:\d\d:\d\d", term.screen())
+        wait_for(
+            lambda: re.search(r"web\.1\s+running\s+✖ error \d\d:\d\d:\d\d", term.screen()),
+            15,
+            message="web.1's header to say it logged an error",
+        )
         for _ in range(40):  # push the traceback out of sight
             assert get(demo.web) == 200
         wait_for(
