@@ -28,6 +28,9 @@ class SnapshotApp(TuirunnerApp):
     def format_uptime(self, seconds: float) -> str:
         return "up 5m"
 
+    def format_clock(self, when: float) -> str:
+        return "10:00:00"
+
 
 def make_app(
     tmp_path: Path,

@@ -5,4 +5,5 @@ from greetings import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("admin/", admin.site.urls),
+    path("boom/", views.boom, name="boom"),  # raises: a traceback to look at
 ]

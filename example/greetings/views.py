@@ -44,3 +44,9 @@ def home(request):
             "refresh": any(row["status"] in PENDING_STATUSES for row in rows),
         },
     )
+
+
+def boom(request):
+    """Raises, on purpose: /boom/ shows what a traceback looks like in tuirunner (jump to it
+    with [ and ], open its file with E; README, "Reading the output")."""
+    raise ValueError("boom: this view raises on purpose")

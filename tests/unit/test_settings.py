@@ -303,7 +303,7 @@ def test_watched_ignores_defaults_user_patterns_and_log_files(tmp_path):
         (
             "colours = true",
             "colours: unknown key (valid keys: procfile, env, port, timeout, scrollback, "
-            "formation, makemigrations_check, processes, groups)",
+            "formation, makemigrations_check, processes, groups, editor, notify_on_crash)",
         ),
         (
             "[tool.tuirunner]\nport = 1",

@@ -104,6 +104,8 @@ def test_the_keys_in_messages_come_from_the_schema_in_the_documented_order():
         "makemigrations_check",
         "processes",
         "groups",
+        "editor",
+        "notify_on_crash",
     )
     assert PROCESS_KEYS[:4] == ("oneshot", "depends_on", "ready", "autorestart")
     assert READY_KEYS == (
@@ -188,3 +190,19 @@ def test_any_table_is_settings_or_one_settings_error(table, prefix):
     except SettingsError as exc:
         assert str(exc).startswith("tuirunner.toml: ") and "\n" not in str(exc)
         assert exc.reason and not exc.reason.startswith("Expected")  # msgspec's own words
+
+
+def test_the_terminal_uis_settings(tmp_path):
+    assert error_in(tmp_path, 'editor = "code -g"\n') == (
+        'editor: expected a command with {file}, such as "code -g {file}:{line}"'
+    )
+    assert error_in(tmp_path, 'editor = "vim \'{file}"\n').startswith(
+        "editor: not a valid command line"
+    )
+    assert "notify_on_crash" in error_in(tmp_path, 'notify_on_crash = "loud"\n')
+    (tmp_path / "tuirunner.toml").write_text(
+        'editor = "code -g {file}:{line}"\nnotify_on_crash = "desktop"\n'
+    )
+    settings = load_settings(tmp_path)
+    assert (settings.editor, settings.notify_on_crash) == ("code -g {file}:{line}", "desktop")
+    assert load_settings(tmp_path / "nowhere").notify_on_crash == "off"

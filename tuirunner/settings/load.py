@@ -245,6 +245,8 @@ class _Builder:
             makemigrations_check=t.makemigrations_check,
             processes=processes,
             groups=self.groups(t.groups),
+            editor=self.editor(t.editor),
+            notify_on_crash=t.notify_on_crash,
         )
 
     def groups(self, table: dict[str, list[str]]) -> dict[str, tuple[str, ...]]:
@@ -260,6 +262,21 @@ class _Builder:
                 if member in members[:i]:
                     self.fail(("groups", name, i), f"{describe(member)} is listed twice")
         return {name: tuple(members) for name, members in table.items()}
+
+    def editor(self, value: str | None) -> str | None:
+        """A command line with ``{file}`` (and ``{line}``), split as a shell would."""
+        if value is None:
+            return None
+        import shlex
+
+        try:
+            words = shlex.split(value)
+        except ValueError as exc:
+            self.fail(("editor",), f"not a valid command line: {exc}")
+        if not words or not any("{file}" in word for word in words):
+            example = '"code -g {file}:{line}"'
+            self.fail(("editor",), f"expected a command with {{file}}, such as {example}")
+        return value
 
     def process(self, name: str, t: ProcessTable) -> ProcessSettings:
         k: Key = ("processes", name)

@@ -116,6 +116,14 @@ class AutoRestart(StrEnum):
     ALWAYS = "always"  # any exit
 
 
+class CrashNotice(StrEnum):
+    """``notify_on_crash``: how the terminal UI tells of a crash besides the pane."""
+
+    OFF = "off"
+    BELL = "bell"  # the terminal's bell
+    DESKTOP = "desktop"  # a desktop notification (notify-send, osascript), else the bell
+
+
 class ReadyKind(StrEnum):
     HTTP = "http"  # an HTTP GET answers 2xx or 3xx
     PORT = "port"  # a TCP connection to host:port succeeds
@@ -303,6 +311,8 @@ class Settings(Struct, frozen=True):
     groups: dict[str, tuple[str, ...]] = {}  # a name for several process types
     local: Path | None = None  # the per-developer file merged over *path* (LOCAL_FILE)
     overrides: tuple[str, ...] = ()  # the keys *local* sets (``processes.web.env.DEBUG``)
+    editor: str | None = None  # opens a file at a line: "code -g {file}:{line}"
+    notify_on_crash: CrashNotice = CrashNotice.OFF
 
     @property
     def source(self) -> str | None:

@@ -29,7 +29,13 @@ from tuirunner.limits import (
     MIN_LOG_MAX_BYTES,
     MIN_READY_INTERVAL,
 )
-from tuirunner.settings.model import MAX_CONCURRENCY, AutoRestart, Condition, ReadyKind
+from tuirunner.settings.model import (
+    MAX_CONCURRENCY,
+    AutoRestart,
+    Condition,
+    CrashNotice,
+    ReadyKind,
+)
 
 NonEmpty = Annotated[str, Meta(pattern=r"\A(?=[\s\S]*\S)[^\x00]*\Z")]  # not blank, no NUL
 # Every number has a range (nan fails any bound, inf the upper one): README, "Settings".
@@ -130,6 +136,9 @@ class SettingsTable(Struct, forbid_unknown_fields=True):
     groups: dict[
         str, Annotated[Strings, Meta(extra={"expected": "an array of process names"})]
     ] = {}
+    # The terminal UI's (README, "Reading the output"): opening a traceback's file, crashes.
+    editor: NonEmpty | None = None
+    notify_on_crash: CrashNotice = CrashNotice.OFF
 
 
 def keys(table: type[Struct]) -> tuple[str, ...]:

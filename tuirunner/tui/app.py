@@ -33,6 +33,8 @@ from tuirunner.tiling import MAX_TILED, choose_grid
 from tuirunner.tui.actions import Actions
 from tuirunner.tui.commands import ProcessCommands
 from tuirunner.tui.keeper_events import KeeperEvents
+from tuirunner.tui.output_actions import OutputActions
+from tuirunner.tui.output_commands import OutputCommands
 from tuirunner.tui.panes import PaneLayout
 from tuirunner.tui.preferences import Preferences
 from tuirunner.tui.repaint import Repainting
@@ -56,10 +58,12 @@ def format_uptime(seconds: float) -> str:
     return f"up {days}d{hours:02d}h"
 
 
-class TuirunnerApp(Actions, KeeperEvents, Reshaping, Repainting, SignalHandling, PaneLayout):
+class TuirunnerApp(
+    OutputActions, Actions, KeeperEvents, Reshaping, Repainting, SignalHandling, PaneLayout
+):
     CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "tuirunner"
-    COMMANDS = App.COMMANDS | {ProcessCommands}
+    COMMANDS = App.COMMANDS | {ProcessCommands, OutputCommands}
     BINDINGS = [
         Binding("r", "restart", "Restart", id="restart"),
         Binding("s", "toggle", "Stop/Start", id="toggle"),

@@ -18,13 +18,15 @@ from textual.selection import Selection
 from textual.strip import Strip
 
 from tuirunner.output import OutputBuffer
+from tuirunner.tui.widgets.output_arranged import Arranged
 from tuirunner.tui.widgets.output_lines import line_to_text, plain_line
+from tuirunner.tui.widgets.output_marks import Marked
 from tuirunner.tui.widgets.output_search import Searchable
 
 ROWS_KEPT = 2048  # rendered rows remembered per view (a few screenfuls)
 
 
-class PaintedRows(Searchable, ScrollView):
+class PaintedRows(Arranged, Marked, Searchable, ScrollView):
     """The painting part of :class:`~tuirunner.tui.widgets.output_view.OutputView`."""
 
     buffer: OutputBuffer
@@ -115,6 +117,8 @@ class PaintedRows(Searchable, ScrollView):
 
     def _row_renderer(self, width: int, filtered: bool = True):
         """A function of y giving the row's strip (what it needs is looked up once)."""
+        if self._rowmap is not None:  # filtered or wrapped (output_arranged.py)
+            return self._mapped_row_renderer(width, filtered)
         scroll_x, scroll_y = self.scroll_offset
         buffer = self.buffer
         first, total = buffer.first_index, buffer.total
@@ -161,8 +165,11 @@ class PaintedRows(Searchable, ScrollView):
         return render_row
 
     def _row_strip(self, row: int, rich_style: Style) -> Strip | None:
+        return self._line_strip(self.buffer.first_index + row, row, rich_style)
+
+    def _line_strip(self, index: int, ordinal: int, rich_style: Style) -> Strip | None:
+        """Line *index*, the *ordinal*-th of those shown (its place for the selection)."""
         buf = self.buffer
-        index = buf.first_index + row
         partial = index == buf.total
         if not partial:
             cached = self._cache.get(index)
@@ -173,11 +180,12 @@ class PaintedRows(Searchable, ScrollView):
             return None
         text = line_to_text(raw)
         text.stylize_before(rich_style)  # the widget's colours, under the child's own
-        self._highlight(text, index, row)
+        self._decorate(text, index)
+        self._highlight(text, index, ordinal)
         strip = Strip(text.render(self.app.console), text.cell_len)
         if not partial:
             self._cache[index] = strip
-        if strip.cell_length > self._width:
+        if strip.cell_length > self._width and not self._wraps(index):
             self._width = strip.cell_length
             if not self._width_pending:
                 self._width_pending = True
@@ -204,6 +212,8 @@ class PaintedRows(Searchable, ScrollView):
     # --- selection and copy ------------------------------------------------------------------
 
     def get_selection(self, selection: Selection) -> tuple[str, str] | None:
+        if self._rowmap is not None:
+            return self._mapped_selection(selection)
         text = "\n".join(plain_line(line) for line in self.buffer.snapshot())
         return selection.extract(text), "\n"
 
@@ -212,6 +222,8 @@ class PaintedRows(Searchable, ScrollView):
         self.refresh()
 
     def visible_text(self) -> str:
+        if self._rowmap is not None:
+            return self._mapped_visible_text()
         lines = self.buffer.snapshot()
         start = round(self.scroll_y)
         return "\n".join(plain_line(x) for x in lines[start : start + self.size.height])

@@ -35,6 +35,8 @@ class Searchable(ScrollView):
 
         def _invalidate(self) -> None: ...
         def _set_follow(self, follow: bool) -> None: ...
+        def _line_shown(self, index: int) -> bool: ...
+        def _row_of(self, index: int, column: int = 0) -> int: ...
 
     def set_search(self, query: str | None) -> Search | None:
         """Search the whole scrollback (not only what is visible); go to the most recent match."""
@@ -47,6 +49,8 @@ class Searchable(ScrollView):
         matches = []
         first = self.buffer.first_index
         for offset, line in enumerate(self.buffer.snapshot()):
+            if not self._line_shown(first + offset):
+                continue
             plain = plain_line(line).lower()
             start = plain.find(needle)
             while start != -1:
@@ -75,7 +79,7 @@ class Searchable(ScrollView):
     def _show_current(self) -> None:
         match = self.search.current_match if self.search else None
         if match is not None:
-            row = match[0] - self.buffer.first_index
+            row = self._row_of(match[0], match[1])
             height = max(1, self.size.height)
             self._set_follow(False)
             x = max(0, match[1] - self.size.width // 2) if match[1] >= self.size.width else 0

@@ -15,6 +15,7 @@ from textual.message import Message
 from tuirunner.client import ProcessView
 from tuirunner.output import OutputBuffer
 from tuirunner.tui.keys import key_to_bytes
+from tuirunner.tui.widgets.output_arranged import ARRANGED_CSS
 from tuirunner.tui.widgets.output_lines import line_to_text, plain_line
 from tuirunner.tui.widgets.output_rows import PaintedRows
 from tuirunner.tui.widgets.output_search import Search
@@ -27,8 +28,12 @@ FLOOD_INTERVAL = 0.2
 class OutputView(PaintedRows, can_focus=True):
     """Scrollable, searchable, selectable view of one process's output."""
 
-    COMPONENT_CLASSES = {"output-view--match", "output-view--current-match"}
-    DEFAULT_CSS = """
+    COMPONENT_CLASSES = {"output-view--match", "output-view--current-match"} | (
+        PaintedRows.ARRANGED_CLASSES
+    )
+    DEFAULT_CSS = (
+        ARRANGED_CSS
+        + """
     OutputView > .output-view--match {
         background: $warning-muted;
         color: $text;
@@ -39,6 +44,7 @@ class OutputView(PaintedRows, can_focus=True):
         text-style: bold;
     }
     """
+    )
     ALLOW_SELECT = True
     ALLOW_MAXIMIZE = False
     BINDINGS = [
@@ -122,6 +128,7 @@ class OutputView(PaintedRows, can_focus=True):
         self._first, self._total = buf.first_index, buf.total
         self._syncing = True
         try:
+            dropped = self._update_rows(dropped)  # rows, when filtered or wrapped
             if not self.follow:
                 if dropped > 0:
                     # Keep the same lines in view while old ones fall off the top.
@@ -131,7 +138,7 @@ class OutputView(PaintedRows, can_focus=True):
                 if added > 0:
                     self.unseen += added
                     self.post_message(self.FollowChanged(self))
-            self._set_virtual_size(Size(self._width, len(buf)))
+            self._set_virtual_size(self._content_size())
             if self.follow:
                 self._pin_to_end()
         finally:
@@ -191,6 +198,8 @@ class OutputView(PaintedRows, can_focus=True):
 
     def position(self) -> tuple[int, int, int]:
         """The lines shown, as (first, last, of how many), counted from 1."""
+        if self._rowmap is not None:
+            return self._mapped_position()
         count = len(self.buffer)
         first = min(round(self.scroll_y) + 1, count)
         return first, min(first + self.size.height - 1, count), count
@@ -230,6 +239,7 @@ class OutputView(PaintedRows, can_focus=True):
 
     def on_resize(self, event: events.Resize) -> None:
         width, height = self.size
+        self._arranged_resize()
         if width >= 10 and height >= 2:  # a hidden pane keeps the size it last had
             self.post_message(self.Resized(self, width, height))
         if self.follow:

@@ -37,12 +37,26 @@ class ProcessHeader(KeptLines):
         "process-header--button",
         "process-header--button-hover",
         "process-header--button-disabled",
+        "process-header--error",
+        "process-header--attention",
+        "process-header--alert",
         *(f"process-header--{kind}" for kind in KINDS),
     }
     DEFAULT_CSS = """
     ProcessHeader {
         height: 1;
         padding: 0 1;
+    }
+    ProcessHeader > .process-header--error {
+        color: $text-error;
+        text-style: bold;
+    }
+    ProcessHeader > .process-header--attention {
+        color: $text-accent;
+    }
+    ProcessHeader > .process-header--alert {
+        color: $text-error;
+        text-style: bold;
     }
     """
 
@@ -55,6 +69,7 @@ class ProcessHeader(KeptLines):
     toggle_label: reactive[str] = reactive("Stop")
     toggle_disabled: reactive[bool] = reactive(False)
     hover: reactive[str | None] = reactive(None)  # the button under the mouse
+    attention: reactive[str] = reactive("")  # "", "output" or "alert": see pane_tools.py
 
     class Pressed(Message):
         """A button of the header was clicked: *action* is restart, toggle or env."""
@@ -74,6 +89,12 @@ class ProcessHeader(KeptLines):
 
     def title(self) -> Text:
         text = Text(no_wrap=True, overflow="ellipsis")
+        if self.attention:  # something happened here that the user has not seen
+            mark = "● " if self.attention == "output" else "▲ "
+            text.append(
+                mark,
+                style=self._style(self.attention if self.attention == "alert" else "attention"),
+            )
         if 0 < self.number <= 9:
             text.append(f"{self.number} ", style=self._style("number"))
         text.append(self.process_name, style=self._style("name"))

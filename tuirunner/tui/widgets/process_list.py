@@ -18,6 +18,7 @@ class ProcessList(OptionList):
     def __init__(self, processes: list[ProcessView], **kwargs) -> None:
         super().__init__(*(Option(p.name, id=self._option_id(p)) for p in processes), **kwargs)
         self.processes = processes
+        self.attention: dict[str, str] = {}  # by name: "output" or "alert" (output_actions.py)
 
     @staticmethod
     def _option_id(proc: ProcessView) -> str:
@@ -40,6 +41,9 @@ class ProcessList(OptionList):
     def _prompt(self, proc: ProcessView) -> Text:
         label, kind = proc.label()
         text = Text(no_wrap=True, overflow="ellipsis")
+        mark = self.attention.get(proc.name)
+        if mark:
+            text.append("▲ " if mark == "alert" else "• ", style="bold")
         text.append(
             "● ", style=self.get_component_rich_style(f"process-list--{kind}", partial=True)
         )

@@ -20,6 +20,7 @@ from textual.widgets import Input, Static
 from tuirunner.client import ProcessView
 from tuirunner.events import State
 from tuirunner.tui.widgets.output_view import OutputView
+from tuirunner.tui.widgets.pane_tools import PaneTools
 from tuirunner.tui.widgets.process_header import ProcessHeader
 
 
@@ -59,7 +60,7 @@ class PaneStatus:
     now: float
 
 
-class ProcessPane(Vertical):
+class ProcessPane(PaneTools, Vertical):
     """Everything about one process instance."""
 
     ALLOW_MAXIMIZE = True
@@ -126,7 +127,7 @@ class ProcessPane(Vertical):
         detail = proc.detail(status.now)
         if detail:  # what its policy does: first when it does not run (waiting, next try in …)
             items.insert(0 if not proc.state.alive else len(items), (detail, ""))
-        header.items = tuple(items)
+        header.items = tuple(self.tool_items(items))
         header.toggle_label = "Stop" if proc.active else "Start"
         header.toggle_disabled = proc.state in (State.STOPPING, State.RESTARTING)
 
