@@ -28,7 +28,7 @@ class OutputCommands(Provider):
                 partial(app.action_filter, "only"),
                 "A text, or /regex/ (g)",
             ),
-            (f"Show all lines of {name}", app.action_clear_filters, "Clear its filters (x)"),
+            (f"Show all lines of {name}", app.action_clear_filters, "Clear its filters (F)"),
             (f"Wrap long lines of {name}, or not", app.action_wrap, "Remembered per type (w)"),
             ("Next traceback", partial(app.action_traceback, 1), "]"),
             ("Previous traceback", partial(app.action_traceback, -1), "["),
