@@ -17,7 +17,13 @@ common case:
   of megabytes. Sizes are counted per chunk, not per line (``len`` of an ASCII chunk,
   ``sys.getsizeof`` of another), in a deque of ``[lines, bytes]`` batches of ~4 KiB beside
   the lines (a read adds to the open batch: two additions); the count errs on the high side by
-  at most a batch.
+  at most a batch;
+- when each line arrived (epoch milliseconds): 4 bytes a line, in an ``array('I')`` ring beside
+  the lines, filled a read at a time (one slice assignment: every line a read completes arrived
+  together). A line continued over several reads keeps the time of its first bytes (a prompt
+  shows when it was printed, not when it was answered). A copy of the buffer (a client's) gets
+  the same times with the same bytes (``time`` in the protocol's output frames, sync headers and
+  runner lines), so both agree to the millisecond.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ import codecs
 import itertools
 import re
 import sys
+import time
+from array import array
 from collections import deque
 from collections.abc import Iterator
 
@@ -36,6 +44,10 @@ DEFAULT_LINE_CAP = 16_384
 #: Memory the kept lines of one buffer may take: 10,000 lines of up to ~6,500 ASCII characters
 #: (or ~1,600 emoji) each fit, so the default scrollback of ordinary output is never cut by it.
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+# Times are kept as milliseconds after a base a day before the buffer's first line (a clock set
+# back a little stays in range), in 32 bits: 48 days after that, the base moves on.
+_BASE_MARGIN = 86_400_000
+_TIME_SPAN = (1 << 32) - 1
 _STR_HEADER = sys.getsizeof("")  # what an ASCII str takes besides its characters
 _WIDE_HEADER = sys.getsizeof("\U0001f600") - 4  # and any other str, at most
 
@@ -164,6 +176,11 @@ class OutputBuffer:
         self.line_cap = line_cap
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self._pending_cr = False
+        # When each line arrived: see the module docstring (and time()).
+        self._times = array("I")
+        self._base: int | None = None  # epoch milliseconds the ring's values count from
+        self.stamp = 0  # epoch milliseconds of the last read or line added
+        self._partial_ms = 0  # when the partial line's first bytes came
 
     @property
     def bytes(self) -> int:
@@ -179,11 +196,56 @@ class OutputBuffer:
         """Lines available to show: the kept complete lines, plus the partial one if any."""
         return len(self.lines) + (1 if self.partial else 0)
 
-    def feed(self, data: bytes) -> list[str]:
-        """Add raw bytes; return the lines they completed (possibly none)."""
-        return self._add_text(self._decoder.decode(data))
+    def feed(self, data: bytes, at: float | None = None) -> list[str]:
+        """Add raw bytes that arrived *at* (epoch seconds; now if None); return the lines they
+        completed (possibly none)."""
+        ms = time.time_ns() // 1_000_000 if at is None else round(at * 1000)
+        self.stamp = ms
+        return self._add_text(self._decoder.decode(data), ms)
 
-    def _add_text(self, text: str) -> list[str]:
+    # --- times ---------------------------------------------------------------------------------
+
+    def time(self, index: int) -> float | None:
+        """When the line at absolute *index* arrived (epoch seconds, to the millisecond; the
+        partial line at ``total``: when its first bytes did), or None if it is gone."""
+        if index == self.total:
+            return self._partial_ms / 1000 if self.partial else None
+        if not self.first_index <= index < self.total or self._base is None:
+            return None
+        return (self._base + self._times[index % self.lines.maxlen]) / 1000
+
+    def _offset(self, ms: int) -> int:
+        """*ms* as a value of the ring."""
+        base = self._base
+        if base is None:
+            base = self._base = ms - _BASE_MARGIN
+        offset = ms - base
+        if offset > _TIME_SPAN:  # 48 days on: move the base (the oldest times bottom out)
+            shift = offset - _TIME_SPAN // 2
+            self._times = array("I", (max(v - shift, 0) for v in self._times))
+            self._base = base + shift
+            offset -= shift
+        return max(offset, 0)
+
+    def _stamp(self, start: int, n: int, ms: int) -> None:
+        """Lines *start* … *start + n - 1* arrived at *ms*."""
+        cap = self.lines.maxlen or 1
+        if n > cap:
+            start, n = start + n - cap, cap
+        value = array("I", (self._offset(ms),))  # (first: it may rebase the ring)
+        times = self._times
+        pos = start % cap
+        need = min(pos + n, cap)
+        if need > len(times):
+            grow = min(cap, max(need, 2 * len(times), 64)) - len(times)
+            times.frombytes(bytes(times.itemsize * grow))
+        first = min(n, cap - pos)
+        times[pos : pos + first] = value * first
+        if n > first:
+            times[0 : n - first] = value * (n - first)
+
+    def _add_text(self, text: str, ms: int) -> list[str]:
+        continued = bool(self.partial)
         if self._pending_cr:
             text = "\r" + text
             self._pending_cr = False
@@ -228,12 +290,19 @@ class OutputBuffer:
             self._open_bytes += size + (_STR_HEADER if ascii else _WIDE_HEADER) * n
             if self._open_bytes >= self._close_at:
                 self._close_batch()
+            self._stamp(self.total, n, ms)
+            if continued and n <= (self.lines.maxlen or 1):
+                self._stamp(self.total, 1, self._partial_ms)
             self.total += n
+            self._partial_ms = ms
+        elif not continued:
+            self._partial_ms = ms
         return parts
 
-    def _keep(self, parts: list[str]) -> None:
-        """Append *parts* to the kept lines (measured), and drop the oldest beyond ``maxlen``
-        or ``max_bytes``."""
+    def _keep(self, parts: list[str], ms: int) -> None:
+        """Append *parts* (arrived at *ms*) to the kept lines (measured), and drop the oldest
+        beyond ``maxlen`` or ``max_bytes``."""
+        self._stamp(self.total, len(parts), ms)
         self.lines.extend(parts)
         self._open_lines += len(parts)
         self._open_bytes += sum(map(sys.getsizeof, parts))
@@ -281,20 +350,23 @@ class OutputBuffer:
         """End of output: the partial line becomes a complete line. Returns it, if any."""
         text = self._decoder.decode(b"", final=True)
         if text:
-            self._add_text(text)
+            self._add_text(text, self.stamp)
         self._pending_cr = False
         partial = collapse_cr(self.partial)
         self.partial = ""
         if not partial:
             return None
-        self._keep([partial])
+        self._keep([partial], self._partial_ms)
         self.total += 1
         return partial
 
-    def append_line(self, line: str) -> None:
-        """Add a line of the runner's own (e.g. a restart marker), ending any partial line."""
+    def append_line(self, line: str, at: float | None = None) -> None:
+        """Add a line of the runner's own (e.g. a restart marker) that came *at* (epoch
+        seconds; now if None), ending any partial line."""
         self.finish()
-        self._keep([line])
+        ms = time.time_ns() // 1_000_000 if at is None else round(at * 1000)
+        self.stamp = ms
+        self._keep([line], ms)
         self.total += 1
 
     def line(self, index: int) -> str | None:
@@ -333,8 +405,21 @@ class OutputBuffer:
             partial=self.partial,
             cr=self._pending_cr,
             decoder=(buffered.decode("latin-1"), flag),
+            times=self._time_runs(start, len(lines)),
+            time=self._partial_ms / 1000 if self.partial else None,
         )
         return header, lines
+
+    def _time_runs(self, start: int, n: int) -> list[tuple[int, float]]:
+        """The times of lines *start* … *start + n - 1*, as runs of (how many, when)."""
+        if not n or self._base is None:
+            return []
+        cap = self.lines.maxlen or 1
+        pos = start % cap
+        times = self._times
+        values = times[pos : pos + n] if pos + n <= cap else times[pos:] + times[: pos + n - cap]
+        base = self._base
+        return [(len(list(run)), (base + v) / 1000) for v, run in itertools.groupby(values)]
 
     def apply_export(self, header: SyncHeader, lines: list[str]) -> None:
         """Catch up with the buffer that :meth:`export` ed *header* and *lines*."""
@@ -344,10 +429,19 @@ class OutputBuffer:
             self._batches.clear()
             self._batch_lines = self._bytes = self._open_lines = self._open_bytes = 0
             self.total = start
+            self._times = array("I")
         if lines:
-            self._keep(lines)
+            self._keep(lines, self.stamp)
+            at = self.total
+            for count, when in header.times:
+                count = min(count, self.total + len(lines) - at)
+                if count > 0:
+                    self._stamp(at, count, round(when * 1000))
+                at += count
         self.total += len(lines)
         self.partial = header.partial
+        if header.time is not None:
+            self._partial_ms = round(header.time * 1000)
         self._pending_cr = header.cr
         buffered, flag = header.decoder
         self._decoder.setstate((buffered.encode("latin-1"), flag))
