@@ -58,7 +58,9 @@ commands for a run that is going on (in this app root, or -d DIR):
   ps [--json]             each process's state, pid, uptime, restarts and port
   restart [NAME ...]      restart processes (start them if stopped): web = every web, web.1 one
   stop [NAME ...]         stop processes (no name: all of them; the run goes on)
-  logs [-f] [-n N] [NAME ...]   their buffered output; -f follows it
+  logs [-f] [-n N] [-t] [--since WHEN] [NAME ...]
+                          their buffered output, in the order it came; -f follows it,
+                          -t adds when each line came (ISO 8601, ms), --since 5m / 14:02
   down                    stop everything and end the run
 
 Env files override the shell environment; later files override earlier ones. Each process also
@@ -247,6 +249,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-f", "--follow", action="store_true", help="follow until interrupted")
     p.add_argument(
         "-n", "--lines", type=int, metavar="N", help="the last N lines of each (default: all)"
+    )
+    p.add_argument(
+        "-t",
+        "--timestamps",
+        action="store_true",
+        help="when each line came: ISO 8601 local time, to the ms (2026-12-04T14:02:03.250+01:00)",
+    )
+    p.add_argument(
+        "--since",
+        metavar="WHEN",
+        help="only lines that came since WHEN: 5m, 30s, 2h, 1d ago; 14:02 (today); "
+        "2026-12-04T14:02:00",
     )
     p.add_argument("--no-color", "--no-colour", dest="no_color", action="store_true")
     p.add_argument("names", nargs="*", metavar="NAME", help="web: every web instance")

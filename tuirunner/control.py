@@ -10,7 +10,7 @@ import time
 
 from tuirunner.client import Client, KeeperError
 from tuirunner.errors import UserError
-from tuirunner.events import ProcessInfo, format_duration
+from tuirunner.events import ProcessInfo, ProcessOutput, format_duration
 from tuirunner.names import matches
 from tuirunner.output import visible_controls
 from tuirunner.protocol import Down, Restart, Sample, Stop
@@ -144,10 +144,13 @@ def down(args: argparse.Namespace) -> int:
 
 
 def logs(args: argparse.Namespace) -> int:
+    from tuirunner.merge import iso_time, merged_lines, parse_since
+    from tuirunner.output import OutputBuffer
     from tuirunner.printer import PlainPrinter, stdout_supports_colour
 
     if args.lines is not None and args.lines < 0:
         raise UserError("--lines must not be negative")
+    since = None if args.since is None else parse_since(args.since)
     client = Client.connect(
         _root(args),
         output=args.follow,
@@ -157,13 +160,24 @@ def logs(args: argparse.Namespace) -> int:
     )
     names = [p.name for p in client.processes]
     colour = not args.no_color and stdout_supports_colour(sys.stdout)
-    # As `docker compose logs`: the name, no time (the buffer does not keep when a line came).
+    # As `docker compose logs`: the name, and with --timestamps when the line came (ISO 8601).
     printer = PlainPrinter(
-        sys.stdout, names, colour=colour, strip_child_colour=not colour, time_format=None
+        sys.stdout,
+        names,
+        colour=colour,
+        strip_child_colour=not colour,
+        time_format=iso_time if args.timestamps else None,
     )
     chosen = [p for p in client.processes if not args.names or _matches(p, args.names)]
-    for proc in chosen:
-        printer.lines(proc.name, proc.buffer.snapshot())
+    # Every process's lines in the order they came, as the TUI's merged view shows them.
+    buffers = [p.buffer if p in chosen else OutputBuffer(1) for p in client.processes]
+    for index, when, lines in merged_lines(buffers, since):
+        printer.lines(names[index], lines, at=when)
+    for proc in chosen:  # an unfinished last line (a prompt) comes last
+        buffer = proc.buffer
+        when = buffer.time(buffer.total)
+        if when is not None and (since is None or when >= since):
+            printer.lines(proc.name, [buffer.line(buffer.total) or ""], at=when)
     if not args.follow:
         client.close()
         return 0
@@ -172,7 +186,13 @@ def logs(args: argparse.Namespace) -> int:
     def on_event(event: object) -> None:
         process = getattr(event, "process", None)
         if process is None or process.name in wanted:
-            printer(event)
+            if isinstance(event, ProcessOutput) and event.lines:  # with the keeper's times
+                buffer = event.process.buffer
+                first = buffer.total - len(event.lines)
+                for i, line in enumerate(event.lines):
+                    printer.lines(process.name, [line], at=buffer.time(first + i))
+            else:
+                printer(event)
 
     client.subscribe(on_event)
     try:

@@ -412,14 +412,25 @@ class OutputBuffer:
 
     def _time_runs(self, start: int, n: int) -> list[tuple[int, float]]:
         """The times of lines *start* … *start + n - 1*, as runs of (how many, when)."""
-        if not n or self._base is None:
+        return [(count, ms / 1000) for count, ms in self.ms_runs(start, n)]
+
+    def ms_runs(self, start: int | None = None, n: int | None = None) -> list[tuple[int, int]]:
+        """When complete lines *start* … *start + n - 1* (default: all kept) arrived, as runs
+        of (how many lines, epoch milliseconds), oldest first."""
+        if start is None:
+            start = self.first_index
+        start = max(start, self.first_index)
+        if n is None:
+            n = self.total - start
+        n = min(n, self.total - start)
+        if n <= 0 or self._base is None:
             return []
         cap = self.lines.maxlen or 1
         pos = start % cap
         times = self._times
         values = times[pos : pos + n] if pos + n <= cap else times[pos:] + times[: pos + n - cap]
         base = self._base
-        return [(len(list(run)), (base + v) / 1000) for v, run in itertools.groupby(values)]
+        return [(sum(1 for _ in run), base + v) for v, run in itertools.groupby(values)]
 
     def apply_export(self, header: SyncHeader, lines: list[str]) -> None:
         """Catch up with the buffer that :meth:`export` ed *header* and *lines*."""
