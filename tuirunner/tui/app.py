@@ -35,6 +35,7 @@ from tuirunner.tui.commands import ProcessCommands
 from tuirunner.tui.keeper_events import KeeperEvents
 from tuirunner.tui.panes import PaneLayout
 from tuirunner.tui.preferences import Preferences
+from tuirunner.tui.reading import Reading
 from tuirunner.tui.repaint import Repainting
 from tuirunner.tui.signals import SignalHandling
 from tuirunner.tui.widgets.process_list import ProcessList
@@ -55,7 +56,7 @@ def format_uptime(seconds: float) -> str:
     return f"up {days}d{hours:02d}h"
 
 
-class TuirunnerApp(Actions, KeeperEvents, Repainting, SignalHandling, PaneLayout):
+class TuirunnerApp(Reading, Actions, KeeperEvents, Repainting, SignalHandling, PaneLayout):
     CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "tuirunner"
     COMMANDS = App.COMMANDS | {ProcessCommands}
@@ -68,6 +69,9 @@ class TuirunnerApp(Actions, KeeperEvents, Repainting, SignalHandling, PaneLayout
         Binding("i", "input_mode", "Input", id="input_mode"),
         Binding("e", "env", "Env", id="env"),
         Binding("c", "copy", "Copy", id="copy"),
+        Binding("m", "merged", "Merged", id="merged"),
+        Binding("t", "toggle_time", "Times", id="toggle_time"),
+        Binding("ctrl+s", "save", "Save", id="save", show=False),
         Binding("d", "detach", "Detach", id="detach"),
         Binding("q", "quit", "Quit", id="quit"),
         Binding("ctrl+c", "quit", "Quit", show=False),
@@ -99,6 +103,7 @@ class TuirunnerApp(Actions, KeeperEvents, Repainting, SignalHandling, PaneLayout
         self._panes: dict[str, ProcessPane] = {}
         self._dirty: set[str] = set()
         self._unsubscribe = client.subscribe(self._on_client_event)
+        self._init_reading()
 
     # --- hooks tests may override (what the headers show of time and pids) --------------------
 
@@ -135,6 +140,7 @@ class TuirunnerApp(Actions, KeeperEvents, Repainting, SignalHandling, PaneLayout
         if self.handle_signals:
             self._install_signal_handlers()
         await self.client.start()
+        self._system_history()
         for proc in self.client:  # what happened before we were connected
             self._show(proc)
             self._dirty.add(proc.name)
