@@ -71,7 +71,7 @@ async def test_processes_are_hidden_shown_and_shown_alone(tmp_path):
         await pilot.press("2")  # hide worker.1
         await settle(pilot)
         assert not any("worker.1 |" in r for r in rows(screen.view))
-        assert any("web.1    | web two" == r for r in rows(screen.view))
+        assert "web.1    | web two" in rows(screen.view)
         await pilot.press("o", "3")  # only clock.1
         await settle(pilot)
         assert [r for r in rows(screen.view) if "system" not in r] == ["clock.1  | clock one"]
@@ -156,7 +156,6 @@ async def test_closing_a_search_or_leaving_zoom_follows_again(tmp_path):
         pane.view.scroll_to(y=10, animate=False, immediate=True)
         await settle(pilot)
         assert not pane.view.follow
-        assert "scrolled" not in str(pane.unseen_bar.render()) or True
         assert "lines 11–" in str(pane.unseen_bar.render())
         await pilot.press("slash", *"line 5")
         await pilot.press("escape")

@@ -36,7 +36,7 @@ def three(tmp_path):
 
 
 def test_merged_view_of_three_processes(tmp_path, snap_compare):
-    app, fake = three(tmp_path)
+    app, _fake = three(tmp_path)
 
     async def run_before(pilot):
         await settled(has_output("worker.1", "boom"), has_output("web.1", "GET /"))(pilot)
