@@ -144,7 +144,7 @@ class Reading(App[int]):
             self._mark_dirty("")  # a system line
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("toggle_time", "merged") and self.merged_screen is not None:
+        if action in ("toggle_time", "merged", "detach", "save") and self.merged_screen is not None:
             return True
         return super().check_action(action, parameters)
 
