@@ -37,6 +37,7 @@ from array import array
 from collections import deque
 from collections.abc import Iterator
 
+from tuirunner.line_times import LineTimes
 from tuirunner.protocol import SyncHeader
 
 DEFAULT_SCROLLBACK = 10_000
@@ -44,10 +45,6 @@ DEFAULT_LINE_CAP = 16_384
 #: Memory the kept lines of one buffer may take: 10,000 lines of up to ~6,500 ASCII characters
 #: (or ~1,600 emoji) each fit, so the default scrollback of ordinary output is never cut by it.
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
-# Times are kept as milliseconds after a base a day before the buffer's first line (a clock set
-# back a little stays in range), in 32 bits: 48 days after that, the base moves on.
-_BASE_MARGIN = 86_400_000
-_TIME_SPAN = (1 << 32) - 1
 _STR_HEADER = sys.getsizeof("")  # what an ASCII str takes besides its characters
 _WIDE_HEADER = sys.getsizeof("\U0001f600") - 4  # and any other str, at most
 
@@ -149,7 +146,7 @@ def collapse_cr(line: str) -> str:
     return ""
 
 
-class OutputBuffer:
+class OutputBuffer(LineTimes):
     """The last *maxlen* lines of a process's output, plus its unfinished last line."""
 
     def __init__(
@@ -202,47 +199,6 @@ class OutputBuffer:
         ms = time.time_ns() // 1_000_000 if at is None else round(at * 1000)
         self.stamp = ms
         return self._add_text(self._decoder.decode(data), ms)
-
-    # --- times ---------------------------------------------------------------------------------
-
-    def time(self, index: int) -> float | None:
-        """When the line at absolute *index* arrived (epoch seconds, to the millisecond; the
-        partial line at ``total``: when its first bytes did), or None if it is gone."""
-        if index == self.total:
-            return self._partial_ms / 1000 if self.partial else None
-        if not self.first_index <= index < self.total or self._base is None:
-            return None
-        return (self._base + self._times[index % self.lines.maxlen]) / 1000
-
-    def _offset(self, ms: int) -> int:
-        """*ms* as a value of the ring."""
-        base = self._base
-        if base is None:
-            base = self._base = ms - _BASE_MARGIN
-        offset = ms - base
-        if offset > _TIME_SPAN:  # 48 days on: move the base (the oldest times bottom out)
-            shift = offset - _TIME_SPAN // 2
-            self._times = array("I", (max(v - shift, 0) for v in self._times))
-            self._base = base + shift
-            offset -= shift
-        return max(offset, 0)
-
-    def _stamp(self, start: int, n: int, ms: int) -> None:
-        """Lines *start* … *start + n - 1* arrived at *ms*."""
-        cap = self.lines.maxlen or 1
-        if n > cap:
-            start, n = start + n - cap, cap
-        value = array("I", (self._offset(ms),))  # (first: it may rebase the ring)
-        times = self._times
-        pos = start % cap
-        need = min(pos + n, cap)
-        if need > len(times):
-            grow = min(cap, max(need, 2 * len(times), 64)) - len(times)
-            times.frombytes(bytes(times.itemsize * grow))
-        first = min(n, cap - pos)
-        times[pos : pos + first] = value * first
-        if n > first:
-            times[0 : n - first] = value * (n - first)
 
     def _add_text(self, text: str, ms: int) -> list[str]:
         continued = bool(self.partial)
@@ -409,28 +365,6 @@ class OutputBuffer:
             time=self._partial_ms / 1000 if self.partial else None,
         )
         return header, lines
-
-    def _time_runs(self, start: int, n: int) -> list[tuple[int, float]]:
-        """The times of lines *start* … *start + n - 1*, as runs of (how many, when)."""
-        return [(count, ms / 1000) for count, ms in self.ms_runs(start, n)]
-
-    def ms_runs(self, start: int | None = None, n: int | None = None) -> list[tuple[int, int]]:
-        """When complete lines *start* … *start + n - 1* (default: all kept) arrived, as runs
-        of (how many lines, epoch milliseconds), oldest first."""
-        if start is None:
-            start = self.first_index
-        start = max(start, self.first_index)
-        if n is None:
-            n = self.total - start
-        n = min(n, self.total - start)
-        if n <= 0 or self._base is None:
-            return []
-        cap = self.lines.maxlen or 1
-        pos = start % cap
-        times = self._times
-        values = times[pos : pos + n] if pos + n <= cap else times[pos:] + times[: pos + n - cap]
-        base = self._base
-        return [(sum(1 for _ in run), base + v) for v, run in itertools.groupby(values)]
 
     def apply_export(self, header: SyncHeader, lines: list[str]) -> None:
         """Catch up with the buffer that :meth:`export` ed *header* and *lines*."""
