@@ -9,6 +9,7 @@ offsets from a base a day before the first line (a clock set back a little stays
 
 from __future__ import annotations
 
+import bisect
 import itertools
 from array import array
 from collections import deque
@@ -85,4 +86,15 @@ class LineTimes:
         times = self._times
         values = times[pos : pos + n] if pos + n <= cap else times[pos:] + times[: pos + n - cap]
         base = self._base
-        return [(sum(1 for _ in run), base + v) for v, run in itertools.groupby(values)]
+        items = values.tolist()
+        if len(set(items)) * 8 > n or items != sorted(items):  # short runs, or a clock change
+            return [(len(list(run)), base + v) for v, run in itertools.groupby(items)]
+        # Long runs in order (a flood): each run's end by bisection, in C.
+        runs = []
+        at = 0
+        while at < n:
+            value = items[at]
+            end = bisect.bisect_right(items, value, at)
+            runs.append((end - at, base + value))
+            at = end
+        return runs

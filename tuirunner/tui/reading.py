@@ -73,7 +73,6 @@ class Reading(App[int]):
             merged.model.show_time = self.show_time
             merged.view._invalidate()
             merged.view.refresh()
-        self.notify("Times shown" if self.show_time else "Times hidden", timeout=2)
 
     def _apply_time(self, view: OutputView) -> None:
         buffer = view.process.buffer
