@@ -146,7 +146,7 @@ class MergedLines:
     def rebuild(self) -> None:
         """Merge the shown sources from scratch (rows start at 0 again)."""
         shown = [i for i in range(len(self.buffers)) if i not in self.hidden]
-        self._runs = list(heapq.merge(*(runs_of(i, self.buffers[i]) for i in shown)))
+        self._runs = list(heapq.merge(*(self._runs_of(i) for i in shown)))
         self._ends = list(accumulate(run[3] for run in self._runs))
         self._known = {i: self.buffers[i].total for i in shown}
         self._firsts = {i: self.buffers[i].first_index for i in shown}
@@ -161,7 +161,7 @@ class MergedLines:
         for i, known in self._known.items():
             total = buffers[i].total
             if total != known:
-                new.extend(runs_of(i, buffers[i], known))
+                new.extend(self._runs_of(i, known))
                 self._known[i] = total
         if new:
             new.sort()
@@ -171,6 +171,22 @@ class MergedLines:
             self._compact()
             return True
         return bool(new)
+
+    def _runs_of(self, source: int, start: int | None = None) -> list[Run]:
+        """*source*'s lines from *start* as runs; the runner's own without the lines about a
+        hidden process (``web.1 started …``)."""
+        buffer = self.buffers[source]
+        if source != len(self.buffers) - 1 or not self.hidden:
+            return runs_of(source, buffer, start)
+        about = tuple(f"{self.names[i]} " for i in self.hidden)
+        runs: list[Run] = []
+        first = buffer.first_index if start is None else max(start, buffer.first_index)
+        for i in range(first, buffer.total):
+            line, when = buffer.line(i), buffer.time(i)
+            if line is None or when is None or line.startswith(about):
+                continue
+            runs.append((round(when * 1000), source, i, 1))
+        return runs
 
     def _add(self, run: Run) -> None:
         runs, ends = self._runs, self._ends

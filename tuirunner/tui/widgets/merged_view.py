@@ -42,5 +42,7 @@ class MergedView(OutputView):
         self._invalidate()
         self._set_virtual_size(Size(self._width, len(model)))
         if self.follow:
-            self.call_after_refresh(self.action_follow)
+            self._pin_to_end()  # now: one repaint, not one here and one at the end
+        else:
+            self.scroll_to(y=min(self.scroll_y, self.max_scroll_y), animate=False, immediate=True)
         self.refresh()
