@@ -61,7 +61,7 @@ class TimedLines:
     def snapshot(self) -> list[str]:
         buffer = self.buffer
         end = buffer.total + (1 if buffer.partial else 0)
-        return [line for i in range(buffer.first_index, end) if (line := self.line(i))]
+        return [self.line(i) or "" for i in range(buffer.first_index, end)]
 
     def __getattr__(self, name: str):  # anything else is the buffer's
         return getattr(self.buffer, name)
@@ -131,9 +131,8 @@ class MergedLines:
             if self.show_time:
                 head = time_prefix(ms / 1000) + head
             for i in range(start, start + count):
-                raw = buffer.line(i)
-                if raw is not None:
-                    out.append(head + raw)
+                raw = buffer.line(i)  # (None: dropped, not yet forgotten here)
+                out.append("" if raw is None else head + raw)  # one entry a row, as search needs
         return out
 
     def source_name(self, index: int) -> str | None:
