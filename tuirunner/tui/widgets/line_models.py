@@ -20,17 +20,32 @@ import heapq
 from collections.abc import Sequence
 from itertools import accumulate
 
+from rich.text import Text
+
 from tuirunner.merge import Run, clock_time, runs_of
 from tuirunner.output import OutputBuffer
 from tuirunner.printer import COLOURS, SYSTEM
+from tuirunner.tui.widgets.output_lines import line_to_text
 
 _DIM, _UNDIM = "\x1b[2m", "\x1b[22m"
+TIME_WIDTH = len(_DIM) + 12 + len(_UNDIM) + 1  # a time prefix's length, in characters
 
 
 def time_prefix(when: float | None) -> str:
     if when is None:
-        return " " * 13
+        return " " * 13  # as wide as a time and its space
     return f"{_DIM}{clock_time(when)}{_UNDIM} "
+
+
+def styled_time(raw: str) -> tuple[Text, str]:
+    """A line after time_prefix() as (the time, styled; the rest), without ANSI decoding (a
+    screenful of Rich's decoder is tens of milliseconds)."""
+    if not raw.startswith(_DIM):  # no time
+        return Text(raw[:13]), raw[13:]
+    text = Text()  # (not Text(style=): that would dim the whole line)
+    text.append(raw[len(_DIM) : len(_DIM) + 12], style="dim")
+    text.append(" ")
+    return text, raw[TIME_WIDTH:]
 
 
 class TimedLines:
@@ -58,6 +73,12 @@ class TimedLines:
         raw = self.buffer.line(index)
         return None if raw is None else time_prefix(self.buffer.time(index)) + raw
 
+    def styled(self, raw: str) -> Text:
+        """A line of ours as the view shows it (see output_rows.py)."""
+        text, rest = styled_time(raw)
+        text.append_text(line_to_text(rest))
+        return text
+
     def snapshot(self) -> list[str]:
         buffer = self.buffer
         end = buffer.total + (1 if buffer.partial else 0)
@@ -80,10 +101,13 @@ class MergedLines:
         self.buffers = list(buffers)
         width = max(len(SYSTEM), *map(len, self.names))
         system = len(self.names) - 1
+        colours = ["1" if i == system else COLOURS[i % len(COLOURS)] for i in range(system + 1)]
         self._prefixes = [
-            f"\x1b[{'1' if i == system else COLOURS[i % len(COLOURS)]}m{name:<{width}} | \x1b[0m"
-            for i, name in enumerate(self.names)
+            f"\x1b[{colour}m{name:<{width}} | \x1b[0m"
+            for colour, name in zip(colours, self.names, strict=True)
         ]
+        # The same, styled once (a view styles a row without decoding its prefix: styled()).
+        self._styled = {prefix: line_to_text(prefix) for prefix in self._prefixes}
         self.hidden: set[int] = set()
         self.show_time = False
         self.version = 0  # bumped when rows already shown changed place (caches are stale)
@@ -134,6 +158,21 @@ class MergedLines:
                 raw = buffer.line(i)  # (None: dropped, not yet forgotten here)
                 out.append("" if raw is None else head + raw)  # one entry a row, as search needs
         return out
+
+    def styled(self, raw: str) -> Text:
+        """A row as the view shows it: its prefixes styled once, the child's line decoded."""
+        if self.show_time:
+            text, raw = styled_time(raw)
+        else:
+            text = Text()
+        head, sep, rest = raw.partition("\x1b[0m")
+        prefix = self._styled.get(head + sep)
+        if prefix is None:
+            text.append_text(line_to_text(raw))
+        else:
+            text.append_text(prefix)
+            text.append_text(line_to_text(rest))
+        return text
 
     def source_name(self, index: int) -> str | None:
         """The process row *index* (absolute) is a line of."""

@@ -171,7 +171,9 @@ class PaintedRows(Searchable, ScrollView):
         raw = buf.line(index)
         if raw is None:
             return None
-        text = line_to_text(raw)
+        # A line model that knows its prefixes (line_models.py) styles them without decoding.
+        styled = getattr(buf, "styled", None)
+        text = styled(raw) if styled is not None else line_to_text(raw)
         text.stylize_before(rich_style)  # the widget's colours, under the child's own
         self._highlight(text, index, row)
         strip = Strip(text.render(self.app.console), text.cell_len)
