@@ -66,19 +66,20 @@ class Reading(App[int]):
 
     def action_toggle_time(self) -> None:
         self.show_time = not self.show_time
-        for pane in self._panes.values():
-            self._apply_time(pane.view)
         merged = self.merged_screen
+        for pane in self._panes.values():  # under the merged view: repainted once shown
+            self._apply_time(pane.view, repaint=merged is None)
         if merged is not None:
             merged.model.show_time = self.show_time
             merged.view._invalidate()
             merged.view.refresh()
 
-    def _apply_time(self, view: OutputView) -> None:
+    def _apply_time(self, view: OutputView, repaint: bool = True) -> None:
         buffer = view.process.buffer
         view.buffer = TimedLines(buffer) if self.show_time else buffer
         view._invalidate()
-        view.refresh()
+        if repaint:
+            view.refresh()
 
     def _new_pane(self, proc):  # type: ignore[no-untyped-def]
         pane = super()._new_pane(proc)  # type: ignore[misc]
@@ -120,6 +121,7 @@ class Reading(App[int]):
             self.pop_screen()
             for name, pane in self._panes.items():  # they did not repaint meanwhile
                 if pane.is_mounted and pane.display:
+                    pane.view.refresh()
                     self._mark_dirty(name)
 
     def _shown(self, pane: ProcessPane) -> bool:
