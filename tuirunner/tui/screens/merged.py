@@ -71,7 +71,7 @@ class SourceBar(Static):
         hidden = len(model.hidden)
         if hidden:
             text.append(f"({hidden} hidden: a shows all)", style="dim")
-        self.update(text)
+        self.update(text, layout=False)  # one row, whatever it says: no relayout
 
     def on_click(self, event: events.Click) -> None:
         for start, end, source in self._spans:
@@ -87,9 +87,11 @@ class SourceBar(Static):
 
 class MergedScreen(Screen):
     DEFAULT_CSS = """
-    MergedScreen #merged-sources { height: 1; padding: 0 1; background: $panel; }
+    MergedScreen #merged-sources { height: 1; width: 1fr; padding: 0 1; background: $panel; }
     MergedScreen #merged-output { height: 1fr; }
-    MergedScreen #merged-position { height: 1; padding: 0 1; background: $accent-muted; }
+    MergedScreen #merged-position {
+        height: 1; width: 1fr; padding: 0 1; background: $accent-muted;
+    }
     """
     BINDINGS = [
         Binding("escape", "back", "Back", id="merged.back"),
@@ -167,7 +169,7 @@ class MergedScreen(Screen):
             if view.unseen:
                 text += f" · ↓ {view.unseen:,} new"
             text += " — End to follow"
-        self.position_bar.update(Text(text))
+        self.position_bar.update(Text(text), layout=False)
 
     def on_click(self, event: events.Click) -> None:
         if event.widget is self.position_bar and not self.view.follow:
