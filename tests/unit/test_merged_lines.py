@@ -95,3 +95,24 @@ def test_since():
     assert parse_since("2026-12-04T14:02:00+00:00") == 1_796_392_920.0
     at = parse_since("00:00", now)
     assert now - 86400 < at <= now
+
+
+def test_hiding_and_showing_again_is_the_same_as_merging_from_scratch():
+    buffers = [OutputBuffer(50) for _ in range(3)]
+    for t in range(30):
+        buffers[t % 3].feed(b"line %d\r\n" % t, T0 + t * 0.01 + (t % 2) * 0.005)
+    m = model(*buffers)
+    m.buffers[-1].append_line("p1 started (pid 7)", T0)
+    m.buffers[-1].append_line("p0 started (pid 8)", T0 + 0.001)
+    m.rebuild()
+    everything = plain(m)
+    m.set_hidden({1})
+    assert not any(line.startswith("p1 ") or "p1 started" in line for line in plain(m))
+    fresh = model(*buffers[:3])
+    fresh.buffers[-1] = m.buffers[-1]
+    fresh.hidden = {1}
+    fresh.rebuild()
+    assert plain(m) == plain(fresh)
+    m.set_hidden({0, 2})
+    m.set_hidden(set())
+    assert plain(m) == everything

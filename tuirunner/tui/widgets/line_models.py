@@ -271,5 +271,27 @@ class MergedLines:
             self.version += 1
 
     def set_hidden(self, hidden: set[int]) -> None:
-        self.hidden = set(hidden)
-        self.rebuild()
+        """Show only the sources not in *hidden*: the runs of the others are dropped, those of
+        the ones shown again merged in (the runner's own lines are redone: they follow the
+        processes shown); rows start at 0 again."""
+        self.catch_up()
+        hidden = set(hidden)
+        system = len(self.buffers) - 1
+        gone = hidden - self.hidden
+        back = self.hidden - hidden
+        self.hidden = hidden
+        kept = [run for run in self._runs if run[1] not in gone and run[1] != system]
+        for i in gone:
+            self._known.pop(i, None)
+            self._firsts.pop(i, None)
+        extra = []
+        for i in [*back, system]:
+            if i in hidden:
+                continue
+            extra.append(self._runs_of(i))
+            self._known[i] = self.buffers[i].total
+            self._firsts[i] = self.buffers[i].first_index
+        self._runs = list(heapq.merge(kept, *extra))
+        self._ends = list(accumulate(run[3] for run in self._runs))
+        self.first_index = 0
+        self.version += 1
