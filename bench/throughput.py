@@ -140,13 +140,14 @@ def run_tuirunner(
     checkpoint: int = 1_000_000,
     env: dict[str, str] | None = None,
     on_go=None,
+    keys_before: str | None = None,
 ) -> TuiRun:
     """One run of the child under ``tuirunner --tui`` in a private tmux server.
 
     *tuirunner* is the command (argv) that runs tuirunner; *env* is added to its environment;
     *on_go(parts)*, if given, is called right after the child is told to start printing with
     ``{"window": pid, "keeper": pid}`` and may return a function, called once tuirunner has shown
-    the last line.
+    the last line. *keys_before*: keys pressed before the flood (``m``: the merged view).
     """
     run = TuiRun(lines)
     with tempfile.TemporaryDirectory(prefix="tuirunner-bench-") as tmp:
@@ -172,6 +173,10 @@ def run_tuirunner(
             # Up: the child is waiting for "go" and the pane is painted. Let start-up settle.
             wait_for(lambda: (report / "ready").exists(), 30, "the child to start")
             wait_for(lambda: "gen.1" in tmux.capture(), 30, "tuirunner to paint", 0.05)
+            if keys_before:
+                screen = tmux.capture()
+                tmux.send(keys_before)
+                wait_for(lambda: tmux.capture() != screen, 30, "the keys to show", 0.05)
             time.sleep(0.5)
             descendants = proc.children(recursive=True)
             # The keeper (which reads the children's terminals) and its guard are tuirunner too.

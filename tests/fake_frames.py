@@ -6,6 +6,7 @@ builds them (``Session.welcome``, ``Keeper.on_event``, ``Session.resync``, ``Ses
 
 from __future__ import annotations
 
+import time as _time
 from typing import Any
 
 import msgspec
@@ -63,9 +64,10 @@ def buffer_copy(index: int, header: SyncHeader, lines: list[str]) -> bytes:
     return sync_frame(header, lines)
 
 
-def output(index: int, data: bytes) -> bytes:
-    """Raw output of process *index*, as read from its terminal."""
-    return output_frame(index, data)
+def output(index: int, data: bytes, time: float | None = None) -> bytes:
+    """Raw output of process *index*, as read from its terminal (at *time*, epoch seconds;
+    now if None)."""
+    return output_frame(index, data, _time.time() if time is None else time)
 
 
 def process(index: int, info: ProcessInfo) -> bytes:
@@ -73,8 +75,8 @@ def process(index: int, info: ProcessInfo) -> bytes:
     return encode(Proc(p=index, info=info))
 
 
-def runner_line(index: int, text: str) -> bytes:
-    return encode(Line(p=index, text=text))
+def runner_line(index: int, text: str, time: float | None = None) -> bytes:
+    return encode(Line(p=index, text=text, time=time))
 
 
 def output_end(index: int) -> bytes:

@@ -258,22 +258,34 @@ class FakeKeeper:
             ended_at=time.time(),
         )
 
-    def print(self, name: str, *lines: str, end: str = "\r\n", dropped: bool = False) -> None:
-        """Output of the process, as its terminal gives it (``\\r\\n`` line ends)."""
-        self.write(name, "".join(line + end for line in lines).encode(), dropped=dropped)
+    def print(
+        self,
+        name: str,
+        *lines: str,
+        end: str = "\r\n",
+        dropped: bool = False,
+        at: float | None = None,
+    ) -> None:
+        """Output of the process, as its terminal gives it (``\\r\\n`` line ends), read *at*
+        (epoch seconds; now if None)."""
+        self.write(name, "".join(line + end for line in lines).encode(), dropped=dropped, at=at)
 
-    def write(self, name: str, data: bytes, *, dropped: bool = False) -> None:
+    def write(
+        self, name: str, data: bytes, *, dropped: bool = False, at: float | None = None
+    ) -> None:
         """Raw output; *dropped*: the client was behind and did not get it (see :meth:`resync`)."""
         index = self.index[name]
-        self.buffers[index].feed(data)
+        buffer = self.buffers[index]
+        buffer.feed(data, at)
         if not dropped and self.hello:
-            self._send(frames.output(index, data))
+            self._send(frames.output(index, data, buffer.stamp / 1000))
             self._sent_total[index] = self.buffers[index].total
 
-    def runner_line(self, name: str, text: str) -> None:
+    def runner_line(self, name: str, text: str, at: float | None = None) -> None:
         index = self.index[name]
-        self.buffers[index].append_line(text)
-        self._send(frames.runner_line(index, text))
+        buffer = self.buffers[index]
+        buffer.append_line(text, at)
+        self._send(frames.runner_line(index, text, buffer.stamp / 1000))
 
     def notice(self, name: str | None, message: str, kind: str = "info") -> None:
         index = None if name is None else self.index[name]

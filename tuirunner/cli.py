@@ -76,8 +76,10 @@ commands for a run that is going on (in this app root, or -d DIR):
   restart [NAME ...]      restart processes (start them if stopped): web = every web, web.1 one,
                           a group of the settings every member
   stop [NAME ...]         stop processes (no name: all of them; the run goes on)
-  logs [-f] [-n N] [--json] [--grep RE [-i]] [NAME ...]
-                          their buffered output (-n: of each); -f follows it
+  logs [-f] [-n N] [-t] [--since WHEN] [--json] [--grep RE [-i]] [NAME ...]
+                          their buffered output, in the order it came (-n: of each);
+                          -f follows it, -t adds when each line came (ISO 8601, ms),
+                          --since 5m / 14:02
   down                    stop everything and end the run
   events [--json] [NAME ...]   print state changes (started, ready, crashed, ...) as they come
   wait NAME ... [--ready|--running|--completed] [--timeout S]
@@ -304,6 +306,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="the last N lines of each process (not overall; with --grep, of its matching "
         "lines) (default: all)",
+    )
+    p.add_argument(
+        "-t",
+        "--timestamps",
+        action="store_true",
+        help="when each line came: ISO 8601 local time, to the ms (2026-12-04T14:02:03.250+01:00)",
+    )
+    p.add_argument(
+        "--since",
+        metavar="WHEN",
+        help="only lines that came since WHEN: 5m, 30s, 2h, 1d ago; 14:02 (today); "
+        "2026-12-04T14:02:00",
     )
     p.add_argument("--no-color", "--no-colour", dest="no_color", action="store_true")
     p.add_argument(

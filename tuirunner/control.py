@@ -179,14 +179,16 @@ def down(args: argparse.Namespace) -> int:
 
 
 def logs(args: argparse.Namespace) -> int:
+    from tuirunner.merge import iso_time, parse_since
     from tuirunner.printer import PlainPrinter, stdout_supports_colour
-    from tuirunner.records import JsonPrinter, compile_grep, grep_lines, numbered
+    from tuirunner.records import JsonPrinter, compile_grep, grep_lines, line_record, numbered
 
     if args.lines is not None and args.lines < 0:
         raise UserError("--lines must not be negative")
     grep = compile_grep(args.grep, args.ignore_case)
-    # With --grep, -n counts matching lines: the whole buffer is read, then filtered.
-    tail = args.lines if grep is None else None
+    since = None if args.since is None else parse_since(args.since)
+    # With --grep or --since, -n counts the lines they keep: the whole buffer is read first.
+    tail = args.lines if grep is None and since is None else None
     client = Client.connect(
         _root(args),
         output=args.follow,
@@ -202,23 +204,36 @@ def logs(args: argparse.Namespace) -> int:
         printer = JsonPrinter(sys.stdout, client.processes, grep, wanted)
     else:
         colour = not args.no_color and stdout_supports_colour(sys.stdout)
-        # As `docker compose logs`: the name, no time (the buffer does not keep when a line
-        # came).
+        # As `docker compose logs`: the name, and with --timestamps when the line came.
         printer = PlainPrinter(
-            sys.stdout, names, colour=colour, strip_child_colour=not colour, time_format=None
+            sys.stdout,
+            names,
+            colour=colour,
+            strip_child_colour=not colour,
+            time_format=iso_time if args.timestamps else None,
         )
-    for proc in chosen:
+    # Every process's lines in the order they came (as the merged view shows them): by the
+    # keeper's time, then Procfile order, then line number.
+    rows: list[tuple[float, int, int, str, str]] = []
+    for order, proc in enumerate(chosen):
+        buffer = proc.buffer
         # The unfinished last line (a prompt) too, but not when following as JSON: it comes
         # again, complete, with the same number.
-        partial = bool(proc.buffer.partial) and not (args.json and args.follow)
-        kept = proc.buffer.snapshot() if partial else list(proc.buffer.lines)
-        pairs = grep_lines(numbered(proc.buffer, kept, proc.buffer.total + partial), grep)
+        partial = bool(buffer.partial) and not (args.json and args.follow)
+        kept = buffer.snapshot() if partial else list(buffer.lines)
+        pairs = grep_lines(numbered(buffer, kept, buffer.total + partial), grep)
+        timed = [(buffer.time(n - 1), n, text) for n, text in pairs]
+        if since is not None:
+            timed = [row for row in timed if row[0] is not None and row[0] >= since]
         if args.lines is not None:
-            pairs = pairs[len(pairs) - args.lines :] if args.lines else []
+            timed = timed[len(timed) - args.lines :] if args.lines else []
+        rows += [(when or 0.0, order, n, proc.name, text) for when, n, text in timed]
+    rows.sort(key=lambda row: row[:3])
+    for when, _, n, name, text in rows:
         if args.json:
-            printer.lines(proc.name, pairs)
+            printer.emit(line_record(name, n, text, when or None))
         else:
-            printer.lines(proc.name, [text for _, text in pairs])
+            printer.lines(name, [text], at=when or None)
     if not args.follow:
         client.close()
         return 0
@@ -227,16 +242,18 @@ def logs(args: argparse.Namespace) -> int:
         process = getattr(event, "process", None)
         if process is not None and process.name not in wanted:
             return
-        if grep is not None and not args.json:
-            if isinstance(event, ProcessOutput):
-                event = ProcessOutput(
-                    process, [t for _, t in grep_lines(enumerate(event.lines), grep)]
-                )
-            elif isinstance(event, OutputEnded) and event.last is not None:
-                event = OutputEnded(
-                    process, event.last if grep_lines([(0, event.last)], grep) else None
-                )
-        printer(event)
+        if args.json:
+            printer(event)
+        elif isinstance(event, ProcessOutput) and event.lines:  # with the keeper's times
+            buffer = process.buffer
+            first = buffer.total - len(event.lines)
+            for i, line in grep_lines(enumerate(event.lines), grep):
+                printer.lines(process.name, [line], at=buffer.time(first + i))
+        elif grep is not None and isinstance(event, OutputEnded) and event.last is not None:
+            kept = event.last if grep_lines([(0, event.last)], grep) else None
+            printer(OutputEnded(process, kept))
+        else:
+            printer(event)
 
     client.subscribe(on_event)
     try:

@@ -258,7 +258,8 @@ class Keeper:
                 for session in list(self.sessions):
                     session.send_output(index, event.data, total)
         elif isinstance(event, RunnerLine):
-            frame = encode(Line(p=self.index(proc), text=event.text))
+            when = proc.buffer.stamp / 1000
+            frame = encode(Line(p=self.index(proc), text=event.text, time=when))
             self._buffer_change(proc, frame, line=True)
         elif isinstance(event, OutputEnded):
             self._buffer_change(proc, encode(End(p=self.index(proc))), line=False)

@@ -384,6 +384,7 @@ class Lifecycle:
                 Notice(proc, f"{proc.name}: its stop command {outcome}", NoticeKind.ERROR)
             )
         self.runner_line(proc, f"\x1b[2m── {proc.name}: stop command {outcome}\x1b[0m")
+
     def check_port(self, proc: ManagedProcess) -> None:
         """Before *proc* starts: if its ``PORT`` is taken already, say by whom (its pane, its
         header, ``ps``), and whether it is a stray of this app root's earlier run (``K``)."""

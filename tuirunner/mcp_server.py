@@ -87,7 +87,10 @@ def process_record(proc: ProcessInfo, client: Client, now: float) -> dict[str, A
     if proc.crashed:
         hint = client.crash_hint(proc, "see the environment tool")  # type: ignore[arg-type]
         record["hint"] = hint
-        record["last_lines"] = [line_record(proc.name, n, t) for n, t in _tail(proc, ERROR_LINES)]
+        buffer = proc.buffer  # type: ignore[attr-defined]
+        record["last_lines"] = [
+            line_record(proc.name, n, t, buffer.time(n - 1)) for n, t in _tail(proc, ERROR_LINES)
+        ]
     return record
 
 
@@ -217,10 +220,12 @@ def build_server(app_root: str) -> Any:
             found = grep_lines(numbered(buffer, fresh), pattern)
             # The last *lines* of each process, as logs -n.
             skipped += max(0, len(found) - lines)
-            records.extend(line_record(proc.name, n, text) for n, text in found[-lines:])
+            records.extend(
+                line_record(proc.name, n, text, buffer.time(n - 1)) for n, text in found[-lines:]
+            )
         # Merged in the order the lines came, when the run keeps when; else process by process.
         if records and all(r["time"] is not None for r in records):
-            records.sort(key=lambda r: r["time"])
+            records.sort(key=lambda r: r["time"])  # stable: a process's lines stay in order
         return {"lines": records, "skipped": skipped, "cursor": make_cursor(procs)}
 
     async def act(op: Restart | Start | Stop, names: list[str], done: str) -> dict[str, Any]:

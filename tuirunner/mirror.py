@@ -199,9 +199,9 @@ class RunMirror:
         for kind, payload in self._reader.feed(data):
             try:
                 if kind == OUTPUT:
-                    index, output = decode_output(payload)
+                    index, when, output = decode_output(payload)
                     view = self._view(index)
-                    self._emit(ProcessOutput(view, view.buffer.feed(output)))
+                    self._emit(ProcessOutput(view, view.buffer.feed(output, when)))
                 elif kind == SYNC:
                     header, lines = decode_sync(payload)
                     view = self._view(header.p)
@@ -225,7 +225,7 @@ class RunMirror:
             self._reshaped(message)
         elif isinstance(message, Line):
             view = self._view(message.p)
-            view.buffer.append_line(message.text)
+            view.buffer.append_line(message.text, message.time)
             self._emit(RunnerLine(view, message.text))
         elif isinstance(message, End):
             view = self._view(message.p)

@@ -132,6 +132,8 @@ async def remove(keeper: Keeper, session: Session, op: Remove) -> list[str]:
     """A process added to the run, stopped and taken out of it."""
     assert keeper.reshape is not None
     return await keeper.reshape.remove(op.name)
+
+
 async def migrate(keeper: Keeper, session: Session, op: Migrate) -> str:
     """Apply the migrations (issue 20): restart the project's ``release`` oneshot, or else add
     a ``migrate`` process (see :meth:`tuirunner.djangowatch.DjangoWatch.migrate_plan`). The

@@ -17,7 +17,13 @@ common case:
   of megabytes. Sizes are counted per chunk, not per line (``len`` of an ASCII chunk,
   ``sys.getsizeof`` of another), in a deque of ``[lines, bytes]`` batches of ~4 KiB beside
   the lines (a read adds to the open batch: two additions); the count errs on the high side by
-  at most a batch.
+  at most a batch;
+- when each line arrived (epoch milliseconds): 4 bytes a line, in an ``array('I')`` ring beside
+  the lines, filled a read at a time (one slice assignment: every line a read completes arrived
+  together). A line continued over several reads keeps the time of its first bytes (a prompt
+  shows when it was printed, not when it was answered). A copy of the buffer (a client's) gets
+  the same times with the same bytes (``time`` in the protocol's output frames, sync headers and
+  runner lines), so both agree to the millisecond.
 """
 
 from __future__ import annotations
@@ -26,9 +32,12 @@ import codecs
 import itertools
 import re
 import sys
+import time
+from array import array
 from collections import deque
 from collections.abc import Iterator
 
+from tuirunner.line_times import LineTimes
 from tuirunner.protocol import SyncHeader
 
 DEFAULT_SCROLLBACK = 10_000
@@ -137,7 +146,7 @@ def collapse_cr(line: str) -> str:
     return ""
 
 
-class OutputBuffer:
+class OutputBuffer(LineTimes):
     """The last *maxlen* lines of a process's output, plus its unfinished last line."""
 
     def __init__(
@@ -164,6 +173,11 @@ class OutputBuffer:
         self.line_cap = line_cap
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self._pending_cr = False
+        # When each line arrived: see the module docstring (and time()).
+        self._times = array("I")
+        self._base: int | None = None  # epoch milliseconds the ring's values count from
+        self.stamp = 0  # epoch milliseconds of the last read or line added
+        self._partial_ms = 0  # when the partial line's first bytes came
 
     @property
     def bytes(self) -> int:
@@ -179,11 +193,15 @@ class OutputBuffer:
         """Lines available to show: the kept complete lines, plus the partial one if any."""
         return len(self.lines) + (1 if self.partial else 0)
 
-    def feed(self, data: bytes) -> list[str]:
-        """Add raw bytes; return the lines they completed (possibly none)."""
-        return self._add_text(self._decoder.decode(data))
+    def feed(self, data: bytes, at: float | None = None) -> list[str]:
+        """Add raw bytes that arrived *at* (epoch seconds; now if None); return the lines they
+        completed (possibly none)."""
+        ms = time.time_ns() // 1_000_000 if at is None else round(at * 1000)
+        self.stamp = ms
+        return self._add_text(self._decoder.decode(data), ms)
 
-    def _add_text(self, text: str) -> list[str]:
+    def _add_text(self, text: str, ms: int) -> list[str]:
+        continued = bool(self.partial)
         if self._pending_cr:
             text = "\r" + text
             self._pending_cr = False
@@ -228,12 +246,19 @@ class OutputBuffer:
             self._open_bytes += size + (_STR_HEADER if ascii else _WIDE_HEADER) * n
             if self._open_bytes >= self._close_at:
                 self._close_batch()
+            self._stamp(self.total, n, ms)
+            if continued and n <= (self.lines.maxlen or 1):
+                self._stamp(self.total, 1, self._partial_ms)
             self.total += n
+            self._partial_ms = ms
+        elif not continued:
+            self._partial_ms = ms
         return parts
 
-    def _keep(self, parts: list[str]) -> None:
-        """Append *parts* to the kept lines (measured), and drop the oldest beyond ``maxlen``
-        or ``max_bytes``."""
+    def _keep(self, parts: list[str], ms: int) -> None:
+        """Append *parts* (arrived at *ms*) to the kept lines (measured), and drop the oldest
+        beyond ``maxlen`` or ``max_bytes``."""
+        self._stamp(self.total, len(parts), ms)
         self.lines.extend(parts)
         self._open_lines += len(parts)
         self._open_bytes += sum(map(sys.getsizeof, parts))
@@ -281,20 +306,23 @@ class OutputBuffer:
         """End of output: the partial line becomes a complete line. Returns it, if any."""
         text = self._decoder.decode(b"", final=True)
         if text:
-            self._add_text(text)
+            self._add_text(text, self.stamp)
         self._pending_cr = False
         partial = collapse_cr(self.partial)
         self.partial = ""
         if not partial:
             return None
-        self._keep([partial])
+        self._keep([partial], self._partial_ms)
         self.total += 1
         return partial
 
-    def append_line(self, line: str) -> None:
-        """Add a line of the runner's own (e.g. a restart marker), ending any partial line."""
+    def append_line(self, line: str, at: float | None = None) -> None:
+        """Add a line of the runner's own (e.g. a restart marker) that came *at* (epoch
+        seconds; now if None), ending any partial line."""
         self.finish()
-        self._keep([line])
+        ms = time.time_ns() // 1_000_000 if at is None else round(at * 1000)
+        self.stamp = ms
+        self._keep([line], ms)
         self.total += 1
 
     def line(self, index: int) -> str | None:
@@ -333,6 +361,8 @@ class OutputBuffer:
             partial=self.partial,
             cr=self._pending_cr,
             decoder=(buffered.decode("latin-1"), flag),
+            times=self._time_runs(start, len(lines)),
+            time=self._partial_ms / 1000 if self.partial else None,
         )
         return header, lines
 
@@ -344,10 +374,19 @@ class OutputBuffer:
             self._batches.clear()
             self._batch_lines = self._bytes = self._open_lines = self._open_bytes = 0
             self.total = start
+            self._times = array("I")
         if lines:
-            self._keep(lines)
+            self._keep(lines, self.stamp)
+            at = self.total
+            for count, when in header.times:
+                count = min(count, self.total + len(lines) - at)
+                if count > 0:
+                    self._stamp(at, count, round(when * 1000))
+                at += count
         self.total += len(lines)
         self.partial = header.partial
+        if header.time is not None:
+            self._partial_ms = round(header.time * 1000)
         self._pending_cr = header.cr
         buffered, flag = header.decoder
         self._decoder.setstate((buffered.encode("latin-1"), flag))

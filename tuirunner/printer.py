@@ -63,7 +63,7 @@ class PlainPrinter:
         clock: Callable[[], float] = time.time,
         on_broken_pipe: Callable[[], None] | None = None,
         timeout: float | None = None,
-        time_format: str | None = "%H:%M:%S",
+        time_format: str | Callable[[float], str] | None = "%H:%M:%S",
     ):
         names = list(names)
         self.out = out
@@ -81,12 +81,17 @@ class PlainPrinter:
             self._colours[name] = COLOURS[i % len(COLOURS)] if colour else None
         self._colour = colour
 
-    def _prefix(self, name: str, colour: str | None) -> str:
+    def _prefix(self, name: str, colour: str | None, at: float | None = None) -> str:
         if not self.prefix:
             return ""
         text = f"{name:<{self.width}} | "
         if self.time_format:
-            text = time.strftime(self.time_format, time.localtime(self.clock())) + " " + text
+            when = self.clock() if at is None else at
+            if callable(self.time_format):
+                stamp = self.time_format(when)
+            else:
+                stamp = time.strftime(self.time_format, time.localtime(when))
+            text = stamp + " " + text
         if colour:
             return f"\x1b[{colour}m{text}\x1b[0m"
         return text
@@ -106,10 +111,11 @@ class PlainPrinter:
             if self.on_broken_pipe is not None:
                 self.on_broken_pipe()
 
-    def lines(self, name: str, lines: list[str]) -> None:
+    def lines(self, name: str, lines: list[str], at: float | None = None) -> None:
+        """*lines* of process *name* (that came *at*, epoch seconds: now if None)."""
         if not lines or name in self.quiet:
             return
-        prefix = self._prefix(name, self._colours.get(name))
+        prefix = self._prefix(name, self._colours.get(name), at)
         # Colours at most: no retitling, screen switching or queries the terminal would answer.
         text = "\n".join(map(strip_controls if self.strip else sgr_only, lines))
         if not self.strip and "\x1b" in text and prefix:

@@ -30,7 +30,8 @@ import msgspec
 from tuirunner.events import NoticeKind, ProcessInfo
 from tuirunner.wire import HEADER, INDEX, JSON, LENGTH, OUTPUT, SYNC, ProtocolError
 
-PROTOCOL = 2
+PROTOCOL = 3  # 3: times (output frames, sync headers, runner lines)
+TIME = struct.Struct("!d")  # an output frame's time, after its process index
 MAX_REQUEST = 1 << 20  # a client sends small requests: a larger frame is refused unread
 MAX_CLIENTS = 64  # connections a keeper serves at once; one more is refused, saying so
 
@@ -273,6 +274,7 @@ class Line(Message, tag="line", kw_only=True):
 
     p: int
     text: str
+    time: float | None = None  # when (epoch seconds); None: when it arrives
 
 
 class End(Message, tag="end", kw_only=True):
@@ -348,6 +350,9 @@ class SyncHeader(msgspec.Struct, kw_only=True):
     partial: str  # the unfinished last line
     cr: bool  # a carriage return is pending
     decoder: tuple[str, int]  # the UTF-8 decoder's state (its bytes as latin-1, its flag)
+    # When the lines came (epoch seconds, to the ms): runs of (how many lines, time) in order.
+    times: list[tuple[int, float]] = []
+    time: float | None = None  # when the partial line's first bytes came
 
 
 # --- launcher <-> keeper ------------------------------------------------------------------------
@@ -453,9 +458,11 @@ def convert_result(op: Op | type[Op], result: Any) -> Any:
         raise ProtocolError(f"{type(op).__name__}: bad result: {exc}") from None
 
 
-def output_frame(index: int, data: bytes) -> bytes:
-    """Raw output of process *index*: the bytes it wrote, as read from its terminal."""
-    return HEADER.pack(len(data) + INDEX.size, OUTPUT) + INDEX.pack(index) + data
+def output_frame(index: int, data: bytes, time: float) -> bytes:
+    """Raw output of process *index*: the bytes it wrote, as read from its terminal, at *time*
+    (epoch seconds, to the millisecond: the lines they complete arrived then)."""
+    head = HEADER.pack(len(data) + INDEX.size + TIME.size, OUTPUT)
+    return head + INDEX.pack(index) + TIME.pack(time) + data
 
 
 def sync_frame(header: SyncHeader, lines: list[str]) -> bytes:
@@ -481,7 +488,9 @@ def decode_sync(payload: bytes) -> tuple[SyncHeader, list[str]]:
     return header, lines
 
 
-def decode_output(payload: bytes) -> tuple[int, bytes]:
-    if len(payload) < INDEX.size:
+def decode_output(payload: bytes) -> tuple[int, float, bytes]:
+    """``(process, time, data)`` of an output frame."""
+    if len(payload) < INDEX.size + TIME.size:
         raise ProtocolError("malformed output frame")
-    return INDEX.unpack_from(payload)[0], payload[INDEX.size :]
+    (time,) = TIME.unpack_from(payload, INDEX.size)
+    return INDEX.unpack_from(payload)[0], time, payload[INDEX.size + TIME.size :]

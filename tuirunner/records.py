@@ -197,9 +197,11 @@ class JsonPrinter:
         self.out.write(json.dumps(record) + "\n")
         self.out.flush()
 
-    def lines(self, name: str, pairs: Iterable[tuple[int, str]]) -> None:
+    def lines(self, name: str, pairs: Iterable[tuple[int, str]], buffer: Any = None) -> None:
+        """Lines numbered as :func:`numbered` does; with their times when *buffer* keeps them."""
         for number, text in grep_lines(pairs, self.grep):
-            self.emit(line_record(name, number, text))
+            when = None if buffer is None else buffer.time(number - 1)
+            self.emit(line_record(name, number, text, when))
 
     def __call__(self, event: object) -> None:
         proc = getattr(event, "process", None)
@@ -207,11 +209,11 @@ class JsonPrinter:
             return
         buffer = proc.buffer
         if isinstance(event, ProcessOutput):
-            self.lines(proc.name, numbered(buffer, event.lines))
+            self.lines(proc.name, numbered(buffer, event.lines), buffer)
         elif isinstance(event, RunnerLine):
-            self.lines(proc.name, numbered(buffer, [event.text]))
+            self.lines(proc.name, numbered(buffer, [event.text]), buffer)
         elif isinstance(event, OutputEnded) and event.last is not None:
-            self.lines(proc.name, numbered(buffer, [event.last]))
+            self.lines(proc.name, numbered(buffer, [event.last]), buffer)
         elif isinstance(event, StateChanged):
             name = self.transitions.name(proc, event.new)
             if name is not None:

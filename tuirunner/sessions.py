@@ -72,10 +72,11 @@ class _Output:
     """Output of one process waiting to be sent: one frame, however many reads it took; or,
     skimmed, a copy of the buffer's last lines since *since* (see SKIM_BYTES)."""
 
-    __slots__ = ("buffer", "chunks", "index", "since", "size", "sync")
+    __slots__ = ("buffer", "chunks", "index", "ms", "since", "size", "sync")
 
     def __init__(self, index: int, data: bytes, buffer: OutputBuffer, since: int) -> None:
         self.index = index
+        self.ms = buffer.stamp  # when it was read: a frame holds the reads of one millisecond
         self.chunks = [data]
         self.size = len(data)
         self.buffer = buffer
@@ -103,7 +104,7 @@ class _Output:
             assert self.sync is not None
             return self.sync
         data = self.chunks[0] if len(self.chunks) == 1 else b"".join(self.chunks)
-        return output_frame(self.index, data)
+        return output_frame(self.index, data, self.ms / 1000)
 
 
 class FlowControl(asyncio.Protocol):
@@ -209,7 +210,11 @@ class FlowControl(asyncio.Protocol):
         if self.transport is None or not self._accepts(index):
             return
         output = self.open_output
-        if output is not None and output.index == index:
+        if (
+            output is not None
+            and output.index == index
+            and (output.skimmed or output.ms == self.keeper.buffer(index).stamp)
+        ):
             if not output.skimmed:
                 output.chunks.append(data)
                 output.size += len(data)

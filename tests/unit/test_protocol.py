@@ -28,6 +28,7 @@ from tuirunner.protocol import (
     SyncHeader,
     Write,
     decode_event,
+    decode_output,
     decode_request,
     decode_sync,
     encode,
@@ -56,7 +57,7 @@ NASTY = (
 def test_frames_survive_any_split_of_the_stream():
     frames = [
         encode(Line(p=3, text="ünïcode")),
-        output_frame(7, b"\x00\xff raw bytes\r\n"),
+        output_frame(7, b"\x00\xff raw bytes\r\n", 1_780_000_000.125),
         sync_frame(header(2, 5, "(Pdb) "), ["a", "", "c"]),
         sync_frame(header(1, 0), []),
         sync_frame(header(4, 0), [""]),  # one empty line is not no line
@@ -70,7 +71,7 @@ def test_frames_survive_any_split_of_the_stream():
             got.extend(reader.feed(stream[start:end]))
         assert [kind for kind, _ in got] == [JSON, OUTPUT, SYNC, SYNC, SYNC]
         assert decode_event(got[0][1]) == Line(p=3, text="ünïcode")
-        assert got[1][1] == b"\x00\x07\x00\xff raw bytes\r\n"
+        assert decode_output(got[1][1]) == (7, 1_780_000_000.125, b"\x00\xff raw bytes\r\n")
         head, lines = decode_sync(got[2][1])
         assert (head.p, head.n, head.start, head.partial) == (2, 3, 5, "(Pdb) ")
         assert lines == ["a", "", "c"]

@@ -37,6 +37,7 @@ from tuirunner.tui.output_actions import OutputActions
 from tuirunner.tui.output_commands import OutputCommands
 from tuirunner.tui.panes import PaneLayout
 from tuirunner.tui.preferences import Preferences
+from tuirunner.tui.reading import Reading
 from tuirunner.tui.repaint import Repainting
 from tuirunner.tui.reshaping import Reshaping
 from tuirunner.tui.signals import SignalHandling
@@ -59,7 +60,7 @@ def format_uptime(seconds: float) -> str:
 
 
 class TuirunnerApp(
-    OutputActions, Actions, KeeperEvents, Reshaping, Repainting, SignalHandling, PaneLayout
+    Reading, OutputActions, Actions, KeeperEvents, Reshaping, Repainting, SignalHandling, PaneLayout
 ):
     CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "tuirunner"
@@ -73,6 +74,9 @@ class TuirunnerApp(
         Binding("i", "input_mode", "Input", id="input_mode"),
         Binding("e", "env", "Env", id="env"),
         Binding("c", "copy", "Copy", id="copy"),
+        Binding("m", "merged", "Merged", id="merged"),
+        Binding("t", "toggle_time", "Times", id="toggle_time"),
+        Binding("ctrl+s", "save", "Save", id="save", show=False),
         Binding("d", "detach", "Detach", id="detach"),
         Binding("q", "quit", "Quit", id="quit"),
         Binding("ctrl+c", "quit", "Quit", show=False),
@@ -108,6 +112,7 @@ class TuirunnerApp(
         self._panes: dict[str, ProcessPane] = {}
         self._dirty: set[str] = set()
         self._unsubscribe = client.subscribe(self._on_client_event)
+        self._init_reading()
 
     # --- hooks tests may override (what the headers show of time and pids) --------------------
 
@@ -144,6 +149,7 @@ class TuirunnerApp(
         if self.handle_signals:
             self._install_signal_handlers()
         await self.client.start()
+        self._system_history()
         for proc in self.client:  # what happened before we were connected
             self._show(proc)
             self._dirty.add(proc.name)

@@ -73,6 +73,17 @@ class ProcessCommands(Provider):
             ("Stop all", app.stop_all, "Stop every process, keep tuirunner open"),
             ("Start all", app.start_all, "Start every process that is not running"),
             ("Zoom", app.action_zoom, "Show the focused pane full screen, or go back"),
+            (
+                "Merged view",
+                app.action_merged,
+                "Every process's output in one stream, in the order it came (m)",
+            ),
+            ("Show or hide times", app.action_toggle_time, "When each line came (t)"),
+            (
+                "Save output",
+                app.action_save,
+                "Write the focused pane's (or the merged view's) scrollback to a file (ctrl+s)",
+            ),
             ("Copy", app.action_copy, "Copy the selection, or the visible lines"),
             ("Detach", app.action_detach, "Close the UI, leave the processes running"),
             ("Quit", app.action_quit, "Stop everything and exit"),

@@ -178,7 +178,9 @@ class PaintedRows(Arranged, Marked, Searchable, ScrollView):
         raw = buf.line(index)
         if raw is None:
             return None
-        text = line_to_text(raw)
+        # A line model that knows its prefixes (line_models.py) styles them without decoding.
+        styled = getattr(buf, "styled", None)
+        text = styled(raw) if styled is not None else line_to_text(raw)
         text.stylize_before(rich_style)  # the widget's colours, under the child's own
         self._decorate(text, index)
         self._highlight(text, index, ordinal)

@@ -91,6 +91,7 @@ class ProcessPane(PaneTools, Vertical):
         self.hint_bar = Static(classes="hint")
         self.unseen_bar = Static(classes="unseen")
         self.search_bar: Horizontal | None = None  # made when first opened
+        self._was_following = True  # when the search opened: it follows again once closed
         self.search_input: SearchInput | None = None
         self.match_label: Static | None = None
 
@@ -102,6 +103,7 @@ class ProcessPane(PaneTools, Vertical):
 
     def on_mount(self) -> None:
         self.show(self.status)
+        self._show_position()
 
     # --- the header ------------------------------------------------------------------------------
 
@@ -150,12 +152,15 @@ class ProcessPane(PaneTools, Vertical):
         self.hint_bar.set_class(bool(text), "-visible")
 
     def _show_position(self) -> None:
-        """Scrolled up, the bar under the output says where (there is no vertical scrollbar)
-        and how many lines came since."""
+        """The bar under the output says whether it follows the output or, scrolled up, where
+        it is (there is no vertical scrollbar) and how many lines came since."""
         view = self.view
         if view.follow:
-            self.unseen_bar.set_class(False, "-visible")
+            self.unseen_bar.update(Text("following"))
+            self.unseen_bar.set_class(True, "-visible")
+            self.unseen_bar.set_class(True, "-following")
             return
+        self.unseen_bar.set_class(False, "-following")
         first, last, count = view.position()
         text = f"lines {first:,}–{last:,} of {count:,}"
         if self.unseen:
@@ -191,6 +196,8 @@ class ProcessPane(PaneTools, Vertical):
             self.search_bar = Horizontal(self.search_input, self.match_label, classes="search-bar")
             await self.mount(self.search_bar)
         assert self.search_input is not None
+        if not self.search_bar.display or not self.searching:
+            self._was_following = self.view.follow
         self.search_bar.display = True
         self.screen.set_focus(self.search_input)  # now: focus() would wait for a later turn
         if self.search_input.value:
@@ -203,6 +210,8 @@ class ProcessPane(PaneTools, Vertical):
         if self.match_label is not None:
             self.match_label.update("")
         self.view.focus()
+        if self._was_following:  # the search scrolled, not the user: follow again
+            self.view.action_follow()
 
     @property
     def searching(self) -> bool:

@@ -1,0 +1,71 @@
+"""When each line arrived: kept beside the lines, copied with them, cheap."""
+
+from __future__ import annotations
+
+import time
+
+from tuirunner.output import OutputBuffer
+
+T0 = 1_780_000_000.0  # an epoch time (2026)
+
+
+def test_each_line_keeps_the_time_of_the_read_that_completed_it():
+    buf = OutputBuffer(100)
+    buf.feed(b"one\r\ntwo\r\n", T0)
+    buf.feed(b"three\r\n", T0 + 1.5)
+    assert [buf.time(i) for i in range(3)] == [T0, T0, T0 + 1.5]
+    assert buf.time(3) is None  # no partial line
+    assert buf.time(-1) is None
+
+
+def test_a_line_continued_over_reads_keeps_the_time_of_its_first_bytes():
+    buf = OutputBuffer(100)
+    buf.feed(b"(Pdb) ", T0)
+    assert buf.time(0) == T0  # the partial line
+    buf.feed(b"c\r\nnext\r\n", T0 + 10)
+    assert buf.time(0) == T0
+    assert buf.time(1) == T0 + 10
+
+
+def test_times_follow_the_lines_round_the_ring():
+    buf = OutputBuffer(5)
+    for i in range(12):
+        buf.feed(b"line %d\r\n" % i, T0 + i)
+    assert buf.first_index == 7
+    assert [buf.time(i) for i in range(7, 12)] == [T0 + i for i in range(7, 12)]
+    assert buf.time(6) is None
+    buf.feed(b"".join(b"x\r\n" for _ in range(13)), T0 + 100)  # more than the ring at once
+    assert [buf.time(i) for i in range(buf.first_index, buf.total)] == [T0 + 100] * 5
+
+
+def test_runner_lines_and_the_end_have_times():
+    buf = OutputBuffer(10)
+    buf.feed(b"partial", T0)
+    buf.append_line("tuirunner: restarted", T0 + 2)
+    assert buf.snapshot() == ["partial", "tuirunner: restarted"]
+    assert [buf.time(0), buf.time(1)] == [T0, T0 + 2]
+    before = time.time()
+    buf.append_line("now")
+    assert before - 0.001 <= buf.time(2) <= time.time() + 0.001
+
+
+def test_a_copy_has_the_same_times_to_the_millisecond():
+    source = OutputBuffer(50)
+    for i in range(30):
+        source.feed(b"a %d\r\n" % i, T0 + i // 7 + 0.0004 * i)
+    source.feed(b"unfinished", T0 + 99.123)
+    copy = OutputBuffer(50)
+    copy.apply_export(*source.export())
+    assert copy.snapshot() == source.snapshot()
+    assert [copy.time(i) for i in range(31)] == [source.time(i) for i in range(31)]
+    # Then both are fed the same bytes at the same time (an output frame's ``time``).
+    for buf in (source, copy):
+        buf.feed(b" end\r\n", T0 + 200)
+    assert copy.time(30) == source.time(30) == T0 + 99.123
+
+
+def test_times_take_at_most_four_bytes_a_line():
+    buf = OutputBuffer(100_000)
+    for i in range(100):
+        buf.feed(b"".join(b"line\r\n" for _ in range(1000)), T0 + i)
+    assert len(buf._times) * buf._times.itemsize <= 4 * 100_000

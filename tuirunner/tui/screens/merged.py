@@ -1,0 +1,286 @@
+"""The merged view (``m``): every process's output in one stream, in the order it came, as
+plain mode prints it (``web.1  | …`` in the process's colour; state changes as ``system``).
+
+A row of the processes' names on top shows which are shown: a number key or a click shows or
+hides one, ``o`` and a number (or a double click) shows only that one, ``a`` all of them. The
+output follows, scrolls, searches (``/``: the bar says which process matched), copies (``c``),
+shows times (``t``) and saves (``ctrl+s``) as a pane's does. ``m`` or Esc goes back.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import events, on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Input, Static
+
+from tuirunner.printer import COLOURS
+from tuirunner.tui.widgets.key_bar import KeyBar
+from tuirunner.tui.widgets.line_models import MergedLines
+from tuirunner.tui.widgets.merged_view import MergedView
+from tuirunner.tui.widgets.output_view import OutputView
+from tuirunner.tui.widgets.process_pane import SearchInput
+
+if TYPE_CHECKING:
+    from tuirunner.tui.app import TuirunnerApp
+
+_SGR_TO_RICH = {
+    "31": "red",
+    "32": "green",
+    "33": "yellow",
+    "34": "blue",
+    "35": "magenta",
+    "36": "cyan",
+}
+
+
+def colour_style(code: str) -> str:
+    """The Rich style of one of printer.COLOURS (``1;36`` is bright cyan)."""
+    bold, _, base = code.rpartition(";")
+    name = _SGR_TO_RICH.get(base, "")
+    return f"bold bright_{name}" if bold else name
+
+
+class SourceBar(Static):
+    """``1 web.1  2 worker.1  …``: the processes, the hidden ones dimmed and struck out."""
+
+    def __init__(self, model: MergedLines, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.model = model
+        self._spans: list[tuple[int, int, int]] = []  # (start, end, source) as drawn
+
+    def show(self) -> None:
+        text = Text(no_wrap=True, overflow="ellipsis")
+        self._spans = []
+        model = self.model
+        for i, name in enumerate(model.names[:-1]):  # not "system": it is the runner's own
+            start = text.cell_len
+            key = f"{i + 1} " if i < 9 else ""
+            style = colour_style(COLOURS[i % len(COLOURS)])
+            if i in model.hidden:
+                style = "dim strike"
+            text.append(key, style="dim")
+            text.append(name, style=style)
+            self._spans.append((start, text.cell_len, i))
+            text.append("  ")
+        hidden = len(model.hidden)
+        if hidden:
+            text.append(f"({hidden} hidden: a shows all)", style="dim")
+        self.update(text, layout=False)  # one row, whatever it says: no relayout
+
+    def on_click(self, event: events.Click) -> None:
+        for start, end, source in self._spans:
+            if start <= event.x < end:
+                screen = self.screen
+                assert isinstance(screen, MergedScreen)
+                if event.chain >= 2:
+                    screen.show_only(source)
+                else:
+                    screen.toggle_source(source)
+                break
+
+
+class MergedScreen(Screen):
+    DEFAULT_CSS = """
+    MergedScreen #merged-sources { height: 1; width: 1fr; padding: 0 1; background: $panel; }
+    MergedScreen #merged-output { height: 1fr; }
+    MergedScreen #merged-position {
+        height: 1; width: 1fr; padding: 0 1; background: $accent-muted;
+    }
+    """
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="merged.back"),
+        Binding("m", "close", "Panes", id="merged.close"),
+        Binding("slash", "search", "Search", id="merged.search"),
+        Binding("t", "app.toggle_time", "Times", id="merged.time"),
+        Binding("c", "copy", "Copy", id="merged.copy"),
+        Binding("ctrl+s", "save", "Save", id="merged.save"),
+        Binding("a", "show_all", "All", id="merged.all"),
+        Binding("o", "only", "Only…", id="merged.only"),
+        Binding("q", "app.quit", "Quit", show=False),
+        *(
+            Binding(str(n), f"toggle_source({n - 1})", f"Toggle {n}", show=False)
+            for n in range(1, 10)
+        ),
+    ]
+
+    def __init__(self, model: MergedLines) -> None:
+        super().__init__(id="merged")
+        self.model = model
+        self.sources = SourceBar(model, id="merged-sources")
+        self.view = MergedView(model, id="merged-output", classes="output")
+        self.position_bar = Static(id="merged-position")
+        self.search_bar: Horizontal | None = None
+        self.search_input: SearchInput | None = None
+        self.match_label: Static | None = None
+        self._only_next = False
+        self._was_following = True
+
+    @property
+    def tui(self) -> TuirunnerApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield self.sources
+        yield self.view
+        self.search_input = SearchInput(self)  # type: ignore[arg-type]
+        self.match_label = Static(classes="match-count")
+        self.search_bar = Horizontal(self.search_input, self.match_label, classes="search-bar")
+        self.search_bar.display = False
+        yield self.search_bar
+        yield self.position_bar
+        yield KeyBar()
+
+    def on_mount(self) -> None:
+        self.sources.show()
+        self.view.focus()
+        self.view.sync()
+        self.show_position()
+
+    # --- keeping up ----------------------------------------------------------------------------
+
+    def sync(self, now: float) -> None:
+        self.view.sync(now)
+        if self.search_bar is not None and self.search_bar.display:
+            self._update_match_label()
+
+    @on(OutputView.FollowChanged)
+    def _follow_changed(self, event: OutputView.FollowChanged) -> None:
+        event.stop()
+        self.show_position()
+
+    @on(OutputView.Resized)
+    def _resized(self, event: OutputView.Resized) -> None:
+        event.stop()  # no process's terminal has this size
+
+    def show_position(self) -> None:
+        """Following, or where it is scrolled to (and what came since)."""
+        view = self.view
+        if view.follow:
+            text = "following — lines of every process as they come"
+        else:
+            first, last, count = view.position()
+            text = f"scrolled: lines {first:,}–{last:,} of {count:,}"
+            if view.unseen:
+                text += f" · ↓ {view.unseen:,} new"
+            text += " — End to follow"
+        self.position_bar.update(Text(text), layout=False)
+
+    def on_click(self, event: events.Click) -> None:
+        if event.widget is self.position_bar and not self.view.follow:
+            self.view.action_follow()
+
+    # --- which processes ----------------------------------------------------------------------
+
+    def _hide(self, hidden: set[int]) -> None:
+        self.model.set_hidden(hidden)
+        self.tui.merged_hidden = {self.model.names[i] for i in hidden}
+        self.view.reset()
+        self.sources.show()
+
+    def action_toggle_source(self, source: int) -> None:
+        if self._only_next:
+            self.show_only(source)
+            return
+        self.toggle_source(source)
+
+    def toggle_source(self, source: int) -> None:
+        if source >= len(self.model.names) - 1:
+            return
+        self._hide(self.model.hidden ^ {source})
+
+    def show_only(self, source: int) -> None:
+        self._only_next = False
+        count = len(self.model.names) - 1
+        if source >= count:
+            return
+        self._hide({i for i in range(count) if i != source})
+
+    def action_show_all(self) -> None:
+        self._hide(set())
+
+    def action_only(self) -> None:
+        self._only_next = True
+        self.notify("Show only: press the process's number", timeout=3, markup=False)
+
+    # --- search, copy, save -------------------------------------------------------------------
+
+    def action_search(self) -> None:
+        assert self.search_bar is not None and self.search_input is not None
+        if not self.search_bar.display:
+            self._was_following = self.view.follow
+        self.search_bar.display = True
+        self.set_focus(self.search_input)
+        if self.search_input.value:
+            self._run_search(self.search_input.value)
+
+    def close_search(self) -> None:
+        if self.search_bar is not None:
+            self.search_bar.display = False
+        self.view.set_search(None)
+        self.view.focus()
+        if self._was_following:  # the search scrolled, not the user: follow again
+            self.view.action_follow()
+        self.show_position()
+
+    def _run_search(self, query: str) -> None:
+        self.view.set_search(query)
+        self._update_match_label()
+
+    def _update_match_label(self) -> None:
+        search = self.view.search
+        label = self.match_label
+        if label is None:
+            return
+        if search is None:
+            label.update("")
+        elif not search.matches:
+            label.update("no match")
+            label.add_class("-none")
+        else:
+            where = self.model.source_name(search.matches[search.current][0])
+            label.update(Text(f"{search.current + 1}/{len(search.matches)} · {where}"))
+            label.remove_class("-none")
+
+    @on(Input.Changed, "#merged .search-input")
+    def _search_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self._run_search(event.value)
+
+    def search_step(self, step: int) -> None:
+        query = self.search_input.value if self.search_input is not None else ""
+        if self.view.search is None or self.view.search.query != query:
+            self._run_search(query)
+        else:
+            self.view.move_match(step)
+        self._update_match_label()
+
+    def action_copy(self) -> None:
+        text = self.get_selected_text()
+        what = "selection"
+        if not text:
+            text = self.view.visible_text()
+            what = "visible lines of the merged view"
+        self.app.copy_to_clipboard(text)
+        self.notify(f"Copied the {what} to the clipboard", markup=False, timeout=3)
+
+    def action_save(self) -> None:
+        self.tui.save_output(self.view, "merged")
+
+    # --- leaving ------------------------------------------------------------------------------
+
+    def action_back(self) -> None:
+        if self.search_bar is not None and self.search_bar.display:
+            self.close_search()
+        elif self.get_selected_text():
+            self.clear_selection()
+        else:
+            self.action_close()
+
+    def action_close(self) -> None:
+        self.tui.close_merged()
