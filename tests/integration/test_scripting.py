@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import shlex
 import subprocess
 
@@ -80,13 +81,17 @@ def test_logs_json_round_trips_colours_tabs_and_bad_bytes(detached):
     assert result.returncode == 0, result.stderr
     records = json_lines(result.stdout)
     web = [r for r in records if r["process"] == "web.1"]
+    # When the line came, as the keeper recorded it (epoch seconds, to the millisecond).
+    assert isinstance(web[0]["time"], float) and abs(web[0]["time"] - time.time()) < 3600
     assert web[0] == {
         "type": "line",
         "process": "web.1",
         "line": 1,
-        "time": None,
+        "time": web[0]["time"],
         "text": "red\tTab \ufffd\ufffd raw",
     }
+    times = [r["time"] for r in records]
+    assert times == sorted(times)  # every process's lines in the order they came
     assert web[1]["text"] == "second" and web[1]["line"] == 2
     assert any(r["process"] == "worker.1" and r["text"] == "working" for r in records)
     # Round trip: what a script reads back is what the process wrote, less its colours.

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from itertools import accumulate
 
 from rich.text import Text
@@ -88,6 +88,26 @@ class TimedLines:
         return getattr(self.buffer, name)
 
 
+class _Rows:
+    """A merged model's rows, read like a deque of lines (mostly from the end)."""
+
+    def __init__(self, model: MergedLines) -> None:
+        self.model = model
+
+    def __len__(self) -> int:
+        return len(self.model)
+
+    def __reversed__(self) -> Iterator[str]:
+        model = self.model
+        for index in range(model.total - 1, model.first_index - 1, -1):
+            yield model.line(index) or ""
+
+    def __iter__(self) -> Iterator[str]:
+        model = self.model
+        for index in range(model.first_index, model.total):
+            yield model.line(index) or ""
+
+
 class MergedLines:
     """Every source's complete lines, merged in arrival order (see the module docstring).
 
@@ -146,6 +166,12 @@ class MergedLines:
             return None
         head = self._prefixes[source]
         return (time_prefix(ms / 1000) + head if self.show_time else head) + raw
+
+    @property
+    def lines(self) -> _Rows:
+        """The rows as a buffer's ``lines``: what filters, wrap and traceback marks read
+        (from the end, as they read a buffer's deque)."""
+        return _Rows(self)
 
     def snapshot(self) -> list[str]:
         out = []
