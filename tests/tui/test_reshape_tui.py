@@ -103,3 +103,20 @@ async def test_the_inspector_names_the_override_file_as_the_source(tmp_path):
         env = app.client.environment_for(app.client.get("web.1"))
         assert str(env.variables["MODE"].source) == "tuirunner.local.toml [processes.web.env]"
         assert str(env.variables["TEAM"].source) == "tuirunner.toml [processes.web.env]"
+
+
+async def test_the_palette_acts_on_a_group_by_name(tmp_path):
+    from tests.tui_helpers import fake_app
+    from tuirunner.tui.commands import ProcessCommands
+
+    app, fake = fake_app(tmp_path, "web: serve\nvite: vite\ntailwind: tw\n")
+    app.client.groups = {"frontend": ["vite", "tailwind"]}  # as the keeper's welcome says
+    async with app.run_test(size=SIZE) as pilot:
+        provider = ProcessCommands(app.screen)
+        commands = {title: callback for title, callback, _ in provider._commands()}
+        assert {"Restart frontend", "Start frontend", "Stop frontend", "Add a process"} <= set(
+            commands
+        )
+        commands["Restart frontend"]()
+        await wait_until(pilot, lambda: fake.ops(), message="the restart")
+        assert fake.ops() == [("restart", {"names": ["frontend"]})]
