@@ -216,7 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = subs.add_parser("start", help="start processes (the default)")
     _add_common(p, sub=True)
-    p.add_argument("processes", nargs="*", metavar="PROCESS", help="process types to start")
+    p.add_argument(
+        "processes", nargs="*", metavar="PROCESS", help="process types (or groups) to start"
+    )
     p.add_argument(
         "-D",
         "--detach",

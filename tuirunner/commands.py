@@ -8,6 +8,7 @@ import argparse
 import json
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -197,9 +198,17 @@ def cmd_check(args: argparse.Namespace) -> int:
     for warning in service_warnings(project.environment.as_dict()):
         warn(warning)
     print(f"Valid procfile detected ({', '.join(procfile.names)})", file=sys.stderr)
-    if project.settings.path is not None:  # without settings, honcho's output exactly
-        print(f"Settings: {visible_controls(project.settings.describe())}", file=sys.stderr)
+    settings = project.settings
+    if settings.path is not None:  # without settings, honcho's output exactly
+        print(f"Settings: {visible_controls(settings.describe())}", file=sys.stderr)
         print_ports(instances)
+    on_demand = [n for n in procfile.names if not settings.process(n).autostart]
+    if on_demand:
+        print(f"On demand (autostart = false): {', '.join(on_demand)}", file=sys.stderr)
+    for name, members in settings.groups.items():
+        print(f"Group {name}: {', '.join(members)}", file=sys.stderr)
+    if settings.local is not None and tracked_by_git(settings.local):
+        warn(f"{settings.local.name} is not git-ignored: it is one developer's (.gitignore)")
     for line in log_file_lines(project):
         print(visible_controls(line), file=sys.stderr)
     return 0
@@ -238,6 +247,20 @@ def log_file_lines(project: Project) -> list[str]:
             path = Path(os.path.abspath(Path(project.app_root) / ps.log_file))
             lines.append(f"Log file of {name}: {path} — {describe(path)}")
     return lines
+
+
+def tracked_by_git(path: Path) -> bool:
+    """Whether *path* is in a git work tree and not ignored (False without git)."""
+    try:
+        result = subprocess.run(
+            ["git", "check-ignore", "-q", path.name],
+            cwd=path.parent,
+            capture_output=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return result.returncode == 1  # 0: ignored; 128: not a work tree
 
 
 def cmd_env(args: argparse.Namespace) -> int:

@@ -29,6 +29,7 @@ import msgspec
 
 from tuirunner.errors import UserError
 from tuirunner.events import InfoChanged, Notice, NoticeKind
+from tuirunner.guard import note_longest_stop
 from tuirunner.lifecycle import ManagedProcess
 from tuirunner.procfile import MAX_PORT, PORT_STEP, Instance, ProcessType
 from tuirunner.project import load_project
@@ -254,6 +255,9 @@ class Reshape:
             new = settings.process(proc.type)
             what = _differences(proc, instance, new)
             if not what:
+                if proc.pending is not None:  # an edit undone before the restart
+                    proc.pending = proc.stale_settings = None
+                    sup._emit(InfoChanged(proc))
                 continue
             if proc.state.alive or proc.busy:
                 proc.pending = (instance, new)
@@ -280,6 +284,8 @@ class Reshape:
             if proc is not None:
                 sup.life.run(sup.policy.start_all(proc))
         self.error = None
+        # The guard stops what the keeper leaves: it waits for the longest stop, maybe new.
+        note_longest_stop(str(keeper.paths.stop_timeout), sup.longest_stop)
         self.broadcast(None, "; ".join(summary) or None)
         self.restart_watching(project)
 

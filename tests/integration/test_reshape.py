@@ -248,3 +248,12 @@ def test_an_override_file_is_layered_and_shown_with_its_provenance(tmp_path):
     result = run_cli(["check"], tmp_path)
     assert result.returncode == 1
     assert "tuirunner.local.toml: processes.web.timeout" in result.stderr
+
+
+def test_an_edit_undone_before_the_restart_is_no_longer_pending(run):
+    root = run({"Procfile": f"web: {sleeper('web')}\n"})
+    wait_for(lambda: state_of(root, "web.1") == "running")
+    (root / "Procfile").write_text(f"web: {sleeper('web2')}\n")
+    wait_for(lambda: ps(root)["web.1"]["stale_settings"] == "command")
+    (root / "Procfile").write_text(f"web: {sleeper('web')}\n")
+    wait_for(lambda: ps(root)["web.1"]["stale_settings"] is None, message="the edit undone")

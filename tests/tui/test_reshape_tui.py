@@ -86,3 +86,37 @@ async def test_a_settings_edit_waits_for_u_and_an_invalid_one_is_reported(tmp_pa
         await pilot.press("u")
         await wait_until(pilot, lambda: web.pid not in (None, first) and running(app, "web.1"))
         assert web.stale_settings is None
+
+
+async def test_the_inspector_names_the_override_file_as_the_source(tmp_path):
+    from tests.tui.test_inspector import open_inspector, rows
+
+    (tmp_path / "tuirunner.toml").write_text('[processes.web.env]\nMODE = "team"\nTEAM = "1"\n')
+    (tmp_path / "tuirunner.local.toml").write_text('[processes.web.env]\nMODE = "mine"\n')
+    app = make_app(tmp_path, "web: sleep 600\n")
+    async with app.run_test(size=(140, 45)) as pilot:
+        screen = await open_inspector(app, pilot)
+        # The source column is cut from the left when narrow: the end is the file's key.
+        value, source = rows(screen)["MODE"][:2]
+        assert value == "mine" and source.endswith(".local.toml [processes.web.env]")
+        assert rows(screen)["TEAM"][1].endswith("runner.toml [processes.web.env]")
+        env = app.client.environment_for(app.client.get("web.1"))
+        assert str(env.variables["MODE"].source) == "tuirunner.local.toml [processes.web.env]"
+        assert str(env.variables["TEAM"].source) == "tuirunner.toml [processes.web.env]"
+
+
+async def test_the_palette_acts_on_a_group_by_name(tmp_path):
+    from tests.tui_helpers import fake_app
+    from tuirunner.tui.commands import ProcessCommands
+
+    app, fake = fake_app(tmp_path, "web: serve\nvite: vite\ntailwind: tw\n")
+    app.client.groups = {"frontend": ["vite", "tailwind"]}  # as the keeper's welcome says
+    async with app.run_test(size=SIZE) as pilot:
+        provider = ProcessCommands(app.screen)
+        commands = {title: callback for title, callback, _ in provider._commands()}
+        assert {"Restart frontend", "Start frontend", "Stop frontend", "Add a process"} <= set(
+            commands
+        )
+        commands["Restart frontend"]()
+        await wait_until(pilot, lambda: fake.ops(), message="the restart")
+        assert fake.ops() == [("restart", {"names": ["frontend"]})]

@@ -48,7 +48,11 @@ _CONDITION = {
 def render(export: Export) -> list[OutputFile]:
     services = {p.name: _service(export, p) for p in export.processes}
     document = {"name": _project_name(export.app), "services": services}
-    text = to_yaml(_escape_dollars(document), export.header())
+    notes = [
+        f"group {name}: docker compose up {' '.join(members)}"
+        for name, members in export.groups.items()
+    ]
+    text = to_yaml(_escape_dollars(document), [*export.header(), *notes])
     return [OutputFile(FILE_NAME, text)]
 
 
@@ -83,6 +87,9 @@ def _service(export: Export, process: Process) -> dict[str, Any]:
         published = str(process.port) if last == process.port else f"{process.port}-{last}"
         service["ports"] = [f"{published}:{process.port}"]
     service["deploy"] = {"replicas": process.count}
+    if process.on_demand:
+        # autostart = false: only with its profile (--profile NAME), or named (up flower)
+        service["profiles"] = Flow(list(process.groups) or [process.name])
     if process.dependencies:
         depends: dict[str, Any] = {}
         for dep in process.dependencies:

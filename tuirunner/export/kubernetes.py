@@ -142,6 +142,12 @@ def render(export: Export) -> list[OutputFile]:
             if process.count > 1:
                 spec.update(completions=process.count, parallelism=process.count)
             spec["backoffLimit"] = 6 if retry else 0
+            if process.on_demand:
+                spec["suspend"] = True
+                notes.append(
+                    f"autostart = false: suspended (kubectl patch job {name} "
+                    """-p '{"spec":{"suspend":false}}')"""
+                )
             spec["template"] = {"metadata": {"labels": labels}, "spec": pod}
             manifest = {
                 "apiVersion": "batch/v1",
@@ -161,11 +167,16 @@ def render(export: Export) -> list[OutputFile]:
                 "kind": "Deployment",
                 "metadata": {"name": name, "labels": labels},
                 "spec": {
-                    "replicas": process.count,
+                    "replicas": 0 if process.on_demand else process.count,
                     "selector": {"matchLabels": labels},
                     "template": {"metadata": {"labels": labels}, "spec": pod},
                 },
             }
+            if process.on_demand:
+                notes.append(
+                    "autostart = false: 0 replicas "
+                    f"(kubectl scale deployment {name} --replicas={process.count})"
+                )
             if process.autorestart is not AutoRestart.ALWAYS:
                 notes.append(
                     f'autorestart = "{process.autorestart.value}": a Deployment always '

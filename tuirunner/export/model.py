@@ -11,6 +11,7 @@ inspector.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import re
@@ -90,6 +91,8 @@ class Process:
     timeout: float  # seconds between the stop signal and SIGKILL
     env: tuple[Variable, ...]  # ``env`` from the settings
     dependencies: tuple[Dependency, ...]  # ``depends_on``, on exported processes only
+    on_demand: bool = False  # ``autostart = false``, and no process started with the rest needs it
+    groups: tuple[str, ...] = ()  # the settings' groups it is in
 
     @property
     def count(self) -> int:
@@ -151,6 +154,7 @@ class Export:
     env_files: tuple[EnvFileSpec, ...]  # the env files that exist, in order
     sources: str  # "Procfile, .env and pyproject.toml [tool.tuirunner]"
     warnings: list[str] = field(default_factory=list)
+    groups: dict[str, tuple[str, ...]] = field(default_factory=dict)  # exported members only
 
     def warn(self, message: str) -> None:
         if message not in self.warnings:
@@ -317,6 +321,12 @@ def build(
                 dependencies=tuple(deps),
             )
         )
+    processes = _on_demand(processes, settings)
+    groups = {
+        group: kept
+        for group, members in settings.groups.items()
+        if (kept := tuple(m for m in members if m in by_type))
+    }
     existing = tuple(spec for spec in env_files if spec.path.is_file())
     app_root = project.app_root.resolve()
     export = Export(
@@ -333,10 +343,32 @@ def build(
         env_files=existing,
         sources=_sources(project, procfile, existing),
         warnings=warnings,
+        groups=groups,
     )
     for warning in shell_references(project.environment):
         export.warn(warning)
     return export
+
+
+def _on_demand(processes: list[Process], settings: Settings) -> list[Process]:
+    """*processes* with ``on_demand`` and ``groups`` set: a type with ``autostart = false`` is
+    on demand unless a type started with the rest depends on it (directly or not)."""
+    by_name = {p.name: p for p in processes}
+    started: set[str] = set()
+    todo = [p.name for p in processes if p.settings.autostart]
+    while todo:
+        name = todo.pop()
+        if name not in started:
+            started.add(name)
+            todo += [d.name for d in by_name[name].dependencies]
+    return [
+        dataclasses.replace(
+            p,
+            on_demand=p.name not in started,
+            groups=tuple(g for g, members in settings.groups.items() if p.name in members),
+        )
+        for p in processes
+    ]
 
 
 def _sources(project: ProjectLike, procfile: Procfile, env_files: Sequence[EnvFileSpec]) -> str:

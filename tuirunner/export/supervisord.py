@@ -43,7 +43,17 @@ def render(export: Export) -> list[OutputFile]:
             env = export.environment(process, inst)
             secrets.update(names_of(env, secret=True))
             sections.append(_program(export, process, inst, env, priorities[process.name]))
-    sections.append(f"[group:{export.app}]\nprograms={','.join(programs)}\n")
+    group = [f"[group:{export.app}]"]
+    for name, members in export.groups.items():
+        # A program is in one group only: the settings' groups are said, not made.
+        shown = " ".join(
+            f"{export.app}:{program_name(export, m, i.number)}"
+            for m in members
+            for i in export.process(m).instances
+        )
+        group.insert(0, f"; group {name}: supervisorctl start {shown}")
+    group.append(f"programs={','.join(programs)}")
+    sections.append("\n".join(group) + "\n")
     header = "".join(f"; {line}\n" for line in export.header(sorted(secrets)))
     content = header + "\n" + "\n".join(sections)
     return [OutputFile(f"{export.app}.conf", content, secret=bool(secrets))]
@@ -79,6 +89,8 @@ def _program(
         )
     ps = process.settings
     log_file = os.path.join(export.log_dir, f"{process.name}-{inst.number}.log")
+    if process.on_demand:
+        lines.append("; autostart = false: on demand (supervisorctl start)")
     if ps.ready is not None:
         lines.append(f"; ready ({ps.ready.kind.value}) has no equivalent in supervisord")
     if ps.health is not None:
@@ -99,7 +111,7 @@ def _program(
         f"directory={_plain(str(export.app_root), 'the app root')}",
         f"user={_plain(export.host_user, 'the user (-u)')}",
         "environment=" + ",".join(f"\n    {item}" for item in in_environment),
-        "autostart=true",
+        f"autostart={'false' if process.on_demand else 'true'}",
         f"autorestart={_AUTORESTART[process.autorestart]}",
         f"startsecs={0 if process.oneshot else 1}",
         "exitcodes=0",

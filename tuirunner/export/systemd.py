@@ -52,8 +52,11 @@ def render(export: Export) -> list[OutputFile]:
             files.append(env_file)
         for inst in process.instances:
             name = unit_name(export, process.name, inst.number)
-            units.append(name)
+            if not process.on_demand:  # on demand: not wanted by the target
+                units.append(name)
             files.append(OutputFile(name, _service(export, process, inst, env_file)))
+    for group, members in export.groups.items():
+        files.append(_group_target(export, group, members))
     target = [
         *_comments(export),
         "[Unit]",
@@ -65,6 +68,19 @@ def render(export: Export) -> list[OutputFile]:
     ]
     files.insert(0, OutputFile(f"{export.app}.target", "\n".join(target) + "\n"))
     return files
+
+
+def _group_target(export: Export, group: str, members: tuple[str, ...]) -> OutputFile:
+    """``APP-GROUP.target``: the settings' group, started by hand (``systemctl start``)."""
+    units = [unit_name(export, m, i.number) for m in members for i in export.process(m).instances]
+    lines = [
+        *_comments(export),
+        f"# group {group}: systemctl start {export.app}-{group}.target",
+        "[Unit]",
+        f"Description={export.app}: group {group} ({', '.join(members)})",
+        f"Wants={' '.join(units)}",
+    ]
+    return OutputFile(f"{export.app}-{group}.target", "\n".join(lines) + "\n")
 
 
 def _comments(export: Export, secrets: list[str] | None = None) -> list[str]:
@@ -163,6 +179,8 @@ def _service(export: Export, process: Process, inst: Instance, env_file: OutputF
         f"SyslogIdentifier={export.app}-{inst.name}",
     ]
     install = ["[Install]", f"WantedBy={export.app}.target"]
+    if process.on_demand:  # autostart = false: started by hand only
+        install = [f"# on demand: systemctl start {unit_name(export, process.name, inst.number)}"]
     lines = _comments(export) + unit + [""] + service + [""] + install
     return "\n".join(lines) + "\n"
 

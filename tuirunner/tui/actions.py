@@ -91,8 +91,9 @@ class Actions(App[int]):
         for proc in stale:
             self.restart_process(proc.name)
         if stale:
+            what = "settings" if any(p.stale_settings for p in stale) else "environment"
             self.notify(
-                f"Restarting {', '.join(p.name for p in stale)} with the new environment",
+                f"Restarting {', '.join(p.name for p in stale)} with the new {what}",
                 markup=False,
                 timeout=5,
             )
