@@ -244,8 +244,10 @@ def log_file_lines(project: Project) -> list[str]:
     lines = []
     for name, ps in sorted(project.settings.processes.items()):
         if ps.log_file is not None:
-            path = Path(os.path.abspath(Path(project.app_root) / ps.log_file))
-            lines.append(f"Log file of {name}: {path} — {describe(path)}")
+            root = Path(os.path.abspath(project.app_root))
+            path = Path(os.path.abspath(root / ps.log_file))
+            shown = path.relative_to(root) if path.is_relative_to(root) else path
+            lines.append(f"Log file of {name}: {shown} — {describe(path)}")
     return lines
 
 
