@@ -44,11 +44,13 @@ async def test_k_stops_a_stray_of_this_app_root_only_when_there_is_one(tmp_path)
             port_holder="port 5000 is already in use by pid 4321 (python -m http.server 5000)",
         )
         await wait_until(pilot, lambda: "pid 4321" in app.pane("web.1").header_text())
+        assert not any("stray" in t for t in titles(app))
         await pilot.press("K")
         await pilot.pause()
         assert not [op for op, _ in fake.ops() if op == "stop_stray"]  # not a stray: never
         fake.set("web.1", stray_pid=4321)
         await wait_until(pilot, lambda: app.check_action("stop_stray", ()) is True)
+        assert "Stop the stray holding web.1's port" in titles(app)
         await pilot.press("K")
         await wait_until(pilot, lambda: ("stop_stray", {"name": "web.1"}) in fake.ops())
         await wait_until(pilot, lambda: any("stopped pid 999" in n for n in notifications(app)))
