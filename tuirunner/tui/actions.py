@@ -109,19 +109,21 @@ class Actions(App[int]):
         """Apply the migrations: the keeper restarts the release process (or adds one)."""
         future = self.client.migrate()
         self.command("migrate", future)
-        future.add_done_callback(self._migrate_done)
+        future.add_done_callback(self._say_result)
 
-    def _migrate_done(self, future: asyncio.Future[Any]) -> None:
+    def _say_result(self, future: asyncio.Future[Any]) -> None:
         if future.cancelled() or future.exception() is not None or not self.is_running:
             return
         self.notify(str(future.result()), markup=False, timeout=5)
 
     def action_stop_stray(self) -> None:
         """Stop what an earlier run here left holding the focused process's port."""
-        name = self.current
+        self.stop_stray(self.current)
+
+    def stop_stray(self, name: str) -> None:
         future = self.client.stop_stray(name)
         self.command(f"stop the stray holding {name}'s port", future)
-        future.add_done_callback(self._migrate_done)
+        future.add_done_callback(self._say_result)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if self.input_target is not None:

@@ -59,7 +59,7 @@ class ProcessCommands(Provider):
             commands.append(
                 (
                     f"Stop the stray holding {name}'s port",
-                    partial(app.client.stop_stray, name),
+                    partial(app.stop_stray, name),
                     "A process an earlier run here left behind",
                 )
             )
