@@ -150,12 +150,6 @@ async def migrate(keeper: Keeper, session: Session, op: Migrate) -> str:
         for proc in existing:
             sup.life.task(sup.restart(proc.name))
         return f"restarting {', '.join(p.name for p in existing)}: {existing[0].command}"
-    add = HANDLERS.get(Add)
-    if add is None:
-        raise ValueError(
-            f"no release process to restart; add one running `{plan.command}` "
-            "(tuirunner init writes it)"
-        )
     await add(keeper, session, Add(name=plan.name, command=plan.command))
     return f"started {plan.name}: {plan.command}"
 

@@ -202,7 +202,7 @@ def test_a_stray_of_an_earlier_run_here_is_stopped_on_request_and_nothing_else(t
         client = Client.connect(root, output=False, tail=0)
         try:
             wait_for(
-                lambda: client.get("web.1").stray_pid == stray.pid or client.poll(),
+                lambda: client.get("web.1").stray_pid == stray.pid,
                 message="the stray offered",
             )
             web2 = client.get("web.2")
