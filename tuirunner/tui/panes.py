@@ -34,6 +34,9 @@ class Blank(Container):
 
 class MainScreen(Screen):
     BLANK = True
+    # Esc leaves the innermost mode first (input mode, then search, then zoom: see
+    # Actions.action_escape), not zoom before everything as Textual's default does.
+    ESCAPE_TO_MINIMIZE = False
 
 
 class PaneLayout(App[int]):
