@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -133,7 +134,7 @@ def down(args: argparse.Namespace) -> int:
         f"{PROG}: stopping {alive} process(es) (keeper pid {client.keeper_pid})…", file=sys.stderr
     )
     try:
-        client.call(Down())
+        client.call(Down(pid=os.getpid()))
         client.follow()  # until the keeper has stopped everything and closes the connection
     except KeeperError:
         pass

@@ -90,6 +90,7 @@ class Keeper:
         self.sessions: set[Session] = set()
         self.supervisor: Supervisor | None = None
         self.stopping = False
+        self.down_reason = "down"  # what clients are told when the run ends (see shutdown)
         self.started_at = time.time()
         self.digest_key = os.urandom(16)  # for masked copies of environments
         self.done: asyncio.Event | None = None
@@ -214,13 +215,16 @@ class Keeper:
                 os.close(self.lifeline_fd)
             self.lifeline_fd = None
 
-    def shutdown(self, force: bool = False) -> None:
+    def shutdown(self, force: bool = False, reason: str = "down") -> None:
+        """Stop everything, then say goodbye to every client with *reason* (the first one
+        asked: a second ``down`` only forces)."""
         assert self.supervisor is not None
         if force:
             self.supervisor.kill_all_now()
         if self.stopping:
             return
         self.stopping = True
+        self.down_reason = reason
         asyncio.get_running_loop().create_task(self._shutdown())
 
     async def _shutdown(self) -> None:
@@ -231,7 +235,7 @@ class Keeper:
             await asyncio.get_running_loop().run_in_executor(None, self.supervisor.close)
         finally:
             for session in list(self.sessions):
-                session.bye("down")
+                session.bye(self.down_reason)
             self.done.set()
 
     async def _close_sessions(self) -> None:
