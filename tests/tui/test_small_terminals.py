@@ -5,6 +5,7 @@ one Esc leaves the innermost mode. Pilot tests over a scripted keeper at 80×24 
 import pytest
 
 from tests.tui_helpers import fake_app, settle, wait_until
+from tuirunner.events import State
 from tuirunner.tui.widgets.key_bar import KeyBar
 
 FIVE = (
@@ -79,3 +80,33 @@ async def test_one_esc_leaves_the_innermost_mode_input_then_search_then_zoom(tmp
         await settle(pilot)
         assert app.screen.maximized is None
         assert app.pane("worker.1").display
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_a_completed_oneshot_collapses_to_a_line_and_comes_back(tmp_path, size):
+    app, fake = fake_app(tmp_path, FIVE)
+    fake.set("release.1", oneshot=True)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        web = app.pane("web.1")
+        before = web.size
+        assert app.pane("release.1").display
+        fake.exit("release.1", 0)
+        await wait_until(pilot, lambda: not app.pane("release.1").display, message="collapse")
+        await settle(pilot)
+        row = app.query_one("#collapsed")
+        assert row.display and "1 release.1 completed" in row.plain()
+        assert web.size.width * web.size.height > before.width * before.height  # space back
+        assert "d Detach" in key_bar_text(app)
+        # On focus (its number key) it comes back; when focus leaves, it collapses again.
+        await pilot.press("1")
+        await settle(pilot)
+        assert app.pane("release.1").display and app.current == "release.1"
+        await pilot.press("2")
+        await settle(pilot)
+        assert not app.pane("release.1").display
+        # It runs again: its pane is back.
+        fake.run("release.1")
+        await wait_until(pilot, lambda: app.pane("release.1").display, message="its pane back")
+        assert not row.display
+        assert app.client.get("release.1").state is State.RUNNING
