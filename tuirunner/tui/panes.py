@@ -16,8 +16,8 @@ from textual.screen import Screen
 from textual.widgets import OptionList
 
 from tuirunner.client import ProcessView
-from tuirunner.tiling import choose_grid
 from tuirunner.events import State
+from tuirunner.tiling import choose_grid
 from tuirunner.tui.widgets.collapsed_row import CollapsedRow
 from tuirunner.tui.widgets.key_bar import KeyBar
 from tuirunner.tui.widgets.process_pane import PaneStatus, ProcessPane
@@ -130,9 +130,7 @@ class PaneLayout(App[int]):
     def _collapsed_names(self) -> set[str]:
         """The completed oneshots shown as a line rather than a pane (all of them, never every
         process: one pane at least stays)."""
-        names = {
-            p.name for p in self.client if self.collapsible(p) and p.name != self._expanded
-        }
+        names = {p.name for p in self.client if self.collapsible(p) and p.name != self._expanded}
         return names if len(names) < len(self.client.processes) else set()
 
     def relayout_if_collapsing_changed(self) -> None:
