@@ -216,8 +216,7 @@ class Keeper:
             self.lifeline_fd = None
 
     def shutdown(self, force: bool = False, reason: str = "down") -> None:
-        """Stop everything, then say goodbye to every client with *reason* (the first one
-        asked: a second ``down`` only forces)."""
+        """Stop everything, then say goodbye with *reason* (the first one; a second only forces)."""
         assert self.supervisor is not None
         if force:
             self.supervisor.kill_all_now()
