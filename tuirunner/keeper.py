@@ -90,7 +90,6 @@ class Keeper:
         self.sessions: set[Session] = set()
         self.supervisor: Supervisor | None = None
         self.stopping = False
-        self.down_reason = "down"  # what clients are told when the run ends (see shutdown)
         self.started_at = time.time()
         self.digest_key = os.urandom(16)  # for masked copies of environments
         self.done: asyncio.Event | None = None
