@@ -43,6 +43,7 @@ from tuirunner.policy import (
 from tuirunner.procfile import Instance
 from tuirunner.ptys import Terminal
 from tuirunner.settings import ProcessSettings
+from tuirunner.shellexec import exec_form
 from tuirunner.spawn import DEFAULT_WINDOW, spawn_on_pty
 
 if TYPE_CHECKING:
@@ -222,7 +223,7 @@ class Lifecycle:
         reaper = self.sup.reaper  # its SIGCHLD handler must be there before the child can exit
         try:
             spawned = spawn_on_pty(
-                [self.sup.shell, "-c", proc.command],
+                [self.sup.shell, "-c", exec_form(proc.command)],  # the pid is the program's
                 environment.as_dict(),
                 self.sup.app_root,
                 proc.window,
