@@ -117,7 +117,7 @@ def test_demo_in_plain_mode(demo):
         # release migrates first (a oneshot: its exit 0 does not end the run); web and
         # worker start once it has completed, and web says when it answers HTTP.
         out = runner.output
-        completed = out.index("release.1 completed (exit 0)")
+        completed = out.index("release.1 stopped (rc=0); completed")
         assert out.index("Apply all migrations") < completed
         assert completed < out.index("worker.1 started") and completed < out.index("web.1 started")
         runner.wait_for_output("web.1 is ready", timeout=60)

@@ -631,9 +631,9 @@ def test_plain_mode_oneshots_and_crash_loops_do_not_end_the_run(tmp_path):
     with Runner(["--no-tui", "-p", str(free_port_block())], tmp_path) as runner:
         assert runner.wait(60) == 4
     output = runner.output
-    assert "release.1 completed (exit 0)" in output
-    assert output.count("flaky.1 exited with code 1; crashed") >= 3
-    assert "ender.1 exited with code 4" in output
+    assert "release.1 stopped (rc=0); completed" in output
+    assert output.count("flaky.1 stopped (rc=1); crashed") >= 3
+    assert "ender.1 stopped (rc=4)" in output
 
 
 def test_plain_mode_ends_with_0_when_every_oneshot_completed(tmp_path):
@@ -663,7 +663,7 @@ def test_selected_types_bring_their_dependencies_unless_their_concurrency_is_0(t
     result = run_cli(["--no-tui", "web"], tmp_path)
     assert result.returncode == 5
     out = result.stdout
-    assert out.index("release.1 completed") < out.index("web.1 started")
+    assert out.index("release.1 stopped (rc=0); completed") < out.index("web.1 started")
     assert "other.1" not in out
     result = run_cli(["--no-tui", "web", "-c", "release=0"], tmp_path)
     assert result.returncode == 5 and "release.1" not in result.stdout
