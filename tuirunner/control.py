@@ -71,7 +71,7 @@ def ps_json(p: ProcessInfo, now: float) -> dict:
     return {
         "name": p.name,
         "type": p.type,
-        "state": p.state.value,
+        "state": p.state_word(),  # the words of ps's STATE column (README: ps)
         "status": p.label()[0],
         "detail": p.detail(now),
         "pid": p.pid,

@@ -168,6 +168,12 @@ class ProcessInfo:
             return f"crashed: exit {self.exit.returncode}", "crashed"
         return _LABELS[self.state], self.state.value
 
+    def state_word(self) -> str:
+        """The state in one word, the first of :meth:`label` (what ``ps`` shows): waiting,
+        blocked, starting, running, stopping, restarting, stopped, completed, exited, crashed
+        or failed. ``ps --json`` gives it as ``state``."""
+        return self.label()[0].split()[0].rstrip(":…")
+
     @property
     def active(self) -> bool:
         """Running, or going to start by itself: waiting for (or blocked by) its dependencies,

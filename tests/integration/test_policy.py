@@ -596,7 +596,7 @@ def test_ps_shows_the_policy_state_and_the_resources(tmp_path):
         )
         assert procs["mail.1"]["listening_ports"] == [base + 77]
         assert procs["mail.1"]["memory_mb"] >= 1 and procs["mail.1"]["cpu_percent"] is not None
-        assert procs["web.1"]["state"] == "pending" and procs["web.1"]["status"] == "blocked"
+        assert procs["web.1"]["state"] == "blocked" and procs["web.1"]["status"] == "blocked"
         assert procs["web.1"]["detail"] == "blocked: release.1 exited with code 2"
         assert procs["flaky.1"]["failures"] == 1
         assert procs["flaky.1"]["detail"].startswith("crashed — next try in")
