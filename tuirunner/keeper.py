@@ -177,7 +177,7 @@ class Keeper:
             with contextlib.suppress(OSError):
                 self.paths.socket.unlink()
             await self._close_sessions()
-            lock.release()
+            lock.remove(self.paths.log)  # a run that ended leaves no file behind
         return 0
 
     # --- lifetime ---------------------------------------------------------------------------
