@@ -330,6 +330,8 @@ def test_kubernetes_objects_map_the_settings(project, tmp_path):
         "path": "/health?x=1",
         "port": 5100,
         "scheme": "HTTP",
+        # not the pod's IP, which Django's ALLOWED_HOSTS rejects (the check says 127.0.0.1)
+        "httpHeaders": [{"name": "Host", "value": "localhost"}],
     }
     assert container["lifecycle"] == {"stopSignal": "SIGINT"} and pod["os"] == {"name": "linux"}
 

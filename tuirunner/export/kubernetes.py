@@ -279,6 +279,10 @@ def _probe(export: Export, process: Process) -> dict[str, Any] | None:
                         "path": path + (f"?{url.query}" if url.query else ""),
                         "port": url.port or (443 if url.scheme == "https" else 80),
                         "scheme": url.scheme.upper(),
+                        # Without it the kubelet sends the pod's IP as Host, which Django's
+                        # ALLOWED_HOSTS rejects (400). The check is of the pod itself (a
+                        # loopback address): it is localhost.
+                        "httpHeaders": [{"name": "Host", "value": "localhost"}],
                     }
                 }
         elif ready.kind is ReadyKind.PORT:
