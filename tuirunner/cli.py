@@ -252,8 +252,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--filter",
         choices=[m.value for m in FilterMode],
         default="all",
-        help="all variables, only those set by env files, or only those that "
-        "differ from the shell (default: all)",
+        help="all variables, only those set by env files, only those that "
+        "differ from the shell, or only those set by env files, settings or tuirunner "
+        "(default: all)",
     )
 
     # export (issue 12): the arguments are defined in tuirunner/export/__init__.py

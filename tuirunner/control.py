@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 import time
@@ -77,7 +78,7 @@ def ps_json(p: ProcessInfo, now: float) -> dict:
     return {
         "name": p.name,
         "type": p.type,
-        "state": p.state.value,
+        "state": p.state_word(),  # the words of ps's STATE column (README: ps)
         "status": p.label()[0],
         "detail": p.detail(now),
         "pid": p.pid,
@@ -168,7 +169,7 @@ def down(args: argparse.Namespace) -> int:
         f"{PROG}: stopping {alive} process(es) (keeper pid {client.keeper_pid})…", file=sys.stderr
     )
     try:
-        client.call(Down())
+        client.call(Down(pid=os.getpid()))
         client.follow()  # until the keeper has stopped everything and closes the connection
     except KeeperError:
         pass

@@ -187,6 +187,16 @@ class ProcessInfo:
             return f"crashed: exit {self.exit.returncode}", "crashed"
         return _LABELS[self.state], self.state.value
 
+    def state_word(self) -> str:
+        """The state in one word, the first of :meth:`label` (what ``ps`` shows): waiting,
+        blocked, starting, running, stopping, restarting, stopped, completed, exited, crashed
+        or failed; and ``not started`` (an on-demand process). ``ps --json`` gives it as
+        ``state``."""
+        label = self.label()[0]
+        if label == "not started":
+            return label
+        return label.split()[0].rstrip(":…")
+
     @property
     def active(self) -> bool:
         """Running, or going to start by itself: waiting for (or blocked by) its dependencies,

@@ -179,7 +179,7 @@ class Keeper:
             with contextlib.suppress(OSError):
                 self.paths.socket.unlink()
             await self._close_sessions()
-            lock.release()
+            lock.remove(self.paths.log)  # a run that ended leaves no file behind
         return 0
 
     # --- lifetime ---------------------------------------------------------------------------
@@ -216,13 +216,15 @@ class Keeper:
                 os.close(self.lifeline_fd)
             self.lifeline_fd = None
 
-    def shutdown(self, force: bool = False) -> None:
+    def shutdown(self, force: bool = False, reason: str = "down") -> None:
+        """Stop everything, then say goodbye with *reason* (the first one; a second only forces)."""
         assert self.supervisor is not None
         if force:
             self.supervisor.kill_all_now()
         if self.stopping:
             return
         self.stopping = True
+        self.down_reason = reason
         asyncio.get_running_loop().create_task(self._shutdown())
 
     async def _shutdown(self) -> None:
@@ -233,7 +235,7 @@ class Keeper:
             await asyncio.get_running_loop().run_in_executor(None, self.supervisor.close)
         finally:
             for session in list(self.sessions):
-                session.bye("down")
+                session.bye(self.down_reason)
             self.done.set()
 
     async def _close_sessions(self) -> None:

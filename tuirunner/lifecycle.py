@@ -47,6 +47,7 @@ from tuirunner.policy import (
 from tuirunner.procfile import Instance
 from tuirunner.ptys import Terminal
 from tuirunner.settings import ProcessSettings
+from tuirunner.shellexec import exec_form
 from tuirunner.spawn import DEFAULT_WINDOW, spawn_on_pty
 from tuirunner.stopcommand import run_stop_command
 
@@ -313,7 +314,7 @@ class Lifecycle:
         self.check_port(proc)
         try:
             spawned = spawn_on_pty(
-                [self.sup.shell, "-c", proc.command],
+                [self.sup.shell, "-c", exec_form(proc.command)],  # the pid is the program's
                 environment.as_dict(),
                 self.sup.app_root,
                 proc.window,

@@ -73,7 +73,7 @@ def process_record(proc: ProcessInfo, client: Client, now: float) -> dict[str, A
     record: dict[str, Any] = {
         "name": proc.name,
         "type": proc.type,
-        "state": proc.state.value,
+        "state": proc.state_word(),
         "status": proc.label()[0],
         "detail": proc.detail(now),
         "pid": proc.pid,
@@ -242,7 +242,7 @@ def build_server(app_root: str) -> Any:
             alive = info.state.alive or stopping
             what = done if alive else info.detail() or info.label()[0]
             out.append({"name": info.name, "result": what, "pid": info.pid,
-                        "state": info.state.value})  # fmt: skip
+                        "state": info.state_word()})  # fmt: skip
         return {"processes": out}
 
     @server.tool(annotations=acting)

@@ -88,7 +88,8 @@ async def sample(keeper: Keeper, session: Session, op: Sample) -> list[ProcessIn
 
 
 async def down(keeper: Keeper, session: Session, op: Down) -> None:
-    keeper.shutdown(force=op.force)
+    reason = "down" if op.pid is None else f"stopped by tuirunner down (from pid {op.pid})"
+    keeper.shutdown(force=op.force, reason=reason)
 
 
 async def detach(keeper: Keeper, session: Session, op: Detach) -> bool:

@@ -18,6 +18,7 @@ class FilterMode(StrEnum):
     ALL = "all"
     FILES = "files"  # only variables set by an env file
     CHANGED = "changed"  # only what differs from the shell (files and tuirunner)
+    SET = "set"  # only what the env files, the settings or tuirunner set (not the shell)
 
 
 @dataclass

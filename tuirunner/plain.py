@@ -102,5 +102,7 @@ async def run_plain(client: Client, printer: PlainPrinter) -> int:
         code = await loop.run_in_executor(None, client.wait_keeper, client.timeout + 5)
         printer.system(client.keeper_death(code))
         return status[0] if status else 1
+    if reason != "down":  # stopped from elsewhere: "stopped by tuirunner down (from pid N)"
+        printer.system(reason)
     await loop.run_in_executor(None, client.wait_keeper, 5.0)
     return status[0] if status else 0

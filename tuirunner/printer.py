@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import TextIO
 
 from tuirunner.events import (
+    ExitStatus,
     Notice,
     OutputEnded,
     ProcessInfo,
@@ -26,11 +27,20 @@ COLOURS = ("36", "33", "32", "35", "31", "34", "1;36", "1;33", "1;32", "1;35", "
 SYSTEM = "system"
 
 
+def _rc(exit: ExitStatus) -> str:
+    """honcho's words for an exit: ``(rc=0)``; a signal in tuirunner's, which say more than
+    honcho's ``rc=-15``: ``(killed by SIGTERM)``."""
+    return f"(rc={exit.returncode})" if exit.signal is None else f"({exit.describe()})"
+
+
 def describe_state(proc: ProcessInfo, state: State, timeout: float | None = None) -> str | None:
-    """The system line for a process that reached *state*, or None if it is not worth one."""
+    """The system line for a process that reached *state*, or None if it is not worth one.
+    Where a line means what honcho's does, it has honcho's words (scripts grep them):
+    ``web.1 started (pid=4242)``, ``web.1 stopped (rc=1)``; tuirunner's own where it says more
+    (``killed by SIGTERM``, ``; completed``, ``; crashed — next try in 1 s``)."""
     if state is State.STARTING or (state is State.RUNNING and proc.ready is None):
         because = f": {proc.started_because}" if proc.started_because else ""
-        return f"{proc.name} started (pid {proc.pid}){because}"
+        return f"{proc.name} started (pid={proc.pid}){because}"
     if state is State.RUNNING:
         return f"{proc.name} is ready" if proc.ready else f"{proc.name} {proc.detail()}"
     if state is State.PENDING:
@@ -40,10 +50,10 @@ def describe_state(proc: ProcessInfo, state: State, timeout: float | None = None
             if proc.forced:
                 after = f" after the {timeout:g} s timeout" if timeout is not None else ""
                 return f"{proc.name} stopped (killed by SIGKILL{after})"
-            return f"{proc.name} stopped ({proc.exit.describe()})"
+            return f"{proc.name} stopped {_rc(proc.exit)}"
         if proc.oneshot and proc.exit.success:
-            return f"{proc.name} completed (exit 0)"
-        line = f"{proc.name} {proc.exit.describe()}"
+            return f"{proc.name} stopped (rc=0); completed"
+        line = f"{proc.name} stopped {_rc(proc.exit)}"
         return f"{line}; {proc.detail()}" if proc.next_start_at is not None else line
     if state is State.FAILED:
         line = f"{proc.name} failed: {proc.error}"
@@ -140,7 +150,7 @@ class PlainPrinter:
         """What a process did before we were watching: its start, output and end."""
         if proc.start_count:
             pid = proc.pid or proc.last_pid
-            self.system(f"{proc.name} started" + (f" (pid {pid})" if pid else ""))
+            self.system(f"{proc.name} started" + (f" (pid={pid})" if pid else ""))
         self.lines(proc.name, lines)
         if not proc.state.alive:
             self.state(proc, proc.state)

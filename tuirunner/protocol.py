@@ -87,6 +87,9 @@ class Sample(_Named, tag="sample", kw_only=True):
 
 class Down(Op, tag="down", kw_only=True):
     force: bool = False
+    # Who asked, when it is not the run's own UI (``tuirunner down``'s pid): attached front ends
+    # are told ``stopped by tuirunner down (from pid N)`` in the keeper's Bye.
+    pid: int | None = None
 
 
 class Detach(Op, tag="detach", kw_only=True):
@@ -313,6 +316,8 @@ class Reply(Message, tag="reply", kw_only=True):
 
 
 class Bye(Message, tag="bye", kw_only=True):
+    # "down" (the run's own UI quit it), or in words who stopped it: "stopped by tuirunner down
+    # (from pid 4242)".
     reason: str = "down"
 
 

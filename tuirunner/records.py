@@ -110,7 +110,7 @@ def state_record(proc: ProcessInfo, event: str, now: float | None = None) -> dic
         "event": event,
         "process": proc.name,
         "time": time.time() if now is None else now,
-        "state": proc.state.value,
+        "state": proc.state_word(),
         "status": proc.label()[0],
         "pid": proc.pid or proc.last_pid,
         "exit_code": None if exit is None else exit.returncode,

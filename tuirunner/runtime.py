@@ -5,7 +5,8 @@ The directory is ``$XDG_RUNTIME_DIR/tuirunner`` when that variable names a direc
 someone else owns it or can enter it. For an app root it holds ``NAME-HASH.sock`` (the keeper's
 socket, mode 0600), ``NAME-HASH.lock`` (held by the running keeper; it has its pid) and
 ``NAME-HASH.log`` (the keeper's own diagnostics), where NAME is the app root's directory name
-and HASH identifies its absolute path.
+and HASH identifies its absolute path. A run that ends removes its own files; the files of a
+run whose keeper died are removed by the next command that finds them unheld.
 """
 
 from __future__ import annotations
@@ -104,18 +105,39 @@ class RunLock:
         self.fd: int | None = None
 
     def acquire(self) -> bool:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
+        for _ in range(10):
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                os.close(fd)
+                if exc.errno in (errno.EAGAIN, errno.EACCES):
+                    return False
+                raise
+            # The file may have been removed (a run ending, a stale one cleaned) between the
+            # open and the lock: then the lock is on a file nobody else finds. Try again.
+            try:
+                same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
             os.close(fd)
-            if exc.errno in (errno.EAGAIN, errno.EACCES):
-                return False
-            raise
+        else:
+            return False
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         self.fd = fd
         return True
+
+    def remove(self, *others: Path) -> None:
+        """The run is over: remove the file (while still holding it) and *others* (its log),
+        then let go."""
+        if self.fd is not None:
+            for path in (*others, self.path):
+                with contextlib.suppress(OSError):
+                    path.unlink()
+        self.release()
 
     def release(self) -> None:
         if self.fd is not None:
@@ -139,18 +161,23 @@ def holder(paths: RunPaths) -> int | None:
                 return int(os.pread(fd, 32, 0).split()[0])
             except (ValueError, IndexError, OSError):
                 return -1
+        _remove_stale(paths, lock_too=True)  # still holding it: no keeper can take it meanwhile
         fcntl.flock(fd, fcntl.LOCK_UN)
-        _remove_stale(paths)
         return None
     finally:
         os.close(fd)
 
 
-def _remove_stale(paths: RunPaths) -> None:
-    """A socket nobody holds the lock for was left by a keeper that died: remove it."""
+def _remove_stale(paths: RunPaths, lock_too: bool = False) -> None:
+    """A socket nobody holds the lock for was left by a keeper that died: remove it, and with
+    *lock_too* (the caller holds the unheld lock file) that run's lock and log files."""
     with contextlib.suppress(FileNotFoundError):
         if stat.S_ISSOCK(paths.socket.lstat().st_mode):
             paths.socket.unlink()
+    if lock_too:
+        for path in (paths.log, paths.stop_timeout, paths.lock):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
 
 
 def listen(path: Path) -> socket.socket:

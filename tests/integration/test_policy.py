@@ -599,7 +599,7 @@ def test_ps_shows_the_policy_state_and_the_resources(tmp_path):
         )
         assert procs["mail.1"]["listening_ports"] == [base + 77]
         assert procs["mail.1"]["memory_mb"] >= 1 and procs["mail.1"]["cpu_percent"] is not None
-        assert procs["web.1"]["state"] == "pending" and procs["web.1"]["status"] == "blocked"
+        assert procs["web.1"]["state"] == "blocked" and procs["web.1"]["status"] == "blocked"
         assert procs["web.1"]["detail"] == "blocked: release.1 exited with code 2"
         assert procs["flaky.1"]["failures"] == 1
         assert procs["flaky.1"]["detail"].startswith("crashed — next try in")
@@ -634,9 +634,9 @@ def test_plain_mode_oneshots_and_crash_loops_do_not_end_the_run(tmp_path):
     with Runner(["--no-tui", "-p", str(free_port_block())], tmp_path) as runner:
         assert runner.wait(60) == 4
     output = runner.output
-    assert "release.1 completed (exit 0)" in output
-    assert output.count("flaky.1 exited with code 1; crashed") >= 3
-    assert "ender.1 exited with code 4" in output
+    assert "release.1 stopped (rc=0); completed" in output
+    assert output.count("flaky.1 stopped (rc=1); crashed") >= 3
+    assert "ender.1 stopped (rc=4)" in output
 
 
 def test_plain_mode_ends_with_0_when_every_oneshot_completed(tmp_path):
@@ -666,7 +666,7 @@ def test_selected_types_bring_their_dependencies_unless_their_concurrency_is_0(t
     result = run_cli(["--no-tui", "web"], tmp_path)
     assert result.returncode == 5
     out = result.stdout
-    assert out.index("release.1 completed") < out.index("web.1 started")
+    assert out.index("release.1 stopped (rc=0); completed") < out.index("web.1 started")
     assert "other.1" not in out
     result = run_cli(["--no-tui", "web", "-c", "release=0"], tmp_path)
     assert result.returncode == 5 and "release.1" not in result.stdout

@@ -175,7 +175,7 @@ def test_events_json_sees_a_crash_then_a_restart_in_order(detached):
         follow.terminate()
         follow.wait(10)
     assert crashed["type"] == "state" and crashed["process"] == "crashy.1"
-    assert (crashed["event"], crashed["exit_code"], crashed["state"]) == ("crashed", 3, "exited")
+    assert (crashed["event"], crashed["exit_code"], crashed["state"]) == ("crashed", 3, "crashed")
     assert (restarted["event"], restarted["process"], restarted["restarts"]) == (
         "restarted",
         "crashy.1",

@@ -108,6 +108,9 @@ async def test_filter_and_modes(tmp_path):
     app, _ = scripted(tmp_path, "ALPHA=1\nBETA=2\nSAME=x\n", shell={"SAME": "x", "GAMMA": "3"})
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_inspector(app, pilot)
+        # It opens on what the project sets: env files (SAME too) and tuirunner, not the shell.
+        assert set(rows(screen)) == {"ALPHA", "BETA", "SAME", "PORT", "PS", "TUIRUNNER_RUN_ID"}
+        await pilot.press("m")  # all variables
         assert {"ALPHA", "BETA", "GAMMA", "PATH"} <= set(rows(screen))
         await pilot.press("m")  # only from env files
         assert set(rows(screen)) == {"ALPHA", "BETA", "SAME"}
@@ -124,6 +127,30 @@ async def test_filter_and_modes(tmp_path):
         await pilot.press("m", "slash", *"alp")
         await pilot.pause()
         assert set(rows(screen)) == {"ALPHA"}
+        await pilot.press("escape")  # closes the filter, not the inspector
+        await pilot.pause()
+        assert app.screen is screen and screen.query_text == ""
+        assert {"ALPHA", "BETA"} <= set(rows(screen))
+        await pilot.press("escape")  # now the inspector
+        await wait_until(pilot, lambda: not isinstance(app.screen, EnvInspector))
+
+
+async def test_a_revealed_value_is_shown_whole_wrapped(tmp_path):
+    long_secret = "tok_" + "x9" * 60 + "_end"
+    app, _ = scripted(tmp_path, f"API_TOKEN={long_secret}\n")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_inspector(app, pilot)
+        await pilot.press("slash", *"API_TOKEN", "enter", "v")
+        await wait_until(pilot, lambda: screen.revealed == "API_TOKEN")
+        await pilot.pause()
+        panel = screen.query_one("#env-value")
+        assert panel.display and panel.size.height >= 2  # wrapped over lines
+        shown = "".join(line.rstrip() for line in screen_text(panel).splitlines())
+        assert f"API_TOKEN={long_secret}" in shown
+        await pilot.press("v")  # masked again: the panel goes
+        await pilot.pause()
+        assert not panel.display
+        assert long_secret not in app.export_screenshot()
 
 
 async def test_switching_process_shows_port_and_ps_differ(tmp_path):

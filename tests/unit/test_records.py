@@ -87,7 +87,7 @@ def test_a_crash_record_and_its_line():
     assert (record["exit_code"], record["pid"], record["state"], record["time"]) == (
         1,
         42,
-        "exited",
+        "crashed",  # ps's word
         5.0,
     )
     assert record["status"] == "crashed: exit 1"

@@ -363,6 +363,8 @@ class Environment:
                 continue
             if mode is FilterMode.CHANGED and not var.differs_from_shell:
                 continue
+            if mode is FilterMode.SET and var.source.kind is SourceKind.SHELL:
+                continue
             if query:
                 haystack = f"{var.name}\n{var.source}\n{var.shown_value()}".lower()
                 if query not in haystack:

@@ -121,6 +121,11 @@ def run(args: argparse.Namespace, project: ProjectLike, timeout: float) -> int:
         timeout=timeout,
         env_files=project.env_source.files,
     )
+    from .production import apply
+
+    warnings, notes = apply(export, os.environ)  # development settings; PATH, secrets
+    for warning in warnings:
+        export.warn(warning)
     module = importlib.import_module(f"{__name__}.{fmt}")
     files: list[OutputFile] = module.render(export)
     if args.log_dir is not None and fmt != "supervisord":
@@ -137,6 +142,8 @@ def run(args: argparse.Namespace, project: ProjectLike, timeout: float) -> int:
         )
     for message in export.warnings:
         print(f"{PROG}: warning: {visible_controls(message)}", file=sys.stderr)
+    for message in notes:
+        print(f"{PROG}: note: {visible_controls(message)}", file=sys.stderr)
     return 0
 
 

@@ -330,6 +330,9 @@ def _probe(export: Export, process: Process, ready: ReadyCheck) -> dict[str, Any
                         "path": path + (f"?{url.query}" if url.query else ""),
                         "port": url.port or (443 if url.scheme == "https" else 80),
                         "scheme": url.scheme.upper(),
+                        # Without it the kubelet sends the pod's IP as Host, which Django's
+                        # ALLOWED_HOSTS rejects (400): the check's own (Host: localhost:PORT
+                        # for a loopback address, as tuirunner sends it).
                         "httpHeaders": [{"name": k, "value": v} for k, v in headers],
                     }
                 }

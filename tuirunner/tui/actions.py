@@ -189,8 +189,12 @@ class Actions(App[int]):
         self.notify(f"Copied the {what} to the clipboard", markup=False, timeout=3)
 
     def action_escape(self) -> None:
+        """One Esc leaves the innermost mode: input mode (handled by the output view, which has
+        the keys then), then the search bar, then zoom; a selection is cleared too."""
         pane = self.current_pane
-        if pane.searching:
+        if self.input_target is not None:
+            self.action_leave_input_mode()
+        elif pane.searching:
             pane.close_search()
         elif self.screen.maximized is not None:
             self.screen.minimize()

@@ -192,6 +192,9 @@ def run_tui(client: Client) -> int:
         code = client.wait_keeper(client.timeout + 5)
         print(f"tuirunner: {client.keeper_death(code)}", file=sys.stderr)
         return 1
+    if app.outcome == "down" and client.bye not in (None, "down"):
+        # Someone else stopped the run (``tuirunner down`` from another terminal): say who.
+        print(f"tuirunner: {client.bye}", file=sys.stderr)
     client.wait_keeper(5)  # the guard exits once everything is gone
     return app.return_code or 0
 

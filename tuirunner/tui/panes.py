@@ -16,7 +16,9 @@ from textual.screen import Screen
 from textual.widgets import OptionList
 
 from tuirunner.client import ProcessView
+from tuirunner.events import State
 from tuirunner.tiling import choose_grid
+from tuirunner.tui.widgets.collapsed_row import CollapsedRow
 from tuirunner.tui.widgets.key_bar import KeyBar
 from tuirunner.tui.widgets.process_pane import PaneStatus, ProcessPane
 
@@ -34,6 +36,9 @@ class Blank(Container):
 
 class MainScreen(Screen):
     BLANK = True
+    # Esc leaves the innermost mode first (input mode, then search, then zoom: see
+    # Actions.action_escape), not zoom before everything as Textual's default does.
+    ESCAPE_TO_MINIMIZE = False
 
 
 class PaneLayout(App[int]):
@@ -45,6 +50,8 @@ class PaneLayout(App[int]):
     list_mode: bool
     input_target: str | None
     _panes: dict[str, ProcessPane]
+    _expanded: str | None = None  # a completed oneshot shown anyway (it was focused)
+    _collapsed_shown: frozenset[str] | set[str] = frozenset()  # as last laid out
 
     if TYPE_CHECKING:  # the other parts of the app
 
@@ -86,9 +93,11 @@ class PaneLayout(App[int]):
     def compose(self) -> ComposeResult:
         grid = self._grid()
         yield self.process_list  # docked on the left, shown in list mode
+        yield CollapsedRow(id="collapsed")
+        collapsed = self._collapsed_names()
         with Blank(id="panes"):
             for proc in self.client:
-                if grid is not None or proc.name == self.current:
+                if (grid is not None and proc.name not in collapsed) or proc.name == self.current:
                     yield self._new_pane(proc)
         yield KeyBar()
 
@@ -97,7 +106,37 @@ class PaneLayout(App[int]):
 
     def _grid(self, size: Size | None = None) -> tuple[int, int] | None:
         width, height = size or self.size
-        return choose_grid(len(self.client.processes), width, height - 1)
+        count = len(self.client.processes)
+        grid = choose_grid(count, width, height - 1)
+        collapsed = len(self._collapsed_names())
+        if grid is None or not collapsed:
+            return grid
+        # Tiling the others, under the one-line row of the collapsed ones.
+        return choose_grid(count - collapsed, width, height - 2)
+
+    # --- completed oneshots ---------------------------------------------------------------------
+
+    @staticmethod
+    def collapsible(proc: ProcessView) -> bool:
+        """A oneshot that completed (exit 0): its pane can give its space back."""
+        return (
+            proc.oneshot
+            and proc.state is State.EXITED
+            and proc.exit is not None
+            and proc.exit.success
+            and proc.next_start_at is None
+        )
+
+    def _collapsed_names(self) -> set[str]:
+        """The completed oneshots shown as a line rather than a pane (all of them, never every
+        process: one pane at least stays)."""
+        names = {p.name for p in self.client if self.collapsible(p) and p.name != self._expanded}
+        return names if len(names) < len(self.client.processes) else set()
+
+    def relayout_if_collapsing_changed(self) -> None:
+        """After a state change: lay out again if the set of collapsed panes changed."""
+        if self.is_mounted and self._collapsed_names() != self._collapsed_shown:
+            self._layout()
 
     def on_resize(self, event: events.Resize) -> None:
         # The event's size: App.size may not have caught up with it yet.
@@ -110,6 +149,19 @@ class PaneLayout(App[int]):
         container = self.query_one("#panes")
         self.list_mode = grid is None
         self.process_list.display = self.list_mode
+        collapsed = set() if grid is None else self._collapsed_names()
+        self._collapsed_shown = collapsed
+        row = self.query_one(CollapsedRow)
+        row.entries = tuple(
+            (p.index + 1, p.name, p.label()[0]) for p in self.client if p.name in collapsed
+        )
+        if self.current in collapsed:  # it just completed: the keys go to a pane shown
+            shown = [p.name for p in self.client if p.name not in collapsed]
+            if shown:
+                had_focus = self.current_pane.view.has_focus
+                self.current = shown[0]
+                if had_focus:
+                    self.call_later(self.current_pane.view.focus)
         if grid is None:
             container.styles.grid_size_columns = 1
             container.styles.grid_size_rows = 1
@@ -125,12 +177,16 @@ class PaneLayout(App[int]):
             columns, rows = grid
             container.styles.grid_size_columns = columns
             container.styles.grid_size_rows = rows
-            last = len(self.client.processes) - 1
-            spare = columns * rows - last - 1
+            tiled = [p for p in self.client if p.name not in collapsed]
+            spare = columns * rows - len(tiled)
             for proc in self.client:
+                if proc.name in collapsed:
+                    if proc.name in self._panes:
+                        self._panes[proc.name].display = False
+                    continue
                 pane = self.pane(proc.name)
                 pane.display = True
-                pane.styles.column_span = 1 + spare if proc.index == last else 1
+                pane.styles.column_span = 1 + spare if proc is tiled[-1] else 1
         for pane in self.panes:
             if self._shown(pane):
                 self._mark_dirty(pane.process.name)
@@ -146,11 +202,17 @@ class PaneLayout(App[int]):
             node = node.parent
         if isinstance(node, ProcessPane):
             self.current = node.process.name
+            if self._expanded is not None and self._expanded != self.current:
+                self._expanded = None  # focus left it: it collapses again
+                self._layout()
 
     def focus_process(self, name: str, focus_view: bool = True) -> None:
         pane = self.pane(name)
         self.current = name
-        if self.list_mode:
+        if self.collapsible(self.client.get(name)) and self._expanded != name:
+            self._expanded = name  # shown while it has the focus
+            self._layout()
+        elif self.list_mode:
             self._layout()
         if self.screen.maximized is not None and self.screen.maximized is not pane:
             self.screen.maximize(pane, container=False)
@@ -173,6 +235,10 @@ class PaneLayout(App[int]):
             pane = self.current_pane
             self.screen.maximize(pane, container=False)
             pane.view.focus()
+
+    @on(CollapsedRow.Picked)
+    def _collapsed_picked(self, event: CollapsedRow.Picked) -> None:
+        self.focus_process(event.name)
 
     @on(OptionList.OptionHighlighted, "#process-list")
     def _list_highlighted(self, event: OptionList.OptionHighlighted) -> None:

@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Input, RadioButton, RadioSet, Static, Tab
 
 from tuirunner.environment import EnvChange, Environment, EnvVar
 from tuirunner.options import FilterMode
+from tuirunner.output import visible_controls
 from tuirunner.tui.screens.env_table import EnvTable, shorten_source
 from tuirunner.tui.widgets.key_bar import KeyBar
 
@@ -22,7 +23,10 @@ if TYPE_CHECKING:
     from tuirunner.client import Client, ProcessView
     from tuirunner.tui.app import TuirunnerApp
 
+# The first is where the inspector opens: what the project sets (env files, settings,
+# tuirunner's PORT and PS), not the ~50 variables of the shell; `m` moves to the next.
 MODES = [
+    (FilterMode.SET, "not from the shell"),
     (FilterMode.ALL, "all variables"),
     (FilterMode.FILES, "from env files"),
     (FilterMode.CHANGED, "differs from the shell"),
@@ -46,7 +50,7 @@ class EnvInspector(EnvTable):
         Binding("v", "reveal", "Reveal value", id="inspector.reveal"),
         Binding("c", "copy_value", "Copy value", id="inspector.copy"),
         Binding("slash", "filter", "Filter", id="inspector.filter"),
-        Binding("m", "next_mode", "Show: all/files/changed", id="inspector.mode"),
+        Binding("m", "next_mode", "Show: set/all/files/changed", id="inspector.mode"),
         Binding("right_square_bracket", "process(1)", "Next process", id="inspector.next"),
         Binding("left_square_bracket", "process(-1)", "Previous process", show=False),
         Binding("u", "app.restart_stale", "Restart stale", id="inspector.restart_stale"),
@@ -55,7 +59,7 @@ class EnvInspector(EnvTable):
     def __init__(self, process_name: str) -> None:
         super().__init__()
         self.process_name = process_name
-        self.mode = FilterMode.ALL
+        self.mode = MODES[0][0]
         self.query_text = ""
         self.revealed: str | None = None  # one variable at a time; never remembered
         self._revealed_value = ""  # its real value, asked of the keeper
@@ -88,6 +92,7 @@ class EnvInspector(EnvTable):
                         yield RadioButton(label, value=i == 0, compact=True)
             yield Static(id="env-change")
             yield DataTable(id="env-table", cursor_type="row", zebra_stripes=True)
+            yield Static(id="env-value")  # a revealed value, whole (wrapped)
             yield Static(id="env-warnings")
         yield KeyBar()
 
@@ -156,6 +161,8 @@ class EnvInspector(EnvTable):
         self._fill_table(rows, pending, upcoming)
         self._show_change(pending)
         self._show_warnings(upcoming)
+        if self.is_mounted:
+            self._show_value(self.revealed, self._revealed_value)
 
     def _show_change(self, pending: EnvChange) -> None:
         widget = self.query_one("#env-change", Static)
@@ -209,6 +216,18 @@ class EnvInspector(EnvTable):
         for key in {previous, name} - {None}:
             if key in self._vars:
                 table.update_cell(key, "value", self._value_cell(self._vars[key]))
+        self._show_value(name, value)
+
+    def _show_value(self, name: str | None, value: str = "") -> None:
+        """Under the table, the revealed value whole, wrapped: the cell cuts a long one."""
+        widget = self.query_one("#env-value", Static)
+        if name is None:
+            widget.update("")
+            widget.remove_class("-visible")
+            return
+        text = Text.assemble((f"{name}=", "bold"), visible_controls(value))
+        widget.update(text)
+        widget.add_class("-visible")
 
     @on(DataTable.RowHighlighted)
     def _row_moved(self, event: DataTable.RowHighlighted) -> None:
@@ -294,6 +313,13 @@ class EnvInspector(EnvTable):
         self.query_one(Tabs).active = self._tab_id(names[index])
 
     def action_close(self) -> None:
+        """Esc in the filter box closes the filter (cleared, back to the table); elsewhere
+        it closes the inspector."""
+        box = self.query_one("#env-filter", Input)
+        if self.focused is box:
+            box.value = ""
+            self.query_one(DataTable).focus()
+            return
         self.revealed = None
         self.dismiss()
 

@@ -15,6 +15,9 @@ from textual.screen import Screen
 from tuirunner.tui.widgets.kept_lines import KeptLines
 
 PALETTE = "palette"
+# The keys a user must find first: when the line is too short for every key, the others go
+# (from the end) and these stay.
+ESSENTIAL = frozenset({"detach", "quit", "leave_input_mode"})
 
 
 class KeyBar(KeptLines):
@@ -55,22 +58,41 @@ class KeyBar(KeptLines):
 
     def keys(self) -> list[tuple[str, str, str]]:
         """(key, shown as, description) of each binding to show, in order, once per action."""
-        shown: list[tuple[str, str, str]] = []
+        return [(key, display, description) for key, display, description, _ in self._keys()]
+
+    def _keys(self) -> list[tuple[str, str, str, bool]]:
+        shown: list[tuple[str, str, str, bool]] = []
         actions: set[str] = set()
         for key, active in self.screen.active_bindings.items():
             binding = active.binding
             if not binding.show or not active.enabled or binding.action in actions:
                 continue
             actions.add(binding.action)
-            shown.append((key, self.app.get_key_display(binding), binding.description))
+            essential = binding.id in ESSENTIAL or binding.action in ESSENTIAL
+            shown.append((key, self.app.get_key_display(binding), binding.description, essential))
         return shown
+
+    def fitting_keys(self, width: int) -> list[tuple[str, str, str]]:
+        """The keys shown in *width* cells: all when they fit, else the others are left out from
+        the end until they do, and the essential ones (Detach, Quit) always stay."""
+        keys = self._keys()
+
+        def needed() -> int:
+            return sum(len(display) + len(description) + 3 for _, display, description, _ in keys)
+
+        while needed() > width:
+            droppable = [n for n, entry in enumerate(keys) if not entry[3]]
+            if not droppable:
+                break
+            del keys[droppable[-1]]
+        return [(key, display, description) for key, display, description, _ in keys]
 
     def render(self) -> Text:
         key_style = self.get_component_rich_style("key-bar--key")
         description_style = self.get_component_rich_style("key-bar--description")
         text = Text(no_wrap=True, overflow="ellipsis")
         self._spans = []
-        for key, display, description in self.keys():
+        for key, display, description in self.fitting_keys(self.size.width):
             start = text.cell_len
             text.append(f" {display} ", style=key_style)
             text.append(f"{description} ", style=description_style)

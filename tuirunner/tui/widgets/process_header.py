@@ -3,8 +3,9 @@
 One widget, rendered as one line of text: the title (number, name, state badge, ``INPUT`` in
 input mode), the details that fit, and on the right the buttons, which are clickable words.
 It gives up its parts from the least useful as the pane narrows: first the buttons, then the
-details from the end (the pid first, then the uptime, the port, the restart count), and last of
-all the name and state, which stay. Colours come from the theme (component classes, app.tcss).
+details from the end (the pid first, then the uptime, the resources or port, the restart count,
+and only then the state words — ``ready``, ``waiting for …``, ``blocked: …``), and last of all
+the name and state, which stay. Colours come from the theme (component classes, app.tcss).
 """
 
 from __future__ import annotations

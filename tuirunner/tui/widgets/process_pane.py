@@ -127,8 +127,8 @@ class ProcessPane(PaneTools, Vertical):
         if status.pid:
             items.append((status.pid, "muted"))
         detail = proc.detail(status.now)
-        if detail:  # what its policy does: first when it does not run (waiting, next try in …)
-            items.insert(0 if not proc.state.alive else len(items), (detail, ""))
+        if detail:  # what its policy does (ready, waiting for …, next try in …): state words go
+            items.insert(0, (detail, ""))  # first, so a narrow header gives up the rest before
         header.items = tuple(self.tool_items(items))
         header.toggle_label = "Stop" if proc.active else "Start"
         header.toggle_disabled = proc.state in (State.STOPPING, State.RESTARTING)
