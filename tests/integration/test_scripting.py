@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-import time
 import shlex
 import subprocess
+import time
 
 import psutil
 import pytest
