@@ -90,6 +90,8 @@ class Keeper:
         self.sessions: set[Session] = set()
         self.supervisor: Supervisor | None = None
         self.stopping = False
+        self.guard_pid = os.getppid()  # our parent: the guard (see tuirunner/guard.py)
+        self.end_reason = "down"  # what the clients are told when the run ends (Bye)
         self.started_at = time.time()
         self.digest_key = os.urandom(16)  # for masked copies of environments
         self.done: asyncio.Event | None = None
@@ -184,6 +186,11 @@ class Keeper:
 
     def on_signal(self, sig: signal.Signals) -> None:
         log.info("%s received", sig.name)
+        if not self.stopping:
+            if os.getppid() != self.guard_pid:  # the guard's death signal (PR_SET_PDEATHSIG)
+                self.end_reason = f"the keeper's guard (pid {self.guard_pid}) died"
+            else:
+                self.end_reason = f"the keeper (pid {os.getpid()}) received {sig.name}"
         self.shutdown(force=self.stopping)
 
     def on_lifeline(self) -> None:
@@ -231,7 +238,7 @@ class Keeper:
             await asyncio.get_running_loop().run_in_executor(None, self.supervisor.close)
         finally:
             for session in list(self.sessions):
-                session.bye("down")
+                session.bye(self.end_reason)
             self.done.set()
 
     async def _close_sessions(self) -> None:
