@@ -62,7 +62,7 @@ from tuirunner.protocol import (
     encode_plain,
 )
 from tuirunner.ptys import Ptys
-from tuirunner.runtime import RunLock, RunPaths, holder, listen, run_paths
+from tuirunner.runtime import RunLock, RunPaths, already_running, holder, listen, run_paths
 from tuirunner.sessions import Session
 from tuirunner.spawn import Reaper
 from tuirunner.supervisor import ManagedProcess, Supervisor
@@ -127,7 +127,7 @@ class Keeper:
         lock = RunLock(self.paths.lock)
         if not lock.acquire():
             pid = holder(self.paths)
-            self._ready(ok=False, error=f"already running (pid {pid}): tuirunner attach")
+            self._ready(ok=False, error=already_running(pid))
             return 3
         server = None
         try:
