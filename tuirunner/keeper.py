@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tuirunner import openfiles
 from tuirunner.environment import EnvSource
 from tuirunner.errors import UserError
 from tuirunner.events import (
@@ -142,6 +143,7 @@ class Keeper:
                 return 1
             self.procfile = str(project.procfile_path)
             become_subreaper()
+            openfiles.raise_soft_limit(len(instances))  # within the hard limit, if too low
             os.chdir("/")  # everything is absolute; hold no directory busy
             self.supervisor = Supervisor(
                 instances,
@@ -304,6 +306,13 @@ class Keeper:
             session.reply(op.id, error=self.unknown(exc.args[0]))
         except (TypeError, ValueError) as exc:
             session.reply(op.id, error=f"bad arguments to {name}: {exc}")
+        except OSError as exc:
+            why = openfiles.explain(exc, len(self.supervisor.processes if self.supervisor else ()))
+            if why is None:
+                log.exception("command %s failed", name)
+            else:
+                log.error("command %s failed: %s", name, why)
+            session.reply(op.id, error=f"{name} failed: {why or exc}")
         except Exception as exc:  # a bug must not take the keeper down
             log.exception("command %s failed", name)
             session.reply(op.id, error=f"{name} failed: {exc}")
