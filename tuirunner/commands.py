@@ -205,14 +205,18 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def log_file_lines(project: Project) -> list[str]:
-    """Where each ``log_file`` goes, and what tuirunner will do with it (``check``)."""
+    """Where each ``log_file`` goes (relative to the app root, or absolute outside it), and what
+    tuirunner will do with it (``check``)."""
     from tuirunner.logowner import describe
 
     lines = []
     for name, ps in sorted(project.settings.processes.items()):
         if ps.log_file is not None:
-            path = Path(os.path.abspath(Path(project.app_root) / ps.log_file))
-            lines.append(f"Log file of {name}: {path} — {describe(path)}")
+            root = os.path.abspath(project.app_root)
+            path = Path(os.path.normpath(os.path.join(root, ps.log_file)))
+            shown = os.path.relpath(path, root)  # inside the app root: as the settings say
+            shown = str(path) if shown.startswith("..") else shown
+            lines.append(f"Log file of {name}: {shown} — {describe(path)}")
     return lines
 
 

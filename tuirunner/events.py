@@ -200,8 +200,6 @@ class ProcessInfo:
             return f"{what} — next {'try' if crashed else 'start'} in {_seconds(left)}"
         log_error = f"log file: {self.log_error}" if self.log_error else None
         if not self.state.alive:
-            if self.state is State.FAILED and self.error:  # why it could not be started
-                return f"{self.error}, {log_error}" if log_error else self.error
             return log_error
         parts = []
         if self.ready:

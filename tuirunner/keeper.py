@@ -91,8 +91,7 @@ class Keeper:
         self.sessions: set[Session] = set()
         self.supervisor: Supervisor | None = None
         self.stopping = False
-        self.guard_pid = os.getppid()  # our parent: the guard (see tuirunner/guard.py)
-        self.end_reason = "down"  # what the clients are told when the run ends (Bye)
+        self.guard_pid, self.end_reason = os.getppid(), "down"  # the guard; the Bye's reason
         self.started_at = time.time()
         self.digest_key = os.urandom(16)  # for masked copies of environments
         self.done: asyncio.Event | None = None
@@ -188,11 +187,7 @@ class Keeper:
 
     def on_signal(self, sig: signal.Signals) -> None:
         log.info("%s received", sig.name)
-        if not self.stopping:
-            if os.getppid() != self.guard_pid:  # the guard's death signal (PR_SET_PDEATHSIG)
-                self.end_reason = f"the keeper's guard (pid {self.guard_pid}) died"
-            else:
-                self.end_reason = f"the keeper (pid {os.getpid()}) received {sig.name}"
+        self.end_reason = self.end_reason if self.stopping else _why_ending(sig, self.guard_pid)
         self.shutdown(force=self.stopping)
 
     def on_lifeline(self) -> None:
@@ -306,16 +301,8 @@ class Keeper:
             session.reply(op.id, error=self.unknown(exc.args[0]))
         except (TypeError, ValueError) as exc:
             session.reply(op.id, error=f"bad arguments to {name}: {exc}")
-        except OSError as exc:
-            why = openfiles.explain(exc, len(self.supervisor.processes if self.supervisor else ()))
-            if why is None:
-                log.exception("command %s failed", name)
-            else:
-                log.error("command %s failed: %s", name, why)
-            session.reply(op.id, error=f"{name} failed: {why or exc}")
         except Exception as exc:  # a bug must not take the keeper down
-            log.exception("command %s failed", name)
-            session.reply(op.id, error=f"{name} failed: {exc}")
+            session.reply(op.id, error=_failed(name, exc, self.supervisor))
         else:
             session.reply(op.id, result)
 
@@ -391,6 +378,25 @@ class Keeper:
                 session.send_info(full)
             else:
                 session.send_info(plain)
+
+
+def _why_ending(sig: signal.Signals, guard_pid: int) -> str:
+    """What the clients are told when *sig* ends the run (the guard's death, or a signal)."""
+    if os.getppid() != guard_pid:
+        return f"the keeper's guard (pid {guard_pid}) died"
+    return f"the keeper (pid {os.getpid()}) received {sig.name}"
+
+
+def _failed(name: str, exc: Exception, supervisor: Supervisor | None) -> str:
+    """The reply's error for a command that raised *exc*; logged. Too many open files is said
+    in words, with the limit the run needs."""
+    count = len(supervisor.processes) if supervisor is not None else 0
+    why = openfiles.explain(exc, count) if isinstance(exc, OSError) else None
+    if why is None:
+        log.exception("command %s failed", name)
+    else:
+        log.error("command %s failed: %s", name, why)
+    return f"{name} failed: {why or exc}"
 
 
 def main(argv: list[str] | None = None) -> int:

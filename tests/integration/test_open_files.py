@@ -45,13 +45,14 @@ def test_too_many_open_files_is_said_with_the_limit_needed(tmp_path):
         procs = wait_for(lambda: settled(tmp_path), 60)
         failed = [p for p in procs.values() if p["state"] == "failed"]
         assert failed, "all started: the limit was not reached"
-        detail = failed[0]["detail"]
+        detail = failed[0]["error"]
         assert detail.startswith(
             "cannot start: too many open files: the keeper may have at most 64"
         )
         assert f"a run of {COUNT} process(es) needs about" in detail and "ulimit -n" in detail
         result = run_cli(["restart", failed[-1]["name"]], tmp_path)
         assert result.returncode == 1
+        assert "too many open files" in run_cli(["ps"], tmp_path).stdout
         assert "too many open files" in result.stdout + result.stderr
         assert "Errno" not in result.stdout + result.stderr
     finally:
