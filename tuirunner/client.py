@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import signal
 import socket
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -221,14 +220,20 @@ class Client(RunMirror):
         return None if self.launched is None else self.launched.wait(timeout)
 
     def keeper_death(self, code: int | None) -> str:
-        """What to tell a user whose keeper died with status *code* (from :meth:`wait_keeper`)."""
-        how = ""
-        if code is not None and code > 128:
-            with contextlib.suppress(ValueError):
-                how = f" (killed by {signal.Signals(code - 128).name})"
-        elif code:
-            how = f" (exit status {code})"
-        return f"the keeper (pid {self.keeper_pid}) died{how}; its processes were stopped"
+        """What to tell a user whose keeper died with status *code* (from :meth:`wait_keeper`),
+        once what it left is stopped (blocks up to the run's stop timeout: see
+        :mod:`tuirunner.aftermath`)."""
+        from tuirunner import aftermath
+
+        guard = None if self.launched is None else self.launched.guard.pid
+        return aftermath.finish(self.run_id, code, self.keeper_pid, guard, self.timeout)
+
+    def run_ended(self) -> str:
+        """What to tell a user whose run ended by itself (the keeper's guard died, the keeper
+        got a signal: :attr:`bye`), once anything left is stopped too."""
+        from tuirunner import aftermath
+
+        return aftermath.ended(self.bye or "the run ended", self.run_id, self.timeout)
 
     # --- commands -----------------------------------------------------------------------------
 

@@ -14,16 +14,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tuirunner import export
+from tuirunner.aftermath import adopt_orphans
 from tuirunner.errors import UserError
 from tuirunner.launch import start_keeper
 from tuirunner.limits import check_exec_limits
 from tuirunner.names import UnknownName, matches, resolve, unknown_message
-from tuirunner.options import FilterMode, RunOptions
+from tuirunner.options import DEFAULT_TIMEOUT, FilterMode, RunOptions
 from tuirunner.output import visible_controls
 from tuirunner.procfile import Instance, formation
 
 if TYPE_CHECKING:
+    from tuirunner.client import Client
     from tuirunner.environment import Environment
+    from tuirunner.launch import KeeperProcess
     from tuirunner.project import Project
 
 PROG = "tuirunner"
@@ -61,12 +64,12 @@ def cmd_start(args: argparse.Namespace) -> int:
         # and sizes the processes' terminals for the panes: the UI starts at once, and imports
         # Textual while the keeper starts, so that neither waits for the other.
         options = RunOptions.from_args(args)
+        adopt_orphans()  # if the keeper and its guard die, we stop what they leave
         keeper = start_keeper(options, foreground=True, terminal=shutil.get_terminal_size())
-        from tuirunner.client import Client
         from tuirunner.tui.app import run_tui
 
-        client = Client.connect(
-            options.app_root, env=True, resources=True, skim=True, launched=keeper
+        client = connect_owner(
+            options.app_root, keeper, options.timeout, env=True, resources=True, skim=True
         )
         return run_tui(client)
     project = load_project(args)
@@ -89,6 +92,29 @@ def kill_strays(args: argparse.Namespace) -> None:
         print(f"{PROG}: {visible_controls(line)}", file=sys.stderr)
 
 
+def connect_owner(app_root, keeper: KeeperProcess, timeout: float | None, **kwargs) -> Client:
+    """Connect to the run we just started in the foreground. If its keeper dies before we are
+    connected, what it left is stopped (see :mod:`tuirunner.aftermath`) and the error says so."""
+    from tuirunner.client import Client
+
+    try:
+        return Client.connect(app_root, launched=keeper, **kwargs)
+    except UserError as exc:  # it did not start, or died before we were connected
+        from tuirunner import aftermath
+
+        timeout = DEFAULT_TIMEOUT if timeout is None else timeout
+        timeout = aftermath.stop_timeout(timeout, str(keeper.paths.stop_timeout))
+        code = keeper.wait(timeout + 5)
+        if code is None:
+            raise
+        found, alive = aftermath.sweep("", timeout)
+        if not found and (code >= 0 or keeper.pid is None):
+            raise  # nothing was left: the error says it all
+        what = aftermath.describe_death(code, keeper.pid, keeper.guard.pid)
+        what += aftermath.outcome(found, alive)
+        raise UserError(f"{exc}: {what}") from None
+
+
 def start_detached(project: Project) -> int:
     keeper = start_keeper(project.options, foreground=False)
     pid = keeper.wait_ready()
@@ -106,7 +132,6 @@ def start_detached(project: Project) -> int:
 
 
 def run_plain_mode(args, project: Project, instances: list[Instance]) -> int:
-    from tuirunner.client import Client
     from tuirunner.plain import run_plain
     from tuirunner.printer import PlainPrinter, stdout_supports_colour
 
@@ -132,9 +157,10 @@ def run_plain_mode(args, project: Project, instances: list[Instance]) -> int:
         columns, rows = shutil.get_terminal_size()
         prefix = 0 if args.no_prefix else 12 + printer.width
         window = (max(columns - prefix, 20), rows)
+    adopt_orphans()  # if the keeper and its guard die, we stop what they leave
     keeper = start_keeper(project.options, foreground=True, window=window)
     # The environments too: a crash hint says which variable was missing.
-    client = Client.connect(project.app_root, env=True, scrollback=1000, launched=keeper)
+    client = connect_owner(project.app_root, keeper, project.timeout, env=True, scrollback=1000)
     import asyncio
 
     return asyncio.run(run_plain(client, printer))
@@ -238,15 +264,17 @@ def print_ports(instances: list[Instance]) -> None:
 
 
 def log_file_lines(project: Project) -> list[str]:
-    """Where each ``log_file`` goes, and what tuirunner will do with it (``check``)."""
+    """Where each ``log_file`` goes (relative to the app root, or absolute outside it), and what
+    tuirunner will do with it (``check``)."""
     from tuirunner.logowner import describe
 
     lines = []
     for name, ps in sorted(project.settings.processes.items()):
         if ps.log_file is not None:
-            root = Path(os.path.abspath(project.app_root))
-            path = Path(os.path.abspath(root / ps.log_file))
-            shown = path.relative_to(root) if path.is_relative_to(root) else path
+            root = os.path.abspath(project.app_root)
+            path = Path(os.path.normpath(os.path.join(root, ps.log_file)))
+            shown = os.path.relpath(path, root)  # inside the app root: as the settings say
+            shown = str(path) if shown.startswith("..") else shown
             lines.append(f"Log file of {name}: {shown} — {describe(path)}")
     return lines
 

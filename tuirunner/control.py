@@ -65,7 +65,7 @@ def ps(args: argparse.Namespace) -> int:
                 "-" if p.cpu is None else f"{p.cpu}%",
                 "-" if p.memory is None else f"{p.memory} MB",
                 " ".join(f":{port}" for port in p.ports or ()) or "-",
-                visible_controls(p.detail(now) or ""),  # may quote an error: a path
+                visible_controls(p.detail(now) or p.error or ""),  # may quote a path
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
@@ -106,6 +106,7 @@ def ps_json(p: ProcessInfo, now: float) -> dict:
             None if p.next_start_at is None else round(max(0.0, p.next_start_at - now), 3)
         ),
         "started_because": p.started_because,
+        "error": p.error,  # why it could not be started
         "log_error": p.log_error,
         "not_started": p.on_demand,
         "stale_settings": p.stale_settings,
@@ -143,7 +144,7 @@ def _control(args: argparse.Namespace, op: Restart | Stop, done: str) -> int:
         pid = f" (pid {view.pid})" if view.pid else ""
         # "web.1 restarted (pid 42)", "web.1 waiting for release.1: completed"
         alive = view.state.alive or stopping
-        what = done if alive else view.detail() or view.label()[0]
+        what = done if alive else view.detail() or view.error or view.label()[0]
         print(visible_controls(f"{view.name} {what}{pid}"))
     return 0 if all(_ok(stopping, view) for view in result) else 1
 

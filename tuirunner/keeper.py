@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tuirunner import openfiles
 from tuirunner.environment import EnvSource
 from tuirunner.errors import UserError
 from tuirunner.events import (
@@ -63,7 +64,7 @@ from tuirunner.protocol import (
 )
 from tuirunner.ptys import Ptys
 from tuirunner.reshape import Reshape
-from tuirunner.runtime import RunLock, RunPaths, holder, listen, run_paths
+from tuirunner.runtime import RunLock, RunPaths, already_running, holder, listen, run_paths
 from tuirunner.sessions import Session
 from tuirunner.spawn import Reaper
 from tuirunner.supervisor import ManagedProcess, Supervisor
@@ -91,6 +92,7 @@ class Keeper:
         self.sessions: set[Session] = set()
         self.supervisor: Supervisor | None = None
         self.stopping = False
+        self.guard_pid, self.end_reason = os.getppid(), "down"  # the guard; the Bye's reason
         self.started_at = time.time()
         self.digest_key = os.urandom(16)  # for masked copies of environments
         self.done: asyncio.Event | None = None
@@ -126,7 +128,7 @@ class Keeper:
         lock = RunLock(self.paths.lock)
         if not lock.acquire():
             pid = holder(self.paths)
-            self._ready(ok=False, error=f"already running (pid {pid}): tuirunner attach")
+            self._ready(ok=False, error=already_running(pid))
             return 3
         server = None
         try:
@@ -141,6 +143,7 @@ class Keeper:
                 return 1
             self.procfile = str(project.procfile_path)
             become_subreaper()
+            openfiles.raise_soft_limit(len(instances))  # within the hard limit, if too low
             os.chdir("/")  # everything is absolute; hold no directory busy
             self.supervisor = Supervisor(
                 instances,
@@ -186,6 +189,7 @@ class Keeper:
 
     def on_signal(self, sig: signal.Signals) -> None:
         log.info("%s received", sig.name)
+        self.end_reason = self.end_reason if self.stopping else _why_ending(sig, self.guard_pid)
         self.shutdown(force=self.stopping)
 
     def on_lifeline(self) -> None:
@@ -224,7 +228,7 @@ class Keeper:
         if self.stopping:
             return
         self.stopping = True
-        self.down_reason = reason
+        self.end_reason = reason if reason != "down" else self.end_reason
         asyncio.get_running_loop().create_task(self._shutdown())
 
     async def _shutdown(self) -> None:
@@ -235,7 +239,7 @@ class Keeper:
             await asyncio.get_running_loop().run_in_executor(None, self.supervisor.close)
         finally:
             for session in list(self.sessions):
-                session.bye(self.down_reason)
+                session.bye(self.end_reason)
             self.done.set()
 
     async def _close_sessions(self) -> None:
@@ -303,8 +307,7 @@ class Keeper:
         except (TypeError, ValueError) as exc:
             session.reply(op.id, error=f"bad arguments to {name}: {exc}")
         except Exception as exc:  # a bug must not take the keeper down
-            log.exception("command %s failed", name)
-            session.reply(op.id, error=f"{name} failed: {exc}")
+            session.reply(op.id, error=_failed(name, exc, self.supervisor))
         else:
             session.reply(op.id, result)
 
@@ -381,6 +384,25 @@ class Keeper:
                 session.send_info(full)
             else:
                 session.send_info(plain)
+
+
+def _why_ending(sig: signal.Signals, guard_pid: int) -> str:
+    """What the clients are told when *sig* ends the run (the guard's death, or a signal)."""
+    if os.getppid() != guard_pid:
+        return f"the keeper's guard (pid {guard_pid}) died"
+    return f"the keeper (pid {os.getpid()}) received {sig.name}"
+
+
+def _failed(name: str, exc: Exception, supervisor: Supervisor | None) -> str:
+    """The reply's error for a command that raised *exc*; logged. Too many open files is said
+    in words, with the limit the run needs."""
+    count = len(supervisor.processes) if supervisor is not None else 0
+    why = openfiles.explain(exc, count) if isinstance(exc, OSError) else None
+    if why is None:
+        log.exception("command %s failed", name)
+    else:
+        log.error("command %s failed: %s", name, why)
+    return f"{name} failed: {why or exc}"
 
 
 def main(argv: list[str] | None = None) -> int:

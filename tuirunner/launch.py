@@ -18,7 +18,7 @@ from pathlib import Path
 
 from tuirunner.errors import UserError
 from tuirunner.options import DEFAULT_TIMEOUT, RunOptions
-from tuirunner.runtime import RunPaths, holder, run_paths
+from tuirunner.runtime import RunPaths, already_running, holder, run_paths
 
 GUARD = Path(__file__).with_name("guard.py")
 PACKAGE_PARENT = Path(__file__).resolve().parent.parent
@@ -106,7 +106,7 @@ def start_keeper(
     paths = run_paths(Path(options.app_root))
     pid = holder(paths)
     if pid is not None:
-        raise UserError(f"already running (pid {pid}): tuirunner attach{_where(options)}")
+        raise UserError(already_running(pid, _where(options)))
     owner = secrets.token_hex(16) if foreground else None
     config_r, config_w = os.pipe()
     ready_r, ready_w = os.pipe()

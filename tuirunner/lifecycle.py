@@ -29,6 +29,7 @@ from tuirunner.events import (
     StateChanged,
 )
 from tuirunner.logfile import RETRY, LogFile, LogWriter, started_line
+from tuirunner.openfiles import explain as explain_open_files
 from tuirunner.output import DEFAULT_SCROLLBACK, OutputBuffer, strip_ansi
 from tuirunner.policy import (
     Action,
@@ -320,7 +321,8 @@ class Lifecycle:
                 proc.window,
             )
         except (OSError, ValueError, subprocess.SubprocessError) as exc:
-            proc.error = f"cannot start: {getattr(exc, 'strerror', None) or exc}"
+            why = explain_open_files(exc, len(self.sup.processes))
+            proc.error = f"cannot start: {why or getattr(exc, 'strerror', None) or exc}"
             proc.exit = ExitStatus(returncode=127)
             proc.ended_at = time.time()
             self.runner_line(proc, f"tuirunner: {proc.name}: {proc.error}")

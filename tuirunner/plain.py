@@ -100,9 +100,12 @@ async def run_plain(client: Client, printer: PlainPrinter) -> int:
             loop.remove_signal_handler(sig)
     if reason is None:  # the keeper died: the guard stops what it left
         code = await loop.run_in_executor(None, client.wait_keeper, client.timeout + 5)
-        printer.system(client.keeper_death(code))
+        printer.system(await loop.run_in_executor(None, client.keeper_death, code))
         return status[0] if status else 1
     if reason != "down":  # stopped from elsewhere: "stopped by tuirunner down (from pid N)"
         printer.system(reason)
     await loop.run_in_executor(None, client.wait_keeper, 5.0)
+    if reason != "down" and not status:  # not by a command: its guard died, or a signal
+        printer.system(await loop.run_in_executor(None, client.run_ended))
+        return 1
     return status[0] if status else 0

@@ -20,6 +20,7 @@ import re
 import socket
 import stat
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -157,15 +158,39 @@ def holder(paths: RunPaths) -> int | None:
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except OSError:  # held: a keeper runs
-            try:
-                return int(os.pread(fd, 32, 0).split()[0])
-            except (ValueError, IndexError, OSError):
-                return -1
+            return _holder_pid(fd)
         _remove_stale(paths, lock_too=True)  # still holding it: no keeper can take it meanwhile
         fcntl.flock(fd, fcntl.LOCK_UN)
         return None
     finally:
         os.close(fd)
+
+
+PID_PATIENCE = 1.0  # seconds to wait for a keeper that just took the lock to write its pid
+
+
+def _holder_pid(fd: int) -> int:
+    """The pid in a held lock file. A keeper writes it just after taking the lock: a start
+    racing another may look in between (an empty file, or the last run's pid), so a pid that
+    is missing or not alive is read again for a moment; -1 if it stays unknown."""
+    deadline = time.monotonic() + PID_PATIENCE
+    while True:
+        try:
+            pid = int(os.pread(fd, 32, 0).split()[0])
+            os.kill(pid, 0)
+            return pid
+        except PermissionError:
+            return pid
+        except (ValueError, IndexError, OSError):
+            if time.monotonic() >= deadline:
+                return -1
+            time.sleep(0.01)
+
+
+def already_running(pid: int | None, where: str = "") -> str:
+    """The error of a start while a run goes on (*pid*: :func:`holder`'s)."""
+    who = f"pid {pid}" if pid is not None and pid > 0 else "its keeper is just starting"
+    return f"already running ({who}): tuirunner attach{where}"
 
 
 def _remove_stale(paths: RunPaths, lock_too: bool = False) -> None:

@@ -196,6 +196,9 @@ def run_tui(client: Client) -> int:
         # Someone else stopped the run (``tuirunner down`` from another terminal): say who.
         print(f"tuirunner: {client.bye}", file=sys.stderr)
     client.wait_keeper(5)  # the guard exits once everything is gone
+    if client.bye not in (None, "down"):  # not by a command: its guard died, or a signal
+        print(f"tuirunner: {client.run_ended()}", file=sys.stderr)
+        return 1
     return app.return_code or 0
 
 
