@@ -28,7 +28,8 @@ from tuirunner.events import (
     State,
     StateChanged,
 )
-from tuirunner.logfile import RETRY, LogFile, LogWriter, started_line
+from tuirunner.lifecycle_logs import LogFiles
+from tuirunner.logfile import LogFile, LogWriter, started_line
 from tuirunner.openfiles import explain as explain_open_files
 from tuirunner.output import DEFAULT_SCROLLBACK, OutputBuffer, strip_ansi
 from tuirunner.policy import (
@@ -132,7 +133,7 @@ async def held(proc: ManagedProcess) -> AsyncIterator[None]:
             proc.busy = False
 
 
-class Lifecycle:
+class Lifecycle(LogFiles):
     """Carries the policy's actions out for the processes of *sup* (:meth:`run`): state
     changes and their events, restart timers, spawns; and sees each spawned process to its
     end."""
@@ -257,53 +258,6 @@ class Lifecycle:
             self.sup._emit(Notice(proc, f"{proc.name} is unhealthy: {failure}", NoticeKind.ERROR))
             self.run(unhealthy(proc, self.sup.policy.shutting_down))
         self.info_changed(proc)
-
-    def log_error(self, proc: ManagedProcess, message: str | None) -> None:
-        """Writing its log file failed (*message* says why) or works again (None); called in
-        the writer's thread. Part of the process's state (``ps``, the pane), and logged."""
-        if self._loop is None:
-            return
-        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody to tell
-            self._loop.call_soon_threadsafe(self._log_error, proc, message)
-
-    def _log_error(self, proc: ManagedProcess, message: str | None) -> None:
-        if message == proc.log_error:
-            return
-        was, proc.log_error = proc.log_error, message
-        if message is not None:
-            log.warning("%s: log file: %s (tried again every %g s)", proc.name, message, RETRY)
-            self.sup._emit(Notice(proc, f"{proc.name}: {message}", NoticeKind.ERROR))
-        else:
-            log.info("%s: log file written again (%s)", proc.name, was)
-            self.sup._emit(Notice(proc, f"{proc.name}: log file written again", NoticeKind.INFO))
-        self.info_changed(proc)
-
-    def log_note(self, proc: ManagedProcess, message: str) -> None:
-        """Its log file is someone else's: appended to, not rotated (writer's thread)."""
-        if self._loop is None:
-            return
-        log.warning("%s: %s", proc.name, message)
-        with contextlib.suppress(RuntimeError):
-            self._loop.call_soon_threadsafe(
-                self.sup._emit, Notice(proc, f"{proc.name}: {message}", NoticeKind.INFO)
-            )
-
-    def open_log(self, proc: ManagedProcess) -> None:
-        ps = proc.settings
-        if ps.log_file is None or proc.log is not None:
-            return
-        if self.logs is None:
-            self.logs = LogWriter()
-            self._loop = asyncio.get_running_loop()
-        siblings = len(self.sup.policy.by_type[proc.type])
-        proc.log = self.logs.open(
-            self.sup.app_root / ps.log_file,
-            ps.log_max_bytes,
-            ps.log_backups,
-            prefix=f"{proc.name} | " if siblings > 1 else "",
-            on_error=lambda message: self.log_error(proc, message),
-            on_note=lambda message: self.log_note(proc, message),
-        )
 
     def spawn(self, proc: ManagedProcess) -> None:
         if proc.pending is not None:  # the settings or Procfile changed while it ran

@@ -154,6 +154,31 @@ def stop_steps(m: Member, timeout: float) -> list[StopStep]:
     return [] if command is None else [RunStopCommand(m, command, timeout)]
 
 
+def dependency_met(dep: Dependency, other: Member) -> tuple[bool, str | None]:
+    """Whether *other* meets *dep*'s condition, and, if it never will by itself, why."""
+    if other.blocked:
+        return False, f"{other.name} cannot start: {other.blocked}"
+    if other.next_start_at is not None or other.restart_armed:
+        return False, None  # it is restarted automatically
+    state = other.state
+    if state is State.FAILED:
+        return False, f"{other.name} {other.error or 'failed to start'}"
+    if state is State.EXITED and other.exit is not None:
+        if not other.exit.success:
+            return False, f"{other.name} {other.exit.describe()}"
+        if dep.condition is Condition.READY:
+            return False, f"{other.name} exited with code 0"
+        return True, None  # it started, and completed
+    if dep.condition is Condition.COMPLETED:
+        return False, None
+    if state in _UP:
+        if dep.condition is Condition.STARTED or other.ready:
+            return True, None
+        if other.ready_error:
+            return False, f"{other.name} not ready: {other.ready_error}"
+    return False, None  # not started yet, stopping, restarting, stopped by hand
+
+
 class Policy:
     """The decisions for the *members* of a run with *settings*; *timeout*: the run's stop
     timeout (a process's own ``timeout`` overrides it)."""
@@ -204,37 +229,12 @@ class Policy:
         waiting = None
         for dep in m.settings.depends_on:
             for other in self.by_type.get(dep.name, ()):  # not in the run: ignored
-                ok, failure = self.condition(dep, other)
+                ok, failure = dependency_met(dep, other)
                 if failure is not None:
                     return failure, None
                 if not ok and waiting is None:
                     waiting = f"{other.name}: {dep.condition.value}"
         return None, waiting
-
-    @staticmethod
-    def condition(dep: Dependency, other: Member) -> tuple[bool, str | None]:
-        """Whether *other* meets *dep*'s condition, and, if it never will by itself, why."""
-        if other.blocked:
-            return False, f"{other.name} cannot start: {other.blocked}"
-        if other.next_start_at is not None or other.restart_armed:
-            return False, None  # it is restarted automatically
-        state = other.state
-        if state is State.FAILED:
-            return False, f"{other.name} {other.error or 'failed to start'}"
-        if state is State.EXITED and other.exit is not None:
-            if not other.exit.success:
-                return False, f"{other.name} {other.exit.describe()}"
-            if dep.condition is Condition.READY:
-                return False, f"{other.name} exited with code 0"
-            return True, None  # it started, and completed
-        if dep.condition is Condition.COMPLETED:
-            return False, None
-        if state in _UP:
-            if dep.condition is Condition.STARTED or other.ready:
-                return True, None
-            if other.ready_error:
-                return False, f"{other.name} not ready: {other.ready_error}"
-        return False, None  # not started yet, stopping, restarting, stopped by hand
 
     def dependents_changed(self, m: Member) -> list[Action]:
         """*m* changed: the processes waiting for it may start now, or be blocked."""

@@ -163,22 +163,10 @@ class StopStray(Op, tag="stop_stray", kw_only=True):
     Result: ClassVar[Any] = str
 
 
-Request = (
-    Hello
-    | Restart
-    | Start
-    | Stop
-    | Sample
-    | Down
-    | Detach
-    | Write
-    | Resize
-    | Reveal
-    | Add
-    | Remove
-    | Migrate
-    | StopStray
-)
+# fmt: off
+Request = (Hello | Restart | Start | Stop | Sample | Down | Detach | Write | Resize | Reveal
+          | Add | Remove | Migrate | StopStray)
+# fmt: on
 
 # --- keeper -> client ---------------------------------------------------------------------------
 
@@ -327,22 +315,10 @@ class Refused(Message, tag="refused", kw_only=True):
     error: str
 
 
-Event = (
-    Welcome
-    | Resync
-    | Synced
-    | Proc
-    | Added
-    | Removed
-    | SettingsChanged
-    | Line
-    | End
-    | NoticeMessage
-    | EnvChanged
-    | Reply
-    | Bye
-    | Refused
-)
+# fmt: off
+Event = (Welcome | Resync | Synced | Proc | Added | Removed | SettingsChanged | Line | End
+        | NoticeMessage | EnvChanged | Reply | Bye | Refused)
+# fmt: on
 
 
 class SyncHeader(msgspec.Struct, kw_only=True):
