@@ -80,6 +80,16 @@ WATCH_STEP = 250
 WATCH_POLL = 1.0
 
 
+async def _sample_forever(sup: Supervisor) -> None:
+    """Sample the processes' resources every SAMPLE_INTERVAL, until cancelled."""
+    while True:
+        try:
+            sup.sample_resources()
+        except Exception:  # never let a surprise in /proc stop the keeper
+            log.exception("sampling the resources failed")
+        await asyncio.sleep(SAMPLE_INTERVAL)
+
+
 class Keeper:
     def __init__(self, config: KeeperConfig, ready_fd: int | None, lifeline_fd: int | None):
         self.options = RunOptions.from_json(config.options)
@@ -318,21 +328,14 @@ class Keeper:
         wanted = any(s.hello and s.wants_resources for s in self.sessions)
         running = self.sampling is not None and not self.sampling.done()
         if wanted and not running:
-            self.sampling = asyncio.get_running_loop().create_task(self._sample())
+            assert self.supervisor is not None
+            loop = asyncio.get_running_loop()
+            self.sampling = loop.create_task(_sample_forever(self.supervisor))
         elif not wanted and running:
             assert self.sampling is not None and self.supervisor is not None
             self.sampling.cancel()
             self.sampling = None
             self.supervisor.forget_resources()
-
-    async def _sample(self) -> None:
-        assert self.supervisor is not None
-        while True:
-            try:
-                self.supervisor.sample_resources()
-            except Exception:  # never let a surprise in /proc stop the keeper
-                log.exception("sampling the resources failed")
-            await asyncio.sleep(SAMPLE_INTERVAL)
 
     # --- watching files -------------------------------------------------------------------------
 
