@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from tuirunner.events import ProcessInfo
 from tuirunner.protocol import (
+    STOPPED_BY,
     Add,
     Detach,
     Down,
@@ -88,7 +89,7 @@ async def sample(keeper: Keeper, session: Session, op: Sample) -> list[ProcessIn
 
 
 async def down(keeper: Keeper, session: Session, op: Down) -> None:
-    reason = "down" if op.pid is None else f"stopped by tuirunner down (from pid {op.pid})"
+    reason = "down" if op.pid is None else f"{STOPPED_BY}tuirunner down (from pid {op.pid})"
     keeper.shutdown(force=op.force, reason=reason)
 
 

@@ -21,6 +21,7 @@ from tuirunner.events import (
     StateChanged,
 )
 from tuirunner.printer import PlainPrinter
+from tuirunner.protocol import STOPPED_BY
 
 HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
@@ -102,10 +103,11 @@ async def run_plain(client: Client, printer: PlainPrinter) -> int:
         code = await loop.run_in_executor(None, client.wait_keeper, client.timeout + 5)
         printer.system(await loop.run_in_executor(None, client.keeper_death, code))
         return status[0] if status else 1
-    if reason != "down":  # stopped from elsewhere: "stopped by tuirunner down (from pid N)"
+    by_command = reason == "down" or reason.startswith(STOPPED_BY)
+    if reason != "down" and by_command:  # "stopped by tuirunner down (from pid N)"
         printer.system(reason)
     await loop.run_in_executor(None, client.wait_keeper, 5.0)
-    if reason != "down" and not status:  # not by a command: its guard died, or a signal
+    if not by_command and not status:  # its guard died, or the keeper got a signal
         printer.system(await loop.run_in_executor(None, client.run_ended))
         return 1
     return status[0] if status else 0

@@ -304,9 +304,12 @@ class Reply(Message, tag="reply", kw_only=True):
 
 
 class Bye(Message, tag="bye", kw_only=True):
-    # "down" (the run's own UI quit it), or in words who stopped it: "stopped by tuirunner down
-    # (from pid 4242)".
+    # "down" (the run's own UI quit it); STOPPED_BY and who, for a command from elsewhere
+    # ("stopped by tuirunner down (from pid 4242)"); else why the run ended by itself.
     reason: str = "down"
+
+
+STOPPED_BY = "stopped by "  # a Bye's reason when a command stopped the run
 
 
 class Refused(Message, tag="refused", kw_only=True):

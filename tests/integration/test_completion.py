@@ -41,8 +41,11 @@ def project(tmp_path, mark):
 
 @pytest.fixture
 def running(project):
-    # Not mail: what is offered comes from the run, not from the Procfile.
-    args = ["start", "-D", "-t", "2", "-p", str(free_port_block()), "web", "worker"]
+    # A run of another Procfile, without mail: what is offered comes from the run, not from
+    # the Procfile. (`start web worker` would have mail in the run too, not started.)
+    procfile = (project / "Procfile").read_text()
+    (project / "Procfile.run").write_text(procfile.replace(procfile.splitlines()[-1], ""))
+    args = ["-f", "Procfile.run", "start", "-D", "-t", "2", "-p", str(free_port_block())]
     started = run_cli(args, project)
     assert started.returncode == 0, started.stderr
     yield project

@@ -161,4 +161,5 @@ def test_kubernetes_http_probes_send_host_localhost(tmp_path, monkeypatch):
     assert kubernetes_validate(*sorted(out.iterdir())).returncode == 0
     doc = yaml.safe_load((out / "app-web-deployment.yaml").read_text())
     probe = doc["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["httpGet"]
-    assert probe["httpHeaders"] == [{"name": "Host", "value": "localhost"}]
+    # The Host header tuirunner's own check sends (localhost:PORT for an IP), not the pod's IP.
+    assert probe["httpHeaders"] == [{"name": "Host", "value": "localhost:5000"}]

@@ -267,6 +267,7 @@ def test_the_demo_environment_masks_only_its_secret_key():
     masked = json.loads(run_cli(args, ROOT).stdout)
     revealed = json.loads(run_cli([*args, "--reveal"], ROOT).stdout)
     ours = [v for v in masked["variables"] if v["kind"] != "shell"]
+    ports = {f"TUIRUNNER_PORT_{t}" for t in ("WEB", "WORKER", "MAIL", "RELEASE")}
     assert {v["name"] for v in ours} == {
         "SECRET_KEY",
         "DEBUG",
@@ -274,6 +275,7 @@ def test_the_demo_environment_masks_only_its_secret_key():
         "EMAIL_PORT",
         "PORT",
         "PS",
+        *ports,
     }
     assert [(v["name"], v["masked_because"]) for v in ours if v["masked"]] == [
         ("SECRET_KEY", "name")

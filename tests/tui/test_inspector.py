@@ -109,7 +109,10 @@ async def test_filter_and_modes(tmp_path):
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_inspector(app, pilot)
         # It opens on what the project sets: env files (SAME too) and tuirunner, not the shell.
-        assert set(rows(screen)) == {"ALPHA", "BETA", "SAME", "PORT", "PS", "TUIRUNNER_RUN_ID"}
+        ports = {"TUIRUNNER_PORT_WEB", "TUIRUNNER_PORT_WORKER"}  # every type's, for every process
+        assert (
+            set(rows(screen)) == {"ALPHA", "BETA", "SAME", "PORT", "PS", "TUIRUNNER_RUN_ID"} | ports
+        )
         await pilot.press("m")  # all variables
         assert {"ALPHA", "BETA", "GAMMA", "PATH"} <= set(rows(screen))
         await pilot.press("m")  # only from env files

@@ -51,7 +51,7 @@ async def test_the_merged_view_interleaves_processes_in_arrival_order(tmp_path):
         ]
         # State changes are system lines, as plain mode prints them.
         fake.exit("clock.1", 3)
-        await wait_until(pilot, lambda: "clock.1 exited with code 3" in screen_text(screen.view))
+        await wait_until(pilot, lambda: "clock.1 stopped (rc=3)" in screen_text(screen.view))
         # New output follows, in order.
         fake.print("clock.1", "late line")
         await wait_until(pilot, lambda: rows(screen.view)[-1] == "clock.1  | late line")

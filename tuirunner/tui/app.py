@@ -29,6 +29,7 @@ from textual.driver import Driver
 from textual.reactive import reactive
 
 from tuirunner.client import Client, Disconnected
+from tuirunner.protocol import STOPPED_BY
 from tuirunner.tiling import MAX_TILED, choose_grid
 from tuirunner.tui.actions import Actions
 from tuirunner.tui.commands import ProcessCommands
@@ -192,11 +193,12 @@ def run_tui(client: Client) -> int:
         code = client.wait_keeper(client.timeout + 5)
         print(f"tuirunner: {client.keeper_death(code)}", file=sys.stderr)
         return 1
-    if app.outcome == "down" and client.bye not in (None, "down"):
+    bye = client.bye or "down"
+    if app.outcome == "down" and bye.startswith(STOPPED_BY):
         # Someone else stopped the run (``tuirunner down`` from another terminal): say who.
-        print(f"tuirunner: {client.bye}", file=sys.stderr)
+        print(f"tuirunner: {bye}", file=sys.stderr)
     client.wait_keeper(5)  # the guard exits once everything is gone
-    if client.bye not in (None, "down"):  # not by a command: its guard died, or a signal
+    if bye != "down" and not bye.startswith(STOPPED_BY):  # its guard died, or a signal
         print(f"tuirunner: {client.run_ended()}", file=sys.stderr)
         return 1
     return app.return_code or 0
