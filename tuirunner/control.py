@@ -231,11 +231,11 @@ def logs(args: argparse.Namespace) -> int:
             timed = timed[len(timed) - args.lines :] if args.lines else []
         rows += [(when or 0.0, order, n, proc.name, text) for when, n, text in timed]
     rows.sort(key=lambda row: row[:3])
-    for when, _, n, name, text in rows:
-        if args.json:
+    if args.json:
+        for when, _, n, name, text in rows:
             printer.emit(line_record(name, n, text, when or None))
-        else:
-            printer.lines(name, [text], at=when or None)
+    else:
+        _print_runs(printer, [(name, when or None, text) for when, _, _, name, text in rows])
     if not args.follow:
         client.close()
         return 0
@@ -249,8 +249,10 @@ def logs(args: argparse.Namespace) -> int:
         elif isinstance(event, ProcessOutput) and event.lines:  # with the keeper's times
             buffer = process.buffer
             first = buffer.total - len(event.lines)
-            for i, line in grep_lines(enumerate(event.lines), grep):
-                printer.lines(process.name, [line], at=buffer.time(first + i))
+            pairs = grep_lines(enumerate(event.lines), grep)
+            times = [buffer.time(first + i) for i, _ in pairs] if args.timestamps else None
+            _print_runs(printer, [(process.name, times[k] if times else None, line)
+                                  for k, (_, line) in enumerate(pairs)])  # fmt: skip
         elif grep is not None and isinstance(event, OutputEnded) and event.last is not None:
             kept = event.last if grep_lines([(0, event.last)], grep) else None
             printer(OutputEnded(process, kept))
@@ -268,6 +270,17 @@ def logs(args: argparse.Namespace) -> int:
         print(f"{PROG}: the keeper went away", file=sys.stderr)
         return 1
     return 0
+
+
+def _print_runs(printer: Any, rows: list[tuple[str, float | None, str]]) -> None:
+    """(process, time, text) rows, printed a run of the same process and time at once (a
+    printer called line by line would fall behind a flood)."""
+    start = 0
+    for i in range(1, len(rows) + 1):
+        if i == len(rows) or rows[i][:2] != rows[start][:2]:
+            name, when, _ = rows[start]
+            printer.lines(name, [text for _, _, text in rows[start:i]], at=when)
+            start = i
 
 
 def _chosen(client: Client, names: list[str]) -> list:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import select
 import shlex
 import subprocess
 import time
@@ -162,15 +163,35 @@ def started_stream(run: DetachedRun, *args: str) -> subprocess.Popen:
     return stream
 
 
+def listening_events(run: DetachedRun, *args: str) -> subprocess.Popen:
+    """``tuirunner events ARGS``, once it hears changes: web is restarted until it says so (a
+    connection the keeper accepted may not have said hello yet)."""
+    stream = started_stream(run, "events", *args)
+    for _ in range(60):
+        assert run.cli("restart", "web").returncode == 0
+        if select.select([stream.stdout], [], [], 1.0)[0]:
+            break
+    else:
+        raise AssertionError("events heard nothing of web's restarts")
+    return stream
+
+
+def next_of(stream: subprocess.Popen, process: str) -> str:
+    """The next line *stream* prints about *process* (web's restarts skipped)."""
+    while process not in (line := stream.stdout.readline()):
+        assert line, "the stream ended"
+    return line
+
+
 def test_events_json_sees_a_crash_then_a_restart_in_order(detached):
     run = detached(f"crashy: echo up; {CRASHY}\nweb: {SLEEP}\n")
     assert run.cli("wait", "crashy", "--running", "--timeout", "30").returncode == 0
-    follow = started_stream(run, "events", "--json")
+    follow = listening_events(run, "--json")
     try:
         (run.root / "crash").write_text("")
-        crashed = json.loads(follow.stdout.readline())
+        crashed = json.loads(next_of(follow, "crashy.1"))
         assert run.cli("restart", "crashy").returncode == 0
-        restarted = json.loads(follow.stdout.readline())
+        restarted = json.loads(next_of(follow, "crashy.1"))
     finally:
         follow.terminate()
         follow.wait(10)
@@ -185,11 +206,11 @@ def test_events_json_sees_a_crash_then_a_restart_in_order(detached):
 
 
 def test_events_plain_lines(detached):
-    run = detached(f"crashy: {CRASHY}\n")
-    follow = started_stream(run, "events")
+    run = detached(f"crashy: {CRASHY}\nweb: {SLEEP}\n")
+    follow = listening_events(run)
     try:
         (run.root / "crash").write_text("")
-        line = follow.stdout.readline()
+        line = next_of(follow, "crashy.1")
     finally:
         follow.terminate()
         follow.wait(10)
