@@ -43,7 +43,7 @@ from tuirunner.events import (
 from tuirunner.groups import become_subreaper
 from tuirunner.guard import note_longest_stop
 from tuirunner.names import unknown_message
-from tuirunner.operations import HANDLERS, SAMPLE_INTERVAL
+from tuirunner.operations import HANDLERS, SAMPLE_INTERVAL, SAMPLE_SHARE
 from tuirunner.options import RunOptions
 from tuirunner.output import OutputBuffer
 from tuirunner.project import Project, load_project
@@ -65,7 +65,7 @@ from tuirunner.ptys import Ptys
 from tuirunner.reshape import Reshape
 from tuirunner.runtime import RunLock, RunPaths, holder, listen, run_paths
 from tuirunner.sessions import Session
-from tuirunner.spawn import Reaper
+from tuirunner.spawn import Reaper, quiet_signal_wakeup
 from tuirunner.supervisor import ManagedProcess, Supervisor
 from tuirunner.tiling import first_window
 from tuirunner.watching import WATCH_DEBOUNCE, FileWatch, Stamp
@@ -160,6 +160,7 @@ class Keeper:
             self.supervisor.subscribe(self.on_event)
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.add_signal_handler(sig, self.on_signal, sig)
+            quiet_signal_wakeup()
             if self.lifeline_fd is not None:
                 os.set_blocking(self.lifeline_fd, False)
                 loop.add_reader(self.lifeline_fd, self.on_lifeline)
@@ -320,13 +321,17 @@ class Keeper:
             self.supervisor.forget_resources()
 
     async def _sample(self) -> None:
+        """A round every SAMPLE_INTERVAL, or less often when rounds are dear (a thousand
+        process trees): sampling takes at most SAMPLE_SHARE of a core."""
         assert self.supervisor is not None
         while True:
+            began = time.process_time()
             try:
                 self.supervisor.sample_resources()
             except Exception:  # never let a surprise in /proc stop the keeper
                 log.exception("sampling the resources failed")
-            await asyncio.sleep(SAMPLE_INTERVAL)
+            cost = time.process_time() - began
+            await asyncio.sleep(max(SAMPLE_INTERVAL, cost / SAMPLE_SHARE))
 
     # --- watching files -------------------------------------------------------------------------
 
