@@ -180,6 +180,14 @@ class Snapshot:
                 found.append(psutil.Process(pid))
         return found
 
+    def strays(self, pgid: int) -> list[psutil.Process]:
+        """The live descendants of *pgid*'s leader that left its group (``setsid``): what
+        ``outside_group(descendants(pgid), pgid)`` finds, without a psutil.Process and a
+        ``getpgid`` for each member that stayed (1,000 stops at once)."""
+        if not self.pgrp:
+            return outside_group(self.descendants(pgid), pgid)
+        return self.descendants(pgid, outside={pgid})
+
     def descendants(self, pid: int, outside: set[int] | None = None) -> list[psutil.Process]:
         """Every live descendant of *pid* when the snapshot was taken (not *pid* itself);
         with *outside*, only those in none of these process groups (where known)."""

@@ -100,7 +100,7 @@ class Terminator:
         """Send the process's stop signal to the group, wait up to its timeout, then SIGKILL
         it."""
         table: groups.Snapshot = await self.table.get()
-        strays = groups.outside_group(table.descendants(pgid), pgid)
+        strays = table.strays(pgid)
         group = groups.GroupWatch(pgid)
         what = f"the leftover processes of {proc.name}" if leftovers else proc.name
         sig = proc.settings.stop_signal

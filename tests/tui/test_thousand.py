@@ -28,12 +28,15 @@ async def test_a_thousand_processes_start_list_filter_and_quit(tmp_path):
         assert app.pane("y.100").display
         assert len(app.panes) == 2  # made when shown
         # A state change shows in the list.
-        fake.exit("q.7", 3)
+        fake.exit("y.97", 3)
         await wait_until(
             pilot,
-            lambda: "crashed" in str(app.process_list.get_option("process-106").prompt),
-            message="q.7's crash in the list",
+            lambda: "crashed" in str(app.process_list.get_option("process-996").prompt),
+            message="y.97's crash in the list",
         )
+        fake.exit("q.7", 3)  # out of view: its line is made when asked for
+        await wait_until(pilot, lambda: app.client.get("q.7").crashed)
+        assert "crashed" in app.process_list.prompt_of(app.client.get("q.7"))
         # Filtered: the palette's search finds the one process asked for among 1,000.
         provider = ProcessCommands(app.screen)
         hits = [str(hit.text) async for hit in provider.search("Stop x.42")]
