@@ -39,7 +39,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 if __name__ == "__main__":  # thousand.py imports this module: one copy of it, not two
@@ -194,6 +194,10 @@ def make_peers(args) -> tuple[list[Peer], dict[str, Peer], dict[str, str]]:
         focus_keys=(("5", r"(?<![\w.])p\.5(?![\w.])"), ("3", r"(?<![\w.])p\.3(?![\w.])")),
     )
     peers = [tui]
+    if args.tuirunner_ref:  # another build, side by side (before/after a change)
+        ref = find_tuirunner(args.tuirunner_ref)
+        versions["tuirunner ref"] = f"{version_of(ref)} ({shlex.join(ref)})"
+        peers.insert(0, replace(tui, label="tuirunner ref", argv=ref))
     if not args.no_peers:
         honcho = find_honcho(args.honcho, args.peers)
         if honcho:
@@ -1051,6 +1055,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tuirunner", help="the tuirunner command (default: next to this Python)")
     p.add_argument("--honcho", help="the honcho command (default: next to this Python, or PATH)")
     p.add_argument("--mprocs", help="the mprocs binary (default: bench/node_modules, or PATH)")
+    p.add_argument(
+        "--tuirunner-ref",
+        metavar="CMD",
+        help="another tuirunner build measured alongside (column 'tuirunner ref'), e.g. the"
+        " revision before a change",
+    )
     p.add_argument("--no-peers", action="store_true", help="tuirunner only")
     p.add_argument(
         "--peers",
