@@ -1015,7 +1015,9 @@ def report(args, peers: list[Peer], results: Results, versions: dict[str, str]) 
         f" tuirunner -t {args.timeout:g}"
     )
     if Session.leftovers:
-        print(f"LEFTOVERS (killed): {Session.leftovers}")
+        shown = "; ".join(Session.leftovers[:5])
+        more = len(Session.leftovers) - 5
+        print(f"LEFTOVERS (killed): {shown}" + (f" … and {more} more" if more > 0 else ""))
     else:
         print("cleanup: no process left behind")
     if results.errors:
