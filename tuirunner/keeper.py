@@ -321,17 +321,8 @@ class Keeper:
             self.supervisor.forget_resources()
 
     async def _sample(self) -> None:
-        """A round every SAMPLE_INTERVAL, or less often when rounds are dear (a thousand
-        process trees): sampling takes at most SAMPLE_SHARE of a core."""
         assert self.supervisor is not None
-        while True:
-            began = time.process_time()
-            try:
-                self.supervisor.sample_resources()
-            except Exception:  # never let a surprise in /proc stop the keeper
-                log.exception("sampling the resources failed")
-            cost = time.process_time() - began
-            await asyncio.sleep(max(SAMPLE_INTERVAL, cost / SAMPLE_SHARE))
+        await sample_forever(self.supervisor)
 
     # --- watching files -------------------------------------------------------------------------
 
@@ -383,6 +374,19 @@ class Keeper:
                 session.send_info(full)
             else:
                 session.send_info(plain)
+
+
+async def sample_forever(supervisor: Supervisor) -> None:
+    """A round every SAMPLE_INTERVAL, or less often when rounds are dear (a thousand process
+    trees): sampling takes at most SAMPLE_SHARE of a core."""
+    while True:
+        began = time.process_time()
+        try:
+            supervisor.sample_resources()
+        except Exception:  # never let a surprise in /proc stop the keeper
+            log.exception("sampling the resources failed")
+        cost = time.process_time() - began
+        await asyncio.sleep(max(SAMPLE_INTERVAL, cost / SAMPLE_SHARE))
 
 
 def main(argv: list[str] | None = None) -> int:
