@@ -716,7 +716,7 @@ def run_hundred(args, peers: list[Peer], results: Results) -> None:
     plain = Peer(
         "tuirunner plain",
         "tuirunner",
-        next(p.argv for p in peers if p.kind == "tuirunner"),
+        next(p.argv for p in peers if p.label == "tuirunner"),
         names=("tuirunner",),
         quit_keys=("C-c",),
         tui=False,
