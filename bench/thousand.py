@@ -298,3 +298,5 @@ def apply_defaults(args, quick: bool) -> None:
             setattr(args, name, q if quick else full)
     if not 1 <= args.thousand_types <= len(TYPES):
         raise SystemExit(f"--thousand-types: 1 to {len(TYPES)}")
+    if args.thousand_per_type < 5:  # the key presses focus p.5 and p.3
+        raise SystemExit("--thousand-per-type: at least 5")
