@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -114,13 +115,17 @@ class FakeKeeper:
             "detached": False,
             "started_at": time.time(),
         }
-        self._send(frames.welcome(state, self._snapshot()))
+        handshake = [frames.welcome(state, self._snapshot())]
         for index, buffer in enumerate(self.buffers):
-            self._send(frames.buffer_copy(index, *buffer.export(0)))
+            handshake.append(frames.buffer_copy(index, *buffer.export(0)))
             self._sent_total[index] = buffer.total
-        self._send(frames.synced())
+        handshake.append(frames.synced())
+        # Sent by a thread while the client reads: with 1,000 processes it overfills the socket.
+        sender = threading.Thread(target=self._sock.sendall, args=(b"".join(handshake),))
+        sender.start()
         while not client._synced:  # as Client.connect reads until synced
             client._read_blocking()
+        sender.join()
         start = client.start
 
         async def start_then_serve() -> None:  # the keeper's end joins the app's event loop

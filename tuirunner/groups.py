@@ -95,14 +95,20 @@ class GroupWatch:
             return True
         if not group_alive(self.pgid):
             return False
+        if self.known_alive():
+            return True
+        self.members = group_members(self.pgid)
+        return bool(self.members)
+
+    def known_alive(self) -> bool:
+        """Whether a member found before is still alive (cheap: no scan)."""
         for p in self.members or ():
             try:
                 if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
                     return True
             except psutil.Error:
                 continue
-        self.members = group_members(self.pgid)
-        return bool(self.members)
+        return False
 
 
 def descendants(pid: int) -> list[psutil.Process]:
@@ -129,6 +135,7 @@ class Snapshot:
         self.children: dict[int, list[int]] = {}
         self.live: set[int] = set()
         self.pgrp: dict[int, int] = {}  # Linux only
+        self._by_group: dict[int, list[int]] | None = None
         if os.path.isdir("/proc/self/task"):
             self._read_proc()
         else:  # pragma: no cover - macOS
@@ -157,6 +164,29 @@ class Snapshot:
             self.pgrp[pid] = int(fields[2])
             if fields[0] not in (b"Z", b"X"):
                 self.live.add(pid)
+
+    def members(self, pgid: int) -> list[psutil.Process]:
+        """The live processes of group *pgid* when the snapshot was taken (a scan of its own
+        where the snapshot does not know the groups: macOS)."""
+        if not self.pgrp:
+            return group_members(pgid)
+        if self._by_group is None:  # once per snapshot: 1,000 stops share it
+            self._by_group = {}
+            for pid in self.live:
+                self._by_group.setdefault(self.pgrp.get(pid, -1), []).append(pid)
+        found = []
+        for pid in self._by_group.get(pgid, ()):
+            with contextlib.suppress(psutil.Error):
+                found.append(psutil.Process(pid))
+        return found
+
+    def strays(self, pgid: int) -> list[psutil.Process]:
+        """The live descendants of *pgid*'s leader that left its group (``setsid``): what
+        ``outside_group(descendants(pgid), pgid)`` finds, without a psutil.Process and a
+        ``getpgid`` for each member that stayed (1,000 stops at once)."""
+        if not self.pgrp:
+            return outside_group(self.descendants(pgid), pgid)
+        return self.descendants(pgid, outside={pgid})
 
     def descendants(self, pid: int, outside: set[int] | None = None) -> list[psutil.Process]:
         """Every live descendant of *pid* when the snapshot was taken (not *pid* itself);

@@ -44,7 +44,7 @@ from tuirunner.events import (
 from tuirunner.groups import become_subreaper
 from tuirunner.guard import note_longest_stop
 from tuirunner.names import unknown_message
-from tuirunner.operations import HANDLERS, SAMPLE_INTERVAL
+from tuirunner.operations import HANDLERS, SAMPLE_INTERVAL, SAMPLE_SHARE
 from tuirunner.options import RunOptions
 from tuirunner.output import OutputBuffer
 from tuirunner.project import Project, load_project
@@ -66,7 +66,7 @@ from tuirunner.ptys import Ptys
 from tuirunner.reshape import Reshape
 from tuirunner.runtime import RunLock, RunPaths, already_running, holder, listen, run_paths
 from tuirunner.sessions import Session
-from tuirunner.spawn import Reaper
+from tuirunner.spawn import Reaper, quiet_signal_wakeup
 from tuirunner.supervisor import ManagedProcess, Supervisor
 from tuirunner.tiling import first_window
 from tuirunner.watching import WATCH_DEBOUNCE, FileWatch, Stamp
@@ -78,16 +78,6 @@ log = logging.getLogger("tuirunner.keeper")
 # how often files that are not watched by events (env files, the app root's own) are looked at.
 WATCH_STEP = 250
 WATCH_POLL = 1.0
-
-
-async def _sample_forever(sup: Supervisor) -> None:
-    """Sample the processes' resources every SAMPLE_INTERVAL, until cancelled."""
-    while True:
-        try:
-            sup.sample_resources()
-        except Exception:  # never let a surprise in /proc stop the keeper
-            log.exception("sampling the resources failed")
-        await asyncio.sleep(SAMPLE_INTERVAL)
 
 
 class Keeper:
@@ -173,6 +163,7 @@ class Keeper:
             self.supervisor.subscribe(self.on_event)
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.add_signal_handler(sig, self.on_signal, sig)
+            quiet_signal_wakeup()
             if self.lifeline_fd is not None:
                 os.set_blocking(self.lifeline_fd, False)
                 loop.add_reader(self.lifeline_fd, self.on_lifeline)
@@ -330,7 +321,7 @@ class Keeper:
         if wanted and not running:
             assert self.supervisor is not None
             loop = asyncio.get_running_loop()
-            self.sampling = loop.create_task(_sample_forever(self.supervisor))
+            self.sampling = loop.create_task(sample_forever(self.supervisor))
         elif not wanted and running:
             assert self.sampling is not None and self.supervisor is not None
             self.sampling.cancel()
@@ -406,6 +397,19 @@ def _failed(name: str, exc: Exception, supervisor: Supervisor | None) -> str:
     else:
         log.error("command %s failed: %s", name, why)
     return f"{name} failed: {why or exc}"
+
+
+async def sample_forever(supervisor: Supervisor) -> None:
+    """A round every SAMPLE_INTERVAL, or less often when rounds are dear (a thousand process
+    trees): sampling takes at most SAMPLE_SHARE of a core."""
+    while True:
+        began = time.process_time()
+        try:
+            supervisor.sample_resources()
+        except Exception:  # never let a surprise in /proc stop the keeper
+            log.exception("sampling the resources failed")
+        cost = time.process_time() - began
+        await asyncio.sleep(max(SAMPLE_INTERVAL, cost / SAMPLE_SHARE))
 
 
 def main(argv: list[str] | None = None) -> int:

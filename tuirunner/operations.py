@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from tuirunner.supervisor import ManagedProcess
 
 SAMPLE_INTERVAL = 2.0  # seconds between resource samples, while a client shows them
+SAMPLE_SHARE = 0.001  # of a core at most: dearer rounds (1,000 process trees) come less often
 SAMPLE_FRESH = 0.3  # ps with nobody sampling: the CPU use over this long
 
 

@@ -99,6 +99,18 @@ def spawn_plain(
     return process.pid
 
 
+def quiet_signal_wakeup() -> None:
+    """Let signals that find asyncio's wake-up socket full be dropped quietly. A burst of
+    SIGCHLD (1,000 children stopping at once) fills it while the loop is busy; CPython then
+    schedules a warning from within its signal handler under a lock, and a second signal
+    arriving meanwhile deadlocks the process (seen: a keeper hung mid-stop). One byte is
+    enough to wake the loop, and the Reaper reaps every child there is. Call it after the
+    last ``add_signal_handler`` (each one sets the wake-up socket again)."""
+    fd = signal.set_wakeup_fd(-1)
+    if fd != -1:
+        signal.set_wakeup_fd(fd, warn_on_full_buffer=False)
+
+
 class Reaper:
     """Collects exit statuses on SIGCHLD: :meth:`wait` gives a future for a pid's returncode
     (negative for a signal, as in :mod:`subprocess`).

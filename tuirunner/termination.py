@@ -99,23 +99,33 @@ class Terminator:
     ) -> None:
         """Send the process's stop signal to the group, wait up to its timeout, then SIGKILL
         it."""
-        table: groups.Snapshot = await self.table.get()
-        strays = groups.outside_group(table.descendants(pgid), pgid)
+        # The look for children that left the group runs while the signal does its work (a
+        # restart need not wait for a scan first); those it misses are found by the run's
+        # marker (stop_strays_of) or, at the end of a run, by stop_all's last look.
+        strays_soon = asyncio.ensure_future(self._strays_of_group(pgid))
         group = groups.GroupWatch(pgid)
         what = f"the leftover processes of {proc.name}" if leftovers else proc.name
         sig = proc.settings.stop_signal
         if groups.signal_group(pgid, sig):
             self.notify(Notice(proc, f"sending {sig.name} to {what} (pid {pgid})"))
-        if not await self.wait_gone(proc, group, self.stop_timeout(proc)):
-            if groups.signal_group(pgid, signal.SIGKILL):
-                proc.forced = True
-                self.notify(
-                    Notice(proc, f"sending SIGKILL to {what} (pid {pgid})", NoticeKind.KILLED)
-                )
-            await self.wait_gone(proc, group, KILL_WAIT)
-        groups.kill(strays)  # children that left the group (setsid), found when the stop began
+        try:
+            if not await self.wait_gone(proc, group, self.stop_timeout(proc)):
+                if groups.signal_group(pgid, signal.SIGKILL):
+                    proc.forced = True
+                    self.notify(
+                        Notice(proc, f"sending SIGKILL to {what} (pid {pgid})", NoticeKind.KILLED)
+                    )
+                await self.wait_gone(proc, group, KILL_WAIT)
+        except BaseException:
+            strays_soon.cancel()
+            raise
+        groups.kill(await strays_soon)  # children that left the group (setsid)
         if not self.ending():  # stop_all looks for what is left once, for all
             await self.stop_strays_of(proc)
+
+    async def _strays_of_group(self, pgid: int) -> list[psutil.Process]:
+        table: groups.Snapshot = await self.table.get()
+        return table.strays(pgid)  # at once: a pid seen in the scan must not be reused yet
 
     def strays(self, proc: ManagedProcess | None = None) -> list[psutil.Process]:
         """Live processes the run left outside its process groups: of *proc* (found by the
@@ -170,12 +180,26 @@ class Terminator:
                 await asyncio.wait_for(asyncio.shield(leader), timeout)
         delay = 0.005
         while True:
-            if not group.alive(leader_done=leader is None or leader.done()):
+            if not await self._group_alive(group, leader_done=leader is None or leader.done()):
                 return True
             if time.monotonic() >= deadline:
                 return False
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.05)
+
+    async def _group_alive(self, group: groups.GroupWatch, leader_done: bool) -> bool:
+        """:meth:`groups.GroupWatch.alive`, with the scan of the process table shared by all
+        the stops that need one at the same time (1,000 groups whose leader exited, each with
+        a zombie or a member left, scanned once, not once each)."""
+        if not leader_done:
+            return True
+        if not groups.group_alive(group.pgid):
+            return False
+        if group.known_alive():
+            return True
+        table: groups.Snapshot = await self.table.get()
+        group.members = table.members(group.pgid)
+        return bool(group.members)
 
     def kill_all_now(self) -> None:
         """SIGKILL every process group at once, and every process that left its group."""

@@ -253,6 +253,9 @@ class Actions(App[int]):
         if self.quitting:
             self.command("kill all", self.client.down(force=True))
             return
+        # The keeper first: restyling the screen for "quitting" takes a while (100 ms on a
+        # busy machine), and the processes need not wait for it.
+        self.command("quit", self.client.down())
         self.quitting = True
         self.screen.add_class("-quitting")
         if any(p.state.alive for p in self.client):
@@ -262,7 +265,6 @@ class Actions(App[int]):
                 timeout=60,
                 markup=False,
             )
-        self.command("quit", self.client.down())
 
     async def action_detach(self) -> None:
         """Leave the processes running; `tuirunner attach` comes back to them."""

@@ -106,7 +106,9 @@ class QuietDriver(LinuxDriver):
                 watchful = time.monotonic() - last_input < WATCHFUL + escape_delay
                 handle(selector.select(TICK if watchful else None))
             selector.unregister(fileno)
-            handle(selector.select(TICK), final=True)
+            # What the parser still holds, at once: Textual waits a TICK here, which every
+            # quit paid (0.1 s) for a wake-up byte that was read already.
+            handle(selector.select(0), final=True)
         finally:
             selector.close()
             try:

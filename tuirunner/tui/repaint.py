@@ -26,6 +26,7 @@ class Repainting(App[int]):
     _dirty: set[str]
     _flush_timer: asyncio.TimerHandle | None = None
     _uptime_timer: asyncio.TimerHandle | None = None
+    _uptime_pending = False  # a _reschedule_uptime is on its way
     _loop: asyncio.AbstractEventLoop | None = None
 
     if TYPE_CHECKING:  # the other parts of the app
@@ -65,7 +66,16 @@ class Repainting(App[int]):
         return not self._dirty and self._flush_timer is None
 
     def _schedule_uptime(self) -> None:
-        """Repaint uptimes when the first of them changes (they are in minutes), not before."""
+        """Repaint uptimes when the first of them changes (they are in minutes), not before.
+        Worked out once per turn of the loop: 1,000 processes changing state at once ask
+        1,000 times, and each look is over every process."""
+        if self._uptime_pending or self._loop is None:
+            return
+        self._uptime_pending = True
+        self._loop.call_soon(self._reschedule_uptime)
+
+    def _reschedule_uptime(self) -> None:
+        self._uptime_pending = False
         if self._uptime_timer is not None:
             self._uptime_timer.cancel()
             self._uptime_timer = None

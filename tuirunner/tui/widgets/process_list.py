@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual.geometry import Region
+from textual.strip import Strip
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
@@ -19,6 +21,8 @@ class ProcessList(OptionList):
         super().__init__(*(Option(p.name, id=self._option_id(p)) for p in processes), **kwargs)
         self.processes = processes
         self.attention: dict[str, str] = {}  # by name: "output" or "alert" (output_actions.py)
+        self._shown: dict[int, tuple] = {}  # option index -> what its line says
+        self._stale: dict[int, ProcessView] = {}  # lines to make again when next on screen
 
     @staticmethod
     def _option_id(proc: ProcessView) -> str:
@@ -29,6 +33,8 @@ class ProcessList(OptionList):
         highlighted = self.highlighted
         self.processes = processes
         self.clear_options()
+        self._shown.clear()
+        self._stale.clear()
         self.add_options([Option(p.name, id=self._option_id(p)) for p in processes])
         if processes and highlighted is not None:
             self.highlighted = min(highlighted, len(processes) - 1)
@@ -55,5 +61,40 @@ class ProcessList(OptionList):
         return text
 
     def refresh_process(self, proc: ProcessView) -> None:
-        if self.is_mounted:
-            self.replace_option_prompt(self._option_id(proc), self._prompt(proc))
+        """Show *proc*'s state: its line is made again when it is next on screen. Cheap with
+        1,000 processes changing state at once: nothing is measured or laid out
+        (``replace_option_prompt`` would lay out all 1,000 lines again, once per change), and
+        lines out of view wait until they are scrolled to."""
+        index = proc.index
+        if 0 <= index < self.option_count:
+            self._stale[index] = proc
+            if self.is_mounted and self.display:
+                self.refresh()
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        if self._stale:
+            top = round(self.scroll_offset.y)
+            changed = False
+            for index in range(max(0, top), top + self.size.height):  # one line per process
+                proc = self._stale.pop(index, None)
+                if proc is not None:
+                    changed = self._set_line(index, proc) or changed
+            if changed:
+                self._option_render_cache.clear()
+        return super().render_lines(crop)
+
+    def _set_line(self, index: int, proc: ProcessView) -> bool:
+        """Put *proc*'s line at *index*; whether it changed."""
+        key = (proc.label(), proc.detail())
+        if self._shown.get(index) == key:
+            return False
+        self._shown[index] = key
+        self.get_option_at_index(index)._set_prompt(self._prompt(proc))
+        return True
+
+    def prompt_of(self, proc: ProcessView) -> str:
+        """The text of *proc*'s line, up to date (tests)."""
+        stale = self._stale.pop(proc.index, None)
+        if stale is not None:
+            self._set_line(proc.index, stale)
+        return str(self.get_option_at_index(proc.index).prompt)
