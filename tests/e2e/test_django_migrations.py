@@ -5,6 +5,7 @@ unapplied, ``M`` applies it (the release oneshot), and the mark goes."""
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -80,7 +81,7 @@ def test_an_unapplied_migration_is_marked_and_applied_with_one_key(tmp_path):
             interval=0.5,
             message="the mark gone",
         )
-        assert "release.1  completed" in term.screen()
+        assert re.search(r"release\.1\s+completed", term.screen())  # a row, or its pane
         assert applied(root) == ["0001_initial"]
         result = run_cli(["ps"], root, env=env)
         assert "unapplied" not in result.stdout and "web.1" in result.stdout

@@ -111,7 +111,7 @@ def test_plain_mode_in_a_terminal_with_no_tui(tmp_path, mark):
     command = shlex.join([*shlex.split(tuirunner_command()), "--no-tui"])
     with Tmux(command, tmp_path, width=120, height=30) as term:
         screen = term.wait_for("worker.1 | worker ready")
-        assert re.search(r"\d\d:\d\d:\d\d system   \| web\.1 started \(pid \d+\)", screen)
+        assert re.search(r"\d\d:\d\d:\d\d system   \| web\.1 started \(pid=\d+\)", screen)
         term.send("C-c")
         assert term.exit_status() == 130
     assert_no_leftovers(mark)

@@ -235,7 +235,7 @@ def test_what_init_writes_runs(tmp_path):
     venv = str(Path(sys.executable).parent)  # `python` in the Procfile: the one with Django
     env = clean_env(PATH=f"{venv}:{os.environ['PATH']}")
     with Runner(["--no-tui", "-p", str(base)], root, env=env) as run:
-        run.wait_for_output("release.1 completed", timeout=90)
+        run.wait_for_output("release.1 stopped (rc=0); completed", timeout=90)
 
         def answers():
             try:

@@ -306,7 +306,9 @@ def test_against_django_the_host_header_passes_and_disallowedhost_gets_a_hint(tm
     try:
         procs = wait_for(
             lambda: (
-                (p := ps(tmp_path))["web.1"]["ready"] and p["admin.1"]["ready_tries"] >= 1 and p
+                (p := ps(tmp_path))["web.1"]["ready"]
+                and "HTTP 400" in (p["admin.1"]["ready_error"] or "")  # Django answers now
+                and p
             ),
             60,
         )

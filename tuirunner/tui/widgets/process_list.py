@@ -85,7 +85,7 @@ class ProcessList(OptionList):
 
     def _set_line(self, index: int, proc: ProcessView) -> bool:
         """Put *proc*'s line at *index*; whether it changed."""
-        key = (proc.label(), proc.detail())
+        key = (proc.label(), proc.detail(), self.attention.get(proc.name))
         if self._shown.get(index) == key:
             return False
         self._shown[index] = key
