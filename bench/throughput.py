@@ -90,6 +90,7 @@ class TuiRun:
     rss_peak_polled: int = 0
     rss_hwm: int = 0
     rss_at: dict[int, int] = field(default_factory=dict)  # lines printed → tuirunner RSS (sum)
+    hwm_parts: dict[str, int] = field(default_factory=dict)  # window / keeper / guard → VmHWM
     tmux_cpu: float = 0.0  # the terminal's (tmux server's) CPU over the same span
     latencies: list[float] = field(default_factory=list)  # key → screen, during the flood
     idle_latencies: list[float] = field(default_factory=list)  # the same, after it
@@ -248,6 +249,8 @@ def run_tuirunner(
             sampler.stop()
             run.rss_peak_polled = sampler.peak
             run.rss_hwm = sum(vm_hwm(p.pid) or 0 for p in parts)
+            for name, part in zip(("window", "keeper", "guard"), parts, strict=False):
+                run.hwm_parts[name] = vm_hwm(part.pid) or 0
             if keys_during_flood:
                 time.sleep(0.5)
                 for _ in range(6):
@@ -473,7 +476,9 @@ def bench_mode(args, tuirunner: list[str], mode: str) -> dict:
             f"{bare_stalled[-1]:.2f}s bare), cpu {t.cpu_flood:.2f}s (keeper {t.keeper_cpu:.2f}s; "
             f"{t.cpu_at_done:.2f}s at the "
             f"child's end), catch-up {t.catch_up * 1000:.0f}ms, "
-            f"peak rss {t.rss_hwm / MB:.1f}MB, tmux cpu {t.tmux_cpu:.2f}s"
+            f"peak rss {t.rss_hwm / MB:.1f}MB ("
+            + " ".join(f"{k} {v / MB:.1f}" for k, v in t.hwm_parts.items())
+            + f"), tmux cpu {t.tmux_cpu:.2f}s"
             + (f", LEFTOVERS {t.leftovers}" if t.leftovers else ""),
             flush=True,
         )
