@@ -383,7 +383,8 @@ async def test_a_flood_is_skimmed_for_a_terminal_ui_and_sent_whole_to_a_printer(
 async def test_a_runner_line_during_a_skimmed_flood_reaches_the_ui_once(tmp_path):
     import asyncio
 
-    from tuirunner.events import RunnerLine
+    from tuirunner.events import ProcessOutput, RunnerLine
+    from tuirunner.mirror import ProcessView, Resynced
 
     lines = 3_000_000
     flood = f"sleep 1; yes {'0123456789' * 4} | head -n {lines}; sleep 600"
@@ -400,25 +401,40 @@ async def test_a_runner_line_during_a_skimmed_flood_reaches_the_ui_once(tmp_path
         ui = Client.connect(tmp_path, skim=True, tail=0)
         printer = Client.connect(tmp_path, tail=0)
         ui_view, printer_view = ui.get("flood.1"), printer.get("flood.1")
+        # How often each client was given the line (as a runner line, or among output lines),
+        # where the printer's count of lines stood then, and whether the client fell behind: a
+        # client that did (a loaded machine; the test's own loop is busy with 3M lines) is
+        # resynced from what the keeper still has, which may no longer hold the line. It never
+        # gets it twice, and a client that kept up gets it exactly once.
+        copies = {"ui": 0, "printer": 0}
+        resynced = {"ui": 0, "printer": 0}
         said_at: list[int] = []
-        printer.subscribe(
-            lambda e: said_at.append(printer_view.buffer.total) if isinstance(e, RunnerLine) else 0
-        )
-        shown = [0]  # the most copies of the line the UI ever had among its last lines
 
-        def look(_event: object) -> None:
-            copies = sum("is not ready" in line for line in ui_view.buffer.tail(5))
-            shown[0] = max(shown[0], copies)
+        def counter(name: str, view: ProcessView):
+            def look(event: object) -> None:
+                if isinstance(event, Resynced):
+                    resynced[name] += 1
+                elif isinstance(event, RunnerLine):
+                    copies[name] += "is not ready" in event.text
+                    if name == "printer" and "is not ready" in event.text:
+                        said_at.append(view.buffer.total)
+                elif isinstance(event, ProcessOutput):
+                    copies[name] += sum("is not ready" in line for line in event.lines)
 
-        ui.subscribe(look)
+            return look
+
+        ui.subscribe(counter("ui", ui_view))
+        printer.subscribe(counter("printer", printer_view))
         await ui.start()
         await printer.start()
         for _ in range(2400):
             if ui_view.buffer.total == printer_view.buffer.total > lines:
                 break
             await asyncio.sleep(0.05)
-        assert len(said_at) == 1 and 0 < said_at[0] < lines  # said during the flood
-        assert shown[0] == 1  # the UI showed the line, once
+        if not resynced["printer"]:
+            assert len(said_at) == 1 and 0 < said_at[0] < lines  # said during the flood
+        for name in ("ui", "printer"):
+            assert copies[name] == 1 or (resynced[name] and copies[name] == 0), (copies, resynced)
         # The UI's copy has the line once: as many lines as the printer's, the same last ones.
         assert ui_view.buffer.total == printer_view.buffer.total > lines
         assert ui_view.buffer.tail(20) == printer_view.buffer.tail(20)
