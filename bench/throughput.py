@@ -418,6 +418,10 @@ def profile_run(args, tuirunner: list[str], python: str, mode: str, py_spy: str)
                     "kernel.yama.ptrace_scope=0)"
                 )
                 return
+            if args.profile_dir:
+                keep = Path(args.profile_dir)
+                keep.mkdir(parents=True, exist_ok=True)
+                shutil.copy(out, keep / out.name)
             stacks = []
             for row in out.read_text().splitlines():
                 stack, _, count = row.rpartition(" ")
@@ -733,6 +737,11 @@ def main(argv: list[str] | None = None) -> int:
         help="one more run under py-spy: where the keeper and the window spend their time",
     )
     p.add_argument("--py-spy", metavar="PATH", help="the py-spy executable (default: on PATH)")
+    p.add_argument(
+        "--profile-dir",
+        metavar="DIR",
+        help="with --profile: also keep py-spy's raw stacks (keeper.txt, window.txt) in DIR",
+    )
     args = p.parse_args(argv)
     if shutil.which("tmux") is None:
         print("tmux is required", file=sys.stderr)

@@ -59,8 +59,8 @@ FORWARD_FIRST = 0.002
 # A terminal UI shows the last lines of a flood a few times a second and keeps no more than its
 # scrollback: while output comes faster than SKIM_RATE (bytes a second, over SKIM_PERIOD), its
 # session (a client that said "skim") hears of output every SKIM_GAP, and a process that wrote
-# more than SKIM_BYTES meanwhile is sent as a copy of the buffer's last lines instead of every
-# byte. Plain output and logs (which print every line) never skim.
+# more than SKIM_BYTES meanwhile, or in more than one millisecond (an output frame has one time),
+# is sent as a copy of the buffer's last lines, with their times, instead of every byte. Plain output and logs (which print every line) never skim.
 SKIM_RATE = 1 << 20
 SKIM_PERIOD = 0.1
 SKIM_ONSET = 0.02  # how soon into a flood skimming starts
@@ -213,13 +213,18 @@ class FlowControl(asyncio.Protocol):
         if (
             output is not None
             and output.index == index
-            and (output.skimmed or output.ms == self.keeper.buffer(index).stamp)
+            and (output.skimmed or self.skimming or output.ms == self.keeper.buffer(index).stamp)
         ):
             if not output.skimmed:
-                output.chunks.append(data)
-                output.size += len(data)
-                if self.skimming and output.size > SKIM_BYTES:
+                if self.skimming and output.ms != self.keeper.buffer(index).stamp:
+                    # An output frame carries one time: reads of another millisecond go as
+                    # a copy of the buffer (which keeps every line's time), not a frame each.
                     output.skim()
+                else:
+                    output.chunks.append(data)
+                    output.size += len(data)
+                    if self.skimming and output.size > SKIM_BYTES:
+                        output.skim()
         else:
             self._close_output()
             buffer = self.keeper.buffer(index)
