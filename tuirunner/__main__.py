@@ -1,3 +1,3 @@
-from tuirunner.cli import main
+from tuirunner.cli import run
 
-raise SystemExit(main())
+run()

@@ -13,7 +13,7 @@ import os
 import sys
 
 import tuirunner
-from tuirunner import export
+from tuirunner import export, fastexit
 from tuirunner.errors import UserError
 from tuirunner.limits import MAX_TIMEOUT, parse_scrollback, parse_timeout
 from tuirunner.options import DEFAULT_TIMEOUT, FilterMode
@@ -444,6 +444,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ]
     args.parser = parser
     return args
+
+
+def run() -> None:
+    """The ``tuirunner`` command, without the interpreter's teardown (see ``fastexit``)."""
+    fastexit.run_then_exit(main)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -83,6 +83,16 @@ class KeeperProcess:
 
     def wait(self, timeout: float) -> int | None:
         """The guard's exit status (the keeper's, or 128 + its signal), None if still running."""
+        if self.guard.returncode is None and hasattr(os, "pidfd_open"):
+            # Woken the moment it exits (Popen.wait polls, sleeping up to 50 ms at a time:
+            # 20-30 ms more before the prompt comes back).
+            with contextlib.suppress(OSError):
+                fd = os.pidfd_open(self.guard.pid)
+                try:
+                    if not select.select([fd], [], [], timeout)[0]:
+                        return None
+                finally:
+                    os.close(fd)
         try:
             return self.guard.wait(timeout)
         except subprocess.TimeoutExpired:

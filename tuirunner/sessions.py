@@ -60,7 +60,8 @@ FORWARD_FIRST = 0.002
 # scrollback: while output comes faster than SKIM_RATE (bytes a second, over SKIM_PERIOD), its
 # session (a client that said "skim") hears of output every SKIM_GAP, and a process that wrote
 # more than SKIM_BYTES meanwhile, or in more than one millisecond (an output frame has one time),
-# is sent as a copy of the buffer's last lines, with their times, instead of every byte. Plain output and logs (which print every line) never skim.
+# is sent as a copy of the buffer's last lines, with their times, instead of every byte. Plain
+# output and logs (which print every line) never skim.
 SKIM_RATE = 1 << 20
 SKIM_PERIOD = 0.1
 SKIM_ONSET = 0.02  # how soon into a flood skimming starts

@@ -282,9 +282,7 @@ class Supervisor:
         await asyncio.gather(*(self.restart(p.name) for p in self.processes))
 
     async def stop_all(self, final: bool = True) -> None:
-        """Stop everything, dependents first (see :meth:`stop`), unrelated processes in
-        parallel.
-
+        """Stop everything, dependents first (see :meth:`stop`), unrelated ones in parallel.
         *final*: the run is ending, nothing may start again, and every process the run left
         (children that left their group) goes too. Else processes can be started again
         afterwards, as the UI's "Stop all" does."""
@@ -294,10 +292,11 @@ class Supervisor:
         self.life.run(self.policy.shut_down())
         deadline = time.monotonic() + self.stop_budget
         loop = asyncio.get_running_loop()
-        # Children that already left their group get SIGTERM with everyone else.
-        early = await loop.run_in_executor(None, self.terminator.strays)
-        groups.kill(early, signal.SIGTERM)
-        await asyncio.gather(*(self.stop(p.name) for p in self.processes))
+        # Children that left their group get SIGTERM too (the scan does not hold up the stop).
+        scan = loop.run_in_executor(None, self.terminator.strays)
+        stops = asyncio.gather(*(self.stop(p.name) for p in self.processes))
+        groups.kill(await scan, signal.SIGTERM)
+        await stops
         await self.terminator.stop_strays(None, deadline)
 
     def kill_all_now(self) -> None:
