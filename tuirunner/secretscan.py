@@ -20,6 +20,7 @@ import logging
 import subprocess
 import sys
 import threading
+import types
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -85,9 +86,25 @@ class Scan:
         return reasons
 
 
+def _stand_in_for_requests() -> None:
+    """detect-secrets imports requests only for its plugins' ``verify`` (asking the provider
+    whether a secret is live), which this scan never asks for: a stand-in saves the child
+    ~0.14 s of CPU (60 % of its start), while the keeper and the window start too."""
+    if "requests" in sys.modules:
+        return
+
+    class Unused(Exception):
+        """What any name of the stand-in is (annotations, ``except`` clauses)."""
+
+    stand_in = types.ModuleType("requests", "not imported: detect-secrets verifies nothing here")
+    stand_in.__getattr__ = lambda name: Unused  # type: ignore[method-assign]
+    sys.modules["requests"] = stand_in
+
+
 def main() -> int:
     from tuirunner import secrets
 
+    _stand_in_for_requests()
     secrets.load_detect_secrets()  # first: the parent sends the values when it needs them
     values = json.load(sys.stdin)
     json.dump([secrets.detect_secrets_reason_here(v) for v in values], sys.stdout)
