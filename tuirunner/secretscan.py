@@ -32,12 +32,12 @@ _ROOT = str(Path(__file__).resolve().parent.parent)
 
 
 class Scan:
-    """detect-secrets' verdicts on *values*, from a child process started at once."""
+    """detect-secrets' verdicts on *values*, from a child process started at once and sent
+    the values at once (a thread waits for its answer: the child never lingers, and a
+    process that asks later waits for what is left of the scan, if anything)."""
 
     def __init__(self, values: list[str]) -> None:
         self.values = values
-        self._lock = threading.Lock()
-        self._done = False
         self._reasons: list[str | None] | None = None
         try:
             self._process: subprocess.Popen[bytes] | None = subprocess.Popen(
@@ -50,15 +50,16 @@ class Scan:
         except OSError as exc:
             log.warning("could not start the secret scan: %s", exc)
             self._process = None
+        self._thread = threading.Thread(target=self._run, name="secret scan", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        self._reasons = self._collect()
 
     def reasons(self) -> list[str | None] | None:
-        """The reason for each value (None: no token format), or None if the child failed.
-        Waits for the child the first time."""
-        with self._lock:
-            if not self._done:
-                self._done = True
-                self._reasons = self._collect()
-            return self._reasons
+        """The reason for each value (None: no token format), or None if the child failed."""
+        self._thread.join(TIMEOUT + 5)
+        return self._reasons
 
     def _collect(self) -> list[str | None] | None:
         process = self._process
