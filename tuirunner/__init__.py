@@ -1,15 +1,5 @@
 """tuirunner: run the processes of a Procfile, each in its own pane."""
 
-
-def __getattr__(name: str) -> str:
-    # Looked up on first use: reading the installed metadata costs start-up time.
-    if name == "__version__":
-        from importlib.metadata import PackageNotFoundError, version
-
-        try:
-            value = version("tuirunner")
-        except PackageNotFoundError:  # pragma: no cover - running from a source tree
-            value = "0.0.0"
-        globals()["__version__"] = value
-        return value
-    raise AttributeError(name)
+# The one place of the version (pyproject.toml reads it from here): a constant, because the
+# keeper sends it to every client, and importlib.metadata would cost it ~2 MB (email, zipfile…).
+__version__ = "0.1.0"

@@ -65,6 +65,7 @@ from tuirunner.protocol import (
 from tuirunner.ptys import Ptys
 from tuirunner.reshape import Reshape
 from tuirunner.runtime import RunLock, RunPaths, already_running, holder, listen, run_paths
+from tuirunner.secrets import scan_elsewhere
 from tuirunner.sessions import Session
 from tuirunner.spawn import Reaper, quiet_signal_wakeup
 from tuirunner.supervisor import ManagedProcess, Supervisor
@@ -134,6 +135,7 @@ class Keeper:
         try:
             try:
                 project = load_project(self.options)
+                project.environment.scan_secrets_ahead()  # alongside the rest of the start
                 instances = project.validate_run()
                 env_stamps = Reshape.stamps(project)  # env files, Procfile, settings
                 if self.terminal is not None:  # the UI's: a pane's size
@@ -426,6 +428,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO,
         format="%(asctime)s keeper[%(process)d] %(levelname)s %(message)s",
     )
+    scan_elsewhere()  # a keeper lives long: detect-secrets runs in children (secretscan.py)
     try:
         return asyncio.run(Keeper(config, args.ready_fd, args.lifeline_fd).run())
     except Exception:

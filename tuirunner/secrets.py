@@ -28,7 +28,12 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterable
 from functools import lru_cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tuirunner.secretscan import Scan
 
 MASK = "••••"
 
@@ -246,7 +251,14 @@ def could_hold_token(value: str) -> bool:
     return False
 
 
-def _detect_secrets_reason(value: str) -> str | None:
+def load_detect_secrets() -> None:
+    """Import detect-secrets (~0.2 s): what the first scan would do."""
+    import detect_secrets.core.scan
+    import detect_secrets.settings  # noqa: F401
+
+
+def detect_secrets_reason_here(value: str) -> str | None:
+    """detect-secrets' verdict on *value*, in this process."""
     import logging
 
     from detect_secrets.core.scan import scan_line
@@ -267,6 +279,74 @@ def _detect_secrets_reason(value: str) -> str | None:
                     return SLACK_WEBHOOK
                 return _REASON_OF_TYPE.get(found.type, found.type)
     return None
+
+
+# detect-secrets in child processes (see tuirunner.secretscan), once scan_elsewhere() was called.
+_elsewhere = False
+_scan_lock = threading.Lock()
+_scanned: dict[str, str | None] = {}  # value → detect-secrets' verdict
+_pending: dict[str, Scan] = {}  # value → the scan under way that has it
+
+
+def scan_elsewhere() -> None:
+    """From now on, run detect-secrets in child processes (:mod:`tuirunner.secretscan`), so that
+    this long-lived process never imports it (~8.5 MB). :func:`prescan` starts them early."""
+    global _elsewhere
+    _elsewhere = True
+
+
+@lru_cache(maxsize=4096)
+def _needs_detect_secrets(value: str) -> bool:
+    """True when :func:`token_format` may ask detect-secrets about *value* (the prefilter; a
+    value one of our own formats catches first is scanned for nothing, at no extra wait)."""
+    return could_hold_token(value)
+
+
+def prescan(values: Iterable[str]) -> None:
+    """Start detect-secrets on those of *values* that need it and were not scanned, all in one
+    child process, so that masking them later waits at most for what is left of it (nothing
+    happens unless :func:`scan_elsewhere` was called)."""
+    if not _elsewhere:
+        return
+    from tuirunner.secretscan import Scan
+
+    with _scan_lock:
+        todo = [
+            v
+            for v in dict.fromkeys(values)
+            if v not in _scanned and v not in _pending and _needs_detect_secrets(v)
+        ]
+        if todo:
+            scan = Scan(todo)
+            for v in todo:
+                _pending[v] = scan
+
+
+def _detect_secrets_reason(value: str) -> str | None:
+    if not _elsewhere:
+        return detect_secrets_reason_here(value)
+    with _scan_lock:
+        if value in _scanned:
+            return _scanned[value]
+        scan = _pending.get(value)
+    if scan is None:
+        prescan([value])
+        with _scan_lock:
+            scan = _pending.get(value)
+    reasons = scan.reasons() if scan is not None else None
+    with _scan_lock:
+        if reasons is not None and scan is not None:
+            for v, reason in zip(scan.values, reasons, strict=True):
+                _scanned[v] = reason
+                _pending.pop(v, None)
+        if value in _scanned:
+            return _scanned[value]
+    # The child failed: scan here (the memory is spent, but the mask is right).
+    reason = detect_secrets_reason_here(value)
+    with _scan_lock:
+        _scanned[value] = reason
+        _pending.pop(value, None)
+    return reason
 
 
 def token_format(value: str) -> str | None:

@@ -133,3 +133,17 @@ def test_the_corpus_every_format_is_caught_and_nothing_harmless_masked():
     print(summary)
     assert not missed, f"{summary}; missed: {missed}"
     assert not false_positives, f"{summary}; masked: {false_positives}"
+
+
+def test_the_keepers_scan_in_a_child_gives_the_same_verdicts():
+    # The keeper runs detect-secrets in a child process (tuirunner/secretscan.py, with a
+    # stand-in for requests, which only its online verification uses): every value of the
+    # corpus gets the verdict the scan in this process gives.
+    from tuirunner.secrets import detect_secrets_reason_here
+    from tuirunner.secretscan import Scan
+
+    values = [*TOKENS.values(), *(url for url, _ in URL_PASSWORDS.values()), *HARMLESS]
+    values += ["/var/folders/xz/6h2k5b9d3s1f_8g7j4k2l0m0000gn/T/", "AC" + "0" * 32]
+    reasons = Scan(values).reasons()
+    assert reasons == [detect_secrets_reason_here(v) for v in values]
+    assert sum(r is not None for r in reasons) >= 15

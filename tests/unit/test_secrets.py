@@ -377,3 +377,44 @@ def test_a_token_does_import_detect_secrets_and_the_result_is_cached():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert (result.returncode, result.stdout, result.stderr) == (0, "True\n", "")
+
+
+def test_scanned_elsewhere_the_verdicts_are_the_same_and_detect_secrets_stays_out():
+    # The keeper's way: detect-secrets runs in a child process (tuirunner.secretscan), one for
+    # all the values given to prescan(), and this process never imports it.
+    code = (
+        "import sys\n"
+        "from tuirunner import secrets\n"
+        f"token = {GITHUB[:4]!r} + {GITHUB[4:]!r}\n"
+        "path = '/var/folders/xz/6h2k5b9d3s1f_8g7j4k2l0m0000gn/T/'  # macOS TMPDIR\n"
+        "secrets.scan_elsewhere()\n"
+        "secrets.prescan([token, path, 'plain'])\n"
+        "scan = secrets._pending[token]\n"
+        "assert secrets._pending[path] is scan and 'plain' not in secrets._pending\n"
+        "assert secrets.secret_reason('A', token) == 'GitHub token'\n"
+        "assert secrets.mask_value('A', token) == secrets.MASK\n"
+        "assert secrets.secret_reason('B', path) is None\n"
+        "assert secrets.mask_value('B', path) == path\n"
+        "assert not secrets._pending, 'the one scan answered both'\n"
+        "# a value nobody prescanned gets a scan of its own\n"
+        "other = 'xoxb-' + '123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx'\n"
+        "assert secrets.secret_reason('C', other) == 'Slack token'\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('detect_secrets', 'requests'))))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "[]\n", "")
+
+
+def test_when_the_scanning_child_fails_the_scan_happens_here():
+    code = (
+        "import sys\n"
+        "from tuirunner import secrets, secretscan\n"
+        f"token = {GITHUB[:4]!r} + {GITHUB[4:]!r}\n"
+        "secretscan.sys = type(sys)('fake')  # the child cannot start: no such interpreter\n"
+        "secretscan.sys.executable = '/nonexistent/python'\n"
+        "secrets.scan_elsewhere()\n"
+        "assert secrets.secret_reason('A', token) == 'GitHub token'\n"
+        "print('detect_secrets' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert (result.returncode, result.stdout) == (0, "True\n"), result.stderr

@@ -18,7 +18,7 @@ from tuirunner.errors import UserError
 from tuirunner.names import type_of
 from tuirunner.options import FilterMode
 from tuirunner.protocol import DefinitionPayload, EnvPayload, VariablePayload
-from tuirunner.secrets import MASK, describe_reason, mask_value, secret_reason
+from tuirunner.secrets import MASK, describe_reason, mask_value, prescan, secret_reason
 
 RUN_ID_VARIABLE = "TUIRUNNER_RUN_ID"
 
@@ -270,8 +270,19 @@ class Environment:
         """Name → something equal for equal values (masked copies included)."""
         return {name: var.definition.identity for name, var in self.variables.items()}
 
+    def scan_secrets_ahead(self) -> None:
+        """Start the token-format scan of every value at once (see :func:`prescan`)."""
+        layers = (self.variables, *self.processes.values())
+        prescan(
+            d.value
+            for layer in layers
+            for var in layer.values()
+            for d in (*var.shadowed, var.definition)
+        )
+
     def to_wire(self, key: bytes) -> EnvPayload:
         """A masked copy to send over the keeper's socket (see :meth:`EnvVar.to_wire`)."""
+        self.scan_secrets_ahead()
         return EnvPayload(
             [var.to_wire(key) for var in self.variables.values()],
             [w.to_json() for w in self.warnings],

@@ -22,8 +22,6 @@ from textual.binding import Binding
 from textual.widgets import OptionList
 
 from tuirunner.events import OutputEnded, ProcessOutput, RunnerLine, State, StateChanged
-from tuirunner.settings import Settings, load_settings
-from tuirunner.settings.model import CrashNotice
 from tuirunner.tracebacks import TracebackScanner, at_prompt
 from tuirunner.tui.output_open import Opening
 from tuirunner.tui.widgets.output_view import OutputView
@@ -31,6 +29,7 @@ from tuirunner.tui.widgets.process_pane import ProcessPane
 
 if TYPE_CHECKING:
     from tuirunner.client import Client, ProcessView
+    from tuirunner.settings import Settings
     from tuirunner.tui.preferences import Preferences
     from tuirunner.tui.widgets.process_list import ProcessList
 
@@ -105,6 +104,9 @@ class OutputActions(Opening, App[int]):
     def ui_settings(self) -> Settings:
         """The project's settings as the keeper read them (read again here; none if broken)."""
         if self._settings is None:
+            # Imported here: the settings (their schema, checks) are needed once, if at all.
+            from tuirunner.settings import Settings, load_settings
+
             try:
                 procfile = getattr(self.client, "procfile", None) or None
                 self._settings = load_settings(Path(self.client.app_root), procfile)
@@ -234,6 +236,8 @@ class OutputActions(Opening, App[int]):
         self._set_attention(self.client.processes[event.option_index].name, "")
 
     def _crash_notice(self, proc: ProcessView) -> None:
+        from tuirunner.settings.model import CrashNotice
+
         how = self.ui_settings().notify_on_crash
         if how is CrashNotice.OFF:
             return

@@ -7,19 +7,16 @@ import asyncio
 import os
 import subprocess
 import sys
-import webbrowser
 from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import App, SuspendNotSupported
 
-from tuirunner.editor import editor_command
-from tuirunner.settings import Settings
-from tuirunner.settings.model import ReadyKind
 from tuirunner.tui.widgets.output_marks import Marked
 
 if TYPE_CHECKING:
     from tuirunner.client import Client, ProcessView
+    from tuirunner.settings import Settings
     from tuirunner.tui.widgets.output_view import OutputView
 
 
@@ -45,6 +42,8 @@ class Opening(App[int]):
             )
             return
         path = frame.path if os.path.isabs(frame.path) else os.path.join(root, frame.path)
+        from tuirunner.editor import editor_command  # here: a key press needs it
+
         argv = editor_command(self.ui_settings().editor, os.environ, path, frame.line)
         if argv is None:
             self.notify(
@@ -71,6 +70,8 @@ class Opening(App[int]):
 
     def process_address(self, proc: ProcessView) -> str:
         """Its http ready check's URL, else http://127.0.0.1:PORT/ of the port it listens on."""
+        from tuirunner.settings.model import ReadyKind
+
         check = self.ui_settings().process(proc.name).ready
         if check is not None and check.kind is ReadyKind.HTTP:
             try:
@@ -100,6 +101,8 @@ class Opening(App[int]):
         self.run_worker(self._open_in_browser(url), exclusive=False)
 
     async def _open_in_browser(self, url: str) -> None:
+        import webbrowser  # here: ~0.1 MB that most runs never need
+
         try:
             opened = await asyncio.to_thread(webbrowser.open, url)
         except webbrowser.Error:

@@ -5,6 +5,7 @@ to a file (``ctrl+s``), and the runner's own lines (state changes) the merged vi
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -91,10 +92,9 @@ class Reading(App[int]):
 
     @property
     def merged_screen(self) -> MergedScreen | None:
-        from tuirunner.tui.screens.merged import MergedScreen
-
+        merged = sys.modules.get("tuirunner.tui.screens.merged")  # not imported until opened
         screen = self.screen
-        return screen if isinstance(screen, MergedScreen) else None
+        return screen if merged is not None and isinstance(screen, merged.MergedScreen) else None
 
     def merged_model(self) -> MergedLines:
         processes = list(self.client)
