@@ -79,6 +79,15 @@ def _parts(tmux: Tmux) -> list[psutil.Process]:
     return [window, *window.children(recursive=True)]
 
 
+def _is_runner(p: psutil.Process) -> bool:
+    """Whether *p* is a part of tuirunner (not a shell of the workload or its ``sleep``, which
+    may be gone by now)."""
+    try:
+        return "tuirunner" in " ".join(p.cmdline()) or "python" in p.name()
+    except psutil.Error:
+        return False
+
+
 def _runner_cpu(parts: list[psutil.Process], workload: set[int]) -> float:
     total = 0.0
     for p in parts:
@@ -103,11 +112,7 @@ def bench_idle(args, tuirunner: list[str]) -> None:
                 time.sleep(args.settle)
                 parts = _parts(tmux)
                 # The workload: the shells and their sleeps (not tuirunner).
-                workload = {
-                    p.pid
-                    for p in parts
-                    if "tuirunner" not in " ".join(p.cmdline()) and "python" not in p.name()
-                }
+                workload = {p.pid for p in parts if not _is_runner(p)}
                 c0, t0 = _runner_cpu(parts, workload), time.monotonic()
                 time.sleep(args.idle_seconds)
                 pct = 100 * (_runner_cpu(parts, workload) - c0) / (time.monotonic() - t0)

@@ -7,6 +7,7 @@ import re
 
 from tests.tui_helpers import fake_app, notifications, screen_text, settle, wait_until
 from tuirunner.merge import clock_time
+from tuirunner.output import strip_ansi as plain
 from tuirunner.tui.screens.merged import MergedScreen
 
 SIZE = (120, 40)
@@ -82,6 +83,41 @@ async def test_processes_are_hidden_shown_and_shown_alone(tmp_path):
         await pilot.click("#merged-sources", offset=(3, 0))  # "1 web.1"
         await settle(pilot)
         assert not any(r.startswith("web.1") for r in rows(screen.view))
+
+
+async def test_a_traceback_in_the_merged_view_is_one_block_with_its_frames(tmp_path):
+    """The merged view finds tracebacks in the lines as printed (the ``name |`` prefix does not
+    hide the frames), and finds them again when the merge is redone."""
+    app, fake = fake_app(tmp_path, PROCFILE)
+    async with app.run_test(size=SIZE) as pilot:
+        feed_three(fake)
+        fake.print(
+            "web.1",
+            "Traceback (most recent call last):",
+            '  File "app.py", line 3, in view',
+            "    boom()",
+            "ValueError: boom",
+            at=T0 + 6,
+        )
+        await wait_until(pilot, lambda: app.client.get("web.1").buffer.total == 6)
+        screen = await open_merged(pilot, app)
+        view = screen.view
+
+        def the_block():
+            view._scan_tracebacks()
+            assert view.tracebacks is not None
+            [block] = view.tracebacks.blocks
+            assert [f.line for f in block.frames] == [3]
+            assert block.exception == "ValueError: boom"
+            return [plain(view.buffer.line(i)) for i in (block.start, block.end)]
+
+        assert the_block() == [
+            "web.1    | Traceback (most recent call last):",
+            "web.1    | ValueError: boom",
+        ]
+        await pilot.press("2")  # hide worker.1: the rows are merged again
+        await settle(pilot)
+        assert the_block()[0] == "web.1    | Traceback (most recent call last):"
 
 
 async def test_search_in_the_merged_view_says_which_process_matched(tmp_path):

@@ -116,3 +116,21 @@ def test_hiding_and_showing_again_is_the_same_as_merging_from_scratch():
     m.set_hidden({0, 2})
     m.set_hidden(set())
     assert plain(m) == everything
+
+
+def test_the_rows_as_printed_are_the_rows_without_their_prefix():
+    """What the traceback scanner reads: each row's own line, read from the end; a line its
+    buffer dropped (not yet forgotten by the merge) is an empty row."""
+    a, b = OutputBuffer(3), OutputBuffer(100)
+    for i in range(3):
+        a.feed(b"a%d\r\n" % i, T0 + i)
+        b.feed(b"b%d\r\nb%d+\r\n" % (i, i), T0 + i + 0.5)
+    m = model(a, b)
+    rows = m.source_rows
+    assert (rows.first_index, rows.total) == (m.first_index, m.total)
+    assert list(reversed(rows.lines))[::-1] == [line.split("| ", 1)[1] for line in plain(m)]
+    a.feed(b"a3\r\n", T0 + 10)  # a drops a0; the merge has not caught up yet
+    assert list(reversed(rows.lines))[::-1][:3] == ["", "b0", "b0+"]
+    m.catch_up()
+    assert list(reversed(rows.lines))[::-1] == [line.split("| ", 1)[1] for line in plain(m)]
+    assert next(reversed(rows.lines)) == "a3"

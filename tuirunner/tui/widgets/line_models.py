@@ -18,7 +18,7 @@ from __future__ import annotations
 import bisect
 import heapq
 from collections.abc import Iterator, Sequence
-from itertools import accumulate
+from itertools import accumulate, islice, repeat
 
 from rich.text import Text
 
@@ -108,6 +108,42 @@ class _Rows:
             yield model.line(index) or ""
 
 
+class _SourceRows:
+    """A merged model's rows as their processes printed them (no ``name |`` prefix, no time):
+    what the traceback scanner reads. Read from the end a run at a time, straight from each
+    buffer's deque (a scan of a flood's rows costs no Python work per row)."""
+
+    def __init__(self, model: MergedLines) -> None:
+        self.model = model
+
+    @property
+    def total(self) -> int:
+        return self.model.total
+
+    @property
+    def first_index(self) -> int:
+        return self.model.first_index
+
+    @property
+    def lines(self) -> _SourceRows:
+        return self
+
+    def __len__(self) -> int:
+        return len(self.model)
+
+    def __reversed__(self) -> Iterator[str]:
+        model = self.model
+        for _, source, start, count in reversed(model._runs):
+            buffer = model.buffers[source]
+            end = start + count
+            kept = max(0, end - max(start, buffer.first_index))  # the run's lines still there
+            if kept:
+                after = buffer.total - end  # the buffer's lines after the run
+                yield from islice(reversed(buffer.lines), after, after + kept)
+            if kept < count:
+                yield from repeat("", count - kept)  # dropped, not yet forgotten here
+
+
 class MergedLines:
     """Every source's complete lines, merged in arrival order (see the module docstring).
 
@@ -166,6 +202,11 @@ class MergedLines:
             return None
         head = self._prefixes[source]
         return (time_prefix(ms / 1000) + head if self.show_time else head) + raw
+
+    @property
+    def source_rows(self) -> _SourceRows:
+        """The rows without their prefixes, for the traceback scanner."""
+        return _SourceRows(self)
 
     @property
     def lines(self) -> _Rows:

@@ -32,9 +32,14 @@ class MergedView(OutputView):
             self.refresh()
         super().sync(now)
 
+    def _scanned_lines(self):  # type: ignore[no-untyped-def]
+        return self.model.source_rows  # tracebacks as printed: no prefix, no per-row work
+
     def reset(self) -> None:
         """The model was merged again from scratch (a process shown or hidden)."""
         model = self.model
+        self.tracebacks = None  # its blocks were rows of the old merge
+        self.current_block = None
         self._first, self._total = model.first_index, model.total
         self._version = model.version
         if self.search is not None:

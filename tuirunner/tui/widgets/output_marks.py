@@ -16,7 +16,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 
 from tuirunner.output import OutputBuffer
-from tuirunner.tracebacks import Block, Frame, TracebackScanner, frame_in_line
+from tuirunner.tracebacks import Block, Frame, Lines, TracebackScanner, frame_in_line
 from tuirunner.tui.widgets.output_lines import plain_line
 
 if TYPE_CHECKING:
@@ -65,12 +65,17 @@ class Marked(ScrollView):
 
     # --- tracebacks ----------------------------------------------------------------------------
 
+    def _scanned_lines(self) -> Lines:
+        """What the traceback scanner reads: the lines as shown (a view with prefixes gives
+        them without)."""
+        return self.buffer
+
     def _scan_tracebacks(self) -> None:
         if self.tracebacks is None:
             self.tracebacks = TracebackScanner()
         scanner = self.tracebacks
         last = scanner.blocks[-1].end if scanner.blocks else -1
-        if scanner.catch_up(self.buffer):
+        if scanner.catch_up(self._scanned_lines()):
             self._invalidate()  # lines already painted may be in the new block
             if not self.wrap and self.wraps_tracebacks:
                 self._new_rowmap()  # its lines wrap
