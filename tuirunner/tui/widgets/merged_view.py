@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from textual.geometry import Size
 
+from tuirunner.tracebacks import Lines
 from tuirunner.tui.widgets.line_models import MergedLines
 from tuirunner.tui.widgets.output_view import OutputView
 
@@ -32,8 +33,8 @@ class MergedView(OutputView):
             self.refresh()
         super().sync(now)
 
-    def _scanned_lines(self):  # type: ignore[no-untyped-def]
-        return self.model.source_rows  # tracebacks as printed: no prefix, no per-row work
+    def _scanned_lines(self) -> Lines:
+        return self.model.source_rows  # type: ignore[return-value]  # as printed: no prefix
 
     def reset(self) -> None:
         """The model was merged again from scratch (a process shown or hidden)."""
