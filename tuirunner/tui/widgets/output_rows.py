@@ -37,6 +37,8 @@ class PaintedRows(Arranged, Marked, Searchable, ScrollView):
         # What a row last showed of a line: (how it was cut, the strip), by absolute index; a
         # plain dict (faster than an LRU cache on the repaint path), emptied when it grows.
         self._rows: dict[int, tuple[tuple, Strip]] = {}
+        # A line as cut and filtered for a row, before the row's offsets: (how it was cut, strip).
+        self._cut_lines: dict[int, tuple[tuple, Strip]] = {}
         self._blank: tuple[tuple, Strip] | None = None  # a row below the output, for a cut
         self._width = 0
         self._width_pending = False
@@ -91,6 +93,7 @@ class PaintedRows(Arranged, Marked, Searchable, ScrollView):
         """Lines must be rendered again (new styles, search, selection)."""
         self._cache.clear()
         self._rows.clear()
+        self._cut_lines.clear()
         self._blank = None
         self._painted = None
 
@@ -129,6 +132,8 @@ class PaintedRows(Arranged, Marked, Searchable, ScrollView):
             rich_style = self._base_style = self.rich_style
         cut = (scroll_x, width, background, rich_style, *filters)
         shown = self._rows if filtered else {}
+        bases = self._cut_lines
+        console = self.app.console
 
         def blank() -> Strip:
             if self._blank is None or self._blank[0] != cut:
@@ -146,16 +151,29 @@ class PaintedRows(Arranged, Marked, Searchable, ScrollView):
                 seen = shown.get(index)
                 if seen is not None and seen[0] == (row, cut):
                     return seen[1]
+                cropped = bases.get(index) if filtered else None
+                if cropped is not None and cropped[0] == cut:  # the same line on another row
+                    strip = cropped[1].apply_offsets(scroll_x, row)  # (keeps the rendering)
+                    shown[index] = ((row, cut), strip)
+                    return strip
             elif index > total or (index == total and not buffer.partial):
                 return blank()  # below the output: the same strip for every such row
             strip = self._row_strip(row, rich_style)
             if strip is None:
                 strip = Strip.blank(width, rich_style)
+                for line_filter in filters:
+                    strip = strip.apply_filter(line_filter, background)
             else:
+                # Cut and filtered once per line (what the row adds is the selection's offsets).
                 strip = strip.crop_extend(scroll_x, scroll_x + width, rich_style)
+                for line_filter in filters:
+                    strip = strip.apply_filter(line_filter, background)
+                if complete and filtered:
+                    strip.render(console)  # rendered once: the rows made from it share it
+                    if len(bases) > ROWS_KEPT:
+                        bases.clear()
+                    bases[index] = (cut, strip)
                 strip = strip.apply_offsets(scroll_x, row)
-            for line_filter in filters:
-                strip = strip.apply_filter(line_filter, background)
             if complete:
                 if len(shown) > ROWS_KEPT:
                     shown.clear()
