@@ -20,7 +20,8 @@ from tuirunner.client import KeeperError
 from tuirunner.events import State
 from tuirunner.tui.preferences import Preferences
 from tuirunner.tui.widgets.output_view import OutputView
-from tuirunner.tui.widgets.process_pane import ProcessPane, SearchInput
+from tuirunner.tui.widgets.process_pane import ProcessPane
+from tuirunner.tui.widgets.search_bar import SearchInput
 
 if TYPE_CHECKING:
     from tuirunner.client import Client

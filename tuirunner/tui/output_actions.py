@@ -31,10 +31,10 @@ if TYPE_CHECKING:
     from tuirunner.client import Client, ProcessView
     from tuirunner.settings import Settings
     from tuirunner.tui.preferences import Preferences
+    from tuirunner.tui.widgets.filter_bar import FilterTools
     from tuirunner.tui.widgets.process_list import ProcessList
 
 WATCH_INTERVAL = 0.1  # seconds: new output is looked at (tracebacks, prompts) this often at most
-NARROW = 80  # panes narrower than this wrap long lines unless told otherwise (w)
 
 
 class OutputActions(Opening, App[int]):
@@ -94,8 +94,7 @@ class OutputActions(Opening, App[int]):
         pane = super()._new_pane(proc)  # type: ignore[misc]
         _, errors, attention = self._output_state()
         pane.error_at = self._error_text(errors.get(proc.name))
-        pane.view.wrap_choice = self.preferences.wrap.get(proc.type)
-        pane.view.narrow_wrap = NARROW
+        pane.view.remember_wrap(self.preferences.wrap.get(proc.type))
         if attention.get(proc.name):
             pane.attention = attention[proc.name]
             pane.header.attention = attention[proc.name]
@@ -247,24 +246,28 @@ class OutputActions(Opening, App[int]):
 
     # --- filters and wrap ----------------------------------------------------------------------
 
+    def output_tools(self) -> FilterTools:
+        """What the filter keys act on: the current pane (the merged view when it is shown)."""
+        return self.current_pane
+
     async def action_filter(self, kind: str) -> None:
-        pane = self.current_pane
-        self.screen.set_focus(pane.view)
-        await pane.open_filter(kind)
+        tools = self.output_tools()
+        self.screen.set_focus(tools.view)
+        await tools.open_filter(kind)
 
     def action_clear_filters(self) -> None:
-        if not self.current_pane.clear_filters():
+        if not self.output_tools().clear_filters():
             self.notify("No filter to clear: f hides lines, g shows only some", timeout=3)
 
     def action_wrap(self) -> None:
+        """Wrap the focused view's long lines, or not; remembered per process type (and for
+        the merged view), with the theme."""
         view = self.focused_view()
         wrap = not view.wrap
         view.wrap_choice = wrap
         view.set_wrap(wrap)
-        proc = getattr(view, "process", None)
-        if proc is not None:
-            self.preferences.wrap[proc.type] = wrap
-            self.preferences.save()
+        self.preferences.wrap[view.process.type] = wrap
+        self.preferences.save()
 
     # --- tracebacks ----------------------------------------------------------------------------
 

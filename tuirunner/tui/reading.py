@@ -20,11 +20,27 @@ from tuirunner.tui.widgets.output_lines import plain_line
 
 if TYPE_CHECKING:
     from tuirunner.client import Client
+    from tuirunner.tui.preferences import Preferences
     from tuirunner.tui.screens.merged import MergedScreen
+    from tuirunner.tui.widgets.filter_bar import FilterTools
     from tuirunner.tui.widgets.output_view import OutputView
     from tuirunner.tui.widgets.process_pane import ProcessPane
 
 SYSTEM_LINES = 2000  # state changes the merged view keeps
+# The app's keys that act on the merged view too (it is a screen of its own: the others wait).
+MERGED_ACTIONS = frozenset(
+    [
+        "toggle_time",
+        "merged",
+        "detach",
+        "save",
+        "filter",
+        "clear_filters",
+        "wrap",
+        "traceback",
+        "open_editor",
+    ]
+)
 
 
 class Reading(App[int]):
@@ -33,6 +49,7 @@ class Reading(App[int]):
     show_time = False
     merged_hidden: set[str]
     system_lines: OutputBuffer
+    preferences: Preferences
 
     if TYPE_CHECKING:  # the other parts of the app
 
@@ -72,6 +89,8 @@ class Reading(App[int]):
             self._apply_time(pane.view, repaint=merged is None)
         if merged is not None:
             merged.model.show_time = self.show_time
+            if merged.view.wrap:  # the rows' lengths changed
+                merged.view._rearrange()
             merged.view._invalidate()
             merged.view.refresh()
 
@@ -114,7 +133,9 @@ class Reading(App[int]):
         if self.merged_screen is not None:
             self.close_merged()
             return
-        self.push_screen(MergedScreen(self.merged_model()))
+        screen = MergedScreen(self.merged_model())
+        screen.view.remember_wrap(self.preferences.wrap.get(screen.view.process.type))
+        self.push_screen(screen)
 
     def close_merged(self) -> None:
         if self.merged_screen is not None:
@@ -145,9 +166,12 @@ class Reading(App[int]):
             self._mark_dirty("")  # a system line
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("toggle_time", "merged", "detach", "save") and self.merged_screen is not None:
+        if action in MERGED_ACTIONS and self.merged_screen is not None:
             return True
         return super().check_action(action, parameters)
+
+    def output_tools(self) -> FilterTools:
+        return self.merged_screen or super().output_tools()  # type: ignore[misc]
 
     # --- saving --------------------------------------------------------------------------------
 

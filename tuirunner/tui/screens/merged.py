@@ -3,8 +3,10 @@ plain mode prints it (``web.1  | …`` in the process's colour; state changes as
 
 A row of the processes' names on top shows which are shown: a number key or a click shows or
 hides one, ``o`` and a number (or a double click) shows only that one, ``a`` all of them. The
-output follows, scrolls, searches (``/``: the bar says which process matched), copies (``c``),
-shows times (``t``) and saves (``ctrl+s``) as a pane's does. ``m`` or Esc goes back.
+output follows, scrolls, searches (``/``: the bar says which process matched), filters (``f``,
+``g``, ``F``), wraps (``w``), jumps between tracebacks (``[``, ``]``), copies (``c``), shows
+times (``t``) and saves (``ctrl+s``) as a pane's does (the app's keys, see reading.py's
+MERGED_ACTIONS). ``m`` or Esc goes back.
 """
 
 from __future__ import annotations
@@ -15,19 +17,19 @@ from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Input, Static
+from textual.widgets import Static
 
 from tuirunner.printer import COLOURS
+from tuirunner.tui.widgets.filter_bar import FilterTools
 from tuirunner.tui.widgets.key_bar import KeyBar
 from tuirunner.tui.widgets.line_models import MergedLines
 from tuirunner.tui.widgets.merged_view import MergedView
 from tuirunner.tui.widgets.output_view import OutputView
-from tuirunner.tui.widgets.process_pane import SearchInput
 
 if TYPE_CHECKING:
     from tuirunner.tui.app import TuirunnerApp
+    from tuirunner.tui.widgets.output_search import Search
 
 _SGR_TO_RICH = {
     "31": "red",
@@ -85,7 +87,7 @@ class SourceBar(Static):
                 break
 
 
-class MergedScreen(Screen):
+class MergedScreen(FilterTools, Screen):
     DEFAULT_CSS = """
     MergedScreen #merged-sources { height: 1; width: 1fr; padding: 0 1; background: $panel; }
     MergedScreen #merged-output { height: 1fr; }
@@ -115,11 +117,7 @@ class MergedScreen(Screen):
         self.sources = SourceBar(model, id="merged-sources")
         self.view = MergedView(model, id="merged-output", classes="output")
         self.position_bar = Static(id="merged-position")
-        self.search_bar: Horizontal | None = None
-        self.search_input: SearchInput | None = None
-        self.match_label: Static | None = None
         self._only_next = False
-        self._was_following = True
 
     @property
     def tui(self) -> TuirunnerApp:
@@ -128,11 +126,6 @@ class MergedScreen(Screen):
     def compose(self) -> ComposeResult:
         yield self.sources
         yield self.view
-        self.search_input = SearchInput(self)  # type: ignore[arg-type]
-        self.match_label = Static(classes="match-count")
-        self.search_bar = Horizontal(self.search_input, self.match_label, classes="search-bar")
-        self.search_bar.display = False
-        yield self.search_bar
         yield self.position_bar
         yield KeyBar()
 
@@ -146,7 +139,7 @@ class MergedScreen(Screen):
 
     def sync(self, now: float) -> None:
         self.view.sync(now)
-        if self.search_bar is not None and self.search_bar.display:
+        if self.searching:
             self._update_match_label()
 
     @on(OutputView.FollowChanged)
@@ -210,55 +203,18 @@ class MergedScreen(Screen):
 
     # --- search, copy, save -------------------------------------------------------------------
 
-    def action_search(self) -> None:
-        assert self.search_bar is not None and self.search_input is not None
-        if not self.search_bar.display:
-            self._was_following = self.view.follow
-        self.search_bar.display = True
-        self.set_focus(self.search_input)
-        if self.search_input.value:
-            self._run_search(self.search_input.value)
+    async def action_search(self) -> None:
+        await self.open_search()
 
     def close_search(self) -> None:
-        if self.search_bar is not None:
-            self.search_bar.display = False
-        self.view.set_search(None)
-        self.view.focus()
-        if self._was_following:  # the search scrolled, not the user: follow again
-            self.view.action_follow()
+        super().close_search()
         self.show_position()
 
-    def _run_search(self, query: str) -> None:
-        self.view.set_search(query)
-        self._update_match_label()
+    def _match_place(self, search: Search) -> str:
+        return self.model.source_name(search.matches[search.current][0])
 
-    def _update_match_label(self) -> None:
-        search = self.view.search
-        label = self.match_label
-        if label is None:
-            return
-        if search is None:
-            label.update("")
-        elif not search.matches:
-            label.update("no match")
-            label.add_class("-none")
-        else:
-            where = self.model.source_name(search.matches[search.current][0])
-            label.update(Text(f"{search.current + 1}/{len(search.matches)} · {where}"))
-            label.remove_class("-none")
-
-    @on(Input.Changed, "#merged .search-input")
-    def _search_changed(self, event: Input.Changed) -> None:
-        event.stop()
-        self._run_search(event.value)
-
-    def search_step(self, step: int) -> None:
-        query = self.search_input.value if self.search_input is not None else ""
-        if self.view.search is None or self.view.search.query != query:
-            self._run_search(query)
-        else:
-            self.view.move_match(step)
-        self._update_match_label()
+    def _bar_place(self) -> dict:
+        return {"before": self.position_bar}
 
     def action_copy(self) -> None:
         text = self.get_selected_text()
@@ -275,8 +231,10 @@ class MergedScreen(Screen):
     # --- leaving ------------------------------------------------------------------------------
 
     def action_back(self) -> None:
-        if self.search_bar is not None and self.search_bar.display:
+        if self.searching:
             self.close_search()
+        elif self.filtering:
+            self.close_filter(keep=True)
         elif self.get_selected_text():
             self.clear_selection()
         else:

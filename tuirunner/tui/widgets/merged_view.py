@@ -3,8 +3,6 @@ follows, scrolls, searches, selects and copies as a pane does."""
 
 from __future__ import annotations
 
-from textual.geometry import Size
-
 from tuirunner.tracebacks import Lines
 from tuirunner.tui.widgets.line_models import MergedLines
 from tuirunner.tui.widgets.output_view import OutputView
@@ -14,6 +12,7 @@ class _Merged:
     """What an output view asks of its process: a name and a buffer (no terminal to size)."""
 
     name = "merged"
+    type = "merged view"  # its wrap choice is remembered under this (no process type has a space)
 
     def __init__(self, model: MergedLines) -> None:
         self.buffer = model
@@ -29,6 +28,8 @@ class MergedView(OutputView):
         self.model.catch_up()
         if self.model.version != self._version:  # rows changed places: render them again
             self._version = self.model.version
+            if self._rowmap is not None:
+                self._new_rowmap()
             self._invalidate()
             self.refresh()
         super().sync(now)
@@ -45,8 +46,11 @@ class MergedView(OutputView):
         self._version = model.version
         if self.search is not None:
             self.set_search(self.search.query)
+        if self._rowmap is not None:  # filtered or wrapped: rows of the new merge
+            self._new_rowmap()
+            self.post_message(self.Arranged(self))  # how many lines the filter hides now
         self._invalidate()
-        self._set_virtual_size(Size(self._width, len(model)))
+        self._set_virtual_size(self._content_size())
         if self.follow:
             self._pin_to_end()  # now: one repaint, not one here and one at the end
         else:

@@ -33,6 +33,7 @@ OutputView > .output-view--link {
     text-style: underline;
 }
 """
+NARROW = 80  # views narrower than this wrap tracebacks unless told otherwise (w)
 
 
 class Arranged(ScrollView):
@@ -49,7 +50,7 @@ class Arranged(ScrollView):
     line_filter: LineFilter = LineFilter()
     wrap: bool = False
     wrap_choice: bool | None = None  # the user's (w); None: wrap when narrower than narrow_wrap
-    narrow_wrap = 0
+    narrow_wrap = NARROW
 
     if TYPE_CHECKING:  # the other parts of the view
         follow: bool
@@ -172,6 +173,12 @@ class Arranged(ScrollView):
     def set_filter(self, line_filter: LineFilter) -> None:
         self.line_filter = line_filter
         self._rearrange()
+
+    def remember_wrap(self, choice: bool | None) -> None:
+        """Take the user's remembered choice (w), before the view is shown (its first size
+        arranges it)."""
+        self.wrap_choice = choice
+        self.wrap = bool(choice)
 
     def set_wrap(self, wrap: bool) -> None:
         if wrap != self.wrap:

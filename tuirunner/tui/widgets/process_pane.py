@@ -11,43 +11,16 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import Input, Static
+from textual.widgets import Static
 
 from tuirunner.client import ProcessView
 from tuirunner.events import State
 from tuirunner.tui.widgets.output_view import OutputView
 from tuirunner.tui.widgets.pane_tools import PaneTools
 from tuirunner.tui.widgets.process_header import ProcessHeader
-
-
-class SearchInput(Input):
-    """The search box: what is typed is searched as it is typed; its keys move between the
-    matches and close it."""
-
-    BINDINGS = [
-        Binding("enter", "step(1)", "Next match"),
-        Binding("down", "step(1)", "Next match", show=False),
-        Binding("up,shift+enter", "step(-1)", "Previous match"),
-        Binding("escape", "close", "Close search"),
-    ]
-
-    def __init__(self, pane: ProcessPane) -> None:
-        super().__init__(
-            placeholder="search (enter: next, ↑: previous, esc: close)",
-            compact=True,
-            classes="search-input",
-        )
-        self.pane = pane
-
-    def action_step(self, step: int) -> None:
-        self.pane.search_step(step)
-
-    def action_close(self) -> None:
-        self.pane.close_search()
 
 
 @dataclass(frozen=True)
@@ -90,10 +63,6 @@ class ProcessPane(PaneTools, Vertical):
         self.view = OutputView(process, classes="output")
         self.hint_bar = Static(classes="hint")
         self.unseen_bar = Static(classes="unseen")
-        self.search_bar: Horizontal | None = None  # made when first opened
-        self._was_following = True  # when the search opened: it follows again once closed
-        self.search_input: SearchInput | None = None
-        self.match_label: Static | None = None
 
     def compose(self) -> ComposeResult:
         yield self.header
@@ -184,66 +153,3 @@ class ProcessPane(PaneTools, Vertical):
     def on_click(self, event) -> None:
         if event.widget is self.unseen_bar:
             self.view.action_follow()
-
-    # --- search ------------------------------------------------------------------------------
-
-    async def open_search(self) -> None:
-        """Show the search bar (made the first time) and focus it. Awaited by the key's action,
-        so that the keys typed right after ``/`` go into it, not to the app's bindings."""
-        if self.search_bar is None:
-            self.search_input = SearchInput(self)
-            self.match_label = Static(classes="match-count")
-            self.search_bar = Horizontal(self.search_input, self.match_label, classes="search-bar")
-            await self.mount(self.search_bar)
-        assert self.search_input is not None
-        if not self.search_bar.display or not self.searching:
-            self._was_following = self.view.follow
-        self.search_bar.display = True
-        self.screen.set_focus(self.search_input)  # now: focus() would wait for a later turn
-        if self.search_input.value:
-            self._run_search(self.search_input.value)
-
-    def close_search(self) -> None:
-        if self.search_bar is not None:
-            self.search_bar.display = False
-        self.view.set_search(None)
-        if self.match_label is not None:
-            self.match_label.update("")
-        self.view.focus()
-        if self._was_following:  # the search scrolled, not the user: follow again
-            self.view.action_follow()
-
-    @property
-    def searching(self) -> bool:
-        bar = self.search_bar
-        return bar is not None and bar.is_mounted and bar.display
-
-    def _run_search(self, query: str) -> None:
-        self.view.set_search(query)
-        self._update_match_label()
-
-    def _update_match_label(self) -> None:
-        search = self.view.search
-        if self.match_label is None:
-            return
-        if search is None:
-            self.match_label.update("")
-        elif not search.matches:
-            self.match_label.update("no match")
-            self.match_label.add_class("-none")
-        else:
-            self.match_label.update(f"{search.current + 1}/{len(search.matches)}")
-            self.match_label.remove_class("-none")
-
-    @on(Input.Changed, ".search-input")
-    def _search_changed(self, event: Input.Changed) -> None:
-        event.stop()
-        self._run_search(event.value)
-
-    def search_step(self, step: int) -> None:
-        query = self.search_input.value if self.search_input is not None else ""
-        if self.view.search is None or self.view.search.query != query:
-            self._run_search(query)
-        else:
-            self.view.move_match(step)
-        self._update_match_label()
