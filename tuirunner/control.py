@@ -14,7 +14,14 @@ from typing import Any
 
 from tuirunner.client import Client, KeeperError
 from tuirunner.errors import UserError
-from tuirunner.events import OutputEnded, ProcessInfo, ProcessOutput, format_duration
+from tuirunner.events import (
+    Notice,
+    OutputEnded,
+    ProcessInfo,
+    ProcessOutput,
+    StateChanged,
+    format_duration,
+)
 from tuirunner.names import UnknownName, resolve
 from tuirunner.output import visible_controls
 from tuirunner.protocol import Add, Down, Migrate, Remove, Restart, Sample, Stop
@@ -182,7 +189,7 @@ def down(args: argparse.Namespace) -> int:
 
 def logs(args: argparse.Namespace) -> int:
     from tuirunner.merge import iso_time, parse_since
-    from tuirunner.printer import PlainPrinter, stdout_supports_colour
+    from tuirunner.printer import PlainPrinter, describe_state, stdout_supports_colour
     from tuirunner.records import JsonPrinter, compile_grep, grep_lines, line_record, numbered
 
     if args.lines is not None and args.lines < 0:
@@ -256,6 +263,14 @@ def logs(args: argparse.Namespace) -> int:
         elif grep is not None and isinstance(event, OutputEnded) and event.last is not None:
             kept = event.last if grep_lines([(0, event.last)], grep) else None
             printer(OutputEnded(process, kept))
+        elif grep is not None and isinstance(event, StateChanged | Notice):
+            # A system line is a line too: printed only if it matches (`… | grep` would).
+            if isinstance(event, Notice):
+                line: str | None = event.message
+            else:
+                line = describe_state(event.process, event.new, client.timeout)
+            if line is not None and grep_lines([(0, line)], grep):
+                printer(event)
         else:
             printer(event)
 

@@ -131,6 +131,31 @@ def test_logs_json_follow_has_state_changes(detached):
     assert events.index("restarted") == len(events) - 1  # the restart, then its output
 
 
+def test_logs_follow_grep_filters_the_system_lines_too(detached):
+    """`logs -f --grep` prints only matching lines, the runner's own (state changes) included:
+    what `honcho start | grep` would."""
+    run = detached(f"web: echo up; {SLEEP}\n")
+    wait_for(lambda: "up" in run.cli("logs").stdout, message="web's output")
+    follow = run.popen("logs", "-f", "--no-color", "--grep", "^up$|started")
+
+    def read() -> tuple[str, str]:
+        name, _, text = follow.stdout.readline().partition("|")
+        return name.strip(), text.strip()
+
+    try:
+        assert read() == ("web.1", "up")
+        assert run.cli("restart", "web").returncode == 0
+        seen: list[tuple[str, str]] = []
+        while ("web.1", "up") not in seen:
+            seen.append(read())
+    finally:
+        follow.terminate()
+        follow.wait(10)
+    system = [text for name, text in seen if name == "system"]
+    assert system and all("started" in text for text in system), seen  # not "stopped …"
+    assert all(name == "system" or text == "up" for name, text in seen), seen
+
+
 # --- events and wait ----------------------------------------------------------------------------
 
 # Runs until a file named "crash" appears in the app root, then exits 3.
