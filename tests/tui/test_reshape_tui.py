@@ -120,3 +120,25 @@ async def test_the_palette_acts_on_a_group_by_name(tmp_path):
         commands["Restart frontend"]()
         await wait_until(pilot, lambda: fake.ops(), message="the restart")
         assert fake.ops() == [("restart", {"names": ["frontend"]})]
+
+
+async def test_after_a_removal_the_panes_are_numbered_as_the_keys_select_them(tmp_path):
+    """A pane's number is the key that selects it: a removal renumbers the panes after it, and
+    a process added later gets a pane of its own (no clash with a pane's old number)."""
+    app = make_app(tmp_path, "web: sleep 600\nworker: sleep 600\nbeat: sleep 600\n")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(
+            pilot, lambda: all(running(app, n) for n in ("web.1", "worker.1", "beat.1"))
+        )
+        (tmp_path / "Procfile").write_text("web: sleep 600\nbeat: sleep 600\n")
+        await wait_until(pilot, lambda: "worker.1" not in app._panes, message="worker out")
+        await pilot.press("a")
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "AddProcess")
+        await pilot.press(*"shell", "enter", *"sleep 600", "enter")
+        await wait_until(pilot, lambda: running(app, "shell.1"), message="shell.1 running")
+        await wait_until(pilot, lambda: app.pane("shell.1").is_mounted, message="shell's pane")
+        numbers = {name: app.pane(name).header.number for name in ("web.1", "beat.1", "shell.1")}
+        assert numbers == {"web.1": 1, "beat.1": 2, "shell.1": 3}
+        await pilot.press("2")
+        assert app.current == "beat.1"
+        assert app.pane("beat.1").header_text().startswith("2 ")

@@ -107,6 +107,7 @@ class TuirunnerApp(
         self.handle_signals = handle_signals
         self.preferences = preferences if preferences is not None else Preferences.load()
         self.process_list = ProcessList(list(client), id="process-list")
+        self._pane_ids = set()
         self.current = client.processes[0].name  # the process keys act on
         self.exit_code = 0
         self.outcome: str | None = None  # "down", "detached" or "lost" (the keeper died)

@@ -138,7 +138,11 @@ class OutputActions(Opening, App[int]):
         self._watch_timer = None
         names, self._to_watch = self._to_watch, set()
         for name in names:
-            self._watch_output(self.client.get(name))
+            try:
+                proc = self.client.get(name)
+            except KeyError:  # removed meanwhile
+                continue
+            self._watch_output(proc)
 
     def _watch_output(self, proc: ProcessView) -> None:
         scanners, errors, _ = self._output_state()

@@ -52,6 +52,7 @@ class PaneLayout(App[int]):
     _panes: dict[str, ProcessPane]
     _expanded: str | None = None  # a completed oneshot shown anyway (it was focused)
     _collapsed_shown: frozenset[str] | set[str] = frozenset()  # as last laid out
+    _pane_ids: set[str]  # of the panes made so far (a removed one's too)
 
     if TYPE_CHECKING:  # the other parts of the app
 
@@ -75,10 +76,24 @@ class PaneLayout(App[int]):
         return pane
 
     def _new_pane(self, proc: ProcessView) -> ProcessPane:
-        pane = ProcessPane(proc, proc.index + 1, self.pane_status(proc))
+        number = proc.index + 1
+        # "#pane-2" is the second process's pane, unless a removal moved it and another pane
+        # has the id already (ids stay; the number shown is the key that selects it).
+        pane_id = f"pane-{number}"
+        if pane_id in self._pane_ids:
+            pane_id = f"pane-{number}-{len(self._pane_ids)}"
+        self._pane_ids.add(pane_id)
+        pane = ProcessPane(proc, number, self.pane_status(proc), pane_id)
         pane.view.app_in_input_mode = self.input_target is not None
         self._panes[proc.name] = pane
         return pane
+
+    def _renumber(self) -> None:
+        """After a process came or went: each pane's number is the key that selects it."""
+        for proc in self.client:
+            pane = self._panes.get(proc.name)
+            if pane is not None:
+                pane.number = pane.header.number = proc.index + 1
 
     @property
     def current_pane(self) -> ProcessPane:

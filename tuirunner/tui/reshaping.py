@@ -28,6 +28,7 @@ class Reshaping(App[int]):
     if TYPE_CHECKING:  # the other parts of the app
 
         def _layout(self, size=None) -> None: ...
+        def _renumber(self) -> None: ...
         def command(self, what: str, future) -> None: ...
         def action_leave_input_mode(self) -> None: ...
 
@@ -36,6 +37,7 @@ class Reshaping(App[int]):
             if isinstance(event, ProcessRemoved):
                 self._forget(event.process.name)
             self.process_list.reset(list(self.client))
+            self._renumber()
             if self.is_mounted:
                 self._layout()
         elif isinstance(event, SettingsUpdate):

@@ -52,8 +52,10 @@ class ProcessPane(PaneTools, Vertical):
             self.pane = pane
             self.action = action
 
-    def __init__(self, process: ProcessView, number: int, status: PaneStatus) -> None:
-        super().__init__(id=f"pane-{number}", classes="pane")
+    def __init__(
+        self, process: ProcessView, number: int, status: PaneStatus, id: str | None = None
+    ) -> None:
+        super().__init__(id=id, classes="pane")
         self.process = process
         self.status = status
         self.number = number
