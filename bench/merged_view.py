@@ -7,7 +7,8 @@ machine is shared: absolute figures drift with its load).
   time under tuirunner with the merged view open (``m`` pressed before the flood) over a bare
   PTY reader's (target <= 1.15), and over tuirunner's with the panes (the cost of the view);
 - **idle**: CPU of tuirunner's processes (window, keeper, guard) with 5 processes printing a
-  line a second, merged view shown vs panes (target <= 0.5 %);
+  line a second, merged view shown vs panes (target <= 0.5 %), and the floor: the plainest
+  Textual app that shows the same (``textual_floor_app.py --merged``: a ``Log``, one process);
 - **keys**: with 50,000 lines from 5 processes in the merged view, a key press until the
   screen shows its effect (tmux ``send-keys`` then ``capture-pane``; floor ~4 ms): ``t``
   (times), ``2`` (hide a process: the merge is redone from the buffers), End/PgUp (target
@@ -100,10 +101,15 @@ def _runner_cpu(parts: list[psutil.Process], workload: set[int]) -> float:
 
 def bench_idle(args, tuirunner: list[str]) -> None:
     procfile = "".join(f"t{i}: while :; do echo tick; sleep 1; done\n" for i in range(5))
-    results: dict[str, list[float]] = {"panes": [], "merged": []}
+    results: dict[str, list[float]] = {"panes": [], "merged": [], "floor": []}
+    floor_app = [sys.executable, str(Path(__file__).parent / "textual_floor_app.py"), "--merged"]
     for r in range(args.repeat):
-        for kind in ("panes", "merged"):
-            tmux = _run(tuirunner, procfile)
+        for kind in ("panes", "merged", "floor"):
+            if kind == "floor":  # the plainest Textual app showing the same, in the same run
+                tmux = Tmux(Path(tempfile.mkdtemp(prefix="tuirunner-bench-floor-")), 200, 50)
+                tmux.start(f"exec {shlex.join(floor_app)}")
+            else:
+                tmux = _run(tuirunner, procfile)
             try:
                 wait_for(lambda t=tmux: t.capture().count("tick") >= 5, 60, "the ticks", 0.1)
                 if kind == "merged":
@@ -125,7 +131,9 @@ def bench_idle(args, tuirunner: list[str]) -> None:
     print(
         f"idle (5 x 1 line/s): merged {spread(results['merged'], '{:.2f}')}% "
         f"[{'PASS' if ok else 'MISS'} <= 0.5%], panes {spread(results['panes'], '{:.2f}')}%, "
-        f"ratio {merged / max(median(results['panes']), 1e-9):.2f}",
+        f"ratio {merged / max(median(results['panes']), 1e-9):.2f}; floor (the plainest "
+        f"Textual app showing the same, textual_floor_app.py --merged) "
+        f"{spread(results['floor'], '{:.2f}')}%",
         flush=True,
     )
 

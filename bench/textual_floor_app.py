@@ -8,7 +8,10 @@ shows there, five panes (a one-line header and a Textual ``Log``) that get a lin
     echo "scale=3; ($b - $a) / 60" | bc; tmux -L floor kill-server
 
 Each pane starts full (60 lines), so every tick scrolls all five, as in the idle run after its
-first 20 seconds. On the 2-core machine of bench/README.md it takes ~3 % of a core where
+first 20 seconds. ``--merged``: what the merged view shows instead (merged_view.py's idle
+floor): one full-screen ``Log`` under a one-line bar, five ``t0.1    | tick`` lines a second.
+
+On the 2-core machine of bench/README.md the panes app takes ~3 % of a core where
 tuirunner's window takes ~0.45 %: what is left in tuirunner is Textual's compositor and the
 terminal write of one frame a second.
 """
@@ -41,5 +44,23 @@ class FloorApp(App):
             log.write_line("tick")
 
 
+class MergedFloorApp(App):
+    CSS = "Static { height: 1; }"
+
+    def compose(self) -> ComposeResult:
+        yield Static("1 t0.1  2 t1.1  3 t2.1  4 t3.1  5 t4.1")
+        yield Log()
+        yield Static("following — lines of every process as they come")
+
+    def on_mount(self) -> None:
+        self.query_one(Log).write_lines([f"t{i % 5}.1    | tick" for i in range(60)])
+        self.set_interval(1.0, self.tick)
+
+    def tick(self) -> None:
+        self.query_one(Log).write_lines([f"t{i}.1    | tick" for i in range(5)])
+
+
 if __name__ == "__main__":
-    FloorApp().run()
+    import sys
+
+    (MergedFloorApp if "--merged" in sys.argv else FloorApp)().run()
