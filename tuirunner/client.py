@@ -44,6 +44,7 @@ from tuirunner.protocol import (
     Resize,
     Restart,
     Reveal,
+    ShowResources,
     Start,
     Stop,
     StopStray,
@@ -90,6 +91,7 @@ class Client(RunMirror):
         self.sock = sock
         self.paths = paths
         self.launched: KeeperProcess | None = None  # the keeper we started, if we own the run
+        self.resources = False  # it shows CPU, memory and ports (see connect)
         self.closed = False
         self._next_id = 0
         self._replies: dict[int, Callable[[Reply], None]] = {}
@@ -149,6 +151,7 @@ class Client(RunMirror):
             raise KeeperError(f"{paths.socket}: permission denied") from None
         client = cls(sock, paths, scrollback)
         client.launched = launched
+        client.resources = resources
         hello = Hello(
             v=PROTOCOL,
             output=output,
@@ -297,6 +300,11 @@ class Client(RunMirror):
     def restart(self, *names: str) -> asyncio.Future[Any]:
         """Restart these processes (types, instances); none: every process."""
         return self.request(Restart(names=list(names) or None))
+
+    def show_resources(self, shown: bool) -> asyncio.Future[Any]:
+        """Whether this client shows the processes' CPU, memory and ports now (the keeper
+        samples them only while a client does)."""
+        return self.request(ShowResources(shown=shown))
 
     def start_processes(self, *names: str) -> asyncio.Future[Any]:
         return self.request(Start(names=list(names) or None))

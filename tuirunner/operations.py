@@ -23,6 +23,7 @@ from tuirunner.protocol import (
     Restart,
     Reveal,
     Sample,
+    ShowResources,
     Start,
     Stop,
     StopStray,
@@ -87,6 +88,12 @@ async def sample(keeper: Keeper, session: Session, op: Sample) -> list[ProcessIn
         await asyncio.sleep(SAMPLE_FRESH)
         sup.sample_resources()
     return [p.snapshot() for p in chosen]
+
+
+async def show_resources(keeper: Keeper, session: Session, op: ShowResources) -> bool:
+    session.wants_resources = op.shown
+    keeper.update_sampling()
+    return op.shown
 
 
 async def down(keeper: Keeper, session: Session, op: Down) -> None:
@@ -195,4 +202,5 @@ HANDLERS: dict[type[Op], Handler] = {
     Remove: remove,
     Migrate: migrate,
     StopStray: stop_stray,
+    ShowResources: show_resources,
 }

@@ -30,7 +30,7 @@ import msgspec
 from tuirunner.events import NoticeKind, ProcessInfo
 from tuirunner.wire import HEADER, INDEX, JSON, LENGTH, OUTPUT, SYNC, ProtocolError
 
-PROTOCOL = 3  # 3: times (output frames, sync headers, runner lines)
+PROTOCOL = 4  # 3: times (output frames, sync headers, runner lines); 4: ShowResources
 TIME = struct.Struct("!d")  # an output frame's time, after its process index
 MAX_REQUEST = 1 << 20  # a client sends small requests: a larger frame is refused unread
 MAX_CLIENTS = 64  # connections a keeper serves at once; one more is refused, saying so
@@ -163,9 +163,18 @@ class StopStray(Op, tag="stop_stray", kw_only=True):
     Result: ClassVar[Any] = str
 
 
+class ShowResources(Op, tag="resources", kw_only=True):
+    """Whether this client shows the processes' resources now (the merged view hides them):
+    they are sampled only while a client shows them. Result: *shown*."""
+
+    shown: bool
+
+    Result: ClassVar[Any] = bool
+
+
 # fmt: off
 Request = (Hello | Restart | Start | Stop | Sample | Down | Detach | Write | Resize | Reveal
-          | Add | Remove | Migrate | StopStray)
+          | Add | Remove | Migrate | StopStray | ShowResources)
 # fmt: on
 
 # --- keeper -> client ---------------------------------------------------------------------------

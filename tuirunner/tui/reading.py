@@ -56,6 +56,7 @@ class Reading(App[int]):
         @property
         def current_pane(self) -> ProcessPane: ...
         def _mark_dirty(self, name: str) -> None: ...
+        def command(self, what: str, future) -> None: ...
 
     def _init_reading(self) -> None:
         self.merged_hidden = set()
@@ -136,14 +137,21 @@ class Reading(App[int]):
         screen = MergedScreen(self.merged_model())
         screen.view.remember_wrap(self.preferences.wrap.get(screen.view.process.type))
         self.push_screen(screen)
+        self._show_resources(False)  # no header shows them under the merged view
 
     def close_merged(self) -> None:
         if self.merged_screen is not None:
             self.pop_screen()
+            self._show_resources(True)
             for name, pane in self._panes.items():  # they did not repaint meanwhile
                 if pane.is_mounted and pane.display:
                     pane.view.refresh()
                     self._mark_dirty(name)
+
+    def _show_resources(self, shown: bool) -> None:
+        """The keeper samples CPU, memory and ports only while a client shows them."""
+        if self.client.resources:
+            self.command("show resources", self.client.show_resources(shown))
 
     def _shown(self, pane: ProcessPane) -> bool:
         """A pane under the merged view does not repaint (it catches up when shown again)."""
