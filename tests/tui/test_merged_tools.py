@@ -114,3 +114,35 @@ async def test_traceback_keys_jump_in_the_merged_view(tmp_path):
         await settle(pilot)
         assert "web.1    | ValueError: boom" in screen_text(screen.view)
         assert not screen.view.follow
+
+
+async def test_e_on_a_clicked_file_line_opens_it_from_the_merged_view_and_with_times(tmp_path):
+    """A `File "…", line N` line outside a recognised traceback (a logger's stack excerpt) is
+    opened where it was clicked: in the merged view (behind its `name |` prefix) and in a pane
+    showing times."""
+    from tests.tui.test_output_reading import stub_editor
+
+    (tmp_path / "tuirunner.toml").write_text(
+        'editor = "' + stub_editor(tmp_path)[0] + ' --goto {file}:{line}"\n'
+    )
+    record = tmp_path / "editor-args.txt"
+    app, fake = fake_app(tmp_path, PROCFILE)
+    async with app.run_test(size=(120, 20)) as pilot:
+        fake.print("web.1", "slow query, called from:", '  File "app/db.py", line 7, in get')
+        await wait_until(pilot, lambda: app.client.get("web.1").buffer.total == 2)
+        screen = await open_merged(pilot, app)
+        row = next(i for i, r in enumerate(screen_text(screen.view).splitlines()) if "db.py" in r)
+        await pilot.click(screen.view, offset=(14, row))
+        await pilot.press("E")
+        await wait_until(pilot, lambda: record.exists(), message="the editor")
+        assert record.read_text().splitlines() == ["--goto", f"{tmp_path}/app/db.py:7"]
+        record.unlink()
+        await pilot.press("m", "t")  # the panes, with times
+        await wait_until(pilot, lambda: app.merged_screen is None and app.show_time)
+        view = app.pane("web.1").view
+        await settle(pilot)
+        row = next(i for i, r in enumerate(screen_text(view).splitlines()) if "db.py" in r)
+        await pilot.click(view, offset=(16, row))
+        await pilot.press("E")
+        await wait_until(pilot, lambda: record.exists(), message="the editor again")
+        assert record.read_text().splitlines() == ["--goto", f"{tmp_path}/app/db.py:7"]

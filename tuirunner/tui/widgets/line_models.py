@@ -73,6 +73,10 @@ class TimedLines:
         raw = self.buffer.line(index)
         return None if raw is None else time_prefix(self.buffer.time(index)) + raw
 
+    def printed(self, index: int) -> str | None:
+        """Line *index* as its process printed it (no time)."""
+        return self.buffer.line(index)
+
     def styled(self, raw: str) -> Text:
         """A line of ours as the view shows it (see output_rows.py)."""
         text, rest = styled_time(raw)
@@ -202,6 +206,11 @@ class MergedLines:
             return None
         head = self._prefixes[source]
         return (time_prefix(ms / 1000) + head if self.show_time else head) + raw
+
+    def printed(self, index: int) -> str | None:
+        """Row *index* as its process printed it (no prefix, no time)."""
+        found = self.locate(index)
+        return None if found is None else self.buffers[found[0]].line(found[1])
 
     @property
     def source_rows(self) -> _SourceRows:

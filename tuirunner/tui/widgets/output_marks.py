@@ -117,7 +117,9 @@ class Marked(ScrollView):
             frame = block.frame_at(pointed) if block is not None else None
             if frame is not None:
                 return frame
-            found = frame_in_line(plain_line(self.buffer.line(pointed) or ""))
+            # As printed: a view's time column or a merged row's `name |` prefix left out.
+            printed = getattr(self.buffer, "printed", self.buffer.line)(pointed)
+            found = frame_in_line(plain_line(printed or ""))
             if found is not None:
                 return Frame(pointed, *found)
         block = self.current_block
