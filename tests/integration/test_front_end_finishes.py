@@ -134,6 +134,9 @@ def test_kill_9_of_the_guard_alone_is_said_by_the_tui(tmp_path, mark):
     try:
         guard, _ = run_tree(pid)
         wait_for(lambda: processes_with(mark), 30)
+        # The UI has connected once it shows the process (a guard killed before that is a
+        # keeper that never answered: another message, another test).
+        wait_for(lambda: b"web.1" in output, 60, message="the UI's first frame")
         os.kill(guard, signal.SIGKILL)
         deadline = time.monotonic() + 60
         while (done := os.waitpid(pid, os.WNOHANG))[0] == 0:

@@ -211,7 +211,7 @@ class MergedScreen(FilterTools, Screen):
         self.show_position()
 
     def _match_place(self, search: Search) -> str:
-        return self.model.source_name(search.matches[search.current][0])
+        return self.model.source_name(search.matches[search.current][0]) or ""
 
     def _bar_place(self) -> dict:
         return {"before": self.position_bar}
