@@ -67,6 +67,9 @@ def cmd_start(args: argparse.Namespace) -> int:
         adopt_orphans()  # if the keeper and its guard die, we stop what they leave
         keeper = start_keeper(options, foreground=True, terminal=shutil.get_terminal_size())
         from tuirunner.tui.app import run_tui
+        from tuirunner.tui.preload import preload
+
+        preload()  # what the app would import after the wait for the keeper, before it
 
         client = connect_owner(
             options.app_root, keeper, options.timeout, env=True, resources=True, skim=True

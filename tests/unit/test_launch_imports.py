@@ -18,3 +18,12 @@ def test_the_command_line_launches_the_keeper_before_heavy_imports():
     # (launch.start_keeper imports the protocol after the guard is spawned).
     heavy = ("msgspec", "asyncio", "textual", "rich", "psutil", "dotenv")
     assert imported_after("import tuirunner.cli, tuirunner.commands", heavy) == []
+
+
+def test_what_the_app_imports_once_it_runs_is_there_to_preload():
+    # A Textual that renames one of them would quietly make the preload do nothing.
+    from importlib.util import find_spec
+
+    from tuirunner.tui.preload import MODULES
+
+    assert [name for name in MODULES if find_spec(name) is None] == []
