@@ -135,7 +135,6 @@ class Keeper:
         try:
             try:
                 project = load_project(self.options)
-                project.environment.scan_secrets_ahead()  # alongside the rest of the start
                 instances = project.validate_run()
                 env_stamps = Reshape.stamps(project)  # env files, Procfile, settings
                 if self.terminal is not None:  # the UI's: a pane's size
@@ -173,6 +172,7 @@ class Keeper:
                 lambda: Session(self), sock=listen(self.paths.socket)
             )
             self.supervisor.start_all()
+            project.environment.scan_secrets_ahead()  # after the spawns, before clients look
             self._ready(ok=True, pid=os.getpid(), socket=str(self.paths.socket))
             self.reshape.watcher = asyncio.create_task(self.watch_files(project, env_stamps))
             await self.done.wait()
