@@ -86,6 +86,7 @@ GOAL_KEY_MS = 100.0
 GOAL_CPU_VS_PLAIN = 2.0
 LONGEST_PANE_COMMAND = 4000  # longer pane commands go through a script (tmux has a limit)
 
+TEXTUAL_FLOOR = "floor textual"  # launch: the plainest Textual app showing the line
 LAUNCH_TEXT = "LAUNCH$((6*7))ED"  # what the child prints first; on screen once a shell ran it:
 LAUNCH_SHOWN = "LAUNCH42ED"  # (the command text itself, which a runner may show, differs)
 
@@ -129,6 +130,8 @@ class Peer:
             return shlex.join(self.argv) + "".join(
                 " " + shlex.quote(f"exec {cmd}") for _, cmd in commands
             )
+        if self.kind == "textual_floor":  # shows the line itself: nothing to run
+            return shlex.join(self.argv)
         if self.kind == "direct":
             if len(commands) != 1:
                 raise BenchError("the 'direct' floor runs exactly one command")
@@ -229,6 +232,13 @@ def make_peers(args) -> tuple[list[Peer], dict[str, Peer], dict[str, str]]:
             )
     floors = {
         "direct": Peer("floor", "direct", [], quit_keys=("C-c",)),
+        "textual": Peer(
+            TEXTUAL_FLOOR,
+            "textual_floor",
+            [sys.executable, str(BENCH / "textual_launch_floor.py")],
+            names=("textual_launch_floor.py",),
+            quit_keys=("C-q",),
+        ),
         "floor_runner": Peer(
             "floor",
             "floor_runner",
@@ -637,7 +647,7 @@ def run_idle(args, peers: list[Peer], results: Results) -> None:
 def run_launch(args, peers: list[Peer], floors: dict[str, Peer], results: Results) -> None:
     print("\n=== launch -> the child's first line on screen ===", flush=True)
     for r in range(args.repeat):
-        for peer in [floors["direct"], *peers]:
+        for peer in [floors["direct"], floors["textual"], *peers]:
             what = f"run {r + 1}, {peer.label}"
             res = attempt(results, what, lambda p=peer: measure_launch(p, args))
             if res is not None:
@@ -975,6 +985,11 @@ def report(args, peers: list[Peer], results: Results, versions: dict[str, str]) 
     floors = []
     if results.get("launch", "floor"):
         floors.append(f"launch: {fmt_value(results, rows_by(rows, 'launch'), 'floor')}")
+    if results.get("launch", TEXTUAL_FLOOR):
+        floors.append(
+            f"launch, the plainest Textual app (bench/textual_launch_floor.py): "
+            f"{fmt_value(results, rows_by(rows, 'launch'), TEXTUAL_FLOOR)}"
+        )
     if results.get("restart", "floor"):
         floors.append(
             f"restart: {fmt_value(results, rows_by(rows, 'restart'), 'floor')}"

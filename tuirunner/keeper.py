@@ -18,6 +18,13 @@ SIGHUP do the same; a second one kills at once.
 
 from __future__ import annotations
 
+import gc
+
+if __name__ == "__main__":  # python -m tuirunner.keeper: no cyclic garbage collection while the
+    # keeper starts (imports and set-up make few cycles; the collections cost ~5 % of the start,
+    # on the way to the first child's spawn). Keeper.run enables it once the keeper is ready.
+    gc.disable()
+
 import argparse
 import asyncio
 import contextlib
@@ -85,8 +92,7 @@ class Keeper:
     def __init__(self, config: KeeperConfig, ready_fd: int | None, lifeline_fd: int | None):
         self.options = RunOptions.from_json(config.options)
         self.owner_token = config.owner
-        self.window = config.window
-        self.terminal = config.terminal
+        self.window, self.terminal = config.window, config.terminal
         self.ready_fd = ready_fd
         self.lifeline_fd = lifeline_fd
         self.detached = lifeline_fd is None
@@ -135,7 +141,6 @@ class Keeper:
         try:
             try:
                 project = load_project(self.options)
-                project.environment.scan_secrets_ahead()  # alongside the rest of the start
                 instances = project.validate_run()
                 env_stamps = Reshape.stamps(project)  # env files, Procfile, settings
                 if self.terminal is not None:  # the UI's: a pane's size
@@ -173,7 +178,9 @@ class Keeper:
                 lambda: Session(self), sock=listen(self.paths.socket)
             )
             self.supervisor.start_all()
+            project.environment.scan_secrets_ahead()  # after the spawns, before clients look
             self._ready(ok=True, pid=os.getpid(), socket=str(self.paths.socket))
+            gc.enable()  # (see the top of this module)
             self.reshape.watcher = asyncio.create_task(self.watch_files(project, env_stamps))
             await self.done.wait()
             self.reshape.watcher.cancel()

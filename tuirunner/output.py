@@ -36,9 +36,13 @@ import time
 from array import array
 from collections import deque
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from tuirunner.line_times import LineTimes
-from tuirunner.protocol import SyncHeader
+
+if TYPE_CHECKING:  # the protocol (msgspec, ~20 ms) is imported when a buffer is first exported:
+    # the command line imports this module for its constants before it launches the keeper.
+    from tuirunner.protocol import SyncHeader
 
 DEFAULT_SCROLLBACK = 10_000
 DEFAULT_LINE_CAP = 16_384
@@ -356,6 +360,8 @@ class OutputBuffer(LineTimes):
             start = max(start, self.total - limit)
         lines = list(itertools.islice(self.lines, start - self.first_index, None))
         buffered, flag = self._decoder.getstate()
+        from tuirunner.protocol import SyncHeader
+
         header = SyncHeader(
             start=start,
             partial=self.partial,

@@ -18,6 +18,7 @@ buttons and the palette do), signals.py (SIGTERM, SIGHUP, SIGINT).
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import sys
 import time
@@ -158,6 +159,7 @@ class TuirunnerApp(
             if proc.crashed:
                 self._hint(proc)
         self._flush()  # the first frame shows it: no waiting for the repaint timer
+        self.call_after_refresh(gc.enable)  # off while the UI started (see commands.cmd_start)
         self._schedule_uptime()
         warnings = len(self.client.environment.warnings)
         if warnings:
@@ -181,7 +183,10 @@ def run_tui(client: Client) -> int:
     """The terminal UI of a run: one we just started (``client.launched``: we own it), or one
     going on (``tuirunner attach``)."""
     app = TuirunnerApp(client)
-    app.run()
+    try:
+        app.run()
+    finally:
+        gc.enable()  # if the app ended before its first frame (see on_mount)
     if app.outcome == "detached":
         print(
             f"tuirunner: detached; the processes keep running (keeper pid {client.keeper_pid}).\n"
