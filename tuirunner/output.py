@@ -255,13 +255,14 @@ class OutputBuffer(LineTimes):
             self._partial_ms = ms
         return parts
 
-    def _keep(self, parts: list[str], ms: int) -> None:
-        """Append *parts* (arrived at *ms*) to the kept lines (measured), and drop the oldest
-        beyond ``maxlen`` or ``max_bytes``."""
-        self._stamp(self.total, len(parts), ms)
+    def _keep(self, parts: list[str], ms: int | None) -> None:
+        """Append *parts* (arrived at *ms*; None: the caller stamps them) to the kept lines
+        (measured), and drop the oldest beyond ``maxlen`` or ``max_bytes``."""
+        if ms is not None:
+            self._stamp(self.total, len(parts), ms)
         self.lines.extend(parts)
         self._open_lines += len(parts)
-        self._open_bytes += sum(map(sys.getsizeof, parts))
+        self._open_bytes += _sizes(parts)
         self._close_batch()
 
     def _close_batch(self) -> None:
@@ -376,7 +377,9 @@ class OutputBuffer(LineTimes):
             self.total = start
             self._times = array("I")
         if lines:
-            self._keep(lines, self.stamp)
+            # Stamped by the runs below, unless they do not cover every line.
+            covered = sum(count for count, _ in header.times) >= len(lines)
+            self._keep(lines, None if covered else self.stamp)
             at = self.total
             for count, when in header.times:
                 count = min(count, self.total + len(lines) - at)
@@ -390,6 +393,17 @@ class OutputBuffer(LineTimes):
         self._pending_cr = header.cr
         buffered, flag = header.decoder
         self._decoder.setstate((buffered.encode("latin-1"), flag))
+
+
+def _sizes(parts: list[str]) -> int:
+    """What ``sys.getsizeof`` says *parts* take together. A copy of a buffer brings 10,000
+    lines at a time, which ``getsizeof`` would measure one call each (3 ms): ASCII lines, the
+    usual, are measured at once (``getsizeof`` of an ASCII str is its header and its length)."""
+    if len(parts) > 1:
+        joined = "".join(parts)
+        if joined.isascii():
+            return len(joined) + _STR_HEADER * len(parts)
+    return sum(map(sys.getsizeof, parts))
 
 
 def _split_long(parts: list[str], cap: int) -> Iterator[str]:
