@@ -86,15 +86,29 @@ class LineTimes:
         times = self._times
         values = times[pos : pos + n] if pos + n <= cap else times[pos:] + times[: pos + n - cap]
         base = self._base
-        items = values.tolist()
-        if len(set(items)) * 8 > n or items != sorted(items):  # short runs, or a clock change
-            return [(len(list(run)), base + v) for v, run in itertools.groupby(items)]
-        # Long runs in order (a flood): each run's end by bisection, in C.
-        runs = []
+        # A flood's runs are long and in order: each run's end is found by bisection and
+        # checked (in C) to hold its value alone; a run out of order (a clock set back) is
+        # walked. Many short runs (output a line at a time) are grouped in C.
+        runs: list[tuple[int, int]] = []
         at = 0
         while at < n:
-            value = items[at]
-            end = bisect.bisect_right(items, value, at)
-            runs.append((end - at, base + value))
+            value = values[at]
+            end = bisect.bisect_right(values, value, at)
+            if values[at:end] != array("I", (value,)) * (end - at):
+                end = at + 1
+                while end < n and values[end] == value:
+                    end += 1
+            if runs and runs[-1][1] == base + value:
+                runs[-1] = (runs[-1][0] + end - at, base + value)
+            else:
+                runs.append((end - at, base + value))
             at = end
+            if len(runs) * 8 > at + 64:  # short runs: the rest in one go
+                for v, run in itertools.groupby(values[at:]):
+                    count = len(list(run))
+                    if runs[-1][1] == base + v:
+                        runs[-1] = (runs[-1][0] + count, base + v)
+                    else:
+                        runs.append((count, base + v))
+                break
         return runs
