@@ -50,8 +50,17 @@ class LineTimes:
         return max(offset, 0)
 
     def _stamp(self, start: int, n: int, ms: int) -> None:
-        """Lines *start* … *start + n - 1* arrived at *ms*."""
+        """Lines *start* … *start + n - 1* arrived at *ms*. Called for every read the keeper
+        makes (a 4 KiB read in a flood): the usual case, a ring grown to its size and no base
+        to move, is a few operations."""
         cap = self.lines.maxlen or 1
+        times = self._times
+        pos = start % cap
+        if n <= cap - pos and len(times) == cap and self._base is not None:
+            offset = ms - self._base
+            if 0 <= offset <= _TIME_SPAN:
+                times[pos : pos + n] = array("I", (offset,)) * n
+                return
         if n > cap:
             start, n = start + n - cap, cap
         value = array("I", (self._offset(ms),))  # (first: it may rebase the ring)
@@ -65,6 +74,15 @@ class LineTimes:
         times[pos : pos + first] = value * first
         if n > first:
             times[0 : n - first] = value * (n - first)
+
+    def _restamp(self, index: int, ms: int) -> None:
+        """Line *index*, stamped already (with a later time), arrived at *ms*."""
+        base = self._base
+        offset = ms - base if base is not None else -1
+        if 0 <= offset <= _TIME_SPAN:
+            self._times[index % (self.lines.maxlen or 1)] = offset
+        else:
+            self._stamp(index, 1, ms)
 
     def _time_runs(self, start: int, n: int) -> list[tuple[int, float]]:
         """The times of lines *start* … *start + n - 1*, as runs of (how many, when)."""

@@ -121,3 +121,21 @@ def test_a_copy_counts_the_bytes_its_lines_take_as_the_source_does():
         expect = sum(sys.getsizeof(line) for line in source.lines)
         assert copy.bytes == expect
         assert source.bytes >= expect  # (the source's count errs on the high side)
+
+
+def test_times_months_apart_and_a_clock_set_far_back_bottom_out_at_the_oldest_the_ring_holds():
+    buf = OutputBuffer(8)
+    for i in range(8):  # a full ring: stamps take the quick way
+        buf.feed(b"early %d\r\n" % i, T0 + i)
+    buf.feed(b"(Pdb) ", T0 + 8)
+    later = T0 + 60 * 86_400  # 60 days on: the ring's base moves, 48 days span from it
+    buf.feed(b"c\r\nnext\r\n", later)
+    oldest = buf._base / 1000
+    assert later - 25 * 86_400 < oldest < later - 24 * 86_400  # (half the span back)
+    # The continued line (its first bytes came 60 days ago) and the rest bottom out.
+    assert [buf.time(i) for i in range(buf.first_index, buf.total)] == [oldest] * 7 + [later]
+    buf.feed(b"back\r\n", T0 - 3 * 86_400)  # a clock set back before the base: the oldest
+    assert buf.time(buf.total - 1) == oldest
+    assert buf.time(buf.total - 2) == later
+    buf.feed(b"now\r\n", later + 1.5)
+    assert buf.time(buf.total - 1) == later + 1.5
