@@ -50,8 +50,17 @@ class LineTimes:
         return max(offset, 0)
 
     def _stamp(self, start: int, n: int, ms: int) -> None:
-        """Lines *start* … *start + n - 1* arrived at *ms*."""
+        """Lines *start* … *start + n - 1* arrived at *ms*. Called for every read the keeper
+        makes (a 4 KiB read in a flood): the usual case, a ring grown to its size and no base
+        to move, is a few operations."""
         cap = self.lines.maxlen or 1
+        times = self._times
+        pos = start % cap
+        if n <= cap - pos and len(times) == cap and self._base is not None:
+            offset = ms - self._base
+            if 0 <= offset <= _TIME_SPAN:
+                times[pos : pos + n] = array("I", (offset,)) * n
+                return
         if n > cap:
             start, n = start + n - cap, cap
         value = array("I", (self._offset(ms),))  # (first: it may rebase the ring)
@@ -65,6 +74,15 @@ class LineTimes:
         times[pos : pos + first] = value * first
         if n > first:
             times[0 : n - first] = value * (n - first)
+
+    def _restamp(self, index: int, ms: int) -> None:
+        """Line *index*, stamped already (with a later time), arrived at *ms*."""
+        base = self._base
+        offset = ms - base if base is not None else -1
+        if 0 <= offset <= _TIME_SPAN:
+            self._times[index % (self.lines.maxlen or 1)] = offset
+        else:
+            self._stamp(index, 1, ms)
 
     def _time_runs(self, start: int, n: int) -> list[tuple[int, float]]:
         """The times of lines *start* … *start + n - 1*, as runs of (how many, when)."""
@@ -86,15 +104,29 @@ class LineTimes:
         times = self._times
         values = times[pos : pos + n] if pos + n <= cap else times[pos:] + times[: pos + n - cap]
         base = self._base
-        items = values.tolist()
-        if len(set(items)) * 8 > n or items != sorted(items):  # short runs, or a clock change
-            return [(len(list(run)), base + v) for v, run in itertools.groupby(items)]
-        # Long runs in order (a flood): each run's end by bisection, in C.
-        runs = []
+        # A flood's runs are long and in order: each run's end is found by bisection and
+        # checked (in C) to hold its value alone; a run out of order (a clock set back) is
+        # walked. Many short runs (output a line at a time) are grouped in C.
+        runs: list[tuple[int, int]] = []
         at = 0
         while at < n:
-            value = items[at]
-            end = bisect.bisect_right(items, value, at)
-            runs.append((end - at, base + value))
+            value = values[at]
+            end = bisect.bisect_right(values, value, at)
+            if values[at:end] != array("I", (value,)) * (end - at):
+                end = at + 1
+                while end < n and values[end] == value:
+                    end += 1
+            if runs and runs[-1][1] == base + value:
+                runs[-1] = (runs[-1][0] + end - at, base + value)
+            else:
+                runs.append((end - at, base + value))
             at = end
+            if len(runs) * 8 > at + 64:  # short runs: the rest in one go
+                for v, run in itertools.groupby(values[at:]):
+                    count = len(list(run))
+                    if runs[-1][1] == base + v:
+                        runs[-1] = (runs[-1][0] + count, base + v)
+                    else:
+                        runs.append((count, base + v))
+                break
         return runs

@@ -15,7 +15,7 @@ common case:
 - the lines kept take at most ``max_bytes`` of memory (an emoji is 4 bytes in a ``str``): the
   oldest go first when long lines of wide characters would otherwise make 10,000 lines hundreds
   of megabytes. Sizes are counted per chunk, not per line (``len`` of an ASCII chunk,
-  ``sys.getsizeof`` of another), in a deque of ``[lines, bytes]`` batches of ~4 KiB beside
+  ``sys.getsizeof`` of another), in a deque of ``[lines, bytes]`` batches of ~64 KiB beside
   the lines (a read adds to the open batch: two additions); the count errs on the high side by
   at most a batch;
 - when each line arrived (epoch milliseconds): 4 bytes a line, in an ``array('I')`` ring beside
@@ -49,6 +49,9 @@ DEFAULT_LINE_CAP = 16_384
 #: Memory the kept lines of one buffer may take: 10,000 lines of up to ~6,500 ASCII characters
 #: (or ~1,600 emoji) each fit, so the default scrollback of ordinary output is never cut by it.
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+#: A batch of the byte count (see the module docstring) closes at this size (or a 16th of
+#: max_bytes): a flood read 4 KiB at a time closes one every 16 reads, not one each.
+BATCH_BYTES = 64 * 1024
 _STR_HEADER = sys.getsizeof("")  # what an ASCII str takes besides its characters
 _WIDE_HEADER = sys.getsizeof("\U0001f600") - 4  # and any other str, at most
 
@@ -171,7 +174,7 @@ class OutputBuffer(LineTimes):
         # The batch being filled (lines and bytes), closed once it holds _close_at bytes: a flood
         # of small reads costs two additions a read, and one deque operation per batch.
         self._open_lines = self._open_bytes = 0
-        self._close_at = min(4096, max(max_bytes // 16, 1))
+        self._close_at = min(BATCH_BYTES, max(max_bytes // 16, 1))
         self.partial = ""
         self.total = 0  # complete lines ever added; absolute index of the partial line
         self.line_cap = line_cap
@@ -252,20 +255,21 @@ class OutputBuffer(LineTimes):
                 self._close_batch()
             self._stamp(self.total, n, ms)
             if continued and n <= (self.lines.maxlen or 1):
-                self._stamp(self.total, 1, self._partial_ms)
+                self._restamp(self.total, self._partial_ms)
             self.total += n
             self._partial_ms = ms
         elif not continued:
             self._partial_ms = ms
         return parts
 
-    def _keep(self, parts: list[str], ms: int) -> None:
-        """Append *parts* (arrived at *ms*) to the kept lines (measured), and drop the oldest
-        beyond ``maxlen`` or ``max_bytes``."""
-        self._stamp(self.total, len(parts), ms)
+    def _keep(self, parts: list[str], ms: int | None) -> None:
+        """Append *parts* (arrived at *ms*; None: the caller stamps them) to the kept lines
+        (measured), and drop the oldest beyond ``maxlen`` or ``max_bytes``."""
+        if ms is not None:
+            self._stamp(self.total, len(parts), ms)
         self.lines.extend(parts)
         self._open_lines += len(parts)
-        self._open_bytes += sum(map(sys.getsizeof, parts))
+        self._open_bytes += _sizes(parts)
         self._close_batch()
 
     def _close_batch(self) -> None:
@@ -382,7 +386,9 @@ class OutputBuffer(LineTimes):
             self.total = start
             self._times = array("I")
         if lines:
-            self._keep(lines, self.stamp)
+            # Stamped by the runs below, unless they do not cover every line.
+            covered = sum(count for count, _ in header.times) >= len(lines)
+            self._keep(lines, None if covered else self.stamp)
             at = self.total
             for count, when in header.times:
                 count = min(count, self.total + len(lines) - at)
@@ -396,6 +402,17 @@ class OutputBuffer(LineTimes):
         self._pending_cr = header.cr
         buffered, flag = header.decoder
         self._decoder.setstate((buffered.encode("latin-1"), flag))
+
+
+def _sizes(parts: list[str]) -> int:
+    """What ``sys.getsizeof`` says *parts* take together. A copy of a buffer brings 10,000
+    lines at a time, which ``getsizeof`` would measure one call each (3 ms): ASCII lines, the
+    usual, are measured at once (``getsizeof`` of an ASCII str is its header and its length)."""
+    if len(parts) > 1:
+        joined = "".join(parts)
+        if joined.isascii():
+            return len(joined) + _STR_HEADER * len(parts)
+    return sum(map(sys.getsizeof, parts))
 
 
 def _split_long(parts: list[str], cap: int) -> Iterator[str]:

@@ -15,11 +15,12 @@ from __future__ import annotations
 import itertools
 import os
 import re
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from tuirunner.output import strip_controls
+from tuirunner.output import OutputBuffer, strip_controls
 
 START = "Traceback (most recent call last):"
 DJANGO_ERROR = re.compile(r"^(Internal Server Error|Bad Request|Service Unavailable): ")
@@ -116,22 +117,38 @@ class TracebackScanner:
         total = buffer.total
         if total <= self.scanned:
             return []
-        start = max(self.scanned, buffer.first_index)
-        # The last complete lines, read from the end of the deque (an islice from the start
-        # would walk the whole scrollback).
-        lines = list(itertools.islice(reversed(buffer.lines), total - start))[::-1]
-        found = self.feed(lines, start)
-        self.forget_before(buffer.first_index)
+        first = buffer.first_index
+        start = max(self.scanned, first)
+        quiet = self._open is None and self._header is None
+        if quiet and _known_quiet(buffer, start, total):  # another scanner read them already
+            self.scanned = total
+            self.forget_before(first)
+            return []
+        if start == first and isinstance(buffer, OutputBuffer):
+            lines = list(buffer.lines)
+        else:
+            # The last complete lines, read from the end of the deque (an islice from the start
+            # would walk the whole scrollback).
+            lines = list(itertools.islice(reversed(buffer.lines), total - start))[::-1]
+        if quiet and not _triggered(lines):
+            self.scanned = total
+            _remember_quiet(buffer, start, total)
+            found = []
+        else:
+            found = self._feed(lines, start)
+        self.forget_before(first)
         return found
 
     def feed(self, lines: Iterable[str], start: int) -> list[Block]:
         """Scan *lines*, the first of which is absolute line *start*."""
         lines = list(lines)
+        if self._open is None and self._header is None and not _triggered(lines):
+            self.scanned = start + len(lines)
+            return []
+        return self._feed(lines, start)
+
+    def _feed(self, lines: list[str], start: int) -> list[Block]:
         self.scanned = start + len(lines)
-        if self._open is None and self._header is None:
-            joined = "\n".join(lines)
-            if not any(trigger in joined for trigger in _TRIGGERS):
-                return []
         found: list[Block] = []
         for offset, raw in enumerate(lines):
             block = self._line(start + offset, strip_controls(raw))
@@ -210,6 +227,34 @@ class TracebackScanner:
     def error_since_reload(self) -> bool:
         """Whether the last block came after the last reload line."""
         return bool(self.blocks) and self.blocks[-1].start > self.reloaded_at
+
+
+def _triggered(lines: list[str]) -> bool:
+    """Whether *lines* may start a block or say the process reloaded (one C search each)."""
+    joined = "\n".join(lines)
+    return any(trigger in joined for trigger in _TRIGGERS)
+
+
+# Spans of lines of an output buffer known to hold no trigger: a buffer is read by two scanners
+# (the app's, for its attention marks, and its pane's, for the marks it paints), and a flood's
+# copy of 10,000 lines need not be searched twice. A buffer's line at an absolute index never
+# changes, so a span stays true. Only buffers themselves (a merged view's rows are renumbered).
+_quiet: weakref.WeakKeyDictionary[OutputBuffer, tuple[int, int]] = weakref.WeakKeyDictionary()
+
+
+def _known_quiet(buffer: Lines, start: int, end: int) -> bool:
+    if not isinstance(buffer, OutputBuffer):
+        return False
+    span = _quiet.get(buffer)
+    return span is not None and span[0] <= start and end <= span[1]
+
+
+def _remember_quiet(buffer: Lines, start: int, end: int) -> None:
+    if isinstance(buffer, OutputBuffer):
+        span = _quiet.get(buffer)
+        if span is not None and span[0] <= start <= span[1]:
+            start = span[0]
+        _quiet[buffer] = (start, end)
 
 
 def at_prompt(partial: str) -> bool:

@@ -371,3 +371,29 @@ def test_the_row_map_filters_wraps_and_follows_the_buffer():
     assert only.lines == [4] and only.start == [-1] and only.hidden == 4
     with pytest.raises(ValueError, match="invalid regular expression"):
         Matcher.parse("/[/")
+
+
+async def test_a_selection_is_painted_on_the_lines_it_covers_and_goes_when_cleared(tmp_path):
+    app, fake = fake_app(tmp_path, "web: runserver\n")
+    fake.print("web.1", *REQUESTS)
+    async with app.run_test(size=(100, 24)) as pilot:
+        view = app.pane("web.1").view
+        await wait_until(pilot, lambda: "POST" in output_of(view))
+        selected = app.screen.get_component_rich_style("screen--selection")
+
+        def painted(y: int) -> bool:
+            return any(
+                seg.style is not None and seg.style.bgcolor == selected.bgcolor
+                for seg in view.render_line(y)
+            )
+
+        assert not any(painted(y) for y in range(len(REQUESTS)))
+        app.screen.selections = {view: Selection(Offset(0, 1), Offset(10, 2))}
+        await settle(pilot)
+        assert [painted(y) for y in range(4)] == [False, True, True, False]
+        await pilot.press("w")  # wrapped: the rows go through the row map
+        await settle(pilot)
+        assert [painted(y) for y in range(4)] == [False, True, True, False]
+        app.screen.selections = {}
+        await settle(pilot)
+        assert not any(painted(y) for y in range(len(REQUESTS)))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 from tuirunner.output import OutputBuffer
 from tuirunner.tracebacks import TracebackScanner, at_prompt, is_project_file
 
@@ -67,6 +69,32 @@ def test_the_same_blocks_whatever_the_reads():
         assert [(b.start, b.end, b.exception) for b in split.blocks] == [
             (b.start, b.end, b.exception) for b in whole.blocks
         ]
+
+
+def test_two_scanners_of_one_buffer_find_the_same_blocks_whenever_each_looks():
+    # The second scanner of a buffer skips the spans the first found quiet: never a block.
+    rng = random.Random(5)
+    quiet = "".join(f"GET /items/{i} 200\n" for i in range(40))
+    text = quiet + DJANGO + quiet + CHAINED + quiet + DJANGO
+    whole = scan(text)
+    expect = [(b.start, b.end, b.exception) for b in whole.blocks]
+    data = text.replace("\n", "\r\n").encode()
+    for _ in range(30):
+        buffer = OutputBuffer(rng.choice([25, 1000]))
+        scanners = [TracebackScanner(), TracebackScanner()]
+        at = 0
+        while at < len(data):
+            step = rng.randint(1, 400)
+            buffer.feed(data[at : at + step])
+            at += step
+            for scanner in scanners:
+                if rng.random() < 0.5:
+                    scanner.catch_up(buffer)
+        for scanner in scanners:
+            scanner.catch_up(buffer)
+            kept = [b for b in expect if b[0] >= buffer.first_index]
+            assert [(b.start, b.end, b.exception) for b in scanner.blocks] == kept
+            assert scanner.errors >= len(kept)
 
 
 def test_a_chained_exception_stays_in_one_block():

@@ -31,6 +31,7 @@ class PaintedRows(Arranged, Marked, Searchable, ScrollView):
 
     buffer: OutputBuffer
     _painted: list[str] | None = None  # (a class default: Textual may refresh before __init__)
+    _pass_selection: Selection | None = None  # the selection, as the current paint pass saw it
 
     def _init_rows(self) -> None:
         self._cache: LRUCache[int, Strip] = LRUCache(512)  # a line's text, by absolute index
@@ -120,6 +121,9 @@ class PaintedRows(Arranged, Marked, Searchable, ScrollView):
 
     def _row_renderer(self, width: int, filtered: bool = True):
         """A function of y giving the row's strip (what it needs is looked up once)."""
+        # The selection, asked by every line painted (a walk up to the screen each): once a pass.
+        # A pane being removed (its process left the run) may be painted once more, detached.
+        self._pass_selection = self.text_selection if self.is_attached else None
         if self._rowmap is not None:  # filtered or wrapped (output_arranged.py)
             return self._mapped_row_renderer(width, filtered)
         scroll_x, scroll_y = self.scroll_offset
@@ -219,8 +223,7 @@ class PaintedRows(Arranged, Marked, Searchable, ScrollView):
 
     def _highlight(self, text: Text, index: int, row: int) -> None:
         self._highlight_matches(text, index)
-        # A pane being removed (its process left the run) may be painted once more, detached.
-        selection = self.text_selection if self.is_attached else None
+        selection = self._pass_selection
         if selection is not None:
             span = selection.get_span(row)
             if span is not None:
