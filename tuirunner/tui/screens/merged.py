@@ -18,10 +18,10 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Static
 
 from tuirunner.printer import COLOURS
 from tuirunner.tui.widgets.filter_bar import FilterTools
+from tuirunner.tui.widgets.kept_lines import Bar
 from tuirunner.tui.widgets.key_bar import KeyBar
 from tuirunner.tui.widgets.line_models import MergedLines
 from tuirunner.tui.widgets.merged_view import MergedView
@@ -48,7 +48,7 @@ def colour_style(code: str) -> str:
     return f"bold bright_{name}" if bold else name
 
 
-class SourceBar(Static):
+class SourceBar(Bar):
     """``1 web.1  2 worker.1  …``: the processes, the hidden ones dimmed and struck out."""
 
     def __init__(self, model: MergedLines, **kwargs) -> None:
@@ -116,7 +116,7 @@ class MergedScreen(FilterTools, Screen):
         self.model = model
         self.sources = SourceBar(model, id="merged-sources")
         self.view = MergedView(model, id="merged-output", classes="output")
-        self.position_bar = Static(id="merged-position")
+        self.position_bar = Bar(id="merged-position")
         self._only_next = False
 
     @property

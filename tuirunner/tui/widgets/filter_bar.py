@@ -10,6 +10,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Input, Static
 
+from tuirunner.tui.widgets.kept_lines import Bar
 from tuirunner.tui.widgets.output_arranged import Arranged
 from tuirunner.tui.widgets.output_layout import LineFilter, Matcher
 from tuirunner.tui.widgets.search_bar import SearchTools
@@ -128,7 +129,7 @@ class FilterTools(SearchTools):
         if self.filter_status is None:
             if not text:
                 return
-            self.filter_status = Static(classes="unseen filter-status")
+            self.filter_status = Bar(classes="unseen filter-status")
             self.mount(self.filter_status, after=self.view)
         self.filter_status.update(Text(text))
         self.filter_status.set_class(bool(text), "-visible")

@@ -1,8 +1,9 @@
 """A one-line widget that hands the compositor the same strips until it is refreshed.
 
 Textual renders every widget in the bounding box of an update, even those whose rows the update
-does not touch: a line of output in each pane re-renders every pane header and the key bar
-(a styles-cache pass each, ~60 µs), a quarter of an idle frame, for rows it then throws away.
+does not touch: a line of output in each pane re-renders every pane header, the bars under the
+outputs (``following``) and the key bar (a styles-cache pass each, ~60 µs), a quarter of an
+idle frame, for rows it then throws away.
 A widget with this mixin keeps its last strips as long as Textual keeps its own cached lines
 (until ``_set_dirty``: every refresh, reactive, hover, selection, a new size), and until new
 styles (focus, theme) or another crop or line filter. It overrides a private method of Textual
@@ -14,6 +15,7 @@ from __future__ import annotations
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
+from textual.widgets import Static
 
 
 class KeptLines(Widget):
@@ -37,3 +39,8 @@ class KeptLines(Widget):
     def notify_style_update(self) -> None:
         self._kept = None
         super().notify_style_update()
+
+
+class Bar(KeptLines, Static):
+    """A one-line Static under (or over) the output (``following``, a hint, a filter's count):
+    in the bounding box of every frame that repaints output, and kept as the headers are."""

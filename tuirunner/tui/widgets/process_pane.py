@@ -14,10 +14,10 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import Static
 
 from tuirunner.client import ProcessView
 from tuirunner.events import State
+from tuirunner.tui.widgets.kept_lines import Bar
 from tuirunner.tui.widgets.output_view import OutputView
 from tuirunner.tui.widgets.pane_tools import PaneTools
 from tuirunner.tui.widgets.process_header import ProcessHeader
@@ -63,8 +63,8 @@ class ProcessPane(PaneTools, Vertical):
         self.header.number = number
         self.header.process_name = process.name
         self.view = OutputView(process, classes="output")
-        self.hint_bar = Static(classes="hint")
-        self.unseen_bar = Static(classes="unseen")
+        self.hint_bar = Bar(classes="hint")
+        self.unseen_bar = Bar(classes="unseen")
 
     def compose(self) -> ComposeResult:
         yield self.header
