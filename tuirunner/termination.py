@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     from tuirunner.supervisor import ManagedProcess
 
 KILL_WAIT = 5.0  # after SIGKILL, wait this long for the group to be gone
-GATHER = 0.005  # seconds a look at the process table waits for more stops to share it
+GATHER = 0.005  # seconds a look at the process table waits for more stops to share it, when
+# another look is under way (a single stop does not wait)
 
 
 class Census:
@@ -41,19 +42,25 @@ class Census:
     def __init__(self, scan: Callable[[], object]):
         self.scan = scan
         self._next: asyncio.Future | None = None
+        self._running = 0  # scans under way
 
     async def get(self):
         if self._next is None:
             loop = asyncio.get_running_loop()
             self._next = loop.create_future()
-            loop.call_later(GATHER, self._start, self._next)
+            if self._running:  # a burst of stops: the next scan waits GATHER for company
+                loop.call_later(GATHER, self._start, self._next)
+            else:  # one stop (a restart): no waiting
+                loop.call_soon(self._start, self._next)
         return await asyncio.shield(self._next)
 
     def _start(self, future: asyncio.Future) -> None:
         self._next = None
+        self._running += 1
         scan = asyncio.get_running_loop().run_in_executor(None, self.scan)
 
         def done(task: asyncio.Future) -> None:
+            self._running -= 1
             if future.done():
                 return
             if task.exception() is not None:
