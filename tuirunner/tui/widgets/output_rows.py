@@ -134,7 +134,11 @@ class PaintedRows(Arranged, Marked, Searchable, ScrollView):
         rich_style = self._base_style
         if rich_style is None:  # computing it is costly; it only changes with the styles
             rich_style = self._base_style = self.rich_style
-        cut = (scroll_x, width, background, rich_style, *filters)
+        # Following a flood, every row is a new line at every frame and nobody can select
+        # any: the rows go without the offsets a selection needs (Textual's apply_offsets
+        # restyles every segment, a new strip each: ~10 % of a flooded window's CPU).
+        offsets = not (self._flooding and self.follow)
+        cut = (scroll_x, width, background, rich_style, offsets, *filters)
         shown = self._rows if filtered else {}
         bases = self._cut_lines
         console = self.app.console
@@ -157,7 +161,9 @@ class PaintedRows(Arranged, Marked, Searchable, ScrollView):
                     return seen[1]
                 cropped = bases.get(index) if filtered else None
                 if cropped is not None and cropped[0] == cut:  # the same line on another row
-                    strip = cropped[1].apply_offsets(scroll_x, row)  # (keeps the rendering)
+                    strip = cropped[1]
+                    if offsets:
+                        strip = strip.apply_offsets(scroll_x, row)  # (keeps the rendering)
                     shown[index] = ((row, cut), strip)
                     return strip
             elif index > total or (index == total and not buffer.partial):
@@ -177,7 +183,8 @@ class PaintedRows(Arranged, Marked, Searchable, ScrollView):
                     if len(bases) > ROWS_KEPT:
                         bases.clear()
                     bases[index] = (cut, strip)
-                strip = strip.apply_offsets(scroll_x, row)
+                if offsets:
+                    strip = strip.apply_offsets(scroll_x, row)
             if complete:
                 if len(shown) > ROWS_KEPT:
                     shown.clear()
