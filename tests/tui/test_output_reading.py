@@ -397,3 +397,29 @@ async def test_a_selection_is_painted_on_the_lines_it_covers_and_goes_when_clear
         app.screen.selections = {}
         await settle(pilot)
         assert not any(painted(y) for y in range(len(REQUESTS)))
+
+
+async def test_rows_carry_the_selection_offsets_except_while_following_a_flood(tmp_path):
+    """A flood's rows (following) go without the offsets a mouse selection needs; once the
+    flood ends, or scrolled up, the rows have them again, so a selection can start."""
+    from textual.geometry import Region
+
+    def offsets_of(view) -> set:
+        strips = view.render_lines(Region(0, 0, view.size.width, view.size.height))
+        return {
+            (seg.style.meta or {}).get("offset") is not None
+            for strip in strips
+            for seg in strip
+            if seg.text.strip() and seg.style is not None
+        }
+
+    app, fake = fake_app(tmp_path, "web: runserver\n")
+    async with app.run_test(size=(80, 20)) as pilot:
+        view = app.pane("web.1").view
+        fake.print("web.1", *(f"flood {n}" for n in range(500)))
+        await wait_until(pilot, lambda: "flood 499" in screen_text(view), message="the flood")
+        assert view._flooding and view.follow
+        assert offsets_of(view) == {False}
+        fake.print("web.1", "calm")
+        await wait_until(pilot, lambda: "calm" in screen_text(view) and not view._flooding)
+        assert offsets_of(view) == {True}
