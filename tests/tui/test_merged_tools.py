@@ -4,7 +4,7 @@ remembered), traceback jumps ([, ]); and a remembered wrap is applied when the a
 
 from __future__ import annotations
 
-from tests.tui.test_reading import PROCFILE, T0, feed_three, open_merged, rows
+from tests.tui.test_reading import PROCFILE, T0, TRACEBACK, feed_three, open_merged, rows
 from tests.tui_helpers import fake_app, screen_text, settle, wait_until
 
 LONG = "".join(f"{n:03d}-word " for n in range(40))[:290] + "NEEDLE-END"  # 300 characters
@@ -98,14 +98,7 @@ async def test_a_remembered_wrap_is_applied_when_the_app_starts(tmp_path):
 async def test_traceback_keys_jump_in_the_merged_view(tmp_path):
     app, fake = fake_app(tmp_path, PROCFILE)
     async with app.run_test(size=(120, 16)) as pilot:
-        fake.print(
-            "web.1",
-            "Traceback (most recent call last):",
-            '  File "app.py", line 3, in view',
-            "    boom()",
-            "ValueError: boom",
-            at=T0 + 1,
-        )
+        fake.print("web.1", *TRACEBACK, at=T0 + 1)
         fake.print("worker.1", *(f"worker {n}" for n in range(40)), at=T0 + 2)
         await wait_until(pilot, lambda: app.client.get("worker.1").buffer.total == 40)
         screen = await open_merged(pilot, app)

@@ -13,6 +13,12 @@ from tuirunner.tui.screens.merged import MergedScreen
 SIZE = (120, 40)
 PROCFILE = "web: x\nworker: y\nclock: z\n"
 T0 = 1_780_000_000.0
+TRACEBACK = (
+    "Traceback (most recent call last):",
+    '  File "app.py", line 3, in view',
+    "    boom()",
+    "ValueError: boom",
+)
 
 
 def feed_three(fake) -> None:
@@ -91,14 +97,7 @@ async def test_a_traceback_in_the_merged_view_is_one_block_with_its_frames(tmp_p
     app, fake = fake_app(tmp_path, PROCFILE)
     async with app.run_test(size=SIZE) as pilot:
         feed_three(fake)
-        fake.print(
-            "web.1",
-            "Traceback (most recent call last):",
-            '  File "app.py", line 3, in view',
-            "    boom()",
-            "ValueError: boom",
-            at=T0 + 6,
-        )
+        fake.print("web.1", *TRACEBACK, at=T0 + 6)
         await wait_until(pilot, lambda: app.client.get("web.1").buffer.total == 6)
         screen = await open_merged(pilot, app)
         view = screen.view
