@@ -90,7 +90,7 @@ class Reading(App[int]):
             self._apply_time(pane.view, repaint=merged is None)
         if merged is not None:
             merged.model.show_time = self.show_time
-            if merged.view.wrap:  # the rows' lengths changed
+            if merged.view._rowmap is not None:  # wrapped or filtered: the rows' text changed
                 merged.view._rearrange()
             merged.view._invalidate()
             merged.view.refresh()
