@@ -61,7 +61,12 @@ def test_a_view_that_raises_gives_a_traceback_block_jumped_to_and_opened(demo, t
         # It stopped following to show it (the bar under the output may come a frame later).
         term.wait_for("End to follow", timeout=15)
         term.send("E")
-        wait_for(record.exists, 30, message="the editor to run")
+        # The stub's redirect creates the file before it writes: wait for its two lines.
+        wait_for(
+            lambda: record.exists() and len(record.read_text().splitlines()) == 2,
+            30,
+            message="the editor to run",
+        )
         line, path = record.read_text().splitlines()
         assert path == str(ROOT / "example" / "greetings" / "views.py")
         source = (ROOT / "example" / "greetings" / "views.py").read_text().splitlines()
