@@ -127,7 +127,11 @@ async def test_e_on_a_clicked_file_line_opens_it_from_the_merged_view_and_with_t
         row = next(i for i, r in enumerate(screen_text(screen.view).splitlines()) if "db.py" in r)
         await pilot.click(screen.view, offset=(14, row))
         await pilot.press("E")
-        await wait_until(pilot, lambda: record.exists(), message="the editor")
+        await wait_until(
+            pilot,
+            lambda: record.exists() and record.read_text().endswith("\n"),
+            message="the editor",
+        )
         assert record.read_text().splitlines() == ["--goto", f"{tmp_path}/app/db.py:7"]
         record.unlink()
         await pilot.press("m", "t")  # the panes, with times
@@ -137,5 +141,9 @@ async def test_e_on_a_clicked_file_line_opens_it_from_the_merged_view_and_with_t
         row = next(i for i, r in enumerate(screen_text(view).splitlines()) if "db.py" in r)
         await pilot.click(view, offset=(16, row))
         await pilot.press("E")
-        await wait_until(pilot, lambda: record.exists(), message="the editor again")
+        await wait_until(
+            pilot,
+            lambda: record.exists() and record.read_text().endswith("\n"),
+            message="the editor again",
+        )
         assert record.read_text().splitlines() == ["--goto", f"{tmp_path}/app/db.py:7"]

@@ -200,7 +200,7 @@ async def test_a_traceback_is_found_jumped_to_and_opened_in_the_editor(tmp_path,
         assert block.start == len(WEB_LINES)  # from "Internal Server Error"
         assert "Internal Server Error: /boom/" in output_of(view) and not view.follow
         await pilot.press("E")
-        await wait_until(pilot, lambda: record.exists())
+        await wait_until(pilot, lambda: record.exists() and record.read_text().endswith("\n"))
         # The block's last frame in the project's code, not Django's.
         assert record.read_text().splitlines() == ["+12", f"{tmp_path}/greetings/views.py"]
         # No other block either way.
@@ -225,7 +225,7 @@ async def test_a_clicked_file_line_is_the_one_opened_with_the_editor_setting(tmp
         django_frame = lines.index(next(x for x in lines if "exception.py" in x))
         await pilot.click(view, offset=(4, django_frame))
         await pilot.press("E")
-        await wait_until(pilot, lambda: record.exists())
+        await wait_until(pilot, lambda: record.exists() and record.read_text().endswith("\n"))
         path = "/venv/lib/python3.12/site-packages/django/core/handlers/exception.py"
         assert record.read_text().splitlines() == ["--goto", f"{path}:55"]
 
