@@ -1,5 +1,6 @@
 """Painting an output view's rows: only the visible ones, each rendered once, and only the rows
-whose look changed sent to the terminal.
+whose look changed sent to the terminal; a view that spans the terminal's width has its rows
+moved by the terminal and only its new rows written (direct_rows.py).
 
 A line is turned from ANSI into styled text when it is first shown, and the result is cached
 by its absolute line number (lines never change once complete).
@@ -18,6 +19,7 @@ from textual.selection import Selection
 from textual.strip import Strip
 
 from tuirunner.output import OutputBuffer
+from tuirunner.tui.widgets.direct_rows import DirectRows
 from tuirunner.tui.widgets.output_arranged import Arranged
 from tuirunner.tui.widgets.output_lines import line_to_text, plain_line
 from tuirunner.tui.widgets.output_marks import Marked
@@ -32,6 +34,7 @@ class PaintedRows(Arranged, Marked, Searchable, ScrollView):
     buffer: OutputBuffer
     _painted: list[str] | None = None  # (a class default: Textual may refresh before __init__)
     _pass_selection: Selection | None = None  # the selection, as the current paint pass saw it
+    _direct: DirectRows | None = None  # (a class default, as _painted)
 
     def _init_rows(self) -> None:
         self._cache: LRUCache[int, Strip] = LRUCache(512)  # a line's text, by absolute index
@@ -48,6 +51,8 @@ class PaintedRows(Arranged, Marked, Searchable, ScrollView):
         # What each row showed when sync last repainted (terminal sequences), or None: unknown
         # (any other refresh, a new size, new styles).
         self._painted = None
+        self._direct = DirectRows(self)
+        self._pass_cut: tuple = ()
 
     def _repaint_changed_rows(self) -> None:
         """Repaint the rows whose look changed, and only those: a pane that scrolls by a line
@@ -59,6 +64,8 @@ class PaintedRows(Arranged, Marked, Searchable, ScrollView):
         self._painted = None
         if not width or not height or self._flooding:
             self.refresh()
+            return
+        if self._paint_direct(width, height):
             return
         rows = self._row_renderer(width)
         console = self.app.console
@@ -78,12 +85,51 @@ class PaintedRows(Arranged, Marked, Searchable, ScrollView):
                 repaint(Region(0, top, width, y - top))
         self._painted = now
 
+    def _paint_direct(self, width: int, height: int) -> bool:
+        """Paint the rows straight to the terminal, if it may be (direct_rows.py)."""
+        direct = self._direct
+        if self._rowmap is not None or not self._plain_box():
+            direct.forget()
+            return False
+        region = direct.region_now()
+        if region is None or region.height != height or region.width != width:
+            direct.forget()
+            return False
+        rows = self._row_renderer(width)
+        if self._pass_selection is not None:
+            direct.forget()
+            return False
+        # A row's key: its line (complete lines never change), -1 below the output, None for
+        # a line still being written (always painted).
+        buffer = self.buffer
+        first, total, partial = (
+            buffer.first_index + self.scroll_offset.y,
+            buffer.total,
+            buffer.partial,
+        )
+        keys: list[int | None] = [
+            first + y if first + y < total else (None if first + y == total and partial else -1)
+            for y in range(height)
+        ]
+        direct.paint(region, self._pass_cut, keys, rows)
+        return True
+
+    def _plain_box(self) -> bool:
+        styles = self.styles
+        return not (
+            styles.padding or styles.border or styles.opacity < 1 or styles.text_opacity < 1
+        )
+
     def refresh(self, *regions: Region, **kwargs) -> Self:
         self._painted = None  # repainted for another reason: rows are compared again later
+        if self._direct is not None and (regions or kwargs.get("repaint", True)):
+            self._direct.forget()  # (Textual paints what the view shows now)
         return super().refresh(*regions, **kwargs)
 
     def on_hide(self) -> None:
         self._painted = None
+        if self._direct is not None:
+            self._direct.forget()
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -97,6 +143,7 @@ class PaintedRows(Arranged, Marked, Searchable, ScrollView):
         self._cut_lines.clear()
         self._blank = None
         self._painted = None
+        self._direct.forget()
 
     def render_lines(self, crop: Region) -> list[Strip]:
         """Every row of *crop*, as the very strip objects of the last repaint where the line is
@@ -104,8 +151,7 @@ class PaintedRows(Arranged, Marked, Searchable, ScrollView):
         new strip for every row it renders; with ours, its filter and compositor caches (kept
         per strip) hit, and a pane that scrolls by one line costs little more than that line.
         The view has no border, padding or opacity of its own to apply."""
-        styles = self.styles
-        if styles.padding or styles.border or styles.opacity < 1 or styles.text_opacity < 1:
+        if not self._plain_box():
             return super().render_lines(crop)
         width = self.size.width
         rows = self._row_renderer(width)
@@ -139,6 +185,7 @@ class PaintedRows(Arranged, Marked, Searchable, ScrollView):
         # restyles every segment, a new strip each: ~10 % of a flooded window's CPU).
         offsets = not (self._flooding and self.follow)
         cut = (scroll_x, width, background, rich_style, offsets, *filters)
+        self._pass_cut = cut
         shown = self._rows if filtered else {}
         bases = self._cut_lines
         console = self.app.console

@@ -191,6 +191,7 @@ class OutputView(PaintedRows, can_focus=True):
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
         if not self._syncing:
+            self._direct.forget()  # Textual paints the rows scrolled to (direct_rows.py)
             follow = round(new_value) >= self.max_scroll_y
             if not follow and not self.follow and round(new_value) != round(old_value):
                 self.post_message(self.FollowChanged(self))  # where it is has changed

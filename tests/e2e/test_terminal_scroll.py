@@ -1,0 +1,71 @@
+"""A following view that spans the terminal is scrolled by the terminal itself, and only its new
+rows are written (tui/widgets/direct_rows.py). In a real terminal (tmux), the screen must then
+show exactly the output's last lines, in order, with none doubled or missing: after lines came
+one or a few at a time, and after a notification was drawn over the rows and went."""
+
+import re
+import shlex
+
+import pytest
+
+from tests.helpers import PYTHON, assert_no_leftovers, wait_for
+from tests.tmux import Tmux, needs_tmux, tuirunner_command
+
+pytestmark = [pytest.mark.slow, needs_tmux]
+PY = shlex.quote(PYTHON)
+COUNT = 250
+
+
+def _counter(name: str, count: int, pause: float, mark: str) -> str:
+    script = (
+        f"import time; [(print('{name} row %03d' % i, flush=True), time.sleep({pause})) "
+        f"for i in range(1, {count + 1})]; time.sleep(600)"
+    )
+    return f"{name}: exec {PY} -c {shlex.quote(script)} {mark}\n"
+
+
+def _rows_of(screen: str, name: str) -> list[int]:
+    return [int(n) for n in re.findall(rf"{name} row (\d+)", screen)]
+
+
+def _assert_tail(rows: list[int], last: int, screen: str) -> None:
+    assert rows, screen
+    assert rows[-1] == last, screen
+    assert rows == list(range(rows[0], last + 1)), screen  # consecutive: none doubled or missing
+
+
+def _assert_full(screen: str) -> None:
+    """The view's rows are all lines: one block of at least 20 rows, no blank row inside."""
+    at = [y for y, line in enumerate(screen.splitlines()) if " row " in line]
+    assert len(at) >= 20, screen
+    assert at == list(range(at[0], at[-1] + 1)), screen
+
+
+@pytest.mark.parametrize("layout", ["merged", "pane"])
+def test_the_screen_shows_the_last_lines_in_order(tmp_path, mark, layout):
+    # Two processes for the merged view (interleaved rows, each with its prefix); one for a pane.
+    procfile = _counter("fast", COUNT, 0.02, mark)
+    if layout == "merged":
+        procfile += _counter("slow", COUNT // 2, 0.04, mark)  # as long
+    (tmp_path / "Procfile").write_text(procfile)
+    with Tmux(tuirunner_command(), tmp_path, width=100, height=30) as term:
+        term.wait_for("fast row 0")
+        if layout == "merged":
+            term.send("m")
+        else:
+            term.send("z")  # the pane, zoomed: as wide as the terminal
+        term.wait_for("fast row 080")
+        term.send("c")  # a notification over the rows while they come, gone 3 s later
+        term.wait_for("Copied the")
+        screen = term.wait_for(f"fast row {COUNT}")
+        if layout == "merged":
+            screen = term.wait_for(f"slow row {COUNT // 2}")
+        wait_for(lambda: "Copied the" not in term.screen(), 30, message="the notification gone")
+        screen = term.screen()
+        _assert_full(screen)
+        _assert_tail(_rows_of(screen, "fast"), COUNT, screen)
+        if layout == "merged":
+            _assert_tail(_rows_of(screen, "slow"), COUNT // 2, screen)
+        term.send("q")
+        assert term.exit_status() == 0
+    assert_no_leftovers(mark)

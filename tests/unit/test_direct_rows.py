@@ -1,0 +1,130 @@
+"""Painting a following view's rows straight to the terminal (tui/widgets/direct_rows.py): what
+is written for a view that moved up by the lines that came, and when everything is written."""
+
+from __future__ import annotations
+
+import re
+from types import SimpleNamespace
+
+from rich.console import Console
+from rich.segment import Segment
+from rich.style import Style
+from textual.geometry import Region
+from textual.strip import Strip
+
+from tuirunner.tui.widgets.direct_rows import (
+    RESTORE_CURSOR,
+    SAVE_CURSOR,
+    SYNC_END,
+    SYNC_START,
+    DirectRows,
+    scroll_sequence,
+    shift_of,
+)
+
+
+class _Driver:
+    def __init__(self) -> None:
+        self.written: list[str] = []
+
+    def write(self, data: str) -> None:
+        self.written.append(data)
+
+    def flush(self) -> None:
+        pass
+
+
+def _direct(sync: bool = False) -> tuple[DirectRows, _Driver]:
+    driver = _Driver()
+    app = SimpleNamespace(
+        _driver=driver,
+        _sync_available=sync,
+        console=Console(color_system="truecolor", force_terminal=True, width=80),
+    )
+    return DirectRows(SimpleNamespace(app=app)), driver  # type: ignore[arg-type]
+
+
+def _rows(lines: dict[int, str]):
+    """A strip per row, as the view gives them (row y shows line lines[y])."""
+
+    def strip(y: int) -> Strip:
+        return Strip([Segment(lines[y].ljust(10), Style(bold=True))], 10)
+
+    return strip
+
+
+def test_shift_is_how_far_the_first_row_moved_up() -> None:
+    assert shift_of([1, 2, 3, 4], [3, 4, 5, 6]) == 2
+    assert shift_of([1, 2, 3, 4], [1, 2, 3, 4]) == 0  # not moved
+    assert shift_of([1, 2, 3, 4], [9, 10, 11, 12]) == 0  # nothing of it left: paint all
+    assert shift_of([1, 2, 3, 4], [None, 4, 5, 6]) == 0  # the first row unknown
+    assert shift_of([1, 2], [2, 3, 4]) == 0  # another height
+
+
+def test_scroll_sequence_scrolls_the_views_rows_only() -> None:
+    # Rows 3..12 of the terminal (1-based 4..13), up by 2, then the whole screen again.
+    assert scroll_sequence(Region(0, 3, 80, 10), 2) == "\x1b[4;13r\x1b[2S\x1b[r"
+
+
+def test_first_paint_writes_every_row_then_only_the_new_ones() -> None:
+    direct, driver = _direct()
+    region = Region(0, 1, 80, 4)
+    direct.paint(region, ("cut",), [10, 11, 12, 13], _rows({0: "a", 1: "b", 2: "c", 3: "d"}))
+    (first,) = driver.written
+    assert first.startswith(SAVE_CURSOR) and first.endswith(RESTORE_CURSOR)
+    assert "\x1b[" + "2;1H" in first and "\x1b[5;1H" in first  # rows 1..4: every one written
+    assert "S\x1b[r" not in first  # nothing scrolled
+    driver.written.clear()
+
+    # Two lines came: the terminal moves the rows up by 2, and only the two new rows are written.
+    direct.paint(region, ("cut",), [12, 13, 14, 15], _rows({0: "c", 1: "d", 2: "e", 3: "f"}))
+    (second,) = driver.written
+    assert scroll_sequence(region, 2) in second
+    assert "\x1b[4;1H" in second and "\x1b[5;1H" in second  # rows 3 and 4 of the view
+    assert "\x1b[2;1H" not in second and "\x1b[3;1H" not in second
+    assert "e" in second and "f" in second and "c " not in second
+
+
+def test_a_partial_line_is_written_each_time_and_nothing_else_unchanged() -> None:
+    direct, driver = _direct()
+    region = Region(0, 0, 80, 3)
+    direct.paint(region, (), [5, 6, None], _rows({0: "x", 1: "y", 2: "z"}))
+    driver.written.clear()
+    direct.paint(region, (), [5, 6, None], _rows({0: "x", 1: "y", 2: "zz"}))
+    (sequence,) = driver.written
+    assert "\x1b[3;1H" in sequence and "\x1b[1;1H" not in sequence and "\x1b[2;1H" not in sequence
+    driver.written.clear()
+    direct.paint(region, (), [5, 6, -1], _rows({0: "x", 1: "y", 2: ""}))
+    driver.written.clear()
+    direct.paint(region, (), [5, 6, -1], _rows({0: "x", 1: "y", 2: ""}))
+    assert driver.written == []  # nothing changed: nothing written
+
+
+def _rows_written(driver: _Driver) -> int:
+    written = "".join(driver.written)
+    driver.written.clear()
+    return len(re.findall(r"\x1b\[\d+;1H", written))
+
+
+def test_another_cut_place_or_a_forget_writes_every_row() -> None:
+    direct, driver = _direct()
+    rows = _rows({0: "a", 1: "b", 2: "c"})
+    here, there = Region(0, 0, 80, 3), Region(0, 1, 80, 3)
+    direct.paint(here, ("a",), [1, 2, 3], rows)
+    assert _rows_written(driver) == 3
+    direct.paint(here, ("a",), [1, 2, 3], rows)
+    assert _rows_written(driver) == 0  # the same: nothing
+    direct.paint(here, ("b",), [1, 2, 3], rows)  # new styles, another width, scrolled sideways
+    assert _rows_written(driver) == 3
+    direct.paint(there, ("b",), [1, 2, 3], rows)  # moved on the screen
+    assert _rows_written(driver) == 3
+    direct.forget()  # Textual painted the view
+    direct.paint(there, ("b",), [1, 2, 3], rows)
+    assert _rows_written(driver) == 3
+
+
+def test_in_a_synchronised_update_where_the_terminal_has_them() -> None:
+    direct, driver = _direct(sync=True)
+    direct.paint(Region(0, 0, 80, 2), (), [1, 2], _rows({0: "a", 1: "b"}))
+    (sequence,) = driver.written
+    assert sequence.startswith(SYNC_START) and sequence.endswith(SYNC_END)

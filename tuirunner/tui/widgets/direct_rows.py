@@ -1,0 +1,139 @@
+"""Painting a following output view's new rows straight to the terminal, the rows above moved up
+by the terminal itself.
+
+Textual has no notion of a terminal's scrolling: a view whose every row now shows the line below
+the one it showed is a view whose every row changed, and a frame composes and sends all of them
+(a merged view of 47 rows by 200 columns, 5 lines a second: most of the window's idle CPU). A
+terminal moves rows itself: a scrolling region (DECSTBM) over the view's rows, scrolled up (SU)
+by the lines that came, and only the new rows written. This module does that, in one write:
+
+    [sync start] save cursor, region + scroll up, whole screen again, each new row (moved to and
+    written as Textual writes it), restore cursor [sync end]
+
+It is only right where the terminal shows what the view last painted here. So:
+
+- the view spans the terminal's whole width (a scrolling region moves whole rows), in full
+  screen, on the screen shown, with nothing drawn over its rows (a notification, a tooltip);
+- what each row shows is known by a key (its line: complete lines never change) and by how the
+  rows were cut and styled, for the rows painted here. Whatever else changes what the view shows
+  (a refresh, a scroll by the user, new styles, a search) forgets them, and a new cut, size or
+  place is seen as one: the next paint here sends every row. A frame of Textual's that paints
+  the view in between paints the same lines (the view's state changes only through here).
+
+Everything else (a pane beside others, a selection, a view under a notification, a flood) is
+painted by Textual. Textual's private parts read here (the driver, whether the terminal
+synchronises updates, the compositor's visible widgets) are Textual 8's (pyproject pins < 9).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+
+from textual.geometry import Region
+from textual.strip import Strip
+from textual.widget import Widget
+
+SAVE_CURSOR, RESTORE_CURSOR = "\x1b7", "\x1b8"
+SYNC_START, SYNC_END = "\x1b[?2026h", "\x1b[?2026l"
+
+
+def shift_of(before: Sequence[Hashable | None], after: Sequence[Hashable | None]) -> int:
+    """How many rows *after* is *before* moved up by: the smallest *k* > 0 with
+    ``after[0] == before[k]``, 0 if none (or if *after*'s first row is unknown). Rows that do
+    not then match are painted anyway: this only decides what the terminal moves."""
+    first = after[0] if after else None
+    if first is None or len(before) != len(after):
+        return 0
+    for k in range(1, len(before)):
+        if before[k] == first:
+            return k
+    return 0
+
+
+def scroll_sequence(region: Region, lines: int) -> str:
+    """Move *region*'s rows (whole terminal rows) up by *lines*; the rows below come blank."""
+    top, bottom = region.y + 1, region.y + region.height  # 1-based, inclusive
+    return f"\x1b[{top};{bottom}r\x1b[{lines}S\x1b[r"
+
+
+def move_to(x: int, y: int) -> str:
+    return f"\x1b[{y + 1};{x + 1}H"
+
+
+class DirectRows:
+    """One view's rows as last painted here (see the module docstring)."""
+
+    def __init__(self, view: Widget) -> None:
+        self.view = view
+        self.keys: list[Hashable | None] = []  # what each row shows; [] when unknown
+        self.region: Region | None = None  # where, on the terminal
+        self.cut: tuple = ()  # how the rows were cut and styled
+
+    def forget(self) -> None:
+        self.keys = []
+        self.region = None
+        self.cut = ()
+
+    def region_now(self) -> Region | None:
+        """The view's rows on the terminal, if they may be painted here now."""
+        view = self.view
+        app = view.app
+        driver = app._driver
+        if driver is None or app.is_headless or driver.is_inline:
+            return None
+        screen = view.screen
+        if screen is not app.screen or not screen.is_active:
+            return None
+        rows = view.scrollable_content_region
+        if rows.x != 0 or rows.width != screen.size.width or rows.height < 2:
+            return None
+        visible = screen._compositor.visible_widgets
+        place = visible.get(view)
+        if place is None:
+            return None
+        region, clip = place
+        if clip.intersection(rows) != rows:
+            return None  # not all shown
+        ancestors = set(view.ancestors_with_self)
+        for widget, (region, clip) in visible.items():
+            if widget not in ancestors and region.intersection(clip).overlaps(rows):
+                return None  # drawn over the view's rows
+        return rows
+
+    def paint(
+        self,
+        region: Region,
+        cut: tuple,
+        keys: Sequence[Hashable | None],
+        strip: Callable[[int], Strip],
+    ) -> None:
+        """Show rows with *keys* on *region* (*strip* gives row y): the terminal moves the rows
+        it already shows, the others are written."""
+        app = self.view.app
+        known = self.keys if self.region == region and self.cut == cut else []
+        shift = shift_of(known, keys) if known else 0
+        after = known[shift:] + [None] * shift if known else [None] * len(keys)
+        console = app.console
+        out = [SAVE_CURSOR]
+        if shift:
+            out.append(scroll_sequence(region, shift))
+        x, top = region.x, region.y
+        painted = 0
+        for y, key in enumerate(keys):
+            if key is None or after[y] != key:
+                out.append(move_to(x, top + y))
+                out.append(strip(y).render(console))
+                painted += 1
+        self.keys = list(keys)
+        self.region = region
+        self.cut = cut
+        if not shift and not painted:
+            return
+        out.append(RESTORE_CURSOR)
+        sequence = "".join(out)
+        if app._sync_available:
+            sequence = SYNC_START + sequence + SYNC_END
+        driver = app._driver
+        assert driver is not None
+        driver.write(sequence)
+        driver.flush()
