@@ -120,10 +120,12 @@ class TracebackScanner:
         first = buffer.first_index
         start = max(self.scanned, first)
         quiet = self._open is None and self._header is None
-        if quiet and _known_quiet(buffer, start, total):  # another scanner read them already
-            self.scanned = total
-            self.forget_before(first)
-            return []
+        if quiet:  # what another scanner read already need not be searched again
+            start = quiet_until(buffer, start, total)
+            if start >= total:
+                self.scanned = total
+                self.forget_before(first)
+                return []
         if start == first and isinstance(buffer, OutputBuffer):
             lines = list(buffer.lines)
         else:
@@ -242,19 +244,33 @@ def _triggered(lines: list[str]) -> bool:
 _quiet: weakref.WeakKeyDictionary[OutputBuffer, tuple[int, int]] = weakref.WeakKeyDictionary()
 
 
-def _known_quiet(buffer: Lines, start: int, end: int) -> bool:
+def quiet_until(buffer: Lines, start: int, end: int) -> int:
+    """The first of lines *start* to *end* of *buffer* not known to hold no trigger (*end*:
+    all known). A view of other buffers' lines answers for them (``buffer.quiet_until``)."""
     if not isinstance(buffer, OutputBuffer):
-        return False
+        ask = getattr(buffer, "quiet_until", None)
+        return start if ask is None else ask(start, end)
     span = _quiet.get(buffer)
-    return span is not None and span[0] <= start and end <= span[1]
+    if span is None or not span[0] <= start:
+        return start
+    return max(start, min(end, span[1]))
 
 
 def _remember_quiet(buffer: Lines, start: int, end: int) -> None:
-    if isinstance(buffer, OutputBuffer):
-        span = _quiet.get(buffer)
-        if span is not None and span[0] <= start <= span[1]:
-            start = span[0]
-        _quiet[buffer] = (start, end)
+    if not isinstance(buffer, OutputBuffer):
+        tell = getattr(buffer, "remember_quiet", None)  # a view of other buffers' lines
+        if tell is not None:
+            tell(start, end)
+        return
+    span = _quiet.get(buffer)
+    if span is not None and span[0] <= start <= span[1]:
+        start = span[0]
+    _quiet[buffer] = (start, end)
+
+
+def remember_quiet(buffer: OutputBuffer, start: int, end: int) -> None:
+    """Lines *start* to *end* of *buffer* hold no trigger (a view searched them)."""
+    _remember_quiet(buffer, start, end)
 
 
 def at_prompt(partial: str) -> bool:

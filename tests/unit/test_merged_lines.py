@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from tuirunner.merge import merged_lines, parse_since
 from tuirunner.output import OutputBuffer, strip_ansi
+from tuirunner.tracebacks import TracebackScanner, quiet_until
 from tuirunner.tui.widgets.line_models import MergedLines
 
 T0 = 1_780_000_000.0
@@ -134,3 +135,38 @@ def test_the_rows_as_printed_are_the_rows_without_their_prefix():
     m.catch_up()
     assert list(reversed(rows.lines))[::-1] == [line.split("| ", 1)[1] for line in plain(m)]
     assert next(reversed(rows.lines)) == "a3"
+
+
+def test_rows_its_buffers_scanners_found_quiet_are_not_searched_again():
+    """The merged view's traceback scanner skips the rows whose lines the app's scanners (one a
+    buffer) already searched, and searches the rest: a traceback there is still found."""
+    a, b = OutputBuffer(100), OutputBuffer(100)
+    for i in range(4):
+        a.feed(b"a%d\r\n" % i, T0 + i)
+        b.feed(b"b%d\r\n" % i, T0 + i + 0.5)
+    m = model(a, b)  # rows: a0 b0 a1 b1 a2 b2 a3 b3
+    rows = m.source_rows
+    assert rows.quiet_until(0, 8) == 0  # nobody searched anything yet
+    TracebackScanner().catch_up(a)  # a0..a3 searched: no trigger
+    assert rows.quiet_until(0, 8) == 1  # b0 was not
+    TracebackScanner().catch_up(b)
+    assert rows.quiet_until(0, 8) == 8
+    assert rows.quiet_until(3, 6) == 6
+    b.feed(b"Traceback (most recent call last):\r\n", T0 + 10)
+    a.feed(b"a4\r\n", T0 + 11)
+    m.catch_up()  # ... b3 Traceback a4
+    TracebackScanner().catch_up(a)  # a4 searched, the traceback line not yet
+    assert rows.quiet_until(0, m.total) == 8  # stops at the line nobody searched
+    merged = TracebackScanner()
+    merged.catch_up(rows)
+    assert merged.errors == 1 and merged.blocks[0].start == 8  # found where nobody searched
+
+
+def test_rows_the_merged_scanner_found_quiet_are_not_searched_again_by_the_buffers_own():
+    a, b = OutputBuffer(100), OutputBuffer(100)
+    for i in range(3):
+        a.feed(b"a%d\r\n" % i, T0 + i)
+        b.feed(b"b%d\r\n" % i, T0 + i + 0.5)
+    m = model(a, b)
+    TracebackScanner().catch_up(m.source_rows)  # the merged view's scanner: all quiet
+    assert quiet_until(a, 0, 3) == 3 and quiet_until(b, 0, 3) == 3

@@ -25,6 +25,7 @@ from rich.text import Text
 from tuirunner.merge import Run, clock_time, runs_of
 from tuirunner.output import OutputBuffer
 from tuirunner.printer import COLOURS, SYSTEM
+from tuirunner.tracebacks import quiet_until, remember_quiet
 from tuirunner.tui.widgets.output_lines import line_to_text
 
 _DIM, _UNDIM = "\x1b[2m", "\x1b[22m"
@@ -134,6 +135,40 @@ class _SourceRows:
 
     def __len__(self) -> int:
         return len(self.model)
+
+    def quiet_until(self, start: int, end: int) -> int:
+        """The first of rows *start* to *end* (absolute) not known to be a line its buffer's
+        scanners found no trigger in (tracebacks.py), *end* if none: a flood's rows are not
+        searched twice."""
+        model = self.model
+        first, ends, runs = model.first_index, model._ends, model._runs
+        at = max(start, first)
+        k = bisect.bisect_right(ends, at - first)
+        while at < end and k < len(runs):
+            row = (ends[k - 1] if k else 0) + first  # the run's first row
+            _, source, line, count = runs[k]
+            lo, hi = line + at - row, line + min(count, end - row)
+            reached = quiet_until(model.buffers[source], lo, hi)
+            at += reached - lo
+            if reached < hi:
+                return at
+            k += 1
+        return min(at, end)
+
+    def remember_quiet(self, start: int, end: int) -> None:
+        """Rows *start* to *end* hold no trigger: so do their lines, for their buffers' own
+        scanners."""
+        model = self.model
+        first, ends, runs = model.first_index, model._ends, model._runs
+        k = bisect.bisect_right(ends, max(start, first) - first)
+        while k < len(runs):
+            row = (ends[k - 1] if k else 0) + first
+            if row >= end:
+                break
+            _, source, line, count = runs[k]
+            lo = line + max(0, start - row)
+            remember_quiet(model.buffers[source], lo, line + min(count, end - row))
+            k += 1
 
     def __reversed__(self) -> Iterator[str]:
         model = self.model
