@@ -95,7 +95,7 @@ class PaintedRows(Arranged, Marked, Searchable, ScrollView):
         if region is None or region.height != height or region.width != width:
             direct.forget()
             return False
-        rows = self._row_renderer(width)
+        rows = self._row_renderer(width, direct=True)  # (no offsets: written, not composed)
         if self._pass_selection is not None:
             direct.forget()
             return False
@@ -165,8 +165,10 @@ class PaintedRows(Arranged, Marked, Searchable, ScrollView):
         """The Line API's row *y* (before the app's line filters)."""
         return self._row_renderer(self.size.width, filtered=False)(y)
 
-    def _row_renderer(self, width: int, filtered: bool = True):
-        """A function of y giving the row's strip (what it needs is looked up once)."""
+    def _row_renderer(self, width: int, filtered: bool = True, direct: bool = False):
+        """A function of y giving the row's strip (what it needs is looked up once); *direct*:
+        for direct_rows.py, which writes them (Textual asks the view again for what is under
+        the mouse)."""
         # The selection, asked by every line painted (a walk up to the screen each): once a pass.
         # A pane being removed (its process left the run) may be painted once more, detached.
         self._pass_selection = self.text_selection if self.is_attached else None
@@ -183,9 +185,10 @@ class PaintedRows(Arranged, Marked, Searchable, ScrollView):
         # Following a flood, every row is a new line at every frame and nobody can select
         # any: the rows go without the offsets a selection needs (Textual's apply_offsets
         # restyles every segment, a new strip each: ~10 % of a flooded window's CPU).
-        offsets = not (self._flooding and self.follow)
-        cut = (scroll_x, width, background, rich_style, offsets, *filters)
-        self._pass_cut = cut
+        offsets = not (direct or (self._flooding and self.follow))
+        base_cut = (scroll_x, width, background, rich_style, *filters)  # a line's look
+        cut = (offsets, *base_cut)  # a row's
+        self._pass_cut = base_cut
         shown = self._rows if filtered else {}
         bases = self._cut_lines
         console = self.app.console
@@ -207,7 +210,7 @@ class PaintedRows(Arranged, Marked, Searchable, ScrollView):
                 if seen is not None and seen[0] == (row, cut):
                     return seen[1]
                 cropped = bases.get(index) if filtered else None
-                if cropped is not None and cropped[0] == cut:  # the same line on another row
+                if cropped is not None and cropped[0] == base_cut:  # the line on another row
                     strip = cropped[1]
                     if offsets:
                         strip = strip.apply_offsets(scroll_x, row)  # (keeps the rendering)
@@ -229,7 +232,7 @@ class PaintedRows(Arranged, Marked, Searchable, ScrollView):
                     strip.render(console)  # rendered once: the rows made from it share it
                     if len(bases) > ROWS_KEPT:
                         bases.clear()
-                    bases[index] = (cut, strip)
+                    bases[index] = (base_cut, strip)
                 if offsets:
                     strip = strip.apply_offsets(scroll_x, row)
             if complete:
