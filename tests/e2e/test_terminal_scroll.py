@@ -41,14 +41,16 @@ def _assert_full(screen: str) -> None:
     assert at == list(range(at[0], at[-1] + 1)), screen
 
 
-@pytest.mark.parametrize("layout", ["merged", "pane"])
+@pytest.mark.parametrize("layout", ["merged", "pane", "merged, TUIRUNNER_TERMINAL_SCROLL=0"])
 def test_the_screen_shows_the_last_lines_in_order(tmp_path, mark, layout):
+    env = {"TUIRUNNER_TERMINAL_SCROLL": "0"} if "=0" in layout else None  # every row repainted
+    layout = layout.split(",")[0]
     # Two processes for the merged view (interleaved rows, each with its prefix); one for a pane.
     procfile = _counter("fast", COUNT, 0.02, mark)
     if layout == "merged":
         procfile += _counter("slow", COUNT // 2, 0.04, mark)  # as long
     (tmp_path / "Procfile").write_text(procfile)
-    with Tmux(tuirunner_command(), tmp_path, width=100, height=30) as term:
+    with Tmux(tuirunner_command(), tmp_path, width=100, height=30, env=env) as term:
         term.wait_for("fast row 0")
         if layout == "merged":
             term.send("m")

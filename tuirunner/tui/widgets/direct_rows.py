@@ -21,18 +21,28 @@ It is only right where the terminal shows what the view last painted here. So:
   the view in between paints the same lines (the view's state changes only through here).
 
 Everything else (a pane beside others, a selection, a view under a notification, a flood) is
-painted by Textual. Textual's private parts read here (the driver, whether the terminal
-synchronises updates, the compositor's visible widgets) are Textual 8's (pyproject pins < 9).
+painted by Textual, and so is every view with ``TUIRUNNER_TERMINAL_SCROLL=0`` in the environment
+(for a terminal that mishandles scrolling regions; README, "Reading the output").
+
+Textual's private parts read here (the driver, whether the terminal synchronises updates, the
+compositor's visible widgets) are Textual 8's (pyproject pins < 9).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Hashable, Sequence
 
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
+ENABLED = os.environ.get("TUIRUNNER_TERMINAL_SCROLL", "1").lower() not in {
+    "0",
+    "no",
+    "false",
+    "off",
+}
 SAVE_CURSOR, RESTORE_CURSOR = "\x1b7", "\x1b8"
 SYNC_START, SYNC_END = "\x1b[?2026h", "\x1b[?2026l"
 
@@ -79,7 +89,7 @@ class DirectRows:
         view = self.view
         app = view.app
         driver = app._driver
-        if driver is None or app.is_headless or driver.is_inline:
+        if not ENABLED or driver is None or app.is_headless or driver.is_inline:
             return None
         screen = view.screen
         if screen is not app.screen or not screen.is_active:
