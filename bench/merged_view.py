@@ -9,6 +9,7 @@ machine is shared: absolute figures drift with its load).
 - **idle**: CPU of tuirunner's processes (window, keeper, guard) with 5 processes printing a
   line a second, merged view shown vs panes (target <= 0.5 %), and the floor: the plainest
   Textual app that shows the same (``textual_floor_app.py --merged``: a ``Log``, one process);
+  with ``--tuirunner-ref EXE``, another build's merged view too, in the same runs;
 - **keys**: with 50,000 lines from 5 processes in the merged view, a key press until the
   screen shows its effect (tmux ``send-keys`` then ``capture-pane``; floor ~4 ms): ``t``
   (times), ``2`` (hide a process: the merge is redone from the buffers), End/PgUp (target
@@ -99,20 +100,23 @@ def _runner_cpu(parts: list[psutil.Process], workload: set[int]) -> float:
     return total
 
 
-def bench_idle(args, tuirunner: list[str]) -> None:
+def bench_idle(args, tuirunner: list[str], reference: list[str] | None = None) -> None:
     procfile = "".join(f"t{i}: while :; do echo tick; sleep 1; done\n" for i in range(5))
-    results: dict[str, list[float]] = {"panes": [], "merged": [], "floor": []}
+    kinds = ["panes", "merged", "floor"] + (["merged (ref)"] if reference else [])
+    results: dict[str, list[float]] = {kind: [] for kind in kinds}
     floor_app = [sys.executable, str(Path(__file__).parent / "textual_floor_app.py"), "--merged"]
     for r in range(args.repeat):
-        for kind in ("panes", "merged", "floor"):
+        for kind in kinds:
             if kind == "floor":  # the plainest Textual app showing the same, in the same run
                 tmux = Tmux(Path(tempfile.mkdtemp(prefix="tuirunner-bench-floor-")), 200, 50)
                 tmux.start(f"exec {shlex.join(floor_app)}")
             else:
-                tmux = _run(tuirunner, procfile)
+                tmux = _run(
+                    reference if kind == "merged (ref)" and reference else tuirunner, procfile
+                )
             try:
                 wait_for(lambda t=tmux: t.capture().count("tick") >= 5, 60, "the ticks", 0.1)
-                if kind == "merged":
+                if kind.startswith("merged"):
                     tmux.send("m")
                     wait_for(lambda t=tmux: "following — lines" in t.capture(), 30, "merged", 0.05)
                 time.sleep(args.settle)
@@ -136,6 +140,13 @@ def bench_idle(args, tuirunner: list[str]) -> None:
         f"{spread(results['floor'], '{:.2f}')}%",
         flush=True,
     )
+    if reference:
+        ref = median(results["merged (ref)"])
+        print(
+            f"idle, merged view, the reference build ({shlex.join(reference)}): "
+            f"{spread(results['merged (ref)'], '{:.2f}')}%, ratio {merged / max(ref, 1e-9):.2f}",
+            flush=True,
+        )
 
 
 def _latency(tmux: Tmux, key: str) -> float:
@@ -197,14 +208,18 @@ def main() -> int:
     p.add_argument("--settle", type=float, default=3)
     p.add_argument("--only", default="wall,idle,keys")
     p.add_argument("--tuirunner")
+    p.add_argument(
+        "--tuirunner-ref", help="another build's tuirunner: its merged view's idle CPU, same run"
+    )
     args = p.parse_args()
     tuirunner = find_tuirunner(args.tuirunner)
+    reference = find_tuirunner(args.tuirunner_ref) if args.tuirunner_ref else None
     only = set(args.only.split(","))
     try:
         if "keys" in only:
             bench_keys(args, tuirunner)
         if "idle" in only:
-            bench_idle(args, tuirunner)
+            bench_idle(args, tuirunner, reference)
         if "wall" in only:
             bench_wall(args, tuirunner)
     except BenchError as exc:
