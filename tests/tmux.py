@@ -66,8 +66,9 @@ class Tmux:
             raise RuntimeError(f"tmux {args[0]} failed: {result.stderr}")
         return result.stdout
 
-    def screen(self) -> str:
-        return self._run("capture-pane", "-p", "-t", self.session)
+    def screen(self, colours: bool = False) -> str:
+        """What the terminal shows; *colours*: with its escape sequences (``capture-pane -e``)."""
+        return self._run("capture-pane", "-p", *(["-e"] if colours else []), "-t", self.session)
 
     def wait_for(self, text: str, timeout: float = 30.0) -> str:
         try:

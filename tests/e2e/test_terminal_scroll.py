@@ -5,6 +5,7 @@ one or a few at a time, and after a notification was drawn over the rows and wen
 
 import re
 import shlex
+import time
 
 import pytest
 
@@ -32,6 +33,19 @@ def _assert_tail(rows: list[int], last: int, screen: str) -> None:
     assert rows, screen
     assert rows[-1] == last, screen
     assert rows == list(range(rows[0], last + 1)), screen  # consecutive: none doubled or missing
+
+
+def _settled(term: Tmux) -> str:
+    """The screen with its colours, once it stopped changing."""
+    seen = [term.screen(colours=True)]
+
+    def same() -> bool:
+        time.sleep(0.3)
+        seen.append(term.screen(colours=True))
+        return seen[-1] == seen[-2]
+
+    wait_for(same, 30, message="the screen to settle")
+    return seen[-1]
 
 
 def _assert_full(screen: str) -> None:
@@ -70,4 +84,30 @@ def test_the_screen_shows_the_last_lines_in_order(tmp_path, mark, layout):
             _assert_tail(_rows_of(screen, "slow"), COUNT // 2, screen)
         term.send("q")
         assert term.exit_status() == 0
+    assert_no_leftovers(mark)
+
+
+def test_rows_written_by_tuirunner_look_as_textual_paints_them(tmp_path, mark):
+    """The same output (one process: the same order), followed in the merged view with and
+    without terminal scroll: the two screens are the same, colours and all."""
+    script = (
+        "import time; [(print('\\x1b[32mweb\\x1b[0m row %03d http://127.0.0.1:8000/' % i, "
+        "flush=True), time.sleep(0.05)) for i in range(1, 61)]; time.sleep(600)"
+    )
+    screens = []
+    for scroll in ("1", "0"):
+        work = tmp_path / f"scroll-{scroll}"
+        work.mkdir()
+        (work / "Procfile").write_text(f"web: exec {PY} -c {shlex.quote(script)} {mark}\n")
+        env = {"TUIRUNNER_TERMINAL_SCROLL": scroll}
+        with Tmux(tuirunner_command(), work, width=120, height=30, env=env) as term:
+            term.wait_for("row 0")
+            term.send("m")
+            term.wait_for("row 060")
+            screens.append(_settled(term))
+            term.send("q")
+            assert term.exit_status() == 0
+    scrolled, repainted = screens
+    assert "\x1b[" in scrolled and scrolled.count("row 0") >= 20, scrolled
+    assert scrolled == repainted
     assert_no_leftovers(mark)

@@ -33,6 +33,12 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Hashable, Sequence
 
+from rich.console import Console
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.color import Color
+from textual.filter import LineFilter
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
@@ -64,6 +70,22 @@ def scroll_sequence(region: Region, lines: int) -> str:
     """Move *region*'s rows (whole terminal rows) up by *lines*; the rows below come blank."""
     top, bottom = region.y + 1, region.y + region.height  # 1-based, inclusive
     return f"\x1b[{top};{bottom}r\x1b[{lines}S\x1b[r"
+
+
+def written_strip(
+    text: Text,
+    width: int,
+    pad: Style,
+    filters: Sequence[LineFilter],
+    background: Color,
+    console: Console,
+) -> Strip:
+    """A row to write here: *text* (no wider than *width*) padded with *pad* and filtered, as one
+    strip (Textual's steps make a strip each: cut, extended, filtered)."""
+    segments = Segment.adjust_line_length(list(text.render(console)), width, pad)
+    for line_filter in filters:
+        segments = line_filter.apply(segments, background)
+    return Strip(segments, width)
 
 
 def move_to(x: int, y: int) -> str:

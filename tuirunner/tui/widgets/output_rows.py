@@ -19,7 +19,7 @@ from textual.selection import Selection
 from textual.strip import Strip
 
 from tuirunner.output import OutputBuffer
-from tuirunner.tui.widgets.direct_rows import DirectRows
+from tuirunner.tui.widgets.direct_rows import DirectRows, written_strip
 from tuirunner.tui.widgets.output_arranged import Arranged
 from tuirunner.tui.widgets.output_lines import line_to_text, plain_line
 from tuirunner.tui.widgets.output_marks import Marked
@@ -218,6 +218,15 @@ class PaintedRows(Arranged, Marked, Searchable, ScrollView):
                     return strip
             elif index > total or (index == total and not buffer.partial):
                 return blank()  # below the output: the same strip for every such row
+            if direct and complete and not scroll_x:
+                # Written once, not composed: one strip, not one per step (cut, filtered).
+                text = self._line_text(index, row, rich_style)
+                if text is not None and text.cell_len <= width:
+                    strip = written_strip(text, width, rich_style, filters, background, console)
+                    if len(shown) > ROWS_KEPT:
+                        shown.clear()
+                    shown[index] = ((row, cut), strip)
+                    return strip
             strip = self._row_strip(row, rich_style)
             if strip is None:
                 strip = Strip.blank(width, rich_style)
@@ -254,15 +263,9 @@ class PaintedRows(Arranged, Marked, Searchable, ScrollView):
             cached = self._cache.get(index)
             if cached is not None:
                 return cached
-        raw = buf.line(index)
-        if raw is None:
+        text = self._line_text(index, ordinal, rich_style)
+        if text is None:
             return None
-        # A line model that knows its prefixes (line_models.py) styles them without decoding.
-        styled = getattr(buf, "styled", None)
-        text = styled(raw) if styled is not None else line_to_text(raw)
-        text.stylize_before(rich_style)  # the widget's colours, under the child's own
-        self._decorate(text, index)
-        self._highlight(text, index, ordinal)
         strip = Strip(text.render(self.app.console), text.cell_len)
         if not partial:
             self._cache[index] = strip
@@ -272,6 +275,19 @@ class PaintedRows(Arranged, Marked, Searchable, ScrollView):
                 self._width_pending = True
                 self.call_after_refresh(self._grow_width)
         return strip
+
+    def _line_text(self, index: int, ordinal: int, rich_style: Style) -> Text | None:
+        """Line *index* styled as shown: its colours, marks and highlights."""
+        raw = self.buffer.line(index)
+        if raw is None:
+            return None
+        # A line model that knows its prefixes (line_models.py) styles them without decoding.
+        styled = getattr(self.buffer, "styled", None)
+        text = styled(raw) if styled is not None else line_to_text(raw)
+        text.stylize_before(rich_style)  # the widget's colours, under the child's own
+        self._decorate(text, index)
+        self._highlight(text, index, ordinal)
+        return text
 
     def _grow_width(self) -> None:
         self._width_pending = False
