@@ -84,6 +84,9 @@ def test_the_screen_shows_the_last_lines_in_order(tmp_path, mark, layout):
             _assert_tail(_rows_of(screen, "slow"), COUNT // 2, screen)
         term.send("q")
         assert term.exit_status() == 0
+        # Quitting stops the processes: their "stopped" lines come while the app shuts down,
+        # and must not be written to the shell's screen once the app has left its own.
+        assert " row " not in term.screen(), term.screen()
     assert_no_leftovers(mark)
 
 
@@ -106,7 +109,9 @@ def test_rows_written_by_tuirunner_look_as_textual_paints_them(tmp_path, mark):
             term.wait_for("row 060")
             screens.append(_settled(term))
             term.send("q")
-            assert term.exit_status() == 0
+            status = term.exit_status()
+            assert status == 0, term.screen()
+            assert " row " not in term.screen()  # nothing written after the app left the screen
     scrolled, repainted = screens
     assert "\x1b[" in scrolled and scrolled.count("row 0") >= 20, scrolled
     assert scrolled == repainted

@@ -128,3 +128,15 @@ def test_in_a_synchronised_update_where_the_terminal_has_them() -> None:
     direct.paint(Region(0, 0, 80, 2), (), [1, 2], _rows({0: "a", 1: "b"}))
     (sequence,) = driver.written
     assert sequence.startswith(SYNC_START) and sequence.endswith(SYNC_END)
+
+
+def test_nothing_is_written_once_the_app_shuts_down() -> None:
+    """Quitting stops the processes, and their "stopped" lines come while the app shuts down:
+    by then the terminal may show the shell's screen again, which must get none of them."""
+    direct, _ = _direct()
+    app = direct.view.app
+    app.is_headless = False
+    app._driver.is_inline = False
+    for running, closing in ((False, False), (True, True)):
+        app._running, app._closing, app._closed = running, closing, False
+        assert direct.region_now() is None

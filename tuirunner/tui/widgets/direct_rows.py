@@ -13,7 +13,8 @@ by the lines that came, and only the new rows written. This module does that, in
 It is only right where the terminal shows what the view last painted here. So:
 
 - the view spans the terminal's whole width (a scrolling region moves whole rows), in full
-  screen, on the screen shown, with nothing drawn over its rows (a notification, a tooltip);
+  screen, on the screen shown, with nothing drawn over its rows (a notification, a tooltip),
+  while the app runs (not once it shuts down: Textual's own frames stop then too);
 - what each row shows is known by a key (its line: complete lines never change) and by how the
   rows were cut and styled, for the rows painted here. Whatever else changes what the view shows
   (a refresh, a scroll by the user, new styles, a search) forgets them, and a new cut, size or
@@ -113,6 +114,8 @@ class DirectRows:
         driver = app._driver
         if not ENABLED or driver is None or app.is_headless or driver.is_inline:
             return None
+        if not app._running or app._closing or app._closed:
+            return None  # shutting down: the terminal may have left the app's screen already
         screen = view.screen
         if screen is not app.screen or not screen.is_active:
             return None
