@@ -140,3 +140,19 @@ def test_nothing_is_written_once_the_app_shuts_down() -> None:
     for running, closing in ((False, False), (True, True)):
         app._running, app._closing, app._closed = running, closing, False
         assert direct.region_now() is None
+
+
+def test_nothing_is_written_while_the_app_is_suspended() -> None:
+    """An editor (E) or ctrl+z has the terminal: what comes meanwhile waits for Textual's
+    repaint on resume."""
+    direct, _ = _direct()
+    direct.keys = [1, 2]
+    direct._suspend(None)
+    assert direct.suspended and direct.keys == []
+    app = direct.view.app
+    app.is_headless, app._running, app._closing, app._closed = False, True, False, False
+    app._driver.is_inline = False
+    direct._told = True
+    assert direct.region_now() is None
+    direct._resume(None)
+    assert not direct.suspended

@@ -14,7 +14,8 @@ It is only right where the terminal shows what the view last painted here. So:
 
 - the view spans the terminal's whole width (a scrolling region moves whole rows), in full
   screen, on the screen shown, with nothing drawn over its rows (a notification, a tooltip),
-  while the app runs (not once it shuts down: Textual's own frames stop then too);
+  while the app runs and has the terminal (not once it shuts down, nor while it is suspended
+  for an editor or by ctrl+z: Textual's own frames stop then too);
 - what each row shows is known by a key (its line: complete lines never change) and by how the
   rows were cut and styled, for the rows painted here. Whatever else changes what the view shows
   (a refresh, a scroll by the user, new styles, a search) forgets them, and a new cut, size or
@@ -101,6 +102,8 @@ class DirectRows:
         self.keys: list[Hashable | None] = []  # what each row shows; [] when unknown
         self.region: Region | None = None  # where, on the terminal
         self.cut: tuple = ()  # how the rows were cut and styled
+        self.suspended = False  # the terminal is another program's (an editor, ctrl+z)
+        self._told = False  # subscribed to the app's suspend and resume signals
 
     def forget(self) -> None:
         self.keys = []
@@ -116,6 +119,12 @@ class DirectRows:
             return None
         if not app._running or app._closing or app._closed:
             return None  # shutting down: the terminal may have left the app's screen already
+        if not self._told and view.is_running:
+            self._told = True
+            app.app_suspend_signal.subscribe(view, self._suspend, immediate=True)
+            app.app_resume_signal.subscribe(view, self._resume, immediate=True)
+        if self.suspended:
+            return None
         screen = view.screen
         if screen is not app.screen or not screen.is_active:
             return None
@@ -134,6 +143,13 @@ class DirectRows:
             if widget not in ancestors and region.intersection(clip).overlaps(rows):
                 return None  # drawn over the view's rows
         return rows
+
+    def _suspend(self, _app: object) -> None:
+        self.suspended = True
+        self.forget()
+
+    def _resume(self, _app: object) -> None:
+        self.suspended = False  # (Textual repaints the whole screen)
 
     def paint(
         self,
