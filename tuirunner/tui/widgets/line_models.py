@@ -136,39 +136,38 @@ class _SourceRows:
     def __len__(self) -> int:
         return len(self.model)
 
+    def _spans(self, start: int, end: int) -> Iterator[tuple[OutputBuffer, int, int]]:
+        """Rows *start* to *end* (absolute) as spans of their buffers' lines, in row order:
+        ``(buffer, its first line, its end line)``."""
+        model = self.model
+        first, ends, runs = model.first_index, model._ends, model._runs
+        start = max(start, first)
+        k = bisect.bisect_right(ends, start - first)
+        while k < len(runs):
+            row = (ends[k - 1] if k else 0) + first  # the run's first row
+            if row >= end:
+                return
+            _, source, line, count = runs[k]
+            yield model.buffers[source], line + max(0, start - row), line + min(count, end - row)
+            k += 1
+
     def quiet_until(self, start: int, end: int) -> int:
         """The first of rows *start* to *end* (absolute) not known to be a line its buffer's
         scanners found no trigger in (tracebacks.py), *end* if none: a flood's rows are not
         searched twice."""
-        model = self.model
-        first, ends, runs = model.first_index, model._ends, model._runs
-        at = max(start, first)
-        k = bisect.bisect_right(ends, at - first)
-        while at < end and k < len(runs):
-            row = (ends[k - 1] if k else 0) + first  # the run's first row
-            _, source, line, count = runs[k]
-            lo, hi = line + at - row, line + min(count, end - row)
-            reached = quiet_until(model.buffers[source], lo, hi)
+        at = max(start, self.model.first_index)
+        for buffer, lo, hi in self._spans(start, end):
+            reached = quiet_until(buffer, lo, hi)
             at += reached - lo
             if reached < hi:
                 return at
-            k += 1
         return min(at, end)
 
     def remember_quiet(self, start: int, end: int) -> None:
         """Rows *start* to *end* hold no trigger: so do their lines, for their buffers' own
         scanners."""
-        model = self.model
-        first, ends, runs = model.first_index, model._ends, model._runs
-        k = bisect.bisect_right(ends, max(start, first) - first)
-        while k < len(runs):
-            row = (ends[k - 1] if k else 0) + first
-            if row >= end:
-                break
-            _, source, line, count = runs[k]
-            lo = line + max(0, start - row)
-            remember_quiet(model.buffers[source], lo, line + min(count, end - row))
-            k += 1
+        for buffer, lo, hi in self._spans(start, end):
+            remember_quiet(buffer, lo, hi)
 
     def __reversed__(self) -> Iterator[str]:
         model = self.model
