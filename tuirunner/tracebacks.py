@@ -134,7 +134,7 @@ class TracebackScanner:
             lines = list(itertools.islice(reversed(buffer.lines), total - start))[::-1]
         if quiet and not _triggered(lines):
             self.scanned = total
-            _remember_quiet(buffer, start, total)
+            remember_quiet(buffer, start, total)
             found = []
         else:
             found = self._feed(lines, start)
@@ -256,9 +256,11 @@ def quiet_until(buffer: Lines, start: int, end: int) -> int:
     return max(start, min(end, span[1]))
 
 
-def _remember_quiet(buffer: Lines, start: int, end: int) -> None:
+def remember_quiet(buffer: Lines, start: int, end: int) -> None:
+    """Lines *start* to *end* of *buffer* hold no trigger (a view of other buffers' lines tells
+    them: ``buffer.remember_quiet``)."""
     if not isinstance(buffer, OutputBuffer):
-        tell = getattr(buffer, "remember_quiet", None)  # a view of other buffers' lines
+        tell = getattr(buffer, "remember_quiet", None)
         if tell is not None:
             tell(start, end)
         return
@@ -266,11 +268,6 @@ def _remember_quiet(buffer: Lines, start: int, end: int) -> None:
     if span is not None and span[0] <= start <= span[1]:
         start = span[0]
     _quiet[buffer] = (start, end)
-
-
-def remember_quiet(buffer: OutputBuffer, start: int, end: int) -> None:
-    """Lines *start* to *end* of *buffer* hold no trigger (a view searched them)."""
-    _remember_quiet(buffer, start, end)
 
 
 def at_prompt(partial: str) -> bool:
