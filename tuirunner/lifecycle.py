@@ -100,6 +100,7 @@ class ManagedProcess(Member):
         self._exit: asyncio.Future[int] | None = None
         self._watch_task: asyncio.Task | None = None
         self._stop_requested = False
+        self._signalled: int | None = None  # the group a stop of all signalled ahead of its turn
         self._terminated = asyncio.Event()  # set once a requested stop has killed the group
         self._lock = asyncio.Lock()
 
@@ -292,6 +293,7 @@ class Lifecycle(LogFiles):
         if proc.log is not None:
             proc.log.write(started_line(proc.name, spawned.pid))
         proc._stop_requested = False
+        proc._signalled = None
         proc._terminated = asyncio.Event()
         proc.pid = proc.last_pid = spawned.pid
         proc.started_at = time.time()

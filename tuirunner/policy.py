@@ -453,6 +453,13 @@ class Policy:
             left = [m for m in left if id(m) not in gone]
         return waves
 
+    def signal_first(self, stopping: Sequence[Member]) -> list[Member]:
+        """Of *stopping* (a stop of them all), those whose stop signal may go before anything
+        else is done for any of them: the first wave's, but for those with a ``stop_command``
+        (it comes before the signal)."""
+        waves = self.stop_waves(stopping)
+        return [m for m in waves[0] if m.settings.stop_command is None] if waves else []
+
     def stop_budget(self, stopping: Sequence[Member]) -> float:
         """The longest a stop of *stopping* may take before its last SIGKILL: the timeouts of
         the waves, one after the other (each wave waits for its slowest member)."""

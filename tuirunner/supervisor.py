@@ -291,6 +291,7 @@ class Supervisor:
             return
         self.life.run(self.policy.shut_down())
         deadline = time.monotonic() + self.stop_budget
+        self.terminator.signal_at_once(self.policy.signal_first(self.processes))
         loop = asyncio.get_running_loop()
         # Children that left their group get SIGTERM too (the scan does not hold up the stop).
         scan = loop.run_in_executor(None, self.terminator.strays)

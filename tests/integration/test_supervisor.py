@@ -238,6 +238,35 @@ async def test_stop_all_stops_in_parallel_within_one_timeout(tmp_path, cleanup):
     assert os.getpgrp()  # the test process itself was not signalled
 
 
+COUNT_TERMS = (
+    "import signal, time\n"
+    "got = []\n"
+    "signal.signal(signal.SIGTERM, lambda *a: got.append(print('TERM', flush=True)))\n"
+    "print('up', flush=True)\n"
+    "while not got: time.sleep(0.01)\n"
+    "time.sleep(0.5)\n"  # a second SIGTERM would come meanwhile
+)
+
+
+async def test_a_stop_of_all_sends_one_signal_each_and_says_so_once(tmp_path, cleanup):
+    """stop_all signals the first wave in one loop ahead of the per-process work; the stop of
+    each must then neither signal it again nor say so twice."""
+    (tmp_path / "count.py").write_text(COUNT_TERMS)
+    procfile = f"a: exec {PY} count.py\nb: exec {PY} count.py\ndb: exec {PY} count.py\n"
+    sup = make(tmp_path, procfile, timeout=10)
+    cleanup(sup)
+    notices = []
+    sup.subscribe(lambda e: notices.append(e.message) if isinstance(e, Notice) else None)
+    sup.start_all()
+    await until(lambda: all("up" in text(p) for p in sup))
+    await asyncio.wait_for(sup.stop_all(), timeout=30)
+    for proc in sup:
+        assert text(proc).count("TERM") == 1, (proc.name, text(proc))
+        said = [n for n in notices if n.startswith(f"sending SIGTERM to {proc.name} ")]
+        assert len(said) == 1, notices
+        assert proc.state is State.STOPPED
+
+
 async def test_input_to_a_child_that_never_reads_does_not_block_the_runner(tmp_path, cleanup):
     sup = make(tmp_path, "deaf: echo up; sleep 600\n", timeout=1)
     cleanup(sup)

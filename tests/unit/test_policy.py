@@ -921,6 +921,23 @@ def test_a_process_waits_only_for_its_dependents_being_stopped():
     assert world.policy.stop_waits_for(clock, world.members) == []
 
 
+def test_a_stop_of_all_signals_the_first_wave_at_once_but_not_a_stop_command():
+    world = World(
+        "db web worker clock",
+        {
+            "processes": {
+                "web": {"depends_on": ["db"]},
+                "worker": {"depends_on": ["db"], "stop_command": "celery control shutdown"},
+            }
+        },
+    )
+    db, web, worker, clock = world.members
+    # db waits for web and worker; worker's stop command comes before its signal.
+    assert world.policy.signal_first(world.members) == [web, clock]
+    assert world.policy.signal_first([db, clock]) == [db, clock]
+    assert world.policy.signal_first([]) == []
+
+
 def test_the_stop_budget_adds_up_the_waves_and_the_longest_stop_is_per_process():
     world = stack()
     policy = world.policy
