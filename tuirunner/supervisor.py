@@ -197,7 +197,10 @@ class Supervisor:
 
     def environment_for(self, proc: ManagedProcess) -> Environment:
         """What *proc* gets when started now."""
-        return self.environment.for_instance(proc, self.processes, self.run_id)
+        # The port variables come from each type's first instance: only those are looked at
+        # (a start of 1,000 processes looked at all 1,000 for each, 1.4 s).
+        firsts = [p for p in self.processes if p.number == 1]
+        return self.environment.for_instance(proc, firsts, self.run_id)
 
     def _with_settings_env(self, environment: Environment) -> Environment:
         """*environment* with the ``env`` of each process type's settings (an environment
