@@ -224,11 +224,13 @@ def marked(
     name: str | None = None,
     within: int | None = None,
     named: bool = False,
+    candidates: Iterable[psutil.Process] | None = None,
 ):
     """Live processes whose environment carries *variable* = *run_id* (and ``PS`` = *name*),
-    among the descendants of *within* (default: every process of this user). *named*: each
-    found process gets its ``PS`` as ``info_ps``."""
-    candidates = descendants(within) if within is not None else psutil.process_iter()
+    among *candidates*, or the descendants of *within* (default: every process of this user).
+    *named*: each found process gets its ``PS`` as ``info_ps``."""
+    if candidates is None:
+        candidates = descendants(within) if within is not None else psutil.process_iter()
     found = []
     me = os.getpid()
     for p in candidates:

@@ -94,10 +94,16 @@ class Terminator:
         self.marks = Census(self._marked)
 
     def _marked(self) -> dict[str | None, list[psutil.Process]]:
-        """The live processes carrying the run's marker, by the name in their ``PS``."""
-        within = os.getpid() if self.subreaper else None
+        """The live processes carrying the run's marker, by the name in their ``PS``. In a
+        subreaper, only descendants in no running process's group are looked at (the others
+        stop with their group): usually none, so no environment is read (a restart waited
+        ~7 ms for reading them all)."""
+        candidates = None
+        if self.subreaper:
+            candidates = groups.Snapshot().descendants(os.getpid(), outside=self._leaders())
         by_name: dict[str | None, list[psutil.Process]] = {}
-        for p in groups.marked(self.run_id, RUN_ID_VARIABLE, None, within=within, named=True):
+        found = groups.marked(self.run_id, RUN_ID_VARIABLE, None, named=True, candidates=candidates)
+        for p in found:
             by_name.setdefault(p.info_ps, []).append(p)  # type: ignore[attr-defined]
         return by_name
 
@@ -162,7 +168,7 @@ class Terminator:
             return groups.marked(self.run_id, RUN_ID_VARIABLE, proc.name, within=within)
         # Members of a running process's group are not strays: they stop with their group, in
         # the stop order.
-        leaders = {p.pid for p in self.processes if p.pid is not None and p.running}
+        leaders = self._leaders()
         if self.subreaper:  # one pass over the process table, whatever the number of groups
             candidates = groups.Snapshot().descendants(os.getpid(), outside=leaders)
         else:
@@ -173,6 +179,10 @@ class Terminator:
                 if os.getpgid(p.pid) not in leaders:
                     found.append(p)
         return found
+
+    def _leaders(self) -> set[int]:
+        """The process groups of the running processes (each leads its own)."""
+        return {p.pid for p in self.processes if p.pid is not None and p.running}
 
     async def stop_strays(self, proc: ManagedProcess | None, deadline: float) -> None:
         """Send the stop signal to the processes *proc* (or, for None, the run) left behind

@@ -24,9 +24,11 @@ from tests.helpers import (
     PYTHON,
     TUIRUNNER,
     Runner,
+    assert_no_leftovers,
     clean_env,
     free_port_block,
     port_is_free,
+    processes_with,
     run_cli,
     wait_for,
     write_files,
@@ -310,13 +312,39 @@ def test_detach_attach_and_down(tmp_path, mark):
     assert_no_leftovers(mark)
 
 
+def test_a_restart_stops_what_the_old_instance_left_outside_its_group(tmp_path, mark):
+    """A daemon started by a double fork (its parent gone: the keeper's child now, in a session
+    of its own) is found by the run's marker once the old group is gone, and stopped; the other
+    process's daemon is not touched."""
+    (tmp_path / mark).symlink_to("/bin/sleep")
+    daemon = f"(setsid ./{mark} 60$N &); echo up; exec sleep 600"
+    write_files(tmp_path, {"Procfile": f"a: N=1; {daemon}\nb: N=2; {daemon}\n"})
+    assert run_cli(["start", "-D", "-t", "3"], tmp_path).returncode == 0
+    try:
+
+        def daemons() -> list[str]:
+            return sorted(" ".join(p.cmdline()) for p in processes_with(mark))
+
+        wait_for(lambda: daemons() == [f"./{mark} 601", f"./{mark} 602"], 30)
+        old = {p.pid for p in processes_with(mark)}
+        assert run_cli(["restart", "a.1"], tmp_path).returncode == 0
+        wait_for(
+            lambda: len(processes_with(mark)) == 2 and old - {p.pid for p in processes_with(mark)},
+            30,
+        )
+        now = {" ".join(p.cmdline()): p.pid for p in processes_with(mark)}
+        assert now[f"./{mark} 602"] in old  # b's daemon untouched
+        assert now[f"./{mark} 601"] not in old  # a's old one stopped, the new one runs
+    finally:
+        run_cli(["down"], tmp_path)
+    assert_no_leftovers(mark)
+
+
 def test_down_stops_a_detached_run(tmp_path, mark):
     write_files(tmp_path, {"Procfile": f"web: {sleeper(mark)}\n"})
     assert run_cli(["start", "-D"], tmp_path).returncode == 0
     result = run_cli(["down"], tmp_path)
     assert result.returncode == 0 and "stopped" in result.stderr
-    from tests.helpers import assert_no_leftovers
-
     assert_no_leftovers(mark)
     assert run_cli(["down"], tmp_path).returncode == 1
 
