@@ -6,7 +6,7 @@ its output). If the keeper dies, the child's terminal hangs up (SIGHUP to its se
 guard stops whatever is left (see guard.py).
 
 On Linux a child is started by ``posix_spawn`` (glibc: ``clone(CLONE_VM|CLONE_VFORK)``), which
-copies nothing of the keeper: 0.7 ms a child on the reference machine, where a ``fork`` with
+copies nothing of the keeper: 0.7 ms a child on a 2-core test machine, where a ``fork`` with
 Python code between fork and exec (``preexec_fn``) took 7–9 ms, since every page the child's
 Python touched was copied. What that code did is done by the spawn's own steps: ``setsid``, then
 the slave opened *by its name* (a session leader without a controlling terminal gets the
