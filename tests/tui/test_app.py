@@ -5,6 +5,7 @@ processes."""
 import shlex
 
 import pytest
+from textual.geometry import Region
 
 from tests.helpers import PYTHON, assert_no_leftovers, stubborn
 from tests.tui_helpers import (
@@ -284,6 +285,20 @@ async def test_many_processes_show_a_list_and_the_selected_pane(tmp_path):
         assert app.pane("web.4").display
         assert not app.pane("web.1").display
         assert app.process_list.highlighted == 3
+        assert highlighted_rows(app.process_list) == [3]
+        await pilot.press("2")  # only the two lines it moves between are repainted
+        await pilot.pause()
+        assert app.process_list.highlighted == 1
+        assert highlighted_rows(app.process_list) == [1]
+
+
+def highlighted_rows(widget) -> list[int]:
+    """The rows of *widget* (an OptionList) that its rendered lines show highlighted."""
+    on = widget.get_component_rich_style("option-list--option-highlighted").bgcolor
+    strips = widget.render_lines(Region(0, 0, *widget.outer_size))
+    return [
+        y for y, strip in enumerate(strips) if any(s.style and s.style.bgcolor == on for s in strip)
+    ]
 
 
 def test_choose_grid():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.geometry import Region
+from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
@@ -16,6 +17,10 @@ class ProcessList(OptionList):
     """``● web.1 running``, one per process, the dot in the colour of its state."""
 
     COMPONENT_CLASSES = OptionList.COMPONENT_CLASSES | {f"process-list--{k}" for k in KINDS}
+    # A new highlight repaints the two lines it moves between (watch_highlighted), not every
+    # line of the list: selecting a process by its key re-rendered the whole column (~50 rows,
+    # a fifth of the key's time in list mode).
+    highlighted: reactive[int | None] = reactive(None, repaint=False)
 
     def __init__(self, processes: list[ProcessView], **kwargs) -> None:
         super().__init__(*(Option(p.name, id=self._option_id(p)) for p in processes), **kwargs)
@@ -59,6 +64,13 @@ class ProcessList(OptionList):
         if detail:
             text.append(f" · {detail}", style="dim italic")
         return text
+
+    def watch_highlighted(self, old: int | None, new: int | None) -> None:
+        super().watch_highlighted(new)
+        for index in (old, new):  # Textual's private line map (hence textual<9)
+            line = None if index is None else self._index_to_line.get(index)
+            if line is not None:
+                self.refresh_lines(line, self._heights.get(index, 1))
 
     def refresh_process(self, proc: ProcessView) -> None:
         """Show *proc*'s state: its line is made again when it is next on screen. Cheap with
