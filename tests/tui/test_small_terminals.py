@@ -3,6 +3,7 @@ words outlast resources and uptime in a header, a completed oneshot gives its sp
 one Esc leaves the innermost mode. Pilot tests over a scripted keeper at 80×24 and 120×40."""
 
 import pytest
+from textual.geometry import Region
 
 from tests.tui_helpers import fake_app, settle, wait_until
 from tuirunner.events import State
@@ -38,6 +39,33 @@ async def test_the_key_bar_keeps_detach_and_quit(tmp_path, size):
         await settle(pilot)
         text = key_bar_text(app)
         assert "Leave input mode" in text and "q Quit" not in text, text
+        assert "Leave input mode" in drawn_bar(app)  # what the screen gets, not a fresh render
+
+
+async def test_the_key_bar_is_drawn_again_only_when_its_keys_change(tmp_path):
+    app, _ = fake_app(tmp_path, FIVE)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        bar = app.screen.query_one(KeyBar)
+        first = drawn_bar(app)
+        assert "q Quit" in first
+        drawn = bar._kept
+        await pilot.press("2")  # another pane: the same keys
+        await settle(pilot)
+        assert bar._kept is drawn and drawn_bar(app) == first
+        await pilot.press("i")
+        await settle(pilot)
+        assert "Leave input mode" in drawn_bar(app)
+        await pilot.press("escape")  # out of input mode: the keys come back
+        await settle(pilot)
+        assert drawn_bar(app) == first
+
+
+def drawn_bar(app) -> str:
+    """The key bar's line as it was last drawn (kept strips, or a new render if none)."""
+    bar = app.screen.query_one(KeyBar)
+    strips = bar.render_lines(Region(0, 0, *bar.outer_size))
+    return "".join(segment.text for segment in strips[0])
 
 
 @pytest.mark.parametrize("size", SIZES)

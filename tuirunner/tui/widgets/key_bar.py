@@ -46,6 +46,7 @@ class KeyBar(KeptLines):
     def __init__(self) -> None:
         super().__init__()
         self._spans: list[tuple[int, int, str]] = []  # (start, end, key) of what was drawn
+        self._drawn: tuple | None = None  # the keys the line was drawn for
 
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
@@ -54,7 +55,10 @@ class KeyBar(KeptLines):
         self.screen.bindings_updated_signal.unsubscribe(self)
 
     def _bindings_changed(self, screen: Screen) -> None:
-        self.refresh()
+        # Focus moving between panes (5, 3, …) changes no key: drawing the same line again
+        # was a sixth of a number key's time in list mode.
+        if tuple(self._keys()) != self._drawn:
+            self.refresh()
 
     def keys(self) -> list[tuple[str, str, str]]:
         """(key, shown as, description) of each binding to show, in order, once per action."""
@@ -72,10 +76,11 @@ class KeyBar(KeptLines):
             shown.append((key, self.app.get_key_display(binding), binding.description, essential))
         return shown
 
-    def fitting_keys(self, width: int) -> list[tuple[str, str, str]]:
-        """The keys shown in *width* cells: all when they fit, else the others are left out from
-        the end until they do, and the essential ones (Detach, Quit) always stay."""
-        keys = self._keys()
+    def fitting_keys(self, width: int, keys: list | None = None) -> list[tuple[str, str, str]]:
+        """The keys (default: :meth:`_keys`) shown in *width* cells: all when they fit, else the
+        others are left out from the end until they do, and the essential ones (Detach, Quit)
+        always stay."""
+        keys = self._keys() if keys is None else list(keys)
 
         def needed() -> int:
             return sum(len(display) + len(description) + 3 for _, display, description, _ in keys)
@@ -92,7 +97,9 @@ class KeyBar(KeptLines):
         description_style = self.get_component_rich_style("key-bar--description")
         text = Text(no_wrap=True, overflow="ellipsis")
         self._spans = []
-        for key, display, description in self.fitting_keys(self.size.width):
+        keys = self._keys()
+        self._drawn = tuple(keys)
+        for key, display, description in self.fitting_keys(self.size.width, keys):
             start = text.cell_len
             text.append(f" {display} ", style=key_style)
             text.append(f"{description} ", style=description_style)
