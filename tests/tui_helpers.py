@@ -8,6 +8,9 @@ import asyncio
 import time
 from pathlib import Path
 
+from textual.geometry import Region
+from textual.strip import Strip
+
 from tests.fake_keeper import FakeKeeper
 from tests.helpers import clean_env
 from tuirunner.client import Client
@@ -121,6 +124,12 @@ def notifications(app) -> list[str]:
 def screen_text(view) -> str:
     """What an output view shows right now."""
     return "\n".join(view.render_line(y).text for y in range(view.size.height))
+
+
+def drawn_lines(widget) -> list[Strip]:
+    """The lines *widget* last gave the screen: Textual keeps them until a refresh marks them
+    dirty (a line not repainted when it should be shows its old look here)."""
+    return widget.render_lines(Region(0, 0, *widget.outer_size))
 
 
 def buffer_text(proc) -> str:

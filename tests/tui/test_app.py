@@ -5,11 +5,11 @@ processes."""
 import shlex
 
 import pytest
-from textual.geometry import Region
 
 from tests.helpers import PYTHON, assert_no_leftovers, stubborn
 from tests.tui_helpers import (
     buffer_text,
+    drawn_lines,
     fake_app,
     make_app,
     notifications,
@@ -295,7 +295,7 @@ async def test_many_processes_show_a_list_and_the_selected_pane(tmp_path):
 def highlighted_rows(widget) -> list[int]:
     """The rows of *widget* (an OptionList) that its rendered lines show highlighted."""
     on = widget.get_component_rich_style("option-list--option-highlighted").bgcolor
-    strips = widget.render_lines(Region(0, 0, *widget.outer_size))
+    strips = drawn_lines(widget)
     return [
         y for y, strip in enumerate(strips) if any(s.style and s.style.bgcolor == on for s in strip)
     ]

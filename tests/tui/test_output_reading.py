@@ -12,7 +12,15 @@ from textual.geometry import Offset
 from textual.selection import Selection
 
 from tests.tui.test_snapshots import WEB_LINES, app_for, settled
-from tests.tui_helpers import SnapshotApp, fake_app, notifications, screen_text, settle, wait_until
+from tests.tui_helpers import (
+    SnapshotApp,
+    drawn_lines,
+    fake_app,
+    notifications,
+    screen_text,
+    settle,
+    wait_until,
+)
 from tuirunner.events import State
 
 STATIC = [f'[05/Dec/2026 10:00:0{n}] "GET /static/app{n}.css HTTP/1.1" 200 10' for n in range(3)]
@@ -331,11 +339,15 @@ async def test_list_mode_marks_hidden_processes_and_a_crash_can_ring(tmp_path):
         # The list makes a line again when it next paints it (cheap with 1,000 processes).
         option = app.process_list.get_option
         await wait_until(pilot, lambda: str(option("process-3").prompt).startswith("• "))
+        # Its line alone is painted again, and the screen shows the mark.
+        await wait_until(pilot, lambda: drawn_lines(app.process_list)[3].text.startswith("• "))
+        assert "worker.4" in drawn_lines(app.process_list)[4].text
         fake.exit("worker.5", 1)
         await wait_until(pilot, lambda: app.attention("worker.5") == "alert")
         assert rings == [1]
         await pilot.press("4")  # worker.3
         await wait_until(pilot, lambda: app.attention("worker.3") == "")
+        await wait_until(pilot, lambda: "•" not in drawn_lines(app.process_list)[3].text)
         assert app.client.get("worker.5").state is State.EXITED
 
 

@@ -931,7 +931,7 @@ def test_a_stop_of_all_signals_the_first_wave_at_once_but_not_a_stop_command():
             }
         },
     )
-    db, web, worker, clock = world.members
+    db, web, _worker, clock = world.members
     # db waits for web and worker; worker's stop command comes before its signal.
     assert world.policy.signal_first(world.members) == [web, clock]
     assert world.policy.signal_first([db, clock]) == [db, clock]

@@ -67,10 +67,9 @@ class ProcessList(OptionList):
 
     def watch_highlighted(self, old: int | None, new: int | None) -> None:
         super().watch_highlighted(new)
-        for index in (old, new):  # Textual's private line map (hence textual<9)
-            line = None if index is None else self._index_to_line.get(index)
-            if line is not None:
-                self.refresh_lines(line, self._heights.get(index, 1))
+        for index in (old, new):
+            if index is not None:
+                self._refresh_option(index)
 
     def refresh_process(self, proc: ProcessView) -> None:
         """Show *proc*'s state: its line is made again when it is next on screen. Cheap with
@@ -81,7 +80,19 @@ class ProcessList(OptionList):
         if 0 <= index < self.option_count:
             self._stale[index] = proc
             if self.is_mounted and self.display:
-                self.refresh()
+                self._refresh_option(index)
+
+    def _refresh_option(self, index: int) -> None:
+        """Repaint the line of option *index* if it is on screen (an option scrolled to is
+        painted then): the other lines are what they were. A new line of output of a hidden
+        process (its attention mark) repainted every line of the list."""
+        line = self._index_to_line.get(index)  # Textual's private line map (hence textual<9)
+        if line is None:  # not laid out yet: all of it
+            self.refresh()
+            return
+        top = round(self.scroll_offset.y)
+        if top <= line < top + self.size.height:
+            self.refresh_lines(line, self._heights.get(index, 1))
 
     def render_lines(self, crop: Region) -> list[Strip]:
         if self._stale:
