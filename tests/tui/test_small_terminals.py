@@ -3,9 +3,8 @@ words outlast resources and uptime in a header, a completed oneshot gives its sp
 one Esc leaves the innermost mode. Pilot tests over a scripted keeper at 80×24 and 120×40."""
 
 import pytest
-from textual.geometry import Region
 
-from tests.tui_helpers import fake_app, settle, wait_until
+from tests.tui_helpers import drawn_lines, fake_app, settle, wait_until
 from tuirunner.events import State
 from tuirunner.tui.widgets.key_bar import KeyBar
 
@@ -63,9 +62,7 @@ async def test_the_key_bar_is_drawn_again_only_when_its_keys_change(tmp_path):
 
 def drawn_bar(app) -> str:
     """The key bar's line as it was last drawn (kept strips, or a new render if none)."""
-    bar = app.screen.query_one(KeyBar)
-    strips = bar.render_lines(Region(0, 0, *bar.outer_size))
-    return "".join(segment.text for segment in strips[0])
+    return drawn_lines(app.screen.query_one(KeyBar))[0].text
 
 
 @pytest.mark.parametrize("size", SIZES)
