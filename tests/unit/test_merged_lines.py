@@ -46,11 +46,17 @@ def test_lines_are_merged_by_arrival_then_kept_up_to_date():
     assert plain(m) == [strip_ansi(m.line(i)) for i in range(m.first_index, m.total)]
 
 
-def test_lines_a_buffer_dropped_leave_the_merge():
-    a, b = OutputBuffer(3), OutputBuffer(100)
+def interleaved(a_keeps: int) -> tuple[OutputBuffer, OutputBuffer]:
+    """Buffers a (keeping *a_keeps* lines) and b, each fed three lines, in turns: a0 b0 a1 …"""
+    a, b = OutputBuffer(a_keeps), OutputBuffer(100)
     for i in range(3):
         a.feed(b"a%d\r\n" % i, T0 + i)
         b.feed(b"b%d\r\n" % i, T0 + i + 0.5)
+    return a, b
+
+
+def test_lines_a_buffer_dropped_leave_the_merge():
+    a, b = interleaved(3)
     m = model(a, b)
     assert len(m) == 6
     a.feed(b"a3\r\na4\r\n", T0 + 10)  # a drops a0 and a1
@@ -163,10 +169,7 @@ def test_rows_its_buffers_scanners_found_quiet_are_not_searched_again():
 
 
 def test_rows_the_merged_scanner_found_quiet_are_not_searched_again_by_the_buffers_own():
-    a, b = OutputBuffer(100), OutputBuffer(100)
-    for i in range(3):
-        a.feed(b"a%d\r\n" % i, T0 + i)
-        b.feed(b"b%d\r\n" % i, T0 + i + 0.5)
+    a, b = interleaved(100)
     m = model(a, b)
     TracebackScanner().catch_up(m.source_rows)  # the merged view's scanner: all quiet
     assert quiet_until(a, 0, 3) == 3 and quiet_until(b, 0, 3) == 3

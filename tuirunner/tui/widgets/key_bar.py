@@ -76,11 +76,11 @@ class KeyBar(KeptLines):
             shown.append((key, self.app.get_key_display(binding), binding.description, essential))
         return shown
 
-    def fitting_keys(self, width: int, keys: list | None = None) -> list[tuple[str, str, str]]:
-        """The keys (default: :meth:`_keys`) shown in *width* cells: all when they fit, else the
+    def fitting_keys(self, width: int, keys: list) -> list[tuple[str, str, str]]:
+        """Of *keys* (:meth:`_keys`), those shown in *width* cells: all when they fit, else the
         others are left out from the end until they do, and the essential ones (Detach, Quit)
         always stay."""
-        keys = self._keys() if keys is None else list(keys)
+        keys = list(keys)
 
         def needed() -> int:
             return sum(len(display) + len(description) + 3 for _, display, description, _ in keys)
