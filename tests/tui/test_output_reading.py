@@ -411,6 +411,24 @@ async def test_a_selection_is_painted_on_the_lines_it_covers_and_goes_when_clear
         assert not any(painted(y) for y in range(len(REQUESTS)))
 
 
+async def test_following_a_flood_keeps_no_rendered_row_of_the_lines_gone_by(tmp_path):
+    """Following a flood, every frame shows new lines: the rows rendered for the lines that
+    scrolled away are not kept (kept, they filled the caches, and the window's memory grew by
+    ~15 MB over the first few million lines of a long flood)."""
+    app, fake = fake_app(tmp_path, "web: runserver\n")
+    async with app.run_test(size=(80, 20)) as pilot:
+        view = app.pane("web.1").view
+        for batch in range(8):
+            fake.print("web.1", *(f"flood {batch} {n}" for n in range(200)))
+            await wait_until(
+                pilot, lambda b=batch: f"flood {b} 199" in screen_text(view), message="the flood"
+            )
+        assert view._flooding and view.follow
+        kept = {*view._rows, *view._cut_lines, *view._cache.keys()}
+        first_shown = view.buffer.total - view.size.height
+        assert kept and min(kept) >= first_shown - 1, (min(kept), first_shown)
+
+
 async def test_rows_carry_the_selection_offsets_except_while_following_a_flood(tmp_path):
     """A flood's rows (following) go without the offsets a mouse selection needs; once the
     flood ends, or scrolled up, the rows have them again, so a selection can start."""

@@ -63,6 +63,8 @@ class PaintedRows(Arranged, Marked, Searchable, ScrollView):
         painted = self._painted
         self._painted = None
         if not width or not height or self._flooding:
+            if self._flooding and self.follow:
+                self._forget_lines()
             self.refresh()
             return
         if self._paint_direct(width, height):
@@ -136,11 +138,18 @@ class PaintedRows(Arranged, Marked, Searchable, ScrollView):
         self._base_style = None
         self._invalidate()
 
-    def _invalidate(self) -> None:
-        """Lines must be rendered again (new styles, search, selection)."""
+    def _forget_lines(self) -> None:
+        """Drop the rendered lines kept. Following a flood, every row shows a new line at every
+        frame: kept, the lines that scrolled away only filled the caches (with Textual's own,
+        ~3 KiB a row), and the window's memory grew by ~15 MB over the first few million lines
+        of a flood before it levelled off."""
         self._cache.clear()
         self._rows.clear()
         self._cut_lines.clear()
+
+    def _invalidate(self) -> None:
+        """Lines must be rendered again (new styles, search, selection)."""
+        self._forget_lines()
         self._blank = None
         self._painted = None
         self._direct.forget()
