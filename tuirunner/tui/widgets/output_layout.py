@@ -18,10 +18,8 @@ from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from rich.cells import cell_len
-
 from tuirunner.output import OutputBuffer
-from tuirunner.tui.widgets.output_lines import plain_line
+from tuirunner.tui.widgets.output_lines import cells, plain_line
 
 
 @dataclass(frozen=True)
@@ -102,7 +100,7 @@ class RowMap:
     def _starts(self, plain: str, index: int) -> range:
         if self.wrap is None or (self.wrap_only is not None and not self.wrap_only(index)):
             return range(-1, 0)
-        width = cell_len(plain)
+        width = cells(plain)
         rows = max(1, math.ceil(width / self.wrap))
         return range(0, rows * self.wrap, self.wrap)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from rich.ansi import AnsiDecoder
+from rich.cells import cell_len
 from rich.text import Text
 
 from tuirunner.output import ANSI_ESCAPE, collapse_cr, strip_ansi
@@ -19,6 +20,13 @@ _SGR = re.compile(r"\x1b\[[0-9;:]*m")
 
 def _keep_sgr(match: re.Match[str]) -> str:
     return match.group() if _SGR.fullmatch(match.group()) else ""
+
+
+def cells(plain: str) -> int:
+    """The cells *plain* takes on screen. Printable ASCII takes one a character, counted
+    without rich's ``cell_len``, whose cache of the last 4,096 strings measured would keep
+    that many lines of a flood alive (~0.8 MB that the window's memory grew by)."""
+    return len(plain) if plain.isascii() and plain.isprintable() else cell_len(plain)
 
 
 def line_to_text(raw: str) -> Text:

@@ -21,7 +21,7 @@ from textual.strip import Strip
 from tuirunner.output import OutputBuffer
 from tuirunner.tui.widgets.direct_rows import DirectRows, written_strip
 from tuirunner.tui.widgets.output_arranged import Arranged
-from tuirunner.tui.widgets.output_lines import line_to_text, plain_line
+from tuirunner.tui.widgets.output_lines import cells, line_to_text, plain_line
 from tuirunner.tui.widgets.output_marks import Marked
 from tuirunner.tui.widgets.output_search import Searchable
 
@@ -275,7 +275,7 @@ class PaintedRows(Arranged, Marked, Searchable, ScrollView):
         text = self._line_text(index, ordinal, rich_style)
         if text is None:
             return None
-        strip = Strip(text.render(self.app.console), text.cell_len)
+        strip = Strip(text.render(self.app.console), cells(text.plain))
         if not partial:
             self._cache[index] = strip
         if strip.cell_length > self._width and not self._wraps(index):
