@@ -63,8 +63,8 @@ class PaintedRows(Arranged, Marked, Searchable, ScrollView):
         painted = self._painted
         self._painted = None
         if not width or not height or self._flooding:
-            if self._flooding and self.follow:
-                self._forget_lines()
+            if self._flooding and self.follow:  # each frame, new lines: kept, the rows only
+                self._forget_lines()  # grew the window (~15 MB in a 10M-line flood)
             self.refresh()
             return
         if self._paint_direct(width, height):
@@ -117,10 +117,8 @@ class PaintedRows(Arranged, Marked, Searchable, ScrollView):
         return True
 
     def _plain_box(self) -> bool:
-        styles = self.styles
-        return not (
-            styles.padding or styles.border or styles.opacity < 1 or styles.text_opacity < 1
-        )
+        st = self.styles
+        return not (st.padding or st.border or st.opacity < 1 or st.text_opacity < 1)
 
     def refresh(self, *regions: Region, **kwargs) -> Self:
         self._painted = None  # repainted for another reason: rows are compared again later
@@ -139,10 +137,7 @@ class PaintedRows(Arranged, Marked, Searchable, ScrollView):
         self._invalidate()
 
     def _forget_lines(self) -> None:
-        """Drop the rendered lines kept. Following a flood, every row shows a new line at every
-        frame: kept, the lines that scrolled away only filled the caches (with Textual's own,
-        ~3 KiB a row), and the window's memory grew by ~15 MB over the first few million lines
-        of a flood before it levelled off."""
+        """Drop the rendered lines kept."""
         self._cache.clear()
         self._rows.clear()
         self._cut_lines.clear()
