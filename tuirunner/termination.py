@@ -127,9 +127,6 @@ class Terminator:
     ) -> None:
         """Send the process's stop signal to the group, wait up to its timeout, then SIGKILL
         it."""
-        # The look for children that left the group runs while the signal does its work (a
-        # restart need not wait for a scan first); those it misses are found by the run's
-        # marker (stop_strays_of) or, at the end of a run, by stop_all's last look.
         self._stops += 1
         try:
             await self._terminate_group(proc, pgid, leftovers)
@@ -137,6 +134,9 @@ class Terminator:
             self._stops -= 1
 
     async def _terminate_group(self, proc: ManagedProcess, pgid: int, leftovers: bool) -> None:
+        # The look for children that left the group runs while the signal does its work (a
+        # restart need not wait for a scan first); those it misses are found by the run's
+        # marker (stop_strays, below) or, at the end of a run, by stop_all's last look.
         strays_soon = asyncio.ensure_future(self._strays_of_group(pgid))
         group = groups.GroupWatch(pgid)
         what = f"the leftover processes of {proc.name}" if leftovers else proc.name

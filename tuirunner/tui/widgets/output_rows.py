@@ -69,7 +69,7 @@ class PaintedRows(Arranged, Marked, Searchable, ScrollView):
             return
         if self._paint_direct(width, height):
             return
-        rows = self._row_renderer(width)
+        rows = self._row_renderer(width, compare=True)
         console = self.app.console
         now = [rows(y).render(console) for y in range(height)]
         repaint = super().refresh  # not ours: that would forget what the rows show
@@ -169,10 +169,10 @@ class PaintedRows(Arranged, Marked, Searchable, ScrollView):
         """The Line API's row *y* (before the app's line filters)."""
         return self._row_renderer(self.size.width, filtered=False)(y)
 
-    def _row_renderer(self, width: int, filtered: bool = True, direct: bool = False):
+    def _row_renderer(self, width: int, filtered=True, direct=False, compare=False):
         """A function of y giving the row's strip (what it needs is looked up once); *direct*:
         for direct_rows.py, which writes them (Textual asks the view again for what is under
-        the mouse)."""
+        the mouse); *compare*: only to compare how rows look (no offsets, none kept)."""
         # The selection, asked by every line painted (a walk up to the screen each): once a pass.
         # A pane being removed (its process left the run) may be painted once more, detached.
         self._pass_selection = self.text_selection if self.is_attached else None
@@ -189,11 +189,11 @@ class PaintedRows(Arranged, Marked, Searchable, ScrollView):
         # Following a flood, every row is a new line at every frame and nobody can select
         # any: the rows go without the offsets a selection needs (Textual's apply_offsets
         # restyles every segment, a new strip each: ~10 % of a flooded window's CPU).
-        offsets = not (direct or (self._flooding and self.follow))
+        offsets = not (direct or compare or (self._flooding and self.follow))
         base_cut = (scroll_x, width, background, rich_style, *filters)  # a line's look
         cut = (offsets, *base_cut)  # a row's
         self._pass_cut = base_cut
-        shown = self._rows if filtered else {}
+        shown = self._rows if filtered and not compare else {}
         bases = self._cut_lines
         console = self.app.console
 
