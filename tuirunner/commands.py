@@ -165,7 +165,8 @@ def run_plain_mode(args, project: Project, instances: list[Instance]) -> int:
         prefix = 0 if args.no_prefix else 12 + printer.width
         window = (max(columns - prefix, 20), rows)
     adopt_orphans()  # if the keeper and its guard die, we stop what they leave
-    keeper = start_keeper(project.options, foreground=True, window=window)
+    # The processes start once the printer has connected: it prints every start and exit.
+    keeper = start_keeper(project.options, foreground=True, window=window, hold_start=True)
     # The environments too: a crash hint says which variable was missing.
     client = connect_owner(project.app_root, keeper, project.timeout, env=True, scrollback=1000)
     import asyncio

@@ -28,11 +28,13 @@ if __name__ == "__main__":  # python -m tuirunner.keeper: no cyclic garbage coll
 import argparse
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -86,12 +88,47 @@ log = logging.getLogger("tuirunner.keeper")
 # how often files that are not watched by events (env files, the app root's own) are looked at.
 WATCH_STEP = 250
 WATCH_POLL = 1.0
+HOLD_START = 5.0  # a run held for its owner (KeeperConfig.hold_start) starts after this anyway
+
+
+def config_paths(config: KeeperConfig, options: RunOptions) -> RunPaths:
+    """The run's files: the launcher's (both ends agree whatever the keeper's environment
+    says), or found from the app root."""
+    paths = config.paths
+    if paths is None:
+        return run_paths(Path(options.app_root))
+    root = Path(options.app_root).resolve()
+    return RunPaths(root, Path(paths.socket), Path(paths.lock), Path(paths.log))
+
+
+def start_processes(supervisor: Supervisor, project: Project) -> None:
+    supervisor.start_all()
+    project.environment.scan_secrets_ahead()  # after the spawns, before clients look
+
+
+class HeldStart:
+    """A run's start, held until its owner says hello or HOLD_START has passed (see
+    KeeperConfig.hold_start): the owner's first snapshot comes after the start, and it hears of
+    every start and exit that follows, even of a process that crashes at once."""
+
+    def __init__(self) -> None:
+        self._start: Callable[[], None] | None = None
+
+    def hold(self, start: Callable[[], None], loop: asyncio.AbstractEventLoop) -> None:
+        self._start = start
+        loop.call_later(HOLD_START, self.release)  # the owner may never come
+
+    def release(self) -> None:
+        start, self._start = self._start, None
+        if start is not None:
+            start()
 
 
 class Keeper:
     def __init__(self, config: KeeperConfig, ready_fd: int | None, lifeline_fd: int | None):
         self.options = RunOptions.from_json(config.options)
         self.owner_token = config.owner
+        self.held = HeldStart() if config.hold_start else None  # the start, for the owner
         self.window, self.terminal = config.window, config.terminal
         self.ready_fd = ready_fd
         self.lifeline_fd = lifeline_fd
@@ -104,16 +141,7 @@ class Keeper:
         self.digest_key = os.urandom(16)  # for masked copies of environments
         self.done: asyncio.Event | None = None
         self.sampling: asyncio.Task | None = None
-        paths = config.paths
-        if paths:  # the launcher's: both ends agree whatever the keeper's environment says
-            self.paths = RunPaths(
-                Path(self.options.app_root).resolve(),
-                Path(paths.socket),
-                Path(paths.lock),
-                Path(paths.log),
-            )
-        else:
-            self.paths = run_paths(Path(self.options.app_root))
+        self.paths = config_paths(config, self.options)
         self.procfile = ""
 
     # --- start-up ---------------------------------------------------------------------------
@@ -177,8 +205,11 @@ class Keeper:
             server = await loop.create_unix_server(
                 lambda: Session(self), sock=listen(self.paths.socket)
             )
-            self.supervisor.start_all()
-            project.environment.scan_secrets_ahead()  # after the spawns, before clients look
+            start = functools.partial(start_processes, self.supervisor, project)
+            if self.held is not None:
+                self.held.hold(start, loop)
+            else:
+                start()
             self._ready(ok=True, pid=os.getpid(), socket=str(self.paths.socket))
             gc.enable()  # (see the top of this module)
             self.reshape.watcher = asyncio.create_task(self.watch_files(project, env_stamps))

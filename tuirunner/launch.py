@@ -106,12 +106,14 @@ def start_keeper(
     window: tuple[int, int] = (80, 24),
     terminal: tuple[int, int] | None = None,
     environ: dict[str, str] | None = None,
+    hold_start: bool = False,
 ) -> KeeperProcess:
     """Launch the guard and the keeper of a run in the background; :meth:`wait_ready` next.
 
     The processes' terminals are *window* (columns, rows), or, given the *terminal* the UI
     tiles with panes, the size of a pane (the keeper knows how many there are). The keeper
-    inherits this process's environment, or *environ*: the "shell" the processes get."""
+    inherits this process's environment, or *environ*: the "shell" the processes get.
+    *hold_start*: the processes start once this front end has connected (see KeeperConfig)."""
     options = options.absolute()
     paths = run_paths(Path(options.app_root))
     pid = holder(paths)
@@ -157,6 +159,7 @@ def start_keeper(
         window=window,
         terminal=terminal,
         paths=RunPathsPayload(str(paths.socket), str(paths.lock), str(paths.log)),
+        hold_start=hold_start and foreground,
     )
     with os.fdopen(config_w, "wb") as f:
         f.write(encode_plain(config))

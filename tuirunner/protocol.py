@@ -365,6 +365,9 @@ class KeeperConfig(msgspec.Struct, kw_only=True):
     window: tuple[int, int] = (80, 24)
     terminal: tuple[int, int] | None = None  # the UI's size: the keeper tiles it in panes
     paths: RunPathsPayload | None = None
+    # Start the processes once the owner has connected (plain mode: its printer then sees
+    # every start and exit, even of a process that crashes at once), or after HOLD_START.
+    hold_start: bool = False
 
 
 class KeeperStarted(msgspec.Struct, kw_only=True, omit_defaults=True):

@@ -380,6 +380,8 @@ class Session(FlowControl):
         self.wants_resources = hello.resources
         self.skim = hello.skim
         self.owner = keeper.owner_token is not None and hello.owner == keeper.owner_token
+        if self.owner and keeper.held is not None:
+            keeper.held.release()  # a run held for it starts now (KeeperConfig.hold_start)
         # What was read but is not yet in the buffers goes in first (it may change a state).
         sup.settle()
         welcome = Welcome(
