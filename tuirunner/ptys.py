@@ -229,10 +229,16 @@ class Terminal:
         """The child's process group is gone: read the rest of its output (waiting up to
         *patience* seconds for its end, in case something outside the group still holds the
         terminal), hand it over, and close the terminal."""
-        self._unpause()  # do not wait for the timer
-        self._listen()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.eof.wait(), patience)
+        for _ in range(2):  # its last output, then the terminal's end, are there to read now
+            self._unpause()  # do not wait for the timer
+            if self.eof.is_set() or self.fd is None:
+                break
+            self._on_readable()  # (waiting for the loop to say so took a restart 0.5-5 ms)
+        self._unpause()
+        if not self.eof.is_set():
+            self._listen()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.eof.wait(), patience)
         if not self.eof.is_set() and self.fd is not None:
             self._on_readable()  # whatever is left
         self.settle()
