@@ -13,7 +13,7 @@ PROCFILE = "".join(f"{t}: sleep 600\n" for t in TYPES)
 CONCURRENCY = ",".join(f"{t}=100" for t in TYPES)
 
 
-async def test_a_thousand_processes_start_list_filter_and_quit(tmp_path):
+async def test_a_thousand_processes_start_list_filter_and_quit(tmp_path, monkeypatch):
     app, fake = fake_app(tmp_path, PROCFILE, concurrency=CONCURRENCY)
     async with app.run_test(size=(200, 50)) as pilot:
         await wait_until(pilot, lambda: len(app.client.processes) == 1000, timeout=120)
@@ -37,6 +37,18 @@ async def test_a_thousand_processes_start_list_filter_and_quit(tmp_path):
         fake.exit("q.7", 3)  # out of view: its line is made when asked for
         await wait_until(pilot, lambda: app.client.get("q.7").crashed)
         assert "crashed" in app.process_list.prompt_of(app.client.get("q.7"))
+        # A state change looks at its own process, not at all 1,000 (a quit's 2,000 changes
+        # were quadratic): no process but the one that changed is asked whether it collapses.
+        looked: list[str] = []
+        collapsible = type(app).collapsible
+        monkeypatch.setattr(
+            type(app),
+            "collapsible",
+            staticmethod(lambda p: looked.append(p.name) or collapsible(p)),
+        )
+        fake.exit("r.3", 3)
+        await wait_until(pilot, lambda: app.client.get("r.3").crashed)
+        assert set(looked) <= {"r.3"}, len(looked)
         # Filtered: the palette's search finds the one process asked for among 1,000.
         provider = ProcessCommands(app.screen)
         hits = [str(hit.text) async for hit in provider.search("Stop x.42")]

@@ -56,7 +56,7 @@ class KeeperEvents(App[int]):
         def action_leave_input_mode(self) -> None: ...
         def _reshaped(self, event: object) -> None: ...
         def marks(self) -> tuple[bool, bool]: ...
-        def relayout_if_collapsing_changed(self) -> None: ...
+        def relayout_if_collapsing_changed(self, proc: ProcessView) -> None: ...
 
     def _on_client_event(self, event: object) -> None:
         if isinstance(event, ProcessOutput | RunnerLine | OutputEnded):
@@ -108,7 +108,7 @@ class KeeperEvents(App[int]):
         proc = event.process
         self._show(proc)
         self._schedule_uptime()
-        self.relayout_if_collapsing_changed()  # a oneshot completed, or runs again
+        self.relayout_if_collapsing_changed(proc)  # a oneshot completed, or runs again
         pane = self._panes.get(proc.name)
         if event.new in (State.STARTING, State.RUNNING):
             if pane is not None:
