@@ -102,6 +102,8 @@ def config_paths(config: KeeperConfig, options: RunOptions) -> RunPaths:
 
 
 def start_processes(supervisor: Supervisor, project: Project) -> None:
+    if supervisor.shutting_down:  # a held run ended before its owner came: nothing starts
+        return
     supervisor.start_all()
     project.environment.scan_secrets_ahead()  # after the spawns, before clients look
 
