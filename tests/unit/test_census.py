@@ -48,11 +48,24 @@ async def test_a_slow_look_is_made_in_a_thread_even_for_a_lone_stop():
     assert scans.threads[1] != threading.get_ident()
 
 
-async def test_a_lone_stop_joins_a_look_under_way_rather_than_making_its_own():
-    scans = Scans(0.02)
-    census = Census(scans)
+async def test_a_lone_stop_during_a_look_gets_a_new_look_in_a_thread_not_on_the_loop():
+    release = threading.Event()
+    threads: list[int] = []
+
+    def scan() -> int:
+        threads.append(threading.get_ident())
+        number = len(threads)
+        if number == 1:
+            release.wait(30)  # the first look is under way until the test says
+        return number
+
+    census = Census(scan)
     first = asyncio.ensure_future(census.get(alone=False))
-    await asyncio.sleep(0.005)  # the look is under way in its thread
-    assert await census.get(alone=True) == 2  # the next look, begun after it asked
+    try:
+        while not threads:
+            await asyncio.sleep(0.001)
+        assert await census.get(alone=True) == 2  # a look begun after it asked
+    finally:
+        release.set()
     assert await first == 1
-    assert threading.get_ident() not in scans.threads
+    assert threading.get_ident() not in threads
