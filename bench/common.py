@@ -102,10 +102,18 @@ def child_command(
 
 
 def run_bare(
-    python: str, lines: int, mode: str, columns: int, rows: int, *, keep: bool = False
+    python: str,
+    lines: int,
+    mode: str,
+    columns: int,
+    rows: int,
+    *,
+    keep: bool = False,
+    onlcr: bool = True,
 ) -> dict:
     """The child under bench/bare_pty_reader.py: its ``done`` report, plus ``busy_cores``, how
-    many of the machine's cores were busy on average during the run (Linux; else None)."""
+    many of the machine's cores were busy on average during the run (Linux; else None).
+    *onlcr*: the terminal's default ``\\n`` → ``\\r\\n``, which tuirunner turns off."""
     with tempfile.TemporaryDirectory(prefix="tuirunner-bench-") as tmp:
         report = Path(tmp)
         cmd = [
@@ -116,6 +124,7 @@ def run_bare(
             "--rows",
             str(rows),
             *(["--keep"] if keep else []),
+            *([] if onlcr else ["--no-onlcr"]),
             "--",
             *child_command(python, lines, report, mode, wait_go=False),
         ]

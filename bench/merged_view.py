@@ -6,6 +6,8 @@ machine is shared: absolute figures drift with its load).
 - **wall**: a child printing 1M lines (``line`` and ``block`` modes, bench/child.py), its wall
   time under tuirunner with the merged view open (``m`` pressed before the flood) over a bare
   PTY reader's (target <= 1.15), and over tuirunner's with the panes (the cost of the view);
+  also over the bare reader's with the terminal in the mode tuirunner gives its children
+  (ONLCR off, which saves the child kernel time: see bench/README.md);
 - **idle**: CPU of tuirunner's processes (window, keeper, guard) with 5 processes printing a
   line a second, merged view shown vs panes (target <= 0.5 %), and the floor: the plainest
   Textual app that shows the same (``textual_floor_app.py --merged``: a ``Log``, one process);
@@ -43,9 +45,10 @@ def spread(values: list[float], fmt: str = "{:.3f}") -> str:
 def bench_wall(args, tuirunner: list[str]) -> None:
     python = sys.executable
     for mode in ("line", "block"):
-        bare, panes, merged = [], [], []
+        bare, plain, panes, merged = [], [], [], []
         for r in range(args.repeat):
             bare.append(float(run_bare(python, args.lines, mode, 200, 50)["elapsed"]))
+            plain.append(float(run_bare(python, args.lines, mode, 200, 50, onlcr=False)["elapsed"]))
             panes.append(run_tuirunner(tuirunner, python, args.lines, mode, 200, 50).child_wall)
             merged.append(
                 run_tuirunner(
@@ -53,16 +56,18 @@ def bench_wall(args, tuirunner: list[str]) -> None:
                 ).child_wall
             )
             print(
-                f"  {mode} run {r + 1}: bare {bare[-1]:.2f}s, panes {panes[-1]:.2f}s, "
-                f"merged {merged[-1]:.2f}s",
+                f"  {mode} run {r + 1}: bare {bare[-1]:.2f}s (ONLCR off {plain[-1]:.2f}s), "
+                f"panes {panes[-1]:.2f}s, merged {merged[-1]:.2f}s",
                 flush=True,
             )
         ratio = [m / b for m, b in zip(merged, bare, strict=True)]
+        same = [m / b for m, b in zip(merged, plain, strict=True)]
         vs = [m / p for m, p in zip(merged, panes, strict=True)]
         base = [p / b for p, b in zip(panes, bare, strict=True)]
         ok = median(ratio) <= 1.15
         print(
             f"wall {mode}: merged/bare {spread(ratio)} [{'PASS' if ok else 'MISS'} <= 1.15]; "
+            f"merged/bare with ONLCR off as tuirunner's children have it {spread(same)}; "
             f"panes/bare {spread(base)}; merged/panes {spread(vs)}",
             flush=True,
         )

@@ -65,6 +65,18 @@ def test_the_child_leads_a_session_on_its_terminal_and_gets_sigint_from_ctrl_c(t
         os.close(child.master)
 
 
+def test_lines_arrive_as_written_on_a_terminal_the_child_still_sees(tmp_path, way):
+    # No \r added to each \n (ONLCR off): the bytes a pipe would carry; still a terminal.
+    code = "import sys; print('tty', sys.stdout.isatty()); print('two'); print('end')"
+    child = spawn.spawn_on_pty([sys.executable, "-c", code], dict(os.environ), tmp_path, (80, 24))
+    try:
+        out = read_until(child.master, b"end\n")
+        assert out == b"tty True\ntwo\nend\n", out
+        os.waitpid(child.pid, 0)
+    finally:
+        os.close(child.master)
+
+
 @pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads /proc")
 def test_no_signal_is_ignored_or_blocked_in_the_child(tmp_path, way):
     # This process (Python) ignores SIGPIPE and SIGXFSZ; a child must not inherit that. The
