@@ -24,6 +24,7 @@ from textual.widgets import OptionList
 from tuirunner.events import OutputEnded, ProcessOutput, RunnerLine, State, StateChanged
 from tuirunner.tracebacks import TracebackScanner, at_prompt
 from tuirunner.tui.output_open import Opening
+from tuirunner.tui.repaint import FLUSH_INTERVAL
 from tuirunner.tui.widgets.output_view import OutputView
 from tuirunner.tui.widgets.process_pane import ProcessPane
 
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
     from tuirunner.tui.widgets.process_list import ProcessList
 
 WATCH_INTERVAL = 0.1  # seconds: new output is looked at (tracebacks, prompts) this often at most
+# ...and, after a quiet spell, with the repaint the output asked for (FLUSH_INTERVAL after it):
+# the window wakes up once for a line, not twice.
 
 
 class OutputActions(Opening, App[int]):
@@ -77,6 +80,7 @@ class OutputActions(Opening, App[int]):
         self._attending = False  # what came before the UI showed is not new: see on_mount
         self._to_watch: set[str] = set()  # processes with output not looked at yet
         self._watch_timer: asyncio.TimerHandle | None = None
+        self._watched_at = float("-inf")  # loop time of the last look
 
     def on_mount(self) -> None:
         """After the app's own on_mount (which connects and shows what happened before)."""
@@ -125,17 +129,20 @@ class OutputActions(Opening, App[int]):
     def _on_client_event(self, event: object) -> None:
         super()._on_client_event(event)  # type: ignore[misc]
         if isinstance(event, ProcessOutput | RunnerLine | OutputEnded):
-            # Looked at WATCH_INTERVAL later, with whatever else came: a flood of reads costs
-            # a set insertion each, and a scan of the new lines a few times a second.
+            # Looked at with the repaint, or WATCH_INTERVAL after the last look, with whatever
+            # else came: a flood of reads costs a set insertion each, and a scan of the new
+            # lines a few times a second.
             self._to_watch.add(event.process.name)
             if self._watch_timer is None:
                 loop = asyncio.get_running_loop()
-                self._watch_timer = loop.call_later(WATCH_INTERVAL, self._watch_pending)
+                at = max(loop.time() + FLUSH_INTERVAL, self._watched_at + WATCH_INTERVAL)
+                self._watch_timer = loop.call_at(at, self._watch_pending)
         elif isinstance(event, StateChanged):
             self._watch_state(event)
 
     def _watch_pending(self) -> None:
         self._watch_timer = None
+        self._watched_at = asyncio.get_running_loop().time()
         names, self._to_watch = self._to_watch, set()
         for name in names:
             try:
