@@ -227,6 +227,8 @@ class OutputBuffer(LineTimes):
         if self.partial:
             ascii = ascii and self.partial.isascii()
             size += sys.getsizeof(self.partial) - _STR_HEADER
+        # No line here can be longer than this (most chunks are far under the cap).
+        longest = len(text) + len(self.partial)
         parts = text.split("\n")
         if self.partial:
             has_cr = has_cr or "\r" in self.partial  # a rewritten line may end in this chunk
@@ -240,7 +242,7 @@ class OutputBuffer(LineTimes):
                 head, _, tail = self.partial.rpartition("\r")
                 self.partial = collapse_cr(head) + "\r" + tail if tail else collapse_cr(head)
         cap = self.line_cap
-        if parts and max(map(len, parts)) > cap:
+        if parts and longest > cap and max(map(len, parts)) > cap:
             parts = list(_split_long(parts, cap))
         if len(self.partial) > cap:
             whole = list(_split_long([self.partial], cap))

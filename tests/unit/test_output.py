@@ -63,6 +63,11 @@ def test_overlong_lines_are_split_never_unbounded():
         buf2.feed(b"y" * 99)  # never a newline
     assert len(buf2.partial) <= 100
     assert sum(map(len, buf2.lines)) + len(buf2.partial) == 990
+    # A short read that ends a long unfinished line: the line is still split.
+    buf3 = OutputBuffer(line_cap=100)
+    buf3.feed(b"z" * 90)
+    buf3.feed(b"z" * 20 + b"\nok\n")
+    assert list(buf3.lines) == ["z" * 100, "z" * 10, "ok"]
 
 
 def test_a_runner_line_ends_the_partial_line():
