@@ -1,7 +1,8 @@
 """A following view that spans the terminal is scrolled by the terminal itself, and only its new
-rows are written (tui/widgets/direct_rows.py). In a real terminal (tmux), the screen must then
-show exactly the output's last lines, in order, with none doubled or missing: after lines came
-one or a few at a time, and after a notification was drawn over the rows and went."""
+rows are written; a pane beside others has the rows that changed written where they are
+(tui/widgets/direct_rows.py). In a real terminal (tmux), the screen must then show exactly the
+output's last lines, in order, with none doubled or missing: after lines came one or a few at a
+time, and after a notification was drawn over the rows and went."""
 
 import re
 import shlex
@@ -55,32 +56,36 @@ def _assert_full(screen: str) -> None:
     assert at == list(range(at[0], at[-1] + 1)), screen
 
 
-@pytest.mark.parametrize("layout", ["merged", "pane", "merged, TUIRUNNER_TERMINAL_SCROLL=0"])
+@pytest.mark.parametrize(
+    "layout", ["merged", "pane", "panes side by side", "merged, TUIRUNNER_TERMINAL_SCROLL=0"]
+)
 def test_the_screen_shows_the_last_lines_in_order(tmp_path, mark, layout):
     env = {"TUIRUNNER_TERMINAL_SCROLL": "0"} if "=0" in layout else None  # every row repainted
     layout = layout.split(",")[0]
-    # Two processes for the merged view (interleaved rows, each with its prefix); one for a pane.
+    # Two processes for the merged view (interleaved rows, each with its prefix) and for the
+    # panes side by side; one for a pane zoomed.
     procfile = _counter("fast", COUNT, 0.02, mark)
-    if layout == "merged":
+    two = layout != "pane"
+    if two:
         procfile += _counter("slow", COUNT // 2, 0.04, mark)  # as long
     (tmp_path / "Procfile").write_text(procfile)
     with Tmux(tuirunner_command(), tmp_path, width=100, height=30, env=env) as term:
         term.wait_for("fast row 0")
         if layout == "merged":
             term.send("m")
-        else:
+        elif layout == "pane":
             term.send("z")  # the pane, zoomed: as wide as the terminal
         term.wait_for("fast row 080")
         term.send("c")  # a notification over the rows while they come, gone 3 s later
         term.wait_for("Copied the")
         screen = term.wait_for(f"fast row {COUNT}")
-        if layout == "merged":
+        if two:
             screen = term.wait_for(f"slow row {COUNT // 2}")
         wait_for(lambda: "Copied the" not in term.screen(), 30, message="the notification gone")
         screen = term.screen()
         _assert_full(screen)
         _assert_tail(_rows_of(screen, "fast"), COUNT, screen)
-        if layout == "merged":
+        if two:
             _assert_tail(_rows_of(screen, "slow"), COUNT // 2, screen)
         term.send("q")
         assert term.exit_status() == 0
@@ -90,29 +95,42 @@ def test_the_screen_shows_the_last_lines_in_order(tmp_path, mark, layout):
     assert_no_leftovers(mark)
 
 
-def test_rows_written_by_tuirunner_look_as_textual_paints_them(tmp_path, mark):
-    """The same output (one process: the same order), followed in the merged view with and
-    without terminal scroll: the two screens are the same, colours and all."""
+@pytest.mark.parametrize("layout", ["merged", "panes side by side"])
+def test_rows_written_by_tuirunner_look_as_textual_paints_them(tmp_path, mark, layout):
+    """The same output (one process in the merged view: the same order; two in panes side by
+    side), followed with and without painting by tuirunner: the rows on the two screens are the
+    same, colours and all."""
     script = (
-        "import time; [(print('\\x1b[32mweb\\x1b[0m row %03d http://127.0.0.1:8000/' % i, "
+        "import time; [(print('\\x1b[32m%s\\x1b[0m row %03d http://127.0.0.1:8000/' % (NAME, i), "
         "flush=True), time.sleep(0.05)) for i in range(1, 61)]; time.sleep(600)"
     )
+    names = ["web"] if layout == "merged" else ["web", "api"]
     screens = []
     for scroll in ("1", "0"):
         work = tmp_path / f"scroll-{scroll}"
         work.mkdir()
-        (work / "Procfile").write_text(f"web: exec {PY} -c {shlex.quote(script)} {mark}\n")
+        (work / "Procfile").write_text(
+            "".join(
+                f"{name}: exec {PY} -c {shlex.quote(script.replace('NAME', repr(name)))} {mark}\n"
+                for name in names
+            )
+        )
         env = {"TUIRUNNER_TERMINAL_SCROLL": scroll}
         with Tmux(tuirunner_command(), work, width=120, height=30, env=env) as term:
             term.wait_for("row 0")
-            term.send("m")
-            term.wait_for("row 060")
-            screens.append(_settled(term))
+            if layout == "merged":
+                term.send("m")
+            for name in names:
+                term.wait_for(f"{name} row 060")
+            # The rows of output (the panes' headers show pids and times, which differ).
+            screens.append([line for line in _settled(term).splitlines() if " row " in line])
             term.send("q")
             status = term.exit_status()
             assert status == 0, term.screen()
             assert " row " not in term.screen()  # nothing written after the app left the screen
-    scrolled, repainted = screens
-    assert "\x1b[" in scrolled and scrolled.count("row 0") >= 20, scrolled
-    assert scrolled == repainted
+    painted, composed = screens
+    assert "\x1b[" in "".join(painted) and len(painted) >= 20, painted
+    if layout != "merged":
+        assert all("web" in line and "api" in line for line in painted), painted  # side by side
+    assert painted == composed
     assert_no_leftovers(mark)

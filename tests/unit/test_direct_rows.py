@@ -103,7 +103,7 @@ def test_a_partial_line_is_written_each_time_and_nothing_else_unchanged() -> Non
 def _rows_written(driver: _Driver) -> int:
     written = "".join(driver.written)
     driver.written.clear()
-    return len(re.findall(r"\x1b\[\d+;1H", written))
+    return len(re.findall(r"\x1b\[\d+;\d+H", written))
 
 
 def test_another_cut_place_or_a_forget_writes_every_row() -> None:
@@ -156,3 +156,29 @@ def test_nothing_is_written_while_the_app_is_suspended() -> None:
     assert direct.region_now() is None
     direct._resume(None)
     assert not direct.suspended
+
+
+def test_a_view_beside_others_gets_the_rows_that_look_different_written_where_they_are() -> None:
+    """A scrolling region moves whole terminal rows: a pane of the grid is not scrolled, each row
+    that now shows something else is written, and one that looks the same is not."""
+    direct, driver = _direct()
+    region = Region(41, 1, 40, 4)  # the right-hand pane of two
+    direct.paint(region, (), [1, 2, 3, -1], _rows({0: "a", 1: "b", 2: "c", 3: ""}), scroll=False)
+    assert _rows_written(driver) == 4
+    # A line came: every row shows the next line. The rows are written where they are (at
+    # column 42), none is scrolled, and the blank row below the output stays as it is.
+    direct.paint(region, (), [2, 3, 4, -1], _rows({0: "b", 1: "c", 2: "d", 3: ""}), scroll=False)
+    (sequence,) = driver.written
+    assert "S\x1b[r" not in sequence and "r\x1b[" not in sequence  # no scrolling region
+    assert re.findall(r"\x1b\[(\d+);(\d+)H", sequence) == [("2", "42"), ("3", "42"), ("4", "42")]
+    driver.written.clear()
+    # The same line again (a process printing "tick" every second): the rows look the same.
+    direct.paint(region, (), [3, 4, 5, -1], _rows({0: "c", 1: "d", 2: "d", 3: ""}), scroll=False)
+    assert re.findall(r"\x1b\[(\d+);(\d+)H", "".join(driver.written)) == [("2", "42"), ("3", "42")]
+    driver.written.clear()
+    direct.paint(region, (), [4, 5, 6, -1], _rows({0: "d", 1: "d", 2: "d", 3: ""}), scroll=False)
+    assert re.findall(r"\x1b\[(\d+);(\d+)H", "".join(driver.written)) == [("2", "42")]
+    driver.written.clear()
+    direct.forget()  # Textual painted the view: every row again
+    direct.paint(region, (), [4, 5, 6, -1], _rows({0: "d", 1: "d", 2: "d", 3: ""}), scroll=False)
+    assert _rows_written(driver) == 4

@@ -1,30 +1,42 @@
-"""Painting a following output view's new rows straight to the terminal, the rows above moved up
-by the terminal itself.
+"""Painting a following output view's rows straight to the terminal: only the rows whose look
+changed are written, and a view as wide as the terminal has its rows moved up by the terminal
+itself.
 
 Textual has no notion of a terminal's scrolling: a view whose every row now shows the line below
 the one it showed is a view whose every row changed, and a frame composes and sends all of them
-(a merged view of 47 rows by 200 columns, 5 lines a second: most of the window's idle CPU). A
-terminal moves rows itself: a scrolling region (DECSTBM) over the view's rows, scrolled up (SU)
-by the lines that came, and only the new rows written. This module does that, in one write:
+(a merged view of 47 rows by 200 columns, 5 lines a second: most of the window's idle CPU; five
+tiled panes getting a line a second each: a frame of the whole screen every second). So:
 
-    [sync start] save cursor, region + scroll up, whole screen again, each new row (moved to and
-    written as Textual writes it), restore cursor [sync end]
+- a view that spans the terminal's width: a scrolling region (DECSTBM) over the view's rows,
+  scrolled up (SU) by the lines that came, and only the new rows written;
+- a view beside others (a pane of the grid): a scrolling region moves whole terminal rows, so
+  the rows are written where they are, and only those that now look different (a row is known by
+  its line and by the text written there: a pane still filling up, a repeated line, the blank
+  rows below the output are not written again). Writing a row is a cursor move and the row's
+  text, which the view renders once per line; Textual's compositor would cut, compare and compose
+  every row of the screen it updates.
+
+In one write:
+
+    [sync start] save cursor, (region + scroll up, whole screen again), each row written (moved
+    to and written as Textual writes it), restore cursor [sync end]
 
 It is only right where the terminal shows what the view last painted here. So:
 
-- the view spans the terminal's whole width (a scrolling region moves whole rows), in full
-  screen, on the screen shown, with nothing drawn over its rows (a notification, a tooltip),
-  while the app runs and has the terminal (not once it shuts down, nor while it is suspended
-  for an editor or by ctrl+z: Textual's own frames stop then too);
+- the view is in full screen, on the screen shown, wholly visible, with nothing drawn over its
+  rows (a notification, a tooltip, a menu), while the app runs and has the terminal (not once it
+  shuts down, nor while it is suspended for an editor or by ctrl+z: Textual's own frames stop
+  then too);
 - what each row shows is known by a key (its line: complete lines never change) and by how the
   rows were cut and styled, for the rows painted here. Whatever else changes what the view shows
   (a refresh, a scroll by the user, new styles, a search) forgets them, and a new cut, size or
   place is seen as one: the next paint here sends every row. A frame of Textual's that paints
   the view in between paints the same lines (the view's state changes only through here).
 
-Everything else (a pane beside others, a selection, a view under a notification, a flood) is
-painted by Textual, and so is every view with ``TUIRUNNER_TERMINAL_SCROLL=0`` in the environment
-(for a terminal that mishandles scrolling regions; README, "Reading the output").
+Everything else (a selection, a view under a notification, wrapped or filtered rows, a flood)
+is painted by Textual, and so is every view with ``TUIRUNNER_TERMINAL_SCROLL=0`` in the
+environment (for a terminal that mishandles scrolling regions or cursor moves; README, "Reading
+the output").
 
 Textual's private parts read here (the driver, whether the terminal synchronises updates, the
 compositor's visible widgets) are Textual 8's (pyproject pins < 9).
@@ -102,6 +114,7 @@ class DirectRows:
         self.keys: list[Hashable | None] = []  # what each row shows; [] when unknown
         self.region: Region | None = None  # where, on the terminal
         self.cut: tuple = ()  # how the rows were cut and styled
+        self.texts: list[str] = []  # what was written on each row, where nothing scrolls
         self.suspended = False  # the terminal is another program's (an editor, ctrl+z)
         self._told = False  # subscribed to the app's suspend and resume signals
 
@@ -109,6 +122,7 @@ class DirectRows:
         self.keys = []
         self.region = None
         self.cut = ()
+        self.texts = []
 
     def region_now(self) -> Region | None:
         """The view's rows on the terminal, if they may be painted here now."""
@@ -129,7 +143,7 @@ class DirectRows:
         if screen is not app.screen or not screen.is_active:
             return None
         rows = view.scrollable_content_region
-        if rows.x != 0 or rows.width != screen.size.width or rows.height < 2:
+        if not rows:
             return None
         visible = screen._compositor.visible_widgets
         place = visible.get(view)
@@ -157,24 +171,45 @@ class DirectRows:
         cut: tuple,
         keys: Sequence[Hashable | None],
         strip: Callable[[int], Strip],
+        *,
+        scroll: bool = True,
     ) -> None:
-        """Show rows with *keys* on *region* (*strip* gives row y): the terminal moves the rows
-        it already shows, the others are written."""
+        """Show rows with *keys* on *region* (*strip* gives row y). *scroll*: the region spans
+        the terminal's width, and the terminal moves the rows it already shows; otherwise each
+        row is written where it is, if it looks different."""
         app = self.view.app
         known = self.keys if self.region == region and self.cut == cut else []
-        shift = shift_of(known, keys) if known else 0
-        after = known[shift:] + [None] * shift if known else [None] * len(keys)
         console = app.console
         out = [SAVE_CURSOR]
-        if shift:
-            out.append(scroll_sequence(region, shift))
         x, top = region.x, region.y
         painted = 0
-        for y, key in enumerate(keys):
-            if key is None or after[y] != key:
+        shift = 0
+        if scroll:
+            shift = shift_of(known, keys) if known else 0
+            after = known[shift:] + [None] * shift if known else [None] * len(keys)
+            if shift:
+                out.append(scroll_sequence(region, shift))
+            for y, key in enumerate(keys):
+                if key is None or after[y] != key:
+                    out.append(move_to(x, top + y))
+                    out.append(strip(y).render(console))
+                    painted += 1
+            self.texts = []
+        else:
+            texts = self.texts if known and len(self.texts) == len(keys) else []
+            now: list[str] = []
+            for y, key in enumerate(keys):
+                if texts and key is not None and known[y] == key:
+                    now.append(texts[y])  # the same line on the same row
+                    continue
+                text = strip(y).render(console)
+                now.append(text)
+                if texts and texts[y] == text:
+                    continue  # another line, or the one being written, that looks the same
                 out.append(move_to(x, top + y))
-                out.append(strip(y).render(console))
+                out.append(text)
                 painted += 1
+            self.texts = now
         self.keys = list(keys)
         self.region = region
         self.cut = cut

@@ -104,16 +104,14 @@ class PaintedRows(Arranged, Marked, Searchable, ScrollView):
         # A row's key: its line (complete lines never change), -1 below the output, None for
         # a line still being written (always painted).
         buffer = self.buffer
-        first, total, partial = (
-            buffer.first_index + self.scroll_offset.y,
-            buffer.total,
-            buffer.partial,
-        )
+        first, total = buffer.first_index + self.scroll_offset.y, buffer.total
+        partial = buffer.partial
         keys: list[int | None] = [
             first + y if first + y < total else (None if first + y == total and partial else -1)
             for y in range(height)
         ]
-        direct.paint(region, self._pass_cut, keys, rows)
+        # The terminal moves the rows of a view as wide as itself (scrolling regions are rows).
+        direct.paint(region, self._pass_cut, keys, rows, scroll=width == self.screen.size.width)
         return True
 
     def _plain_box(self) -> bool:
@@ -208,17 +206,18 @@ class PaintedRows(Arranged, Marked, Searchable, ScrollView):
         def render_row(y: int) -> Strip:
             row = scroll_y + y
             index = first + row
+            at = (row if offsets else None, cut)  # a strip without offsets fits any row
             complete = index < total  # a complete line does not change
             if complete:
                 seen = shown.get(index)
-                if seen is not None and seen[0] == (row, cut):
+                if seen is not None and seen[0] == at:
                     return seen[1]
                 cropped = bases.get(index) if filtered else None
                 if cropped is not None and cropped[0] == base_cut:  # the line on another row
                     strip = cropped[1]
                     if offsets:
                         strip = strip.apply_offsets(scroll_x, row)  # (keeps the rendering)
-                    shown[index] = ((row, cut), strip)
+                    shown[index] = (at, strip)
                     return strip
             elif index > total or (index == total and not buffer.partial):
                 return blank()  # below the output: the same strip for every such row
@@ -229,7 +228,7 @@ class PaintedRows(Arranged, Marked, Searchable, ScrollView):
                     strip = written_strip(text, width, rich_style, filters, background, console)
                     if len(shown) > ROWS_KEPT:
                         shown.clear()
-                    shown[index] = ((row, cut), strip)
+                    shown[index] = (at, strip)
                     return strip
             strip = self._row_strip(row, rich_style)
             if strip is None:
@@ -251,7 +250,7 @@ class PaintedRows(Arranged, Marked, Searchable, ScrollView):
             if complete:
                 if len(shown) > ROWS_KEPT:
                     shown.clear()
-                shown[index] = ((row, cut), strip)
+                shown[index] = (at, strip)
             return strip
 
         return render_row
