@@ -13,6 +13,7 @@ from typing import Self
 from rich.style import Style
 from rich.text import Text
 from textual.cache import LRUCache
+from textual.color import Color
 from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.selection import Selection
@@ -46,7 +47,7 @@ class PaintedRows(Arranged, Marked, Searchable, ScrollView):
         self._blank: tuple[tuple, Strip] | None = None  # a row below the output, for a cut
         self._width = 0
         self._width_pending = False
-        self._base_style: Style | None = None
+        self._base: tuple[Style, Color] | None = None  # the view's style and background
         self._flooding = False
         # What each row showed when sync last repainted (terminal sequences), or None: unknown
         # (any other refresh, a new size, new styles).
@@ -131,7 +132,7 @@ class PaintedRows(Arranged, Marked, Searchable, ScrollView):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._base_style = None
+        self._base = None
         self._invalidate()
 
     def _forget_lines(self) -> None:
@@ -180,10 +181,10 @@ class PaintedRows(Arranged, Marked, Searchable, ScrollView):
         buffer = self.buffer
         first, total = buffer.first_index, buffer.total
         filters = self.get_line_filters() if filtered else ()
-        _, background = self.background_colors
-        rich_style = self._base_style
-        if rich_style is None:  # computing it is costly; it only changes with the styles
-            rich_style = self._base_style = self.rich_style
+        base = self._base
+        if base is None:  # computing these is costly; they only change with the styles
+            base = self._base = (self.rich_style, self.background_colors[1])
+        rich_style, background = base
         # Following a flood, every row is a new line at every frame and nobody can select
         # any: the rows go without the offsets a selection needs (Textual's apply_offsets
         # restyles every segment, a new strip each: ~10 % of a flooded window's CPU).
