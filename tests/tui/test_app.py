@@ -219,6 +219,11 @@ async def test_second_quit_forces(tmp_path, mark):
         stubborn_pane = app.pane("stubborn.1")
         await wait_until(pilot, lambda: "stopping" in stubborn_pane.header_text())
         assert app.is_running  # still waiting for the stubborn process
+        assert stubborn_pane.header.has_class("-quitting")  # styled as quitting
+        # A stop that takes a while says how to cut it short.
+        await wait_until(
+            pilot, lambda: any("press q again" in str(n.message) for n in app._notifications)
+        )
         await pilot.press("ctrl+c")
         await wait_until(pilot, lambda: not app.is_running, timeout=10)
     assert_no_leftovers(mark)

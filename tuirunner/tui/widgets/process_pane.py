@@ -73,6 +73,7 @@ class ProcessPane(PaneTools, Vertical):
         yield self.unseen_bar
 
     def on_mount(self) -> None:
+        self.header.set_class(getattr(self.app, "quitting", False), "-quitting")
         self.show(self.status)
         self._show_position()
 
