@@ -28,6 +28,7 @@ class ProcessList(OptionList):
         self.attention: dict[str, str] = {}  # by name: "output" or "alert" (output_actions.py)
         self._shown: dict[int, tuple] = {}  # option index -> what its line says
         self._stale: dict[int, ProcessView] = {}  # lines to make again when next on screen
+        self._refresh_due = False  # their repaint is asked for
 
     @staticmethod
     def _option_id(proc: ProcessView) -> str:
@@ -67,9 +68,7 @@ class ProcessList(OptionList):
 
     def watch_highlighted(self, old: int | None, new: int | None) -> None:
         super().watch_highlighted(new)
-        for index in (old, new):
-            if index is not None:
-                self._refresh_option(index)
+        self._refresh_options([index for index in (old, new) if index is not None])
 
     def refresh_process(self, proc: ProcessView) -> None:
         """Show *proc*'s state: its line is made again when it is next on screen. Cheap with
@@ -79,31 +78,41 @@ class ProcessList(OptionList):
         index = proc.index
         if 0 <= index < self.option_count:
             self._stale[index] = proc
-            if self.is_mounted and self.display:
-                self._refresh_option(index)
+            if not self._refresh_due and self.is_mounted and self.display:
+                self._refresh_due = True  # once for all that changed together (a quit: all)
+                self.call_later(self._refresh_stale)
 
-    def _refresh_option(self, index: int) -> None:
-        """Repaint the line of option *index* if it is on screen (an option scrolled to is
+    def _refresh_stale(self) -> None:
+        self._refresh_due = False
+        self._refresh_options(list(self._stale))
+
+    def _refresh_options(self, indexes: list[int]) -> None:
+        """Repaint the lines of options *indexes* that are on screen (an option scrolled to is
         painted then): the other lines are what they were. A new line of output of a hidden
         process (its attention mark) repainted every line of the list."""
-        line = self._index_to_line.get(index)  # Textual's private line map (hence textual<9)
-        if line is None:  # not laid out yet: all of it
-            self.refresh()
-            return
-        top = round(self.scroll_offset.y)
-        if top <= line < top + self.size.height:
-            self.refresh_lines(line, self._heights.get(index, 1))
+        lines = self._index_to_line  # Textual's private line map (hence textual<9)
+        heights = self._heights
+        top, height = round(self.scroll_offset.y), self.size.height
+        for index in indexes:
+            line = lines.get(index)
+            if line is None:  # not laid out yet: all of it
+                self.refresh()
+                return
+            if top <= line < top + height:
+                self.refresh_lines(line, heights.get(index, 1))
 
     def render_lines(self, crop: Region) -> list[Strip]:
         if self._stale:
             top = round(self.scroll_offset.y)
-            changed = False
+            changed = set()
             for index in range(max(0, top), top + self.size.height):  # one line per process
                 proc = self._stale.pop(index, None)
-                if proc is not None:
-                    changed = self._set_line(index, proc) or changed
-            if changed:
-                self._option_render_cache.clear()
+                if proc is not None and self._set_line(index, proc):
+                    changed.add(self.get_option_at_index(index))
+            if changed:  # only their lines are rendered again (the cache is Textual's)
+                cache = self._option_render_cache  # (Textual's LRUCache: keys(), no __iter__)
+                for key in [key for key in cache.keys() if key[0] in changed]:  # noqa: SIM118
+                    cache.discard(key)
         return super().render_lines(crop)
 
     def _set_line(self, index: int, proc: ProcessView) -> bool:
