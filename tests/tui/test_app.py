@@ -5,6 +5,7 @@ processes."""
 import shlex
 
 import pytest
+from textual.color import Color
 
 from tests.helpers import PYTHON, assert_no_leftovers, stubborn
 from tests.tui_helpers import (
@@ -219,7 +220,8 @@ async def test_second_quit_forces(tmp_path, mark):
         stubborn_pane = app.pane("stubborn.1")
         await wait_until(pilot, lambda: "stopping" in stubborn_pane.header_text())
         assert app.is_running  # still waiting for the stubborn process
-        assert stubborn_pane.header.has_class("-quitting")  # styled as quitting
+        warning = Color.parse(app.theme_variables["warning-muted"])
+        assert stubborn_pane.header.styles.background == warning  # styled as quitting
         # A stop that takes a while says how to cut it short.
         await wait_until(
             pilot, lambda: any("press q again" in str(n.message) for n in app._notifications)

@@ -73,7 +73,8 @@ class ProcessPane(PaneTools, Vertical):
         yield self.unseen_bar
 
     def on_mount(self) -> None:
-        self.header.set_class(getattr(self.app, "quitting", False), "-quitting")
+        if getattr(self.app, "quitting", False):
+            self.header.show_quitting()
         self.show(self.status)
         self._show_position()
 
