@@ -7,6 +7,8 @@ compare it with a full render after each step: a row wrongly judged unchanged sh
 difference. A scripted keeper (tests/fake_keeper.py) sends the output of each step.
 """
 
+from types import SimpleNamespace
+
 import pytest
 from textual._compositor import ChopsUpdate, LayoutUpdate
 from textual.app import App
@@ -161,3 +163,38 @@ async def test_the_terminal_matches_a_full_repaint_as_output_scrolls(tmp_path, t
         await step("zoomed\n", "other\nhidden 1\nhidden 2\n")
         await pilot.press("z")
         await step("tick\n", "other\n")
+
+
+async def test_output_waits_for_more_unless_the_user_acts(tmp_path, monkeypatch):
+    """Output waits FLUSH_INTERVAL for more (processes that print on the same second share a
+    frame); after a key press, output after a quiet spell is painted in the wake-up that
+    brought it, and output right after it waits its turn. The repaints' clock is the test's,
+    and the interval an hour: nothing here depends on how fast the machine is."""
+    from tuirunner.tui import repaint
+
+    clock = [0.0]
+    monkeypatch.setattr(repaint, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    app, fake = fake_app(tmp_path, "web: python feed.py\n")
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.pane("web.1").view
+        await caught_up(pilot)
+        monkeypatch.setattr(repaint, "FLUSH_INTERVAL", 3600.0)
+
+        async def printed(line: str, total: int) -> None:
+            fake.print("web.1", line)
+            await wait_until(pilot, lambda: view.buffer.total == total, message=line)
+            for _ in range(5):
+                await pilot.pause()
+
+        clock[0] = 7200.0  # two hours of quiet, long after the start
+        await printed("idle", 1)
+        assert view._total == 0 and not app.repainted  # waits an hour for more
+        app._flush_timer.cancel()  # (its hour is up)
+        app._flush()
+        assert view._total == 1
+        clock[0] = 14400.0
+        await pilot.press("down")  # the user acts
+        await printed("first", 2)
+        assert view._total == 2  # at once
+        await printed("second", 3)
+        assert view._total == 2 and not app.repainted  # its turn comes an hour later

@@ -24,6 +24,7 @@ import sys
 import time
 from pathlib import Path
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding
 from textual.driver import Driver
@@ -142,7 +143,13 @@ class TuirunnerApp(
 
         return QuietDriver
 
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key | events.MouseDown):
+            self._be_eager()  # what the user did shows at once (repaint.py)
+        await super().on_event(event)
+
     async def on_mount(self) -> None:
+        self._be_eager()
         if self.preferences.theme in self.available_themes:
             self.theme = self.preferences.theme
         self.theme_changed_signal.subscribe(self, self._theme_changed)

@@ -1,6 +1,11 @@
 """When the app repaints: output marks its pane dirty, and one flush repaints the dirty panes
 (at most FLUSH_INTERVAL apart); uptimes are repainted when their minute changes. Nothing runs on a
-timer while nothing changes."""
+timer while nothing changes.
+
+Output waits FLUSH_INTERVAL for more (five processes that print on the same second cost one
+frame, not five), except while the user acts: for EAGER_FOR after the start, a key or a click,
+output after a quiet spell is painted as soon as it is read (a typed key's echo, a restarted
+server's first line)."""
 
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ if TYPE_CHECKING:
     from tuirunner.tui.widgets.process_pane import ProcessPane
 
 FLUSH_INTERVAL = 1 / 30  # repaint output at most this often, however fast children print
+EAGER_FOR = 2.0  # seconds after the start, a key or a click (see above)
 
 
 class Repainting(App[int]):
@@ -24,7 +30,9 @@ class Repainting(App[int]):
     client: Client
     _panes: dict[str, ProcessPane]
     _dirty: set[str]
-    _flush_timer: asyncio.TimerHandle | None = None
+    _flush_timer: asyncio.Handle | None = None
+    _flushed_at = -math.inf  # (monotonic)
+    _eager_until = 0.0  # (monotonic)
     _uptime_timer: asyncio.TimerHandle | None = None
     _uptime_pending = False  # a _reschedule_uptime is on its way
     _loop: asyncio.AbstractEventLoop | None = None
@@ -35,16 +43,27 @@ class Repainting(App[int]):
         def _shown(self, pane: ProcessPane) -> bool: ...
         def _show(self, proc: ProcessView) -> None: ...
 
+    def _be_eager(self) -> None:
+        """The user acts: for a while, output is painted as soon as it is read."""
+        self._eager_until = time.monotonic() + EAGER_FOR
+
     def _mark_dirty(self, name: str) -> None:
         self._dirty.add(name)
         if self._flush_timer is None and self._loop is not None:
-            self._flush_timer = self._loop.call_later(FLUSH_INTERVAL, self._flush)
+            now = time.monotonic()
+            wait = FLUSH_INTERVAL
+            if now < self._eager_until:
+                wait = self._flushed_at + FLUSH_INTERVAL - now
+            if wait > 0:
+                self._flush_timer = self._loop.call_later(wait, self._flush)
+            else:  # in this turn of the loop, once what came with this output is read
+                self._flush_timer = self._loop.call_soon(self._flush)
 
     def _flush(self) -> None:
         """Repaint the dirty panes, all in one frame (a flooded one at most every
         FLOOD_INTERVAL): five processes that print on the same tick cost one frame."""
         self._flush_timer = None
-        now = time.monotonic()
+        now = self._flushed_at = time.monotonic()
         dirty, self._dirty = self._dirty, set()
         panes = []
         for name in dirty:
