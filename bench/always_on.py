@@ -456,6 +456,19 @@ def measure_idle(peer: Peer, args, kind: str) -> dict:
     return {"pct": 100 * cpu / wall, "tmux_pct": 100 * tmux_cpu / wall, "counted": counted}
 
 
+def measure_idle_floor(args, kind: str) -> dict:
+    """The idle figure's floor for a Textual front end: the plainest Textual app showing what
+    tuirunner's panes show (textual_floor_app.py: five panes, each getting the line itself)."""
+    app = [sys.executable, str(BENCH / "textual_floor_app.py"), "--lines", kind]
+    peer = Peer(TEXTUAL_FLOOR, "direct", [], names=("textual_floor_app.py",), quit_keys=("C-q",))
+    with Session(peer, args) as s:
+        s.launch([("floor", shlex.join(app), 1)])
+        s.wait_painted("tick")
+        time.sleep(args.settle)
+        cpu, tmux_cpu, wall, counted = cpu_window(s, args.idle_seconds)
+    return {"pct": 100 * cpu / wall, "tmux_pct": 100 * tmux_cpu / wall, "counted": counted}
+
+
 def measure_launch(peer: Peer, args) -> dict:
     with Session(peer, args) as s:
         t0 = s.launch([("w", s.wrap(f"echo {LAUNCH_TEXT}; while :; do sleep 5; done"), 1)])
@@ -629,14 +642,18 @@ def run_idle(args, peers: list[Peer], results: Results) -> None:
     for r in range(args.repeat):
         for kind in IDLE_SCRIPTS:
             fig = f"idle_{kind}"
-            for peer in peers:
-                what = f"run {r + 1}, {IDLE_WHAT[kind]}, {peer.label}"
-                res = attempt(results, what, lambda p=peer, k=kind: measure_idle(p, args, k))
+            for peer in [*peers, None]:  # None: the plainest Textual app (the floor)
+                label = TEXTUAL_FLOOR if peer is None else peer.label
+                what = f"run {r + 1}, {IDLE_WHAT[kind]}, {label}"
+                if peer is None:
+                    res = attempt(results, what, lambda k=kind: measure_idle_floor(args, k))
+                else:
+                    res = attempt(results, what, lambda p=peer, k=kind: measure_idle(p, args, k))
                 if res is None:
                     continue
-                results.add(fig, peer.label, res["pct"])
-                results.add(f"{fig}_tmux", peer.label, res["tmux_pct"])
-                results.count(fig, peer.label, res["counted"])
+                results.add(fig, label, res["pct"])
+                results.add(f"{fig}_tmux", label, res["tmux_pct"])
+                results.count(fig, label, res["counted"])
                 print(
                     f"  {what}: runner {res['pct']:.2f} % (tmux server {res['tmux_pct']:.2f} %)"
                     f"  [counted: {fmt_counted(res['counted'])}]",
@@ -989,6 +1006,20 @@ def report(args, peers: list[Peer], results: Results, versions: dict[str, str]) 
         floors.append(
             f"launch, the plainest Textual app (bench/textual_launch_floor.py): "
             f"{fmt_value(results, rows_by(rows, 'launch'), TEXTUAL_FLOOR)}"
+        )
+    idle = [
+        f"{what} {fmt_value(results, rows_by(rows, fig), TEXTUAL_FLOOR)}"
+        for fig, what in (
+            ("idle_tick", "1 line/s"),
+            ("idle_counter", "1 distinct line/s"),
+            ("idle_silent", "silent"),
+        )
+        if results.get(fig, TEXTUAL_FLOOR)
+    ]
+    if idle:
+        floors.append(
+            "idle, the plainest Textual app showing the same panes (bench/textual_floor_app.py): "
+            + ", ".join(idle)
         )
     if results.get("restart", "floor"):
         floors.append(

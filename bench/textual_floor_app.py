@@ -8,12 +8,15 @@ shows there, five panes (a one-line header and a Textual ``Log``) that get a lin
     echo "scale=3; ($b - $a) / 60" | bc; tmux -L floor kill-server
 
 Each pane starts full (60 lines), so every tick scrolls all five, as in the idle run after its
-first 20 seconds. ``--merged``: what the merged view shows instead (merged_view.py's idle
-floor): one full-screen ``Log`` under a one-line bar, five ``t0.1    | tick`` lines a second.
+first 20 seconds. ``--lines counter``: each line is ``tick N`` (always_on.py's "distinct"
+idle figure), ``--lines silent``: no line at all. ``--merged``: what the merged view shows
+instead (merged_view.py's idle floor): one full-screen ``Log`` under a one-line bar, five
+``t0.1    | tick`` lines a second.
 
-On the 2-core machine of bench/README.md the panes app takes ~3 % of a core where
-tuirunner's window takes ~0.45 %: what is left in tuirunner is Textual's compositor and the
-terminal write of one frame a second.
+On the 2-core machine of bench/README.md the panes app took ~3 % of a core where
+tuirunner's window took ~0.45 % (2026-11-25); always_on.py's idle run measures it beside
+tuirunner (``floor textual``): 9.7 % and 10.6 % (``--lines counter``) on 2026-12-05, where
+tuirunner, painting its panes itself, took 0.60 % for its three processes.
 """
 
 from textual.app import App, ComposeResult
@@ -22,6 +25,7 @@ from textual.widgets import Log, Static
 
 
 class FloorApp(App):
+    LINES = "tick"  # or "counter", "silent" (--lines)
     CSS = """
     Grid { grid-size: 3 2; }
     Static { height: 1; }
@@ -35,13 +39,17 @@ class FloorApp(App):
                     yield Log()
 
     def on_mount(self) -> None:
+        self.count = 0
         for log in self.query(Log):
             log.write_lines(["tick"] * 60)
-        self.set_interval(1.0, self.tick)
+        if self.LINES != "silent":
+            self.set_interval(1.0, self.tick)
 
     def tick(self) -> None:
+        self.count += 1
+        line = "tick" if self.LINES == "tick" else f"tick {self.count}"
         for log in self.query(Log):
-            log.write_line("tick")
+            log.write_line(line)
 
 
 class MergedFloorApp(App):
@@ -63,4 +71,6 @@ class MergedFloorApp(App):
 if __name__ == "__main__":
     import sys
 
+    if "--lines" in sys.argv:
+        FloorApp.LINES = sys.argv[sys.argv.index("--lines") + 1]
     (MergedFloorApp if "--merged" in sys.argv else FloorApp)().run()
