@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +37,6 @@ class Actions(App[int]):
     input_target: str | None
     quitting: bool
     outcome: str | None
-    no_gc_at_the_end = False  # the process ends with the app (app.run_tui)
     preferences: Preferences
 
     if TYPE_CHECKING:  # the other parts of the app
@@ -261,8 +259,6 @@ class Actions(App[int]):
         # The keeper first: the processes need not wait for the screen.
         self.command("quit", self.client.down())
         self.quitting = True
-        if self.no_gc_at_the_end:
-            gc.disable()  # (see app.run_tui)
         # Not a class on the screen: that restyles every widget of it (~40 ms with 100
         # processes, before the window could read what the keeper sent).
         for pane in self.panes:

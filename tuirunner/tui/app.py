@@ -190,12 +190,10 @@ def run_tui(client: Client) -> int:
     """The terminal UI of a run: one we just started (``client.launched``: we own it), or one
     going on (``tuirunner attach``)."""
     app = TuirunnerApp(client)
-    # Once the run is being stopped, and when the app is over, no cyclic garbage collection:
-    # the process ends soon, and a collection of the UI's objects (one comes when enough have
-    # been made since the last) cost ~100 ms before the prompt came back.
-    app.no_gc_at_the_end = True
-    app.run()
-    gc.disable()
+    try:
+        app.run()
+    finally:
+        gc.enable()  # if the app ended before its first frame (see on_mount)
     if app.outcome == "detached":
         print(
             f"tuirunner: detached; the processes keep running (keeper pid {client.keeper_pid}).\n"
