@@ -241,6 +241,14 @@ def run_in_pty(
     return os.waitstatus_to_exitcode(status), output
 
 
+def openssl_mapped(pid: int) -> list[str]:
+    """The files of OpenSSL's libraries (and Python's modules for them) a process has mapped
+    (Linux); tuirunner/lean_imports.py keeps them out of a run's processes."""
+    names = ("libssl", "libcrypto", "_ssl.", "_hashlib.")
+    with open(f"/proc/{pid}/maps") as f:
+        return sorted({line.split()[-1] for line in f if any(name in line for name in names)})
+
+
 def over_the_wire(payload):
     """*payload* (a protocol struct) as a client gets it: encoded, then decoded."""
     import msgspec

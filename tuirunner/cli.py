@@ -13,7 +13,7 @@ import os
 import sys
 
 import tuirunner
-from tuirunner import export, fastexit
+from tuirunner import export, fastexit, lean_imports
 from tuirunner.errors import UserError
 from tuirunner.limits import MAX_TIMEOUT, parse_scrollback, parse_timeout
 from tuirunner.options import DEFAULT_TIMEOUT, FilterMode
@@ -22,6 +22,8 @@ from tuirunner.output import DEFAULT_SCROLLBACK, visible_controls
 PROG = "tuirunner"
 CONTROL = ("attach", "ps", "restart", "stop", "logs", "down", "add", "remove", "migrate")
 FOLLOW = ("events", "wait")  # tuirunner/follow.py
+# Commands that import asyncio: the front ends, the keeper's clients, and check's probes.
+ASYNCIO = ("start", "check", *CONTROL, *FOLLOW)
 SUBCOMMANDS = (
     "start",
     "run",
@@ -38,25 +40,12 @@ SUBCOMMANDS = (
 )
 
 # Options that take a value, to find where the subcommand is without parsing.
+# fmt: off
 _VALUE_OPTIONS = {
-    "-f",
-    "--procfile",
-    "-e",
-    "--env",
-    "-d",
-    "--app-root",
-    "-c",
-    "--concurrency",
-    "-p",
-    "--port",
-    "-t",
-    "--timeout",
-    "--scrollback",
-    "-q",
-    "--quiet",
-    "--process",
-    "--filter",
+    "-f", "--procfile", "-e", "--env", "-d", "--app-root", "-c", "--concurrency", "-p", "--port",
+    "-t", "--timeout", "--scrollback", "-q", "--quiet", "--process", "--filter",
 }
+# fmt: on
 
 EPILOG = """\
 commands:
@@ -470,6 +459,8 @@ def main(argv: list[str] | None = None) -> int:
         if command == "help":
             args.parser.print_help()
             return 0
+        if command != "mcp":  # (the MCP SDK speaks TLS itself)
+            lean_imports.import_without_openssl(asyncio=command in ASYNCIO)
         if command == "attach":
             from tuirunner import control
             from tuirunner.tui.app import run_tui

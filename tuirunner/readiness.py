@@ -21,11 +21,12 @@ import asyncio
 import contextlib
 import os
 import signal
-import ssl
+import socket
+import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
 
 from tuirunner.output import strip_ansi
@@ -37,6 +38,9 @@ if TYPE_CHECKING:
 
 ATTEMPT_TIMEOUT = 10.0  # at most this long for one http or port attempt of a ready check
 MAX_BODY = 64 * 1024  # of a 400 answer, read to find Django's DisallowedHost
+MAX_LINE = 64 * 1024  # of an answer's status line (asyncio's streams stop at 64 KiB too)
+
+T = TypeVar("T")
 
 
 def _error(exc: BaseException) -> str:
@@ -80,7 +84,7 @@ async def attempt(
         if check.kind is ReadyKind.HTTP:
             url = check.url(env)
             where = f"from {url}"
-            return await asyncio.wait_for(_http(check, url), timeout)
+            return await asyncio.wait_for(_http(check, url, timeout), timeout)
         if check.kind is ReadyKind.PORT:
             host, port = check.address(env)
             where = f"at {host}:{port}"
@@ -95,7 +99,7 @@ async def attempt(
                 return f"{service.describe()}: {_error(exc)}"
     except ValueError as exc:  # a $VARIABLE that is not set, a port that is not a number
         return str(exc)
-    except (OSError, TimeoutError, ssl.SSLError, asyncio.IncompleteReadError) as exc:
+    except (OSError, TimeoutError, asyncio.IncompleteReadError) as exc:  # ssl.SSLError too
         return f"{_error(exc)} {where}" if where else _error(exc)
     raise ValueError(f"not a polled check: {check.kind}")
 
@@ -106,14 +110,6 @@ async def _port(host: str, port: int) -> str | None:
     with contextlib.suppress(OSError):
         await writer.wait_closed()
     return None
-
-
-def _tls_context() -> ssl.SSLContext:
-    # A development server's certificate is usually self-signed: readiness is not security.
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context
 
 
 def host_header(check: ReadyCheck, url: str) -> str:
@@ -137,31 +133,98 @@ def request(check: ReadyCheck, url: str) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
 
 
-async def _http(check: ReadyCheck, url: str) -> str | None:
+async def _http(check: ReadyCheck, url: str, timeout: float) -> str | None:
     parts = urlsplit(url)
-    secure = parts.scheme == "https"
     host = parts.hostname or "localhost"
-    port = parts.port or (443 if secure else 80)
-    reader, writer = await asyncio.open_connection(
-        host, port, ssl=_tls_context() if secure else None
-    )
+    if parts.scheme == "https":
+        # In a thread, with the ssl module loaded now: a run's processes have asyncio without
+        # TLS (lean_imports.py), and most runs never need OpenSSL's ~4.5 MB.
+        answer = await _in_thread(_exchange_tls, check, url, host, parts.port or 443, timeout)
+    else:
+        answer = await _exchange(check, url, host, parts.port or 80)
+    return _verdict(check, url, *answer)
+
+
+def _status(status_line: bytes) -> int | None:
+    fields = status_line.split(None, 2)
+    if len(fields) < 2 or not fields[0].startswith(b"HTTP/") or not fields[1].isdigit():
+        return None
+    return int(fields[1])
+
+
+async def _exchange(check: ReadyCheck, url: str, host: str, port: int) -> tuple[bytes, bytes]:
+    """The answer's status line, and for a 400 some of the rest (Django says why there)."""
+    reader, writer = await asyncio.open_connection(host, port)
     body = b""
     try:
         writer.write(request(check, url))
         await writer.drain()
         status_line = await reader.readline()
-        fields = status_line.split(None, 2)
-        if len(fields) < 2 or not fields[0].startswith(b"HTTP/") or not fields[1].isdigit():
-            return "no HTTP answer" if not status_line else "not an HTTP answer"
-        status = int(fields[1])
-        if status == 400:  # Django says why in the body (DEBUG) or its log: read some of it
-            with contextlib.suppress(OSError, ssl.SSLError, asyncio.IncompleteReadError):
+        if _status(status_line) == 400:
+            with contextlib.suppress(OSError, asyncio.IncompleteReadError):
                 while len(body) < MAX_BODY and (chunk := await reader.read(MAX_BODY)):
                     body += chunk
     finally:
         writer.close()
-        with contextlib.suppress(OSError, ssl.SSLError):
+        with contextlib.suppress(OSError):
             await writer.wait_closed()
+    return status_line, body
+
+
+def _exchange_tls(
+    check: ReadyCheck, url: str, host: str, port: int, timeout: float
+) -> tuple[bytes, bytes]:
+    """:func:`_exchange` over TLS, blocking (at most *timeout* per step)."""
+    import ssl
+
+    # A development server's certificate is usually self-signed: readiness is not security.
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with (
+        socket.create_connection((host, port), timeout=timeout) as raw,
+        context.wrap_socket(raw, server_hostname=host) as connection,
+        connection.makefile("rb") as answer,
+    ):
+        connection.sendall(request(check, url))
+        status_line = answer.readline(MAX_LINE)
+        body = b""
+        if _status(status_line) == 400:
+            with contextlib.suppress(OSError):
+                body = answer.read(MAX_BODY)
+    return status_line, body
+
+
+async def _in_thread(function: Callable[..., T], *args: object) -> T:
+    """*function*'s result, computed in a thread of its own: one that hangs (a server that
+    accepts and never answers) holds no worker of the loop's executor, which resolves names."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(result: object, error: BaseException | None) -> None:
+        if future.done():  # the attempt was cancelled, or timed out
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)  # type: ignore[arg-type]
+
+    def work() -> None:
+        try:
+            result, error = function(*args), None
+        except Exception as exc:
+            result, error = None, exc
+        with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits any more
+            loop.call_soon_threadsafe(settle, result, error)
+
+    threading.Thread(target=work, name="tuirunner-tls-check", daemon=True).start()
+    return await future
+
+
+def _verdict(check: ReadyCheck, url: str, status_line: bytes, body: bytes) -> str | None:
+    status = _status(status_line)
+    if status is None:
+        return "no HTTP answer" if not status_line else "not an HTTP answer"
     if 200 <= status < 400:
         return None
     failure = f"HTTP {status} from {url}"
