@@ -108,14 +108,17 @@ class Terminator:
         self.marks = Census(self._marked)
         self._stops = 0  # stops under way (terminate_group, stop_strays_of)
 
-    def _marked(self) -> dict[str | None, list[psutil.Process]]:
+    def _marked(
+        self, table: groups.Snapshot | None = None
+    ) -> dict[str | None, list[psutil.Process]]:
         """The live processes carrying the run's marker, by the name in their ``PS``. In a
         subreaper, only descendants in no running process's group are looked at (the others
         stop with their group): usually none, so no environment is read (a restart waited
-        ~7 ms for reading them all)."""
+        ~7 ms for reading them all). *table*: the look to use (see :meth:`_left`)."""
         candidates = None
         if self.subreaper:
-            candidates = groups.Snapshot().descendants(os.getpid(), outside=self._leaders())
+            table = table or groups.Snapshot()
+            candidates = table.descendants(os.getpid(), outside=self._leaders())
         by_name: dict[str | None, list[psutil.Process]] = {}
         found = groups.marked(self.run_id, RUN_ID_VARIABLE, None, named=True, candidates=candidates)
         for p in found:
@@ -178,8 +181,23 @@ class Terminator:
         self.notify(Notice(proc, f"sending {sig.name} to {what} (pid {pgid})"))
 
     async def _strays_of_group(self, pgid: int) -> list[psutil.Process]:
-        table: groups.Snapshot = await self.table.get(self._alone())
+        table = self._tree([pgid]) or await self.table.get(self._alone())
         return table.strays(pgid)  # at once: a pid seen in the scan must not be reused yet
+
+    def _tree(self, roots: list[int], skip: Iterable[int] = ()) -> groups.Snapshot | None:
+        """A single stop's look (a restart): only the trees under *roots*, read at once on the
+        loop (a few processes, however many the machine runs). None where the kernel does not
+        list children, or while other stops are under way: they share full scans (Census)."""
+        if self._alone() and groups.children_files():
+            return groups.Snapshot(roots, skip)
+        return None
+
+    def _left(self) -> groups.Snapshot | None:
+        """:meth:`_tree` of what stopped processes may have left: in a subreaper, whatever
+        survives a process whose leader is gone re-parents to the keeper, so it is found under
+        the keeper's children that lead no running process (a process in a running one's
+        session cannot be in another's group)."""
+        return self._tree([os.getpid()], self._leaders()) if self.subreaper else None
 
     def strays(self, proc: ManagedProcess | None = None) -> list[psutil.Process]:
         """Live processes the run left outside its process groups: of *proc* (found by the
@@ -212,6 +230,8 @@ class Terminator:
         loop = asyncio.get_running_loop()
         if proc is None:
             strays = await loop.run_in_executor(None, self.strays, proc)
+        elif (table := self._left()) is not None:  # a restart
+            strays = self._marked(table).get(proc.name, [])
         else:  # stops at once share one look (see Census)
             strays = (await self.marks.get(self._alone())).get(proc.name, [])
         if not strays:
@@ -264,7 +284,7 @@ class Terminator:
             return False
         if group.known_alive():
             return True
-        table: groups.Snapshot = await self.table.get(self._alone())
+        table = self._left() or await self.table.get(self._alone())
         group.members = table.members(group.pgid)
         return bool(group.members)
 
