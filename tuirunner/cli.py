@@ -22,8 +22,9 @@ from tuirunner.output import DEFAULT_SCROLLBACK, visible_controls
 PROG = "tuirunner"
 CONTROL = ("attach", "ps", "restart", "stop", "logs", "down", "add", "remove", "migrate")
 FOLLOW = ("events", "wait")  # tuirunner/follow.py
-# Commands that import asyncio: the front ends, the keeper's clients, and check's probes.
-ASYNCIO = ("start", "check", *CONTROL, *FOLLOW)
+# Commands that import asyncio: the keeper's clients and check's probes (start: once its keeper
+# is on its way, see commands.cmd_start).
+ASYNCIO = ("check", *CONTROL, *FOLLOW)
 SUBCOMMANDS = (
     "start",
     "run",

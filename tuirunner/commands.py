@@ -18,6 +18,7 @@ from tuirunner import export
 from tuirunner.aftermath import adopt_orphans
 from tuirunner.errors import UserError
 from tuirunner.launch import start_keeper
+from tuirunner.lean_imports import import_without_openssl
 from tuirunner.limits import check_exec_limits
 from tuirunner.names import UnknownName, matches, resolve, unknown_message
 from tuirunner.options import DEFAULT_TIMEOUT, FilterMode, RunOptions
@@ -56,6 +57,7 @@ def print_env_warnings(environment: Environment) -> None:
 
 def cmd_start(args: argparse.Namespace) -> int:
     if getattr(args, "kill_stray", False):
+        import_without_openssl()
         kill_strays(args)
     use_tui = args.tui
     if use_tui is None:
@@ -70,6 +72,7 @@ def cmd_start(args: argparse.Namespace) -> int:
         options = RunOptions.from_args(args)
         adopt_orphans()  # if the keeper and its guard die, we stop what they leave
         keeper = start_keeper(options, foreground=True, terminal=shutil.get_terminal_size())
+        import_without_openssl()  # before Textual imports asyncio (see lean_imports.py)
         from tuirunner.tui.app import run_tui
         from tuirunner.tui.preload import preload
 
@@ -79,6 +82,7 @@ def cmd_start(args: argparse.Namespace) -> int:
             options.app_root, keeper, options.timeout, env=True, resources=True, skim=True
         )
         return run_tui(client)
+    import_without_openssl()
     project = load_project(args)
     instances = project.validate_run()
     if args.detach:
