@@ -42,7 +42,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-if __name__ == "__main__":  # thousand.py imports this module: one copy of it, not two
+if __name__ == "__main__":  # thousand.py and keys.py import this module: one copy, not two
     sys.modules.setdefault("always_on", sys.modules[__name__])
 
 BENCH = Path(__file__).resolve().parent
@@ -56,6 +56,7 @@ except ImportError:  # run with a Python that lacks psutil: use the repository's
         os.execv(str(venv_python), [str(venv_python), __file__, *sys.argv[1:]])
     sys.exit("bench/always_on.py needs psutil: run it with the project's venv (.venv/bin/python)")
 
+import keys  # noqa: E402
 import thousand  # noqa: E402
 from common import (  # noqa: E402  (after the psutil check above)
     CHILD,
@@ -72,7 +73,7 @@ from common import (  # noqa: E402  (after the psutil check above)
     wait_for,
 )
 
-FIGURES_ALL = ("idle", "launch", "restart", "throughput", "hundred", "rss", "thousand")
+FIGURES_ALL = ("idle", "launch", "restart", "keys", "throughput", "hundred", "rss", "thousand")
 
 GOAL_IDLE_PCT = 0.25  # issue 23 (issue 10: 0.5)
 GOAL_LAUNCH_S = 0.20  # issue 23 (issue 10: 0.30)
@@ -396,9 +397,11 @@ def time_until(condition, t0: float, timeout: float, what: str, min_interval: fl
         time.sleep(min(0.02, max(min_interval, 0.02 * (now - t0))))
 
 
-def key_latency(tmux: Tmux, key: str, pattern: str | None, timeout: float = 30) -> float:
+def key_latency(
+    tmux: Tmux, key: str, pattern: str | None, timeout: float = 30, gone: bool = False
+) -> float:
     """Press *key*; seconds until a line of the screen matches *pattern* where it did not
-    before (pattern None: until the screen changes)."""
+    before (pattern None: until the screen changes; *gone*: until no line matches it)."""
     before = tmux.capture()
     rows = before.split("\n")
     rx = re.compile(pattern) if pattern else None
@@ -407,6 +410,8 @@ def key_latency(tmux: Tmux, key: str, pattern: str | None, timeout: float = 30) 
         now = tmux.capture()
         if rx is None:
             return now != before
+        if gone:
+            return not rx.search(now)
         for i, line in enumerate(now.split("\n")):
             if rx.search(line) and not (i < len(rows) and rx.search(rows[i])):
                 return True
@@ -1119,6 +1124,7 @@ def main(argv: list[str] | None = None) -> int:
         " (npm install --prefix DIR mprocs); default $TUIRUNNER_BENCH_PEERS",
     )
     thousand.add_arguments(p)
+    keys.add_arguments(p)
     args = p.parse_args(argv)
     quick = args.quick
     defaults = {
@@ -1134,6 +1140,7 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, name) is None:
             setattr(args, name, q if quick else full)
     thousand.apply_defaults(args, quick)
+    keys.apply_defaults(args, quick)
     only = [x.strip() for x in args.only.split(",") if x.strip()]
     unknown = set(only) - set(FIGURES_ALL)
     args.modes = [m.strip() for m in args.modes.split(",") if m.strip()]
@@ -1167,6 +1174,8 @@ def main(argv: list[str] | None = None) -> int:
         run_launch(args, peers, floors, results)
     if "restart" in only:
         run_restart(args, peers, floors, results)
+    if "keys" in only:
+        keys.run_keys(args, peers, results)
     if "throughput" in only:
         run_throughput(args, peers, results)
     if "hundred" in only:
@@ -1177,6 +1186,7 @@ def main(argv: list[str] | None = None) -> int:
         thousand.run_thousand(args, peers, results)
     print(f"\n(measured in {time.monotonic() - started:.0f} s)")
     tables = report(args, peers, results, versions)
+    tables.update(keys.report(args, peers, results))
     tables.update(thousand.report(args, peers, results))
     if args.json:
         data = {
