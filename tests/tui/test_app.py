@@ -113,12 +113,18 @@ async def test_zoom_and_focus_moves(tmp_path):
         await pilot.press("left", "left")
         assert app.focused is app.pane("a.1").view
         await pilot.press("3", "z")
-        assert app.screen.maximized is app.pane("c.1")
+        assert app.zoomed_pane is app.pane("c.1")
         assert app.pane("c.1").view.size.width == SIZE[0]
+        assert [app.pane(n).display for n in ("a.1", "b.1")] == [False, False]
+        await pilot.press("1")  # another pane, zoomed in its turn
+        assert app.zoomed_pane is app.pane("a.1") and app.focused is app.pane("a.1").view
+        assert not app.pane("c.1").display and app.pane("a.1").view.size.width == SIZE[0]
         await pilot.press("z")
-        assert app.screen.maximized is None
+        assert app.zoomed_pane is None
+        assert all(app.pane(n).display for n in ("a.1", "b.1", "c.1"))
+        assert app.pane("a.1").view.size.width < SIZE[0] / 2
         await pilot.press("z", "escape")
-        assert app.screen.maximized is None
+        assert app.zoomed_pane is None
 
 
 async def test_search_finds_a_line_that_scrolled_out_of_view(tmp_path):
@@ -157,7 +163,7 @@ async def test_search_navigation_and_no_match(tmp_path):
         assert str(pane.match_label.render()) == "4/5"
         await pilot.press("z")  # typed into the search box, not a zoom
         assert str(pane.match_label.render()) == "no match"
-        assert app.screen.maximized is None
+        assert app.zoomed_pane is None
 
 
 async def test_input_mode_delivers_a_typed_line_to_the_child(tmp_path):

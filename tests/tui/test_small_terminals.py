@@ -90,20 +90,20 @@ async def test_one_esc_leaves_the_innermost_mode_input_then_search_then_zoom(tmp
         await pilot.press("z")
         await pilot.press("i")
         await settle(pilot)
-        assert app.screen.maximized is web and "INPUT" in web.header_text()
+        assert app.zoomed_pane is web and "INPUT" in web.header_text()
         await pilot.press("escape")  # input mode goes; zoom stays
         await settle(pilot)
         assert app.input_target is None and "INPUT" not in web.header_text()
-        assert app.screen.maximized is web
+        assert app.zoomed_pane is web
         await pilot.press("slash")
         await settle(pilot)
         assert web.searching
         await pilot.press("escape")  # the search bar goes; zoom stays
         await settle(pilot)
-        assert not web.searching and app.screen.maximized is web
+        assert not web.searching and app.zoomed_pane is web
         await pilot.press("escape")  # then zoom
         await settle(pilot)
-        assert app.screen.maximized is None
+        assert app.zoomed_pane is None
         assert app.pane("worker.1").display
 
 

@@ -199,8 +199,8 @@ class Actions(App[int]):
             self.action_leave_input_mode()
         elif pane.searching:
             pane.close_search()
-        elif self.screen.maximized is not None:
-            self.screen.minimize()
+        elif self.zoomed_pane is not None:
+            self.action_zoom()
         self.screen.clear_selection()
 
     def _theme_changed(self, theme: Theme) -> None:

@@ -199,11 +199,10 @@ class OutputActions(Opening, App[int]):
     # --- attention -----------------------------------------------------------------------------
 
     def visible(self, name: str) -> bool:
-        """Whether process *name*'s pane is on the screen (not hidden, not under a zoom)."""
+        """Whether process *name*'s pane is on the screen (not hidden: under a zoom, the other
+        panes are)."""
         pane = self._panes.get(name)
-        if pane is None or not self._shown(pane) or len(self.screen_stack) > 1:
-            return False
-        return self.screen.maximized is None or self.screen.maximized is pane
+        return pane is not None and self._shown(pane) and len(self.screen_stack) == 1
 
     def looked_at(self, name: str) -> bool:
         """Whether the user looks at process *name*'s pane now (shown, and keys act on it)."""

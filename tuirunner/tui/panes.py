@@ -36,8 +36,7 @@ class Blank(Container):
 
 class MainScreen(Screen):
     BLANK = True
-    # Esc leaves the innermost mode first (input mode, then search, then zoom: see
-    # Actions.action_escape), not zoom before everything as Textual's default does.
+    # Zoom is the app's (PaneLayout.action_zoom), not Textual's maximize: never minimize here.
     ESCAPE_TO_MINIMIZE = False
 
 
@@ -51,6 +50,7 @@ class PaneLayout(App[int]):
     input_target: str | None
     _panes: dict[str, ProcessPane]
     _expanded: str | None = None  # a completed oneshot shown anyway (it was focused)
+    _zoomed = False  # the current pane alone on the screen (z)
     _collapsed_shown: frozenset[str] | set[str] = frozenset()  # as last laid out
     _pane_ids: set[str]  # of the panes made so far (a removed one's too)
 
@@ -166,12 +166,14 @@ class PaneLayout(App[int]):
         grid = self._grid(size)
         container = self.query_one("#panes")
         self.list_mode = grid is None
-        self.process_list.display = self.list_mode
+        self.process_list.display = self.list_mode and not self._zoomed
         collapsed = set() if grid is None else self._collapsed_names()
         self._collapsed_shown = collapsed
         row = self.query_one(CollapsedRow)
         row.entries = tuple(
-            (p.index + 1, p.name, p.label()[0]) for p in self.client if p.name in collapsed
+            (p.index + 1, p.name, p.label()[0])
+            for p in self.client
+            if p.name in collapsed and not self._zoomed
         )
         if self.current in collapsed:  # it just completed: the keys go to a pane shown
             shown = [p.name for p in self.client if p.name not in collapsed]
@@ -180,7 +182,7 @@ class PaneLayout(App[int]):
                 self.current = shown[0]
                 if had_focus:
                     self.call_later(self.current_pane.view.focus)
-        if grid is None:
+        if grid is None or self._zoomed:
             container.styles.grid_size_columns = 1
             container.styles.grid_size_rows = 1
             # display, not a CSS class: changing a class restyles the whole pane, which is slow
@@ -189,7 +191,7 @@ class PaneLayout(App[int]):
                 pane.styles.column_span = 1
             self.current_pane.display = True
             index = self.client.get(self.current).index
-            if self.process_list.highlighted != index:
+            if self.list_mode and self.process_list.highlighted != index:
                 self.process_list.highlighted = index
         else:
             columns, rows = grid
@@ -230,10 +232,8 @@ class PaneLayout(App[int]):
         if self.collapsible(self.client.get(name)) and self._expanded != name:
             self._expanded = name  # shown while it has the focus
             self._layout()
-        elif self.list_mode:
+        elif self.list_mode or self._zoomed:
             self._layout()
-        if self.screen.maximized is not None and self.screen.maximized is not pane:
-            self.screen.maximize(pane, container=False)
         if focus_view:
             pane.view.focus()
 
@@ -246,13 +246,19 @@ class PaneLayout(App[int]):
         count = len(self.client.processes)
         self.focus_process(self.client.processes[(index + step) % count].name)
 
+    @property
+    def zoomed_pane(self) -> ProcessPane | None:
+        """The pane shown alone (z), or None."""
+        return self.current_pane if self._zoomed else None
+
     def action_zoom(self) -> None:
-        if self.screen.maximized is not None:
-            self.screen.minimize()
-        else:
-            pane = self.current_pane
-            self.screen.maximize(pane, container=False)
-            pane.view.focus()
+        """The current pane alone on the screen (with the key bar), or the layout again. The
+        other panes are hidden (display), not covered: Textual's maximize set a class on the
+        screen, which restyled every widget of it (~60 ms a press with five panes)."""
+        self._zoomed = not self._zoomed
+        self._layout()
+        if self._zoomed:
+            self.current_pane.view.focus()
 
     @on(CollapsedRow.Picked)
     def _collapsed_picked(self, event: CollapsedRow.Picked) -> None:

@@ -46,9 +46,9 @@ class Reshaping(App[int]):
     def _forget(self, name: str) -> None:
         if self.input_target == name:
             self.action_leave_input_mode()
+        if self.current == name:
+            self._zoomed = False  # the layout that follows shows the others again
         pane = self._panes.pop(name, None)
-        if self.screen.maximized is pane and pane is not None:
-            self.screen.minimize()
         if pane is not None:
             pane.display = False  # not painted while it goes
             pane.remove()
