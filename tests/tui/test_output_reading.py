@@ -453,3 +453,30 @@ async def test_rows_carry_the_selection_offsets_except_while_following_a_flood(t
         fake.print("web.1", "calm")
         await wait_until(pilot, lambda: "calm" in screen_text(view) and not view._flooding)
         assert offsets_of(view) == {True}
+
+
+async def test_a_traceback_row_stays_tinted_across_the_view_through_a_zoom(tmp_path):
+    """A traceback's rows are as wide as the view: rendered again at a new width (a zoom),
+    while the other lines a resize keeps (output_arranged.py)."""
+    app, fake = fake_app(tmp_path, "web: runserver\nworker: celery\n")
+    fake.print("web.1", *traceback_lines(tmp_path))
+    async with app.run_test(size=(120, 30)) as pilot:
+        view = app.pane("web.1").view
+        await wait_until(pilot, lambda: view.tracebacks is not None and view.tracebacks.blocks)
+        row = 1  # "Traceback (most recent call last):"
+
+        def tinted() -> int:
+            strip = view.render_line(row)
+            background = view.background_colors[1].rich_color
+            return sum(len(s.text) for s in strip if s.style and s.style.bgcolor != background)
+
+        await settle(pilot)
+        narrow = view.scrollable_content_region.width
+        assert tinted() == narrow < 120
+        await pilot.press("z")
+        await settle(pilot)
+        wide = view.scrollable_content_region.width
+        assert wide > narrow and tinted() == wide
+        await pilot.press("z")
+        await settle(pilot)
+        assert tinted() == narrow
