@@ -18,17 +18,9 @@ The package: :mod:`.model` (variables with provenance, :class:`Environment`), :m
 :mod:`.change` (:class:`EnvChange`).
 """
 
+from typing import TYPE_CHECKING
+
 from tuirunner.environment.change import EnvChange, layered_diff
-from tuirunner.environment.load import (
-    TEMPLATE_NAMES,
-    EnvFileSpec,
-    EnvSource,
-    ProcessEnv,
-    env_file_specs,
-    load_environment,
-    process_layers,
-    template_candidates,
-)
 from tuirunner.environment.model import (
     RUN_ID_VARIABLE,
     RUNNER,
@@ -44,6 +36,40 @@ from tuirunner.environment.model import (
 )
 from tuirunner.environment.warning import EnvWarning, WarningKind
 from tuirunner.options import FilterMode  # importers took it from here
+
+if TYPE_CHECKING:
+    from tuirunner.environment.load import (
+        TEMPLATE_NAMES,
+        EnvFileSpec,
+        EnvSource,
+        ProcessEnv,
+        env_file_specs,
+        load_environment,
+        process_layers,
+        template_candidates,
+    )
+
+# Loading env files (python-dotenv and the rest of .load) is imported when first asked for: a
+# front end gets its environments from the keeper, and never loads a file (~5 ms of a launch).
+_LOAD = {
+    "TEMPLATE_NAMES",
+    "EnvFileSpec",
+    "EnvSource",
+    "ProcessEnv",
+    "env_file_specs",
+    "load_environment",
+    "process_layers",
+    "template_candidates",
+}
+
+
+def __getattr__(name: str):
+    if name in _LOAD:
+        from tuirunner.environment import load
+
+        return getattr(load, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "RUNNER",
