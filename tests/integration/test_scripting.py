@@ -168,15 +168,16 @@ READY_WHEN_GO = '[processes.web]\nready = { command = "test -e go", interval = 0
 
 
 def keeper_connections(root) -> int:
-    """How many clients the keeper of *root* serves now."""
-    from tuirunner.client import Client
-    from tuirunner.runtime import run_paths
+    """How many sockets the keeper of *root* has on its socket's path now (its listening one
+    and a connection per client), found without connecting: a connection of our own, just
+    closed, might still be counted or not, as the keeper had seen it close or not."""
+    from tuirunner.runtime import holder, run_paths
 
-    client = Client.connect(root, output=False, tail=0)
-    client.close()
-    socket = str(run_paths(root).socket)
-    connections = psutil.Process(client.keeper_pid).net_connections("unix")
-    return sum(1 for c in connections if c.laddr == socket) - 1  # not the one just closed
+    paths = run_paths(root)
+    pid = holder(paths)
+    assert pid is not None, "no keeper"
+    socket = str(paths.socket)
+    return sum(1 for c in psutil.Process(pid).net_connections("unix") if c.laddr == socket)
 
 
 def started_stream(run: DetachedRun, *args: str) -> subprocess.Popen:
