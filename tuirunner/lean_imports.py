@@ -11,8 +11,9 @@ unavailable (``None`` in :data:`sys.modules`, which the import system documents 
 importable") only while they are imported, and forgetting that mark afterwards. A later
 ``import ssl`` loads it as usual: an ``https`` ready check does (:mod:`tuirunner.readiness`,
 which then speaks TLS in a thread, not through asyncio). Only a process's entry point calls it,
-before anything else imports asyncio (the window's :func:`tuirunner.cli.main`, the keeper's
-``__main__``); in a process that already has them, it changes nothing.
+before anything else imports these: :func:`tuirunner.cli.main` (for ``start``, hashlib and hmac
+only: ``cmd_start`` imports asyncio once the keeper is on its way), and the keeper's
+``__main__``. In a process that already has them, it changes nothing.
 """
 
 from __future__ import annotations

@@ -10,9 +10,10 @@ the output to :meth:`Checks.match` as it reads it. The same attempts serve healt
 (:mod:`tuirunner.health`).
 
 Nothing here blocks the loop: connections are asyncio streams (name resolution runs in the
-loop's executor), and a ``command`` runs as a child of its own, whose exit status comes from the
-keeper's :class:`~tuirunner.spawn.Reaper` (never asyncio's child watchers, which would race the
-keeper's own SIGCHLD handler).
+loop's executor), except over TLS, which runs in a thread of its own (the run's processes have
+asyncio without ``ssl``: :mod:`tuirunner.lean_imports`); a ``command`` runs as a child of its
+own, whose exit status comes from the keeper's :class:`~tuirunner.spawn.Reaper` (never
+asyncio's child watchers, which would race the keeper's own SIGCHLD handler).
 """
 
 from __future__ import annotations
