@@ -47,6 +47,8 @@ from tuirunner.tui.signals import SignalHandling
 from tuirunner.tui.widgets.process_list import ProcessList
 from tuirunner.tui.widgets.process_pane import ProcessPane
 
+SWITCH_INTERVAL = 0.001  # seconds: how long the thread that writes a frame waits for the GIL
+
 
 def format_uptime(seconds: float) -> str:
     """In minutes: it changes once a minute, so it is repainted once a minute."""
@@ -190,6 +192,10 @@ def run_tui(client: Client) -> int:
     """The terminal UI of a run: one we just started (``client.launched``: we own it), or one
     going on (``tuirunner attach``)."""
     app = TuirunnerApp(client)
+    # Textual writes each frame from a thread of its own, which waits for the GIL while the
+    # loop goes on with the frame's aftermath: up to the switch interval (5 ms by default) of
+    # a key press's latency. Idle, no thread contends for the GIL, so this costs nothing then.
+    sys.setswitchinterval(SWITCH_INTERVAL)
     try:
         app.run()
     finally:

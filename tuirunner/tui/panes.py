@@ -6,6 +6,7 @@ hundred panes). The layout tiles the panes when they fit, or shows the list and 
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 from textual import events, on
@@ -53,10 +54,10 @@ class PaneLayout(App[int]):
     _zoomed = False  # the current pane alone on the screen (z)
     _collapsed_shown: frozenset[str] | set[str] = frozenset()  # as last laid out
     _pane_ids: set[str]  # of the panes made so far (a removed one's too)
+    _dirty: set[str]  # processes whose output is not painted yet (repaint.py)
 
     if TYPE_CHECKING:  # the other parts of the app
 
-        def _mark_dirty(self, name: str) -> None: ...
         def pane_status(self, proc: ProcessView) -> PaneStatus: ...
 
     @property
@@ -207,9 +208,13 @@ class PaneLayout(App[int]):
                 pane = self.pane(proc.name)
                 pane.display = True
                 pane.styles.column_span = 1 + spare if proc is tiled[-1] else 1
+        # A pane shown again catches up with what it missed while hidden: now, and painted
+        # by the frame of this layout, not by a flush that would paint it where it was.
+        now = time.monotonic()
         for pane in self.panes:
             if self._shown(pane):
-                self._mark_dirty(pane.process.name)
+                self._dirty.discard(pane.process.name)
+                pane.view.sync(now, paint=False)
 
     def watch_list_mode(self, list_mode: bool) -> None:
         self.process_list.can_focus = list_mode

@@ -24,7 +24,7 @@ class MergedView(OutputView):
         self.model = model
         self._version = model.version
 
-    def sync(self, now: float = 0.0) -> None:
+    def sync(self, now: float = 0.0, *, paint: bool = True) -> None:
         self.model.catch_up()
         if self.model.version != self._version:  # rows changed places: render them again
             self._version = self.model.version
@@ -32,7 +32,7 @@ class MergedView(OutputView):
                 self._new_rowmap()
             self._invalidate()
             self.refresh()
-        super().sync(now)
+        super().sync(now, paint=paint)
 
     def _scanned_lines(self) -> Lines:
         return self.model.source_rows  # type: ignore[return-value]  # as printed: no prefix

@@ -118,12 +118,15 @@ class OutputView(PaintedRows, can_focus=True):
         """Whether to repaint now: always, except at most every FLOOD_INTERVAL in a flood."""
         return not self._flooding or now - self._last_sync >= FLOOD_INTERVAL
 
-    def sync(self, now: float = 0.0) -> None:
-        """Catch up with the buffer: called at most once per frame, only when it changed."""
+    def sync(self, now: float = 0.0, *, paint: bool = True) -> None:
+        """Catch up with the buffer: called at most once per frame, only when it changed.
+        *paint* False: leave the painting to Textual's next frame (a new layout paints the
+        whole screen: painting the rows now, where the view was, would be wasted)."""
         buf = self.buffer
         dropped = buf.first_index - self._first
         added = buf.total - self._total
-        self._flooding = added > max(self.size.height, 1)
+        # (Not when catching up: what piled up while hidden is no flood.)
+        self._flooding = paint and added > max(self.size.height, 1)
         self._last_sync = now
         self._first, self._total = buf.first_index, buf.total
         self._syncing = True
@@ -143,7 +146,10 @@ class OutputView(PaintedRows, can_focus=True):
                 self._pin_to_end()
         finally:
             self._syncing = False
-        self._repaint_changed_rows()
+        if paint:
+            self._repaint_changed_rows()
+        else:
+            self.refresh()
 
     def _pin_to_end(self) -> None:
         """Show the last lines. Not through scroll_end: a scroll makes Textual reflow every
