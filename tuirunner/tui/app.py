@@ -47,7 +47,7 @@ from tuirunner.tui.signals import SignalHandling
 from tuirunner.tui.widgets.process_list import ProcessList
 from tuirunner.tui.widgets.process_pane import ProcessPane
 
-SWITCH_INTERVAL = 0.001  # seconds: how long the thread that writes a frame waits for the GIL
+SWITCH_INTERVAL = 0.0002  # seconds: how long the thread that writes a frame waits for the GIL
 
 
 def format_uptime(seconds: float) -> str:

@@ -183,21 +183,26 @@ class PaneLayout(App[int]):
                 self.current = shown[0]
                 if had_focus:
                     self.call_later(self.current_pane.view.focus)
+        # The grid keeps its size through a zoom, the zoomed pane spanning all of it: a new grid
+        # size refreshes every widget of every pane (Textual), and the panes shown again after
+        # the zoom would all be rendered anew.
+        columns, rows = (1, 1) if grid is None else grid
+        container.styles.grid_size_columns = columns
+        container.styles.grid_size_rows = rows
         if grid is None or self._zoomed:
-            container.styles.grid_size_columns = 1
-            container.styles.grid_size_rows = 1
             # display, not a CSS class: changing a class restyles the whole pane, which is slow
             for pane in self.panes:
                 pane.display = pane.process.name == self.current
                 pane.styles.column_span = 1
-            self.current_pane.display = True
+                pane.styles.row_span = 1
+            current = self.current_pane
+            current.display = True
+            current.styles.column_span = columns
+            current.styles.row_span = rows
             index = self.client.get(self.current).index
             if self.list_mode and self.process_list.highlighted != index:
                 self.process_list.highlighted = index
         else:
-            columns, rows = grid
-            container.styles.grid_size_columns = columns
-            container.styles.grid_size_rows = rows
             tiled = [p for p in self.client if p.name not in collapsed]
             spare = columns * rows - len(tiled)
             for proc in self.client:
@@ -208,6 +213,7 @@ class PaneLayout(App[int]):
                 pane = self.pane(proc.name)
                 pane.display = True
                 pane.styles.column_span = 1 + spare if proc is tiled[-1] else 1
+                pane.styles.row_span = 1
         # A pane shown again catches up with what it missed while hidden: now, and painted
         # by the frame of this layout, not by a flush that would paint it where it was.
         now = time.monotonic()

@@ -51,6 +51,7 @@ class Arranged(ScrollView):
     wrap: bool = False
     wrap_choice: bool | None = None  # the user's (w); None: wrap when narrower than narrow_wrap
     narrow_wrap = NARROW
+    _lines_width = -1  # the view's width at the last resize
 
     if TYPE_CHECKING:  # the other parts of the view
         follow: bool
@@ -59,6 +60,7 @@ class Arranged(ScrollView):
         _rows: dict
 
         def _invalidate(self) -> None: ...
+        def _forget_painted(self) -> None: ...
         def _set_follow(self, follow: bool) -> None: ...
         def _set_virtual_size(self, size: Size) -> None: ...
         def _line_strip(self, index: int, ordinal: int, rich_style: Style) -> Strip | None: ...
@@ -186,7 +188,14 @@ class Arranged(ScrollView):
             self._rearrange()
 
     def _arranged_resize(self) -> None:
-        self._invalidate()  # a traceback's lines are as wide as the view
+        # A line is rendered once, whatever the width, except a traceback's: its tint is as
+        # wide as the view. So a zoom renders again only the tracebacks shown.
+        width, scanner = self.scrollable_content_region.width, self.tracebacks
+        if width != self._lines_width and scanner is not None and scanner.blocks:
+            self._invalidate()
+        else:
+            self._forget_painted()  # where the rows are, the terminal shows something else
+        self._lines_width = width
         rowmap = self._rowmap
         wrap_width, some = self._wanted_wrap()
         if rowmap is None:

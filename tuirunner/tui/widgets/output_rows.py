@@ -126,6 +126,10 @@ class PaintedRows(Arranged, Marked, Searchable, ScrollView):
         return super().refresh(*regions, **kwargs)
 
     def on_hide(self) -> None:
+        self._forget_painted()
+
+    def _forget_painted(self) -> None:
+        """What the rows show on the terminal is unknown (hidden, moved): painted in full next."""
         self._painted = None
         if self._direct is not None:
             self._direct.forget()
