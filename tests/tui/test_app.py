@@ -127,6 +127,32 @@ async def test_zoom_and_focus_moves(tmp_path):
         assert app.zoomed_pane is None
 
 
+async def test_a_zoom_spans_the_grid_and_the_panes_come_back_as_they_were(tmp_path):
+    app, fake = fake_app(tmp_path, "a: sleep 600\nb: sleep 600\nc: sleep 600\n")
+    async with app.run_test(size=SIZE) as pilot:
+        for name in ("a.1", "b.1", "c.1"):
+            fake.print(name, *(f"{name} line {i}" for i in range(5)))
+        await wait_until(
+            pilot, lambda: "c.1 line 4" in screen_text(app.pane("c.1").view), message="output"
+        )
+        tiles = {n: app.pane(n).region for n in ("a.1", "b.1", "c.1")}
+        rendered = []
+        view_c = app.pane("c.1").view
+        line_text = view_c._line_text
+        view_c._line_text = lambda *a: rendered.append(a) or line_text(*a)
+        await pilot.press("1", "z")
+        assert app.pane("a.1").region == app.query_one("#panes").region  # the whole grid
+        fake.print("b.1", "b.1 while hidden")  # not painted: b's pane is hidden
+        await pilot.pause()
+        await pilot.press("z")
+        await wait_until(
+            pilot, lambda: "b.1 while hidden" in screen_text(app.pane("b.1").view), message="b"
+        )
+        assert {n: app.pane(n).region for n in tiles} == tiles
+        # c was hidden and shown again at the same size: its lines were not rendered again.
+        assert "c.1 line 4" in screen_text(view_c) and rendered == []
+
+
 async def test_search_finds_a_line_that_scrolled_out_of_view(tmp_path):
     app, fake = fake_app(tmp_path, "web: python many.py\n")
     async with app.run_test(size=SIZE) as pilot:
