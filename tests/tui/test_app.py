@@ -153,6 +153,24 @@ async def test_a_zoom_spans_the_grid_and_the_panes_come_back_as_they_were(tmp_pa
         assert "c.1 line 4" in screen_text(view_c) and rendered == []
 
 
+async def test_a_zoom_lays_the_screen_out_once(tmp_path):
+    # A new size used to set each pane's, header's and bar's virtual size, which asked Textual
+    # for a second layout (and a second full-screen frame) of what the first had laid out.
+    app, _ = fake_app(tmp_path, "a: sleep 600\nb: sleep 600\nc: sleep 600\n")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.3)
+        screen = app.screen
+        layouts = []
+        refresh_layout = screen._refresh_layout
+        screen._refresh_layout = lambda *a, **k: layouts.append(1) or refresh_layout(*a, **k)
+        for zoomed in (True, False):
+            layouts.clear()
+            await pilot.press("z")
+            await pilot.pause(0.3)
+            assert (app.zoomed_pane is not None) == zoomed
+            assert len(layouts) == 1
+
+
 async def test_search_finds_a_line_that_scrolled_out_of_view(tmp_path):
     app, fake = fake_app(tmp_path, "web: python many.py\n")
     async with app.run_test(size=SIZE) as pilot:

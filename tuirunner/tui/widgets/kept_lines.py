@@ -17,8 +17,10 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Static
 
+from tuirunner.tui.widgets.laid_out import LaidOutOnce
 
-class KeptLines(Widget):
+
+class KeptLines(LaidOutOnce, Widget):
     _kept: tuple[tuple, list[Strip]] | None = None
 
     def render_lines(self, crop: Region) -> list[Strip]:

@@ -18,6 +18,7 @@ from textual.reactive import reactive
 from tuirunner.client import ProcessView
 from tuirunner.events import State
 from tuirunner.tui.widgets.kept_lines import Bar
+from tuirunner.tui.widgets.laid_out import LaidOutOnce
 from tuirunner.tui.widgets.output_view import OutputView
 from tuirunner.tui.widgets.pane_tools import PaneTools
 from tuirunner.tui.widgets.process_header import ProcessHeader
@@ -33,7 +34,7 @@ class PaneStatus:
     now: float
 
 
-class ProcessPane(PaneTools, Vertical):
+class ProcessPane(LaidOutOnce, PaneTools, Vertical):
     """Everything about one process instance."""
 
     ALLOW_MAXIMIZE = True
