@@ -159,7 +159,7 @@ class Snapshot:
 
     def _read_proc(self) -> None:
         for entry in os.scandir("/proc"):
-            if not entry.name.isdigit() or (fields := _stat(entry.name, 3)) is None:
+            if not entry.name.isdigit() or (fields := proc_stat(entry.name, 3)) is None:
                 continue
             pid = int(entry.name)
             self.children.setdefault(int(fields[1]), []).append(pid)
@@ -171,12 +171,12 @@ class Snapshot:
         todo = list(roots)
         while todo:
             pid = todo.pop()
-            if pid in self.pgrp or pid in skip or (fields := _stat(str(pid), 18)) is None:
+            if pid in self.pgrp or pid in skip or (fields := proc_stat(str(pid), 18)) is None:
                 continue
             self.pgrp[pid] = int(fields[2])
             if fields[0] not in (b"Z", b"X"):
                 self.live.add(pid)
-            kids = self.children[pid] = _children(pid, threads=int(fields[17]))
+            kids = self.children[pid] = proc_children(pid, threads=int(fields[17]))
             todo.extend(kids)
 
     def members(self, pgid: int) -> list[psutil.Process]:
@@ -220,7 +220,7 @@ class Snapshot:
         return found
 
 
-def _read(path: str, whole: bool = False) -> bytes | None:
+def read_proc(path: str, whole: bool = False) -> bytes | None:
     """A /proc file's first 4 KiB (a stat line is well under 1 KiB), or all of it (*whole*),
     or None if it is gone. os.open and os.read, not open(): no file object per process (half
     the time of a scan)."""
@@ -239,10 +239,10 @@ def _read(path: str, whole: bool = False) -> bytes | None:
     return data
 
 
-def _stat(pid: str, fields: int) -> list[bytes] | None:
+def proc_stat(pid: str, fields: int) -> list[bytes] | None:
     """The fields of ``/proc/PID/stat`` from the state on (state, ppid, pgrp, …), split up to
     *fields* times, or None if the process is gone."""
-    stat = _read(f"/proc/{pid}/stat")
+    stat = read_proc(f"/proc/{pid}/stat")
     if not stat:
         return None
     # "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses
@@ -250,12 +250,12 @@ def _stat(pid: str, fields: int) -> list[bytes] | None:
     return found if len(found) > fields else None
 
 
-def _children(pid: int, threads: int) -> list[int]:
+def proc_children(pid: int, threads: int) -> list[int]:
     """The children of every thread of *pid* (an orphan re-parents to any of a subreaper's)."""
     tids = [str(pid)] if threads == 1 else _listdir(f"/proc/{pid}/task")
     kids: list[int] = []
     for tid in tids:
-        kids.extend(map(int, (_read(f"/proc/{pid}/task/{tid}/children", True) or b"").split()))
+        kids.extend(map(int, (read_proc(f"/proc/{pid}/task/{tid}/children", True) or b"").split()))
     return kids
 
 

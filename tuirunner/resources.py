@@ -30,6 +30,8 @@ from typing import Any
 
 import psutil
 
+from tuirunner.groups import proc_children, proc_stat
+
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 LISTEN = "0A"  # TCP_LISTEN in /proc/net/tcp's "st" column
@@ -78,7 +80,8 @@ class Sampler:
     def __init__(self) -> None:
         self.linux = sys.platform.startswith("linux") and os.path.exists("/proc/self/stat")
         self._cpu: dict[int, tuple[float, float]] = {}  # leader -> (monotonic, cpu seconds)
-        self._sockets: dict[int, tuple[frozenset[int], frozenset[int], tuple[int, ...]]] = {}
+        # leader -> (the listening sockets when its ports were looked for, the ports)
+        self._sockets: dict[int, tuple[frozenset[int], tuple[int, ...]]] = {}
         self._uid = str(os.getuid())
         self._netlink = self.linux
 
@@ -140,28 +143,32 @@ class Sampler:
         todo = [leader]
         while todo:
             pid = todo.pop()
-            stat = _read(f"/proc/{pid}/stat")
-            if stat is None:
+            # After the command: state(3) ppid(4) … utime(14) stime(15) cutime(16) cstime(17)
+            # … num_threads(20) … rss(24); field n is fields[n - 3].
+            fields = proc_stat(str(pid), 22)
+            if fields is None:
                 if pid == leader:
                     return None
                 continue
-            fields = stat[stat.rfind(")") + 2 :].split()
-            # After the command: state(3) ppid(4) … utime(14) stime(15) cutime(16) cstime(17)
-            # … rss(24); field n is fields[n - 3].
             try:
                 ticks += sum(int(x) for x in fields[11:15])
                 pages += int(fields[21])
-            except (IndexError, ValueError):
+                threads = int(fields[17])
+            except ValueError:
                 continue
             members.append(pid)
-            todo.extend(_children(pid))
+            todo.extend(proc_children(pid, threads))
         return ticks / CLOCK_TICKS, pages * PAGE_SIZE, self._ports(leader, members, listening)
 
     def _ports(self, leader: int, members: list[int], listening: dict[int, int]) -> tuple[int, ...]:
-        key = (frozenset(listening), frozenset(members))
+        """The ports the tree's processes listen on. Each process's file descriptors are looked
+        at again only when the user's listening sockets changed: a socket that starts listening
+        is a new one, and a tree whose members come and go (a shell loop's ``sleep``, every
+        second) would otherwise have every new member's descriptors read every round."""
+        key = frozenset(listening)
         cached = self._sockets.get(leader)
-        if cached is not None and cached[:2] == key:
-            return cached[2]
+        if cached is not None and cached[0] == key:
+            return cached[1]
         ports: set[int] = set()
         if listening:
             for pid in members:
@@ -169,7 +176,7 @@ class Sampler:
                     if inode in listening:
                         ports.add(listening[inode])
         result = tuple(sorted(ports))
-        self._sockets[leader] = (*key, result)
+        self._sockets[leader] = (key, result)
         return result
 
     # --- elsewhere ------------------------------------------------------------------------------
@@ -256,28 +263,6 @@ def _children_map() -> dict[int, list[int]]:
         ppid = p.info.get("ppid")
         if ppid is not None:
             children.setdefault(ppid, []).append(p.pid)
-    return children
-
-
-def _read(path: str) -> str | None:
-    try:
-        with open(path, "rb") as f:
-            return f.read().decode("ascii", "replace")
-    except OSError:
-        return None
-
-
-def _children(pid: int) -> list[int]:
-    """The children of every thread of *pid* (``/proc/PID/task/TID/children``)."""
-    try:
-        tasks = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return []
-    children: list[int] = []
-    for tid in tasks:
-        text = _read(f"/proc/{pid}/task/{tid}/children")
-        if text:
-            children.extend(int(x) for x in text.split())
     return children
 
 

@@ -18,9 +18,11 @@ import os
 import shlex
 import signal
 import socket
+import subprocess
 import time
 
 import psutil
+import pytest
 
 from tests.helpers import (
     PYTHON,
@@ -487,6 +489,50 @@ async def test_sampling_finds_the_tree_memory_and_the_ports_it_listens_on(tmp_pa
     assert len(infos) - before <= 1  # (a CPU blip of the python child, at most)
     await sup.stop_all()
     assert mail.resources() is None
+
+
+def test_a_tree_s_descriptors_are_read_again_only_when_the_listening_sockets_change(
+    tmp_path, monkeypatch
+):
+    """A shell loop's members change every round (its ``sleep``): the sampler reads the tree's
+    descriptors again only once some socket starts or stops listening (a new one is a new
+    inode), and then finds the port."""
+    from tuirunner import resources
+
+    if not resources.Sampler().linux:
+        pytest.skip("the /proc sampler")
+    port = free_port_block()
+    flag = tmp_path / "go"
+    loop = subprocess.Popen(
+        ["sh", "-c", f"while [ ! -e {flag} ]; do sleep 0.05; done; {listener(port=str(port))}"],
+        stdout=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        scans = []
+        inodes = resources._socket_inodes
+        monkeypatch.setattr(
+            resources, "_socket_inodes", lambda pid: scans.append(pid) or inodes(pid)
+        )
+        sampler = resources.Sampler()
+        assert sampler.sample([loop.pid])[loop.pid].ports == ()
+        quiet_rounds = 0
+        for _ in range(3):
+            time.sleep(0.12)  # new sleeps in the tree
+            seen, before = sampler._sockets[loop.pid][0], len(scans)
+            assert sampler.sample([loop.pid])[loop.pid].ports == ()
+            if sampler._sockets[loop.pid][0] == seen:  # (another test's server may come or go)
+                assert len(scans) == before
+                quiet_rounds += 1
+        assert quiet_rounds
+        flag.touch()
+        assert loop.stdout is not None and b"listening" in loop.stdout.readline()
+        before = len(scans)
+        assert sampler.sample([loop.pid])[loop.pid].ports == (port,)
+        assert len(scans) > before
+    finally:
+        os.killpg(loop.pid, signal.SIGKILL)
+        loop.wait()
 
 
 # --- watching -----------------------------------------------------------------------------------
