@@ -18,6 +18,7 @@ from tuirunner.tui.widgets.direct_rows import (
     SYNC_END,
     SYNC_START,
     DirectRows,
+    painted_together,
     scroll_sequence,
     shift_of,
 )
@@ -182,3 +183,24 @@ def test_a_view_beside_others_gets_the_rows_that_look_different_written_where_th
     direct.forget()  # Textual painted the view: every row again
     direct.paint(region, (), [4, 5, 6, -1], _rows({0: "d", 1: "d", 2: "d", 3: ""}), scroll=False)
     assert _rows_written(driver) == 4
+
+
+def test_the_views_painted_together_go_in_one_write() -> None:
+    """A flush that paints three panes: one write (one frame, one wake-up of Textual's writer
+    thread), in one synchronised update, in the order painted."""
+    first, driver = _direct(sync=True)
+    app = first.view.app
+    second = DirectRows(SimpleNamespace(app=app))  # type: ignore[arg-type]
+    third = DirectRows(SimpleNamespace(app=app))  # type: ignore[arg-type]
+    with painted_together(app):
+        for n, direct in enumerate((first, second, third)):
+            region = Region(40 * n, 0, 10, 2)
+            direct.paint(region, (), [1, 2], _rows({0: f"{n}a", 1: f"{n}b"}), scroll=False)
+        assert driver.written == []
+    assert len(driver.written) == 1
+    (written,) = driver.written
+    assert written.startswith(SYNC_START) and written.endswith(SYNC_END)
+    assert written.count(SYNC_START) == 1
+    assert written.index("0a") < written.index("1a") < written.index("2b")
+    first.paint(Region(0, 0, 10, 2), (), [1, 3], _rows({0: "0a", 1: "0c"}), scroll=False)
+    assert len(driver.written) == 2  # outside a batch: at once

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 from textual.app import App
 
+from tuirunner.tui.widgets.direct_rows import painted_together
+
 if TYPE_CHECKING:
     from tuirunner.client import Client, ProcessView
     from tuirunner.tui.widgets.process_pane import ProcessPane
@@ -70,7 +72,7 @@ class Repainting(App[int]):
             pane = self._panes.get(name)
             if pane is not None and self._shown(pane):  # a hidden one catches up when shown
                 panes.append(pane)
-        with self.batch_update():
+        with self.batch_update(), painted_together(self):
             for pane in panes:
                 if not pane.view.due(now):
                     self._dirty.add(pane.process.name)  # next frame (or, flooding, later)

@@ -44,8 +44,10 @@ compositor's visible widgets) are Textual 8's (pyproject pins < 9).
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.segment import Segment
@@ -56,6 +58,9 @@ from textual.filter import LineFilter
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
+
+if TYPE_CHECKING:
+    from textual.app import App
 
 ENABLED = os.environ.get("TUIRUNNER_TERMINAL_SCROLL", "1").lower() not in {
     "0",
@@ -104,6 +109,38 @@ def written_strip(
 
 def move_to(x: int, y: int) -> str:
     return f"\x1b[{y + 1};{x + 1}H"
+
+
+# The paints of views waiting to be written, by id of their app, while a batch is open.
+_pending: dict[int, list[str]] = {}
+
+
+@contextlib.contextmanager
+def painted_together(app: App) -> Iterator[None]:
+    """The views painted here in the block go to the terminal in one write at its end: one
+    frame, and one wake-up of Textual's writer thread (which each write has wait for the GIL),
+    not one per pane."""
+    if id(app) in _pending:  # (nested: the outer batch writes)
+        yield
+        return
+    _pending[id(app)] = []
+    try:
+        yield
+    finally:
+        sequences = _pending.pop(id(app), [])
+        if sequences:
+            _write(app, sequences)
+
+
+def _write(app: App, sequences: list[str]) -> None:
+    driver = app._driver
+    if driver is None:
+        return
+    sequence = "".join(sequences)
+    if app._sync_available:
+        sequence = SYNC_START + sequence + SYNC_END
+    driver.write(sequence)
+    driver.flush()
 
 
 class DirectRows:
@@ -217,9 +254,8 @@ class DirectRows:
             return
         out.append(RESTORE_CURSOR)
         sequence = "".join(out)
-        if app._sync_available:
-            sequence = SYNC_START + sequence + SYNC_END
-        driver = app._driver
-        assert driver is not None
-        driver.write(sequence)
-        driver.flush()
+        pending = _pending.get(id(app))
+        if pending is not None:  # in a batch (see painted_together)
+            pending.append(sequence)
+        else:
+            _write(app, [sequence])
