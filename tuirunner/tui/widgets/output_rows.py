@@ -125,9 +125,6 @@ class PaintedRows(Arranged, Marked, Searchable, ScrollView):
             self._direct.forget()  # (Textual paints what the view shows now)
         return super().refresh(*regions, **kwargs)
 
-    def on_hide(self) -> None:
-        self._forget_painted()
-
     def _forget_painted(self) -> None:
         """What the rows show on the terminal is unknown (hidden, moved): painted in full next."""
         self._painted = None
@@ -149,8 +146,7 @@ class PaintedRows(Arranged, Marked, Searchable, ScrollView):
         """Lines must be rendered again (new styles, search, selection)."""
         self._forget_lines()
         self._blank = None
-        self._painted = None
-        self._direct.forget()
+        self._forget_painted()
 
     def render_lines(self, crop: Region) -> list[Strip]:
         """Every row of *crop*, as the very strip objects of the last repaint where the line is

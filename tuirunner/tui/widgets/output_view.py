@@ -244,6 +244,9 @@ class OutputView(PaintedRows, can_focus=True):
         if self.app_in_input_mode and not self.input_mode:
             self.post_message(self.InputClicked(self))
 
+    def on_hide(self) -> None:
+        self._forget_painted()
+
     def on_resize(self, event: events.Resize) -> None:
         width, height = self.size
         self._arranged_resize()
