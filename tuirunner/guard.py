@@ -119,9 +119,11 @@ def longest_stop(timeout: float, path: str | None) -> float:
 
 def sweep(timeout: float) -> None:
     """Stop every process that re-parented here: SIGTERM, then SIGKILL at the deadline.
-    SIGKILLed processes cannot fork, so a few rounds empty the tree."""
+    SIGKILLed processes cannot fork, so a few rounds empty the tree. A process whose group
+    had its SIGTERM (through its leader) gets no second one when it re-parents here after
+    the leader exits: many programs take a second SIGTERM as "stop now"."""
     deadline = time.monotonic() + timeout
-    terminated: set[int] = set()
+    terminated: set[int] = set()  # processes, and groups, that had their SIGTERM
     while True:
         reap()
         found = children()
@@ -131,9 +133,14 @@ def sweep(timeout: float) -> None:
         for pid in found:
             if late:
                 signal_tree(pid, signal.SIGKILL)
-            elif pid not in terminated:
+                continue
+            try:
+                group = os.getpgid(pid)
+            except OSError:
+                continue
+            if pid not in terminated and group not in terminated:
                 terminated.add(pid)
-                signal_tree(pid, signal.SIGTERM)
+                signal_tree(pid, signal.SIGTERM)  # (the whole group, if pid leads it)
         time.sleep(0.02)
 
 
