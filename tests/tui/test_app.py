@@ -171,6 +171,18 @@ async def test_a_zoom_lays_the_screen_out_once(tmp_path):
             assert len(layouts) == 1
 
 
+async def test_the_palette_offers_the_app_s_zoom_not_textual_s_maximize(tmp_path):
+    # With the search box focused, Textual's palette would offer "Maximize": the pane, the old
+    # way (a class on the screen), a second zoom that z and Esc know nothing of.
+    app, _ = fake_app(tmp_path, "a: sleep 600\nb: sleep 600\n")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash")
+        assert app.pane("a.1").search_input.has_focus
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        assert "Keys" in titles or "Quit" in titles  # Textual's others are still there
+        assert "Maximize" not in titles and "Minimize" not in titles
+
+
 async def test_search_finds_a_line_that_scrolled_out_of_view(tmp_path):
     app, fake = fake_app(tmp_path, "web: python many.py\n")
     async with app.run_test(size=SIZE) as pilot:

@@ -7,10 +7,11 @@ hundred panes). The layout tiles the panes when they fit, or shows the list and 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from textual import events, on
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.containers import Container
 from textual.geometry import Size
 from textual.screen import Screen
@@ -270,6 +271,13 @@ class PaneLayout(App[int]):
         self._layout()
         if self._zoomed:
             self.current_pane.view.focus()
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Textual's own, but for Maximize and Minimize: the palette's zoom is ``Zoom`` (z). A
+        Textual maximize would be a second zoom that this one, and Esc, know nothing of."""
+        for command in super().get_system_commands(screen):
+            if command.title not in ("Maximize", "Minimize"):
+                yield command
 
     @on(CollapsedRow.Picked)
     def _collapsed_picked(self, event: CollapsedRow.Picked) -> None:

@@ -37,7 +37,6 @@ class PaneStatus:
 class ProcessPane(LaidOutOnce, PaneTools, Vertical):
     """Everything about one process instance."""
 
-    ALLOW_MAXIMIZE = True
     BLANK = True  # its children cover it: repainting it is a blank strip, not a render
 
     kind: reactive[str] = reactive("pending")  # of state: see ProcessInfo.label
