@@ -102,7 +102,13 @@ class DjangoWatch:
     def _show(self, proc: ManagedProcess) -> None:
         detector = self.detectors.get(proc.name)
         pending = detector.pending if detector is not None else None
-        text = pending.describe() if pending is not None else self.no_migration.get(proc.name)
+        # both at once is common: a fresh project's runserver reports the built-in apps'
+        # unapplied migrations while the check finds a model without one
+        notes = (
+            pending.describe() if pending is not None else None,
+            self.no_migration.get(proc.name),
+        )
+        text = "; ".join(n for n in notes if n) or None
         if text != proc.migrations:
             proc.migrations = text
             self.sup.life.info_changed(proc)
