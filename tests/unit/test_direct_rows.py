@@ -185,6 +185,103 @@ def test_a_view_beside_others_gets_the_rows_that_look_different_written_where_th
     assert _rows_written(driver) == 4
 
 
+def test_a_line_that_moved_to_another_row_is_not_rendered_again() -> None:
+    """A line came to a pane of the grid: every row shows the line the row below showed. The
+    text written for those lines is reused, and only the new line (and the line still being
+    written) is rendered: a tiled pane no longer renders all its rows for every line."""
+    direct, driver = _direct()
+    region = Region(41, 1, 40, 4)
+    lines = {1: "a", 2: "b", 3: "c", 4: "d", 5: "e"}
+    rendered: list[int] = []
+
+    def rows(keys):
+        def strip(y: int) -> Strip:
+            key = keys[y]
+            rendered.append(key)
+            text = "..." if key is None else lines.get(key, "")
+            return Strip([Segment(text.ljust(10), Style(bold=True))], 10)
+
+        return strip
+
+    keys = [1, 2, 3, -1]
+    direct.paint(region, (), keys, rows(keys), scroll=False)
+    assert rendered == [1, 2, 3, -1]
+    rendered.clear()
+    keys = [2, 3, 4, -1]
+    direct.paint(region, (), keys, rows(keys), scroll=False)
+    assert rendered == [4]
+    assert re.findall(r"\x1b\[(\d+);(\d+)H", "".join(driver.written[1:])) == [
+        ("2", "42"),
+        ("3", "42"),
+        ("4", "42"),
+    ]
+    rendered.clear()
+    keys = [3, 4, 5, None]  # a line being written is rendered every time
+    direct.paint(region, (), keys, rows(keys), scroll=False)
+    assert rendered == [5, None]
+    rendered.clear()
+    direct.paint(Region(0, 1, 40, 4), (), keys, rows(keys), scroll=False)  # moved: all again
+    assert rendered == [3, 4, 5, None]
+
+
+class _View:
+    """A view (hashable, as widgets are)."""
+
+
+class _Visible(dict):
+    """The compositor's map of visible widgets, counting the walks over it."""
+
+    walks = 0
+
+    def items(self):
+        _Visible.walks += 1
+        return super().items()
+
+
+def test_where_the_rows_are_is_found_once_per_layout() -> None:
+    """region_now walks the compositor's map of visible widgets (is anything drawn over the
+    rows?) once per map: the compositor makes a new one when anything moves, a notification
+    shown over the rows included."""
+    rows = Region(0, 1, 40, 10)
+    screen = SimpleNamespace(is_active=True)
+    driver = SimpleNamespace(is_inline=False)
+    app = SimpleNamespace(
+        _driver=driver,
+        is_headless=False,
+        _running=True,
+        _closing=False,
+        _closed=False,
+        screen=screen,
+    )
+    view = _View()
+    view.app, view.screen, view.is_running, view.scrollable_content_region = (
+        app,
+        screen,
+        False,
+        rows,
+    )
+    view.ancestors_with_self = [view]
+    other = object()
+    screen._compositor = SimpleNamespace(
+        visible_widgets=_Visible({view: (rows, rows), other: (Region(40, 0, 40, 11),) * 2})
+    )
+    direct = DirectRows(view)  # type: ignore[arg-type]
+    _Visible.walks = 0
+    assert direct.region_now() == rows
+    assert direct.region_now() == rows
+    assert _Visible.walks == 1
+    toast = object()  # a notification over the view's rows: a new map
+    screen._compositor.visible_widgets = _Visible(
+        {view: (rows, rows), toast: (Region(30, 8, 20, 3),) * 2}
+    )
+    assert direct.region_now() is None
+    assert direct.region_now() is None
+    assert _Visible.walks == 2
+    view.scrollable_content_region = Region(0, 1, 40, 9)  # (the rows' own size changed)
+    screen._compositor.visible_widgets = _Visible({view: (rows, rows)})
+    assert direct.region_now() == Region(0, 1, 40, 9)
+
+
 def test_the_views_painted_together_go_in_one_write() -> None:
     """A flush that paints three panes: one write (one frame, one wake-up of Textual's writer
     thread), in one synchronised update, in the order painted."""

@@ -154,6 +154,8 @@ class DirectRows:
         self.texts: list[str] = []  # what was written on each row, where nothing scrolls
         self.suspended = False  # the terminal is another program's (an editor, ctrl+z)
         self._told = False  # subscribed to the app's suspend and resume signals
+        # (the compositor's map of visible widgets, the view's rows, region_now's answer)
+        self._seen: tuple[dict, Region, Region | None] | None = None
 
     def forget(self) -> None:
         self.keys = []
@@ -183,6 +185,17 @@ class DirectRows:
         if not rows:
             return None
         visible = screen._compositor.visible_widgets
+        seen = self._seen
+        if seen is not None and seen[0] is visible and seen[1] == rows:
+            return seen[2]  # the same layout (the compositor makes a new map for a new one)
+        found = self._unhidden(view, visible, rows)
+        self._seen = (visible, rows, found)
+        return found
+
+    @staticmethod
+    def _unhidden(view: Widget, visible: dict, rows: Region) -> Region | None:
+        """*rows*, if the compositor's map of what is *visible* shows them all, under nothing
+        else (every widget is looked at: once per layout, not once per paint)."""
         place = visible.get(view)
         if place is None:
             return None
@@ -234,12 +247,16 @@ class DirectRows:
             self.texts = []
         else:
             texts = self.texts if known and len(self.texts) == len(keys) else []
+            # A line shown before looks the same on another row (nothing here depends on the
+            # row: a selection is painted by Textual): after a line came, every row shows the
+            # line the row below showed, and only the new one is rendered.
+            written = dict(zip(known, texts, strict=True)) if texts else {}
+            written.pop(None, None)  # (a line still being written changes)
             now: list[str] = []
             for y, key in enumerate(keys):
-                if texts and key is not None and known[y] == key:
-                    now.append(texts[y])  # the same line on the same row
-                    continue
-                text = strip(y).render(console)
+                text = written.get(key) if key is not None else None
+                if text is None:
+                    text = strip(y).render(console)
                 now.append(text)
                 if texts and texts[y] == text:
                     continue  # another line, or the one being written, that looks the same
