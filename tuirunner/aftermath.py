@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     import psutil
 
 _adopting = False
+KEEPER_LEAVES = 5.0  # seconds a keeper that said goodbye has to be gone (it closes its sessions)
 
 
 def adopt_orphans() -> bool:
@@ -155,9 +156,37 @@ def outcome(found: int, alive: list[int]) -> str:
     return "; its processes were stopped"
 
 
-def ended(reason: str, run_id: str, timeout: float) -> str:
+def wait_gone(pid: int, timeout: float) -> bool:
+    """Until process *pid* is gone (reaped, if it re-parented to us), at most *timeout*
+    seconds: whether it is."""
+    deadline = time.monotonic() + timeout
+    while not _gone(pid):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def _gone(pid: int) -> bool:
+    with contextlib.suppress(ChildProcessError, OSError):
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return True  # ours (an orphan that re-parented to us), and now reaped
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE  # (someone else's)
+    except psutil.Error:
+        return True
+
+
+def ended(reason: str, run_id: str, timeout: float, keeper: int | None = None) -> str:
     """The run ended by itself, not by a command (*reason*, the keeper's: its guard died, it
-    got a signal): what to say, once anything left is stopped too."""
+    got a signal): what to say, once anything left is stopped too. The *keeper* (its pid) said
+    so once it had stopped the processes, and is leaving: it is given KEEPER_LEAVES seconds to
+    be gone before anything is looked for (without a guard it re-parents to us, and would be
+    taken for a process left behind, and sent a second SIGTERM: "stop now")."""
+    if keeper:
+        wait_gone(keeper, KEEPER_LEAVES)
     found, alive = sweep(run_id, timeout)
     if alive:
         return f"{reason}; {len(alive)} of its processes could not be stopped"

@@ -236,7 +236,9 @@ class Client(RunMirror):
         got a signal: :attr:`bye`), once anything left is stopped too."""
         from tuirunner import aftermath
 
-        return aftermath.ended(self.bye or "the run ended", self.run_id, self.timeout)
+        return aftermath.ended(
+            self.bye or "the run ended", self.run_id, self.timeout, keeper=self.keeper_pid
+        )
 
     # --- commands -----------------------------------------------------------------------------
 
