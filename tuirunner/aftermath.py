@@ -174,7 +174,7 @@ def _gone(pid: int) -> bool:
     import psutil
 
     try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE  # (someone else's)
+        return not _alive(psutil.Process(pid))  # (a zombie is someone else's to reap)
     except psutil.Error:
         return True
 
