@@ -1,19 +1,30 @@
 """The guard: the keeper's parent, so that nothing of a run outlives its keeper.
 
-``python -S -E guard.py TIMEOUT [STOP_FILE] -- KEEPER ARGV…`` makes itself a child subreaper
-(Linux), starts the keeper as its only child, and waits. While the keeper lives, the run's
-orphans re-parent to the keeper (the nearest subreaper); if the keeper dies — even by SIGKILL —
-they re-parent here instead, and the guard stops every one of them (SIGTERM, then SIGKILL after
-a timeout) before it exits with the keeper's status. The timeout is the longest stop of any
-process of the run: the keeper, once it has read the settings, writes it to STOP_FILE
-(:func:`note_longest_stop`; a process's own ``timeout`` may exceed the run's); TIMEOUT (the
-command line's) counts until then, and at least. The keeper gets SIGTERM if the guard dies
-(``PR_SET_PDEATHSIG``), so killing either one ends the run.
+It is two programs, one process (one pid): a shell while the keeper lives, then Python.
+
+``sh guard.sh PYTHON guard.py TIMEOUT STOP_FILE -- KEEPER ARGV…`` (see
+:func:`command`) is started a child subreaper (Linux: the front end's :func:`subreaper` runs
+before the shell's exec, and the mark outlives an exec). The shell starts the keeper as its only
+child and waits for it. While the keeper lives, the run's orphans re-parent to the keeper (the
+nearest subreaper); if the keeper dies — even by SIGKILL — they re-parent here instead. Then the
+shell execs ``python -S -E guard.py TIMEOUT STOP_FILE STATUS`` (:func:`main`), which stops every
+one of them (SIGTERM, then SIGKILL after a timeout) before it exits with the keeper's status
+(128 + N if signal N killed it). The timeout is the longest stop of any process of the run: the
+keeper, once it has read the settings, writes it to STOP_FILE (:func:`note_longest_stop`; a
+process's own ``timeout`` may exceed the run's); TIMEOUT (the command line's) counts until
+then, and at least. The keeper gets SIGTERM if the guard dies (it sets ``PR_SET_PDEATHSIG``
+itself, and exits if the guard it was told of is already gone), so killing either one ends the
+run.
+
+Why a shell: the guard waits for the whole run, and a waiting shell costs ~1.7 MB where an idle
+Python costs ~9.5 MB (and ~15 ms of a run's start). Python starts only when there is something
+to stop.
 
 A SIGTERM, SIGINT or SIGHUP sent to the guard is passed on to the keeper as SIGTERM: stop
-everything gracefully.
+everything gracefully. (A shell starts a background command with SIGINT and SIGQUIT ignored:
+the keeper puts them back, :func:`restore_signals`.)
 
-Runs as a script, standard library only, so that it costs little memory for a long run.
+Runs as a script, standard library only, so that it costs little memory and time.
 """
 
 # ruff: noqa: SIM105 - try/except, not contextlib.suppress: contextlib costs the guard ~0.3 MB
@@ -144,52 +155,63 @@ def sweep(timeout: float) -> None:
         time.sleep(0.02)
 
 
+def command(timeout: float, noted: str, keeper: list[str]) -> list[str]:
+    """The guard's command line: the shell, which starts *keeper* (an argv; it must take
+    ``--guard-pid PID``)."""
+    here = os.path.abspath(__file__)
+    script = os.path.join(os.path.dirname(here), "guard.sh")  # the shell's part
+    return ["/bin/sh", script, sys.executable, here, f"{timeout:g}", noted, "--", *keeper]
+
+
+def subreaper():
+    """A function that makes the process calling it a child subreaper (a ``preexec_fn``: libc
+    is looked up now, not in the forked child); None where there is no such thing."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        call = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return lambda: call(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def restore_signals() -> None:
+    """(In the keeper.) SIGINT and SIGQUIT as Python starts with them: the shell that started
+    the keeper in the background ignored them."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
+
+
+def join_guard(guard: int | None) -> bool:
+    """(In the keeper.) SIGTERM when the guard, pid *guard*, dies; False if it is gone already
+    (the keeper re-parented before it could ask)."""
+    if guard is None:
+        return True
+    prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    return os.getppid() == guard
+
+
 def main() -> int:
-    args = sys.argv[1:]
-    split = args.index("--")
-    timeout = float(args[0]) if split > 0 else 5.0
-    noted = args[1] if split > 1 else None
-    argv = args[split + 1 :]
-    prctl(PR_SET_CHILD_SUBREAPER, 1)
-    me = os.getpid()
-    keeper = os.fork()
-    if keeper == 0:  # the keeper-to-be
-        prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-        if os.getppid() != me:  # the guard died before the line above
-            os._exit(1)
-        try:
-            os.execv(argv[0], argv)
-        finally:
-            os._exit(127)
-
-    def forward(signum: int, frame: object) -> None:
-        try:
-            os.kill(keeper, signal.SIGTERM)
-        except OSError:
-            pass
-
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, forward)
+    """Python's part, once the keeper has ended: stop what it left, exit with its status."""
+    timeout, noted, status = sys.argv[1:4]
     # The pipes the keeper inherited are its business: keeping them open here would hide its
     # death from whoever waits on them.
+    # (SIGTERM, SIGINT and SIGHUP come ignored: the sweep is the stop, see guard.sh.)
     os.closerange(3, 1 << 16)
-    status = 0
-    while True:
-        try:
-            pid, status = os.waitpid(-1, 0)
-        except ChildProcessError:
-            break
-        if pid == keeper:
-            break
-    sweep(longest_stop(timeout, noted))
-    if noted is not None:  # the run is over: leave nothing of it in the runtime directory
-        try:
-            os.unlink(noted)
-        except OSError:
-            pass
-    return os.waitstatus_to_exitcode(status) if status else 0
+    try:
+        seconds = float(timeout)
+    except ValueError:
+        seconds = 5.0
+    sweep(longest_stop(seconds, noted))
+    try:  # the run is over: leave nothing of it in the runtime directory
+        os.unlink(noted)
+    except OSError:
+        pass
+    try:
+        return int(status)
+    except ValueError:
+        return 1
 
 
 if __name__ == "__main__":
-    code = main()
-    sys.exit(128 - code if code < 0 else code)
+    sys.exit(main())

@@ -55,7 +55,7 @@ from tuirunner.events import (
     StateChanged,
 )
 from tuirunner.groups import become_subreaper
-from tuirunner.guard import note_longest_stop
+from tuirunner.guard import join_guard, note_longest_stop, restore_signals
 from tuirunner.names import unknown_message
 from tuirunner.operations import HANDLERS, SAMPLE_INTERVAL, SAMPLE_SHARE
 from tuirunner.options import RunOptions
@@ -463,8 +463,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config-fd", type=int, required=True)
     parser.add_argument("--ready-fd", type=int)
     parser.add_argument("--lifeline-fd", type=int)
+    parser.add_argument("--guard-pid", type=int, help="the guard (guard.py) adds it")
     parser.add_argument("app_root", nargs="?", help="shown in ps; the config has it")
     args = parser.parse_args(argv)
+    restore_signals()
+    if not join_guard(args.guard_pid):
+        return 1  # the guard died before the keeper could follow it: the run is over
     with os.fdopen(args.config_fd, "rb") as f:
         config = decode_plain(f.read(), KeeperConfig)
     logging.basicConfig(

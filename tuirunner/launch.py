@@ -16,11 +16,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tuirunner import guard as guards
 from tuirunner.errors import UserError
 from tuirunner.options import DEFAULT_TIMEOUT, RunOptions
 from tuirunner.runtime import RunPaths, already_running, holder, run_paths
 
-GUARD = Path(__file__).with_name("guard.py")
 PACKAGE_PARENT = Path(__file__).resolve().parent.parent
 READY_TIMEOUT = 30.0
 
@@ -138,13 +138,14 @@ def start_keeper(
     log = os.open(paths.log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
     try:
         guard = subprocess.Popen(
-            [sys.executable, "-S", "-E", str(GUARD), f"{timeout:g}", noted, "--", *keeper],
+            guards.command(timeout, noted, keeper),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=log,
             pass_fds=inherited,
             env=environ,
             start_new_session=True,  # terminal signals are the front end's to handle
+            preexec_fn=guards.subreaper(),  # (before the shell's exec: the mark outlives it)
             cwd=PACKAGE_PARENT,  # so that ``-m tuirunner.keeper`` finds this very package
         )
     finally:
