@@ -463,7 +463,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config-fd", type=int, required=True)
     parser.add_argument("--ready-fd", type=int)
     parser.add_argument("--lifeline-fd", type=int)
-    parser.add_argument("--guard-pid", type=int, help="the guard (guard.py) adds it")
+    parser.add_argument("--guard-pid", type=int, help="the guard (guard.sh) adds it")
     parser.add_argument("app_root", nargs="?", help="shown in ps; the config has it")
     args = parser.parse_args(argv)
     restore_signals()
