@@ -372,9 +372,19 @@ async def test_a_flood_is_skimmed_for_a_terminal_ui_and_sent_whole_to_a_printer(
 
     from tuirunner.events import ProcessOutput
 
-    lines = 1_000_000
-    flood = f"sleep 1; yes {'0123456789' * 4} | head -n {lines}; sleep 600"
-    write_files(tmp_path, {"Procfile": f"flood: {flood}\n"})
+    lines = 300_000  # 12 MB: 30 times the scrollback
+    # A flood of 4 MB/s (four times SKIM_RATE): skimmed for the UI, and slow enough for the
+    # printer (this test's own process, decoding every line) to keep up on a loaded machine.
+    # Unpaced, it fell more than CLIENT_BACKLOG behind there, and was dropped.
+    (tmp_path / "flood.py").write_text(
+        "import sys, time\n"
+        f"chunk = {'0123456789' * 4 + chr(10)!r} * 10_000\n"
+        "time.sleep(1)\n"
+        f"for _ in range({lines // 10_000}):\n"
+        "    sys.stdout.write(chunk); sys.stdout.flush(); time.sleep(0.1)\n"
+        "time.sleep(600)\n"
+    )
+    write_files(tmp_path, {"Procfile": f"flood: {PY} flood.py\n"})
     assert run_cli(["start", "-D"], tmp_path).returncode == 0
     try:
         ui = Client.connect(tmp_path, skim=True, tail=0)  # a terminal UI
@@ -545,7 +555,12 @@ def test_a_stopped_client_slows_neither_the_processes_nor_the_other_clients(tmp_
         "import os, sys, time\n"
         "print('waiting', flush=True)\n"
         "while not os.path.exists('go'): time.sleep(0.02)\n"
-        f"for i in range({lines}): print(f'{{i:08d}} a line of the flood that is long enough')\n"
+        # 3.3 MB/s: the client that reads keeps up on a loaded machine (unpaced, it fell behind
+        # there, and was dropped); the stopped one is 4 MB behind in little more than a second.
+        f"for start in range(0, {lines}, 5000):\n"
+        "    for i in range(start, start + 5000):\n"
+        "        print(f'{i:08d} a line of the flood that is long enough')\n"
+        "    sys.stdout.flush(); time.sleep(0.1)\n"
         f"print('done', sys.argv[1], flush=True)\n"
         "time.sleep(600)\n"
     )
