@@ -2,9 +2,9 @@
 
 It is two programs, one process (one pid): a shell while the keeper lives, then Python.
 
-``sh guard.sh PYTHON guard.py TIMEOUT STOP_FILE -- KEEPER ARGV…`` (see
-:func:`command`) is started a child subreaper (Linux: the front end's :func:`subreaper` runs
-before the shell's exec, and the mark outlives an exec). The shell starts the keeper as its only
+``sh guard.sh PYTHON guard.py TIMEOUT STOP_FILE -- KEEPER ARGV…`` (:func:`command`) starts as
+a child subreaper (Linux: the front end's :func:`subreaper` runs before the shell's exec, and
+the mark outlives an exec). The shell starts the keeper as its only
 child and waits for it. While the keeper lives, the run's orphans re-parent to the keeper (the
 nearest subreaper); if the keeper dies — even by SIGKILL — they re-parent here instead. Then the
 shell execs ``python -S -E guard.py TIMEOUT STOP_FILE STATUS`` (:func:`main`), which stops every

@@ -25,20 +25,24 @@ def test_the_guard_waits_as_a_shell_and_passes_sigterm_on(tmp_path, mark):
     write_files(tmp_path, {"Procfile": f"web: exec sleep 600 # {mark}\n"})
     assert run_cli(["start", "-D"], tmp_path).returncode == 0
     paths = run_paths(tmp_path)
-    keeper = psutil.Process(int(paths.lock.read_text()))
-    guard = keeper.parent()
-    web = wait_for(lambda: keeper.children(), 30, message="web started")[0]
-    # A shell, not a Python process (~1.7 MB, where an idle Python is ~9.5 MB).
-    assert os.path.realpath(guard.exe()) == os.path.realpath("/bin/sh"), guard.cmdline()
-    assert any(arg.endswith("guard.sh") for arg in guard.cmdline()), guard.cmdline()
-    assert guard.memory_info().rss < 6 << 20
-    # The shell started the keeper in the background, where SIGINT and SIGQUIT are ignored:
-    # the keeper has them back (or its children and commands would inherit them).
-    assert ignored_signals(keeper.pid) & {signal.SIGINT, signal.SIGQUIT} == set()
-    guard.send_signal(signal.SIGTERM)  # passed on to the keeper: stop everything
-    _, alive = psutil.wait_procs([web, keeper, guard], timeout=30)
-    assert alive == [], alive
-    wait_for(lambda: not paths.socket.exists(), 20, message="the run's files gone")
+    try:
+        keeper = psutil.Process(int(paths.lock.read_text()))
+        guard = keeper.parent()
+        web = wait_for(lambda: keeper.children(), 30, message="web started")[0]
+        # A shell, not a Python process (~1.7 MB, where an idle Python is ~9.5 MB).
+        assert os.path.realpath(guard.exe()) == os.path.realpath("/bin/sh"), guard.cmdline()
+        assert any(arg.endswith("guard.sh") for arg in guard.cmdline()), guard.cmdline()
+        assert guard.memory_info().rss < 6 << 20
+        # The shell started the keeper in the background, where SIGINT and SIGQUIT are ignored:
+        # the keeper has them back (or its children and commands would inherit them).
+        assert ignored_signals(keeper.pid) & {signal.SIGINT, signal.SIGQUIT} == set()
+        guard.send_signal(signal.SIGTERM)  # passed on to the keeper: stop everything
+        _, alive = psutil.wait_procs([web, keeper, guard], timeout=30)
+        assert alive == [], alive
+        wait_for(lambda: not paths.socket.exists(), 20, message="the run's files gone")
+    finally:
+        if paths.socket.exists():  # a failure above: the run must not outlive the test
+            run_cli(["down"], tmp_path)
 
 
 def test_a_keeper_whose_guard_is_gone_does_not_run(tmp_path):
