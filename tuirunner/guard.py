@@ -47,12 +47,24 @@ PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
 
 
+_libc: list = []  # the interpreter's own libc, once looked up (Linux)
+
+
+def _load_libc():
+    if not _libc and sys.platform.startswith("linux"):
+        try:
+            _libc.append(ctypes.CDLL(None, use_errno=True))
+        except OSError:
+            return None
+    return _libc[0] if _libc else None
+
+
 def prctl(option: int, value: int) -> bool:
-    if not sys.platform.startswith("linux"):
-        return False
+    """prctl(2) on Linux; False elsewhere or on failure."""
+    libc = _load_libc()
     try:
-        return ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0) == 0
-    except (OSError, AttributeError):
+        return libc is not None and libc.prctl(option, value, 0, 0, 0) == 0
+    except AttributeError:
         return False
 
 
@@ -166,13 +178,9 @@ def command(timeout: float, noted: str, keeper: list[str]) -> list[str]:
 def subreaper():
     """A function that makes the process calling it a child subreaper (a ``preexec_fn``: libc
     is looked up now, not in the forked child); None where there is no such thing."""
-    if not sys.platform.startswith("linux"):
+    if _load_libc() is None:
         return None
-    try:
-        call = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    return lambda: call(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    return lambda: prctl(PR_SET_CHILD_SUBREAPER, 1)
 
 
 def restore_signals() -> None:
