@@ -244,7 +244,15 @@ def run_in_pty(
 def openssl_mapped(pid: int) -> list[str]:
     """The files of OpenSSL's libraries (and Python's modules for them) a process has mapped
     (Linux); tuirunner/lean_imports.py keeps them out of a run's processes."""
-    names = ("libssl", "libcrypto", "_ssl.", "_hashlib.")
+    return _mapped(pid, ("libssl", "libcrypto", "_ssl.", "_hashlib."))
+
+
+def archivers_mapped(pid: int) -> list[str]:
+    """The same for bzip2's and xz's libraries, which shutil imports (lean_imports.py too)."""
+    return _mapped(pid, ("libbz2", "liblzma", "_bz2.", "_lzma."))
+
+
+def _mapped(pid: int, names: tuple[str, ...]) -> list[str]:
     with open(f"/proc/{pid}/maps") as f:
         return sorted({line.split()[-1] for line in f if any(name in line for name in names)})
 

@@ -442,6 +442,7 @@ def run() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    lean_imports.import_shutil_without_archivers()  # before argparse imports it (lean_imports.py)
     if argv is None and "_ARGCOMPLETE" in os.environ:  # a shell asks for completions (Tab)
         from tuirunner.completion import autocomplete
 

@@ -24,10 +24,12 @@ if __name__ == "__main__":  # python -m tuirunner.keeper: no cyclic garbage coll
     # keeper starts (imports and set-up make few cycles; the collections cost ~5 % of the start,
     # on the way to the first child's spawn). Keeper.run enables it once the keeper is ready.
     gc.disable()
-    # asyncio and hashlib without OpenSSL's ~4.5 MB, for the life of the run (lean_imports.py).
-    from tuirunner.lean_imports import import_without_openssl
+    # asyncio and hashlib without OpenSSL (~4.5 MB), shutil without bz2 and lzma, for the life of
+    # the run (lean_imports.py).
+    from tuirunner.lean_imports import import_shutil_without_archivers, import_without_openssl
 
     import_without_openssl()
+    import_shutil_without_archivers()
 
 import argparse
 import asyncio

@@ -8,7 +8,13 @@ import time
 import psutil
 import pytest
 
-from tests.helpers import PYTHON, assert_no_leftovers, openssl_mapped, processes_with
+from tests.helpers import (
+    PYTHON,
+    archivers_mapped,
+    assert_no_leftovers,
+    openssl_mapped,
+    processes_with,
+)
 from tests.helpers import wait_for as wait
 from tests.tmux import Tmux, needs_tmux, tuirunner_command
 from tuirunner.tui.driver import WATCHFUL
@@ -59,9 +65,9 @@ def test_restart_shows_a_new_pid_and_quit_leaves_nothing(tmp_path, mark):
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/PID/maps")
-def test_the_window_runs_without_openssl(tmp_path, mark):
-    """asyncio and hashlib without OpenSSL's ~4.5 MB (tuirunner/lean_imports.py); the keeper's
-    side is tests/integration/test_lean_imports.py."""
+def test_the_window_runs_without_openssl_bzip2_or_xz(tmp_path, mark):
+    """asyncio and hashlib without OpenSSL's ~4.5 MB, shutil without bz2 and lzma
+    (tuirunner/lean_imports.py); the keeper's side is tests/integration/test_lean_imports.py."""
     procfile(tmp_path, mark)
     with Tmux(tuirunner_command(), tmp_path) as term:
         term.wait_for("worker ready")
@@ -70,6 +76,7 @@ def test_the_window_runs_without_openssl(tmp_path, mark):
         windows = [p for p in [pane, *pane.children(True)] if "--tui" in p.cmdline()]
         assert len(windows) == 1, windows
         assert openssl_mapped(windows[0].pid) == []
+        assert archivers_mapped(windows[0].pid) == []
         term.send("q")
         assert term.exit_status() == 0
     assert_no_leftovers(mark)

@@ -1,12 +1,20 @@
 """End to end: a run's keeper leaves OpenSSL unloaded until an ``https`` ready check needs it
-(tuirunner/lean_imports.py: ~4.5 MB a process), and that check then works in the keeper."""
+(tuirunner/lean_imports.py: ~4.5 MB a process), and that check then works in the keeper; bzip2's
+and xz's libraries, which shutil imports, are not loaded either."""
 
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import clean_env, free_port_block, openssl_mapped, run_cli, wait_for
+from tests.helpers import (
+    archivers_mapped,
+    clean_env,
+    free_port_block,
+    openssl_mapped,
+    run_cli,
+    wait_for,
+)
 from tuirunner.launch import start_keeper
 from tuirunner.options import RunOptions
 
@@ -45,7 +53,7 @@ def run(tmp_path: Path, procfile: str, settings: str = ""):
     return launched, launched.wait_ready()
 
 
-def test_the_keeper_has_no_openssl_without_an_https_check(tmp_path):
+def test_the_keeper_has_no_openssl_without_an_https_check_nor_bzip2_or_xz(tmp_path):
     launched, keeper = run(
         tmp_path,
         "web: echo up; sleep 600\n",
@@ -56,6 +64,8 @@ def test_the_keeper_has_no_openssl_without_an_https_check(tmp_path):
         assert waited.returncode == 0, waited.stderr
         # It hashed the environment's secrets (hashlib, hmac) and runs asyncio: without OpenSSL.
         assert openssl_mapped(keeper) == []
+        # It imported shutil (which imports bz2 and lzma), tempfile and python-dotenv: without them.
+        assert archivers_mapped(keeper) == []
     finally:
         run_cli(["down"], tmp_path)
         launched.wait(20)
