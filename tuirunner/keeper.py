@@ -473,6 +473,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1  # the guard died before the keeper could follow it: the run is over
     with os.fdopen(args.config_fd, "rb") as f:
         config = decode_plain(f.read(), KeeperConfig)
+    if config.environ is not None:  # the front end's, exactly (see KeeperConfig)
+        os.environ.clear()
+        os.environ.update(config.environ)
     logging.basicConfig(
         stream=sys.stderr,
         level=logging.INFO,

@@ -112,7 +112,7 @@ def start_keeper(
 
     The processes' terminals are *window* (columns, rows), or, given the *terminal* the UI
     tiles with panes, the size of a pane (the keeper knows how many there are). The keeper
-    inherits this process's environment, or *environ*: the "shell" the processes get.
+    is given this process's environment, or *environ*: the "shell" the processes get.
     *hold_start*: the processes start once this front end has connected (see KeeperConfig)."""
     options = options.absolute()
     paths = run_paths(Path(options.app_root))
@@ -161,6 +161,7 @@ def start_keeper(
         terminal=terminal,
         paths=RunPathsPayload(str(paths.socket), str(paths.lock), str(paths.log)),
         hold_start=hold_start and foreground,
+        environ=dict(os.environ) if environ is None else environ,
     )
     with os.fdopen(config_w, "wb") as f:
         f.write(encode_plain(config))

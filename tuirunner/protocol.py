@@ -368,6 +368,10 @@ class KeeperConfig(msgspec.Struct, kw_only=True):
     # Start the processes once the owner has connected (plain mode: its printer then sees
     # every start and exit, even of a process that crashes at once), or after HOLD_START.
     hold_start: bool = False
+    # The front end's environment, the "shell" the processes get: the keeper's own is not quite
+    # it, since the guard's shell sets PWD to its working directory (and bash as sh sets SHLVL
+    # and _).
+    environ: dict[str, str] | None = None
 
 
 class KeeperStarted(msgspec.Struct, kw_only=True, omit_defaults=True):

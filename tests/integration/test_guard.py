@@ -9,7 +9,7 @@ import sys
 import psutil
 import pytest
 
-from tests.helpers import run_cli, wait_for, write_files
+from tests.helpers import clean_env, run_cli, wait_for, write_files
 from tuirunner.runtime import run_paths
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc")
@@ -63,3 +63,25 @@ def test_a_keeper_whose_guard_is_gone_does_not_run(tmp_path):
         os.close(config_r)
         os.close(config_w)
     assert (result.returncode, result.stderr) == (1, "")
+
+
+def test_the_processes_get_the_front_ends_environment_not_the_guard_shells(tmp_path, mark):
+    # The guard's shell runs where the package is, and sets PWD to that (dash; bash also sets
+    # SHLVL and _): the keeper takes the front end's environment from its config instead, and
+    # the inspector shows what the shell that started tuirunner had.
+    from tuirunner.client import Client
+
+    write_files(tmp_path, {"Procfile": f"web: exec sleep 600 # {mark}\n"})
+    env = clean_env(PWD=str(tmp_path), SHLVL="7", _="/usr/local/bin/tuirunner")
+    assert run_cli(["start", "-D"], tmp_path, env=env).returncode == 0
+    try:
+        client = Client.connect(tmp_path, env=True, output=False, tail=0)
+        client.close()
+        got = client.environment
+        assert (got.get("PWD"), got.get("SHLVL"), got.get("_")) == (
+            str(tmp_path),
+            "7",
+            "/usr/local/bin/tuirunner",
+        )
+    finally:
+        run_cli(["down"], tmp_path)
