@@ -490,3 +490,7 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `tuirunner env | head -1`: the reader has gone, as `cat` would
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # (what is still buffered goes nowhere)
+        return 128 + 13  # SIGPIPE's number, the status a shell gives a process it killed

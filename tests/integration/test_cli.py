@@ -371,3 +371,23 @@ def test_env_table_in_a_terminal_shows_names_as_data(tmp_path, capsys):
     render_env(env, "web.1", terminal=True)
     out = capsys.readouterr().out
     assert "[/]" in out and "[bold]X" in out and "hidden-value" not in out
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly(tmp_path):
+    # `tuirunner env | head -1`: the command stops at the closed pipe, as cat does, with no
+    # traceback (200 KB of variables: more than a pipe holds, so a write meets the closed end).
+    (tmp_path / "Procfile").write_text("web: sleep 1\n")
+    env = clean_env(**{f"FILLER_{i}": "x" * 100 for i in range(2000)})
+    command = subprocess.Popen(
+        [TUIRUNNER, "env"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert command.stdout.readline().startswith("# Environment of web.1")
+    command.stdout.close()
+    stderr = command.stderr.read()
+    assert command.wait(60) == 128 + signal.SIGPIPE
+    assert stderr == ""
