@@ -33,6 +33,15 @@ def _rc(exit: ExitStatus) -> str:
     return f"(rc={exit.returncode})" if exit.signal is None else f"({exit.describe()})"
 
 
+def describe_last_start(proc: ProcessInfo) -> str | None:
+    """The system line for a process's last start, said afterwards (it started before a client
+    connected), or None if it never started: :func:`describe_state`'s words."""
+    if not proc.start_count:
+        return None
+    pid = proc.pid or proc.last_pid
+    return f"{proc.name} started" + (f" (pid={pid})" if pid else "")
+
+
 def describe_state(proc: ProcessInfo, state: State, timeout: float | None = None) -> str | None:
     """The system line for a process that reached *state*, or None if it is not worth one.
     Where a line means what honcho's does, it has honcho's words (scripts grep them):
@@ -148,9 +157,9 @@ class PlainPrinter:
 
     def history(self, proc: ProcessInfo, lines: list[str]) -> None:
         """What a process did before we were watching: its start, output and end."""
-        if proc.start_count:
-            pid = proc.pid or proc.last_pid
-            self.system(f"{proc.name} started" + (f" (pid={pid})" if pid else ""))
+        started = describe_last_start(proc)
+        if started:
+            self.system(started)
         self.lines(proc.name, lines)
         if not proc.state.alive:
             self.state(proc, proc.state)

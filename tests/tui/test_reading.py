@@ -56,7 +56,10 @@ async def test_the_merged_view_interleaves_processes_in_arrival_order(tmp_path):
             "worker.1 | worker two",
             "worker.1 | worker three",
         ]
-        # State changes are system lines, as plain mode prints them.
+        # State changes are system lines, as plain mode prints them: the starts before the view
+        # was opened too (with honcho's words, as the later ones).
+        started = [r for r in rows(screen.view) if "system" in r and "started" in r]
+        assert started and all(re.search(r"\.1 started \(pid=\d+\)$", r) for r in started)
         fake.exit("clock.1", 3)
         await wait_until(pilot, lambda: "clock.1 stopped (rc=3)" in screen_text(screen.view))
         # New output follows, in order.

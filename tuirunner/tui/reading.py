@@ -14,7 +14,7 @@ from textual.app import App
 
 from tuirunner.events import StateChanged
 from tuirunner.output import OutputBuffer
-from tuirunner.printer import SYSTEM, describe_state
+from tuirunner.printer import SYSTEM, describe_last_start, describe_state
 from tuirunner.tui.widgets.line_models import MergedLines, TimedLines
 from tuirunner.tui.widgets.output_lines import plain_line
 
@@ -72,10 +72,9 @@ class Reading(App[int]):
     def _system_history(self) -> None:
         """What the processes did before we connected, as plain mode's history says it."""
         for proc in self.client:
-            if proc.start_count and proc.started_at is not None:
-                pid = proc.pid or proc.last_pid
-                text = f"{proc.name} started" + (f" (pid {pid})" if pid else "")
-                self.system_lines.append_line(text, proc.started_at)
+            started = describe_last_start(proc)
+            if started and proc.started_at is not None:
+                self.system_lines.append_line(started, proc.started_at)
             if not proc.state.alive and proc.ended_at is not None:
                 line = describe_state(proc, proc.state, self.client.timeout)
                 if line:
@@ -206,5 +205,6 @@ class Reading(App[int]):
         except OSError as exc:
             self.notify(f"Could not save the output: {exc}", severity="error", markup=False)
             return None
-        self.notify(f"Saved {len(lines):,} lines to {path}", timeout=8, markup=False)
+        saved = f"{len(lines):,} line" + ("" if len(lines) == 1 else "s")
+        self.notify(f"Saved {saved} to {path}", timeout=8, markup=False)
         return path
