@@ -217,6 +217,12 @@ async def test_a_traceback_is_found_jumped_to_and_opened_in_the_editor(tmp_path,
         # An autoreload ends the error.
         fake.print("web.1", "Watching for file changes with StatReloader")
         await wait_until(pilot, lambda: "error" not in pane.header_text())
+        # So does a new start, straight to running (no ready check: no "starting" between).
+        fake.print("web.1", *traceback_lines(tmp_path))
+        await wait_until(pilot, lambda: "✖ error" in pane.header_text())
+        fake.exit("web.1", 1)
+        fake.run("web.1")
+        await wait_until(pilot, lambda: "✖ error" not in pane.header_text())
 
 
 async def test_a_clicked_file_line_is_the_one_opened_with_the_editor_setting(tmp_path):

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from tuirunner.tui.widgets.process_list import ProcessList
 
 WATCH_INTERVAL = 0.1  # seconds: new output is looked at (tracebacks, prompts) this often at most
+STARTED = (State.STARTING, State.RUNNING)  # a run under way (from its start, ready or not)
 # ...and, after a quiet spell, with the repaint the output asked for (FLUSH_INTERVAL after it):
 # the window wakes up once for a line, not twice.
 
@@ -169,7 +170,7 @@ class OutputActions(Opening, App[int]):
 
     def _watch_state(self, event: StateChanged) -> None:
         proc = event.process
-        if event.new is State.STARTING:
+        if event.new in STARTED and event.old not in STARTED:  # a new run: its errors are new
             self._set_error(proc, None)
         if proc.crashed and not self.quitting:
             # A shown pane says it crashed in its header already.
