@@ -100,8 +100,20 @@ def _keeper_root(proc: psutil.Process) -> str | None:
         for parent in proc.parents():
             with contextlib.suppress(psutil.Error):
                 cmdline = parent.cmdline()
-                if KEEPER_MODULE in cmdline and cmdline:
-                    return cmdline[-1]
+                if KEEPER_MODULE in cmdline:
+                    return _app_root_argument(cmdline[cmdline.index(KEEPER_MODULE) + 1 :])
+    return None
+
+
+def _app_root_argument(args: list[str]) -> str | None:
+    """The app root among a keeper's arguments (``--config-fd 3 --ready-fd 6 … APP_ROOT
+    --guard-pid N``, launch.start_keeper and guard.sh): the one that is not an option's
+    value. Every option of the keeper takes a value, and the app root is absolute."""
+    args = iter(args)
+    for arg in args:
+        if not arg.startswith("--"):
+            return arg
+        next(args, None)  # its value
     return None
 
 

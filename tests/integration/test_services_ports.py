@@ -243,3 +243,22 @@ if sys.platform != "linux":  # pragma: no cover
     pytestmark = pytest.mark.skip("psutil sees other processes' sockets without privileges")
 
 _ = os
+
+
+def test_a_port_held_by_a_running_run_names_that_runs_app_root(tmp_path):
+    base = free_port_block()
+    first, second = tmp_path / "first", tmp_path / "second"
+    for d in (first, second):
+        d.mkdir()
+    write_files(first, {"Procfile": f"web: exec {shlex.quote(PYTHON)} -m http.server $PORT\n"})
+    write_files(second, {"Procfile": "web: sleep 1 $PORT\n"})  # (it uses the port)
+    assert run_cli(["start", "-D", "-p", str(base)], first).returncode == 0
+    try:
+
+        def checked() -> str:
+            return run_cli(["check", "-p", str(base)], second).stderr
+
+        said = wait_for(lambda: "already in use" in (text := checked()) and text, 60)
+        assert f"web.1 of the tuirunner run in {first}" in said, said
+    finally:
+        run_cli(["down"], first)
