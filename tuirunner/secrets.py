@@ -70,9 +70,10 @@ _WORD_SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
 # scheme://user:password@host — the password is group 2, up to the last @ of the authority (a
 # password may contain @). The user part may be empty (redis://:password@host).
 # The password may hold '/', '?', '#', '@' or a space (unencoded, as people write them): it runs
-# to the '@' followed by a host and the host's end. A port (host:8080/path) is not a password.
+# to the last '@' followed by a host and the host's end (p@ss/word@db: all of p@ss/word), but not
+# into another URL of the value. A port (host:8080/path) is not a password.
 _URL_PASSWORD = re.compile(
-    r"([A-Za-z][A-Za-z0-9+.\-]*://[^:/?#@\s]*:)(?!\d+(?:[/?#\s]|$))([^\n]+?)"
+    r"([A-Za-z][A-Za-z0-9+.\-]*://[^:/?#@\s]*:)(?!\d+(?:[/?#\s]|$))((?:(?!://)[^\n])+)"
     r"(@)(?=[A-Za-z0-9.\-_~%\[\]]*(?::\d+)?(?:[/?#,;\s]|$))"
 )
 # scheme://TOKEN@host: a long user name with digits is a token (https://ghp_…@github.com), not a

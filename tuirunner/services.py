@@ -117,6 +117,14 @@ def parse_service(url: str, variable: str | None = None) -> Service | None:
     if default == 0:
         raise NotCheckable(f"{label}: {scheme}:// is a unix socket, not a host and port")
     netloc = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    if "@" in rest[len(netloc) :]:
+        # postgres://app:pa/ss@db/app, p@ss/word@db: a password with an unencoded '/', '?' or
+        # '#' (which the drivers do not read as written either). What reads as the host or the
+        # port may be part of it, and is never said.
+        raise NotCheckable(
+            f"{label}: an '@' after its host: does the user name or password hold an "
+            "unencoded '/', '?' or '#' (write %2F, %3F, %23)? Not checked"
+        )
     netloc = netloc.rpartition("@")[2]  # user:password@ goes first: never kept
     first = netloc.split(",")[0]  # mongodb://h1,h2/: the first host
     if first.startswith("["):
@@ -128,7 +136,8 @@ def parse_service(url: str, variable: str | None = None) -> Service | None:
         host = "localhost"  # postgres:///app, redis://: the drivers' default
     if port_text:
         if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-            raise NotCheckable(f"{label}: {kind} port {port_text!r} is not a port number")
+            # (not quoted: what reads as the port may be a password, postgres://app:pw/db)
+            raise NotCheckable(f"{label}: the {kind} port is not a number from 1 to 65535")
         port = int(port_text)
     else:
         port = default

@@ -97,6 +97,9 @@ def test_secret_values_are_fully_masked_without_revealing_length():
 
 def test_review_cases_password_with_at_authorization_and_token_users():
     assert mask_url_passwords("postgres://u:p@ss@h/db") == f"postgres://u:{MASK}@h/db"
+    # With an unencoded '/' too: all of it, up to the last '@' before a host.
+    masked = mask_url_passwords("postgres://app:p@ss/word@db:5432/app")
+    assert masked == f"postgres://app:{MASK}@db:5432/app"
     assert is_secret_name("HTTP_AUTHORIZATION") and is_secret_name("AUTHORIZATION")
     token = "https://ghp_abcDEF123456789xyz@github.com/org/repo.git"
     assert mask_url_passwords(token) == f"https://{MASK}@github.com/org/repo.git"

@@ -40,7 +40,7 @@ def test_no_server_and_unknown_and_srv():
         parse_service("gopher://h/", "X_URL")
     with pytest.raises(NotCheckable, match=r"DNS SRV record.*does not resolve it"):
         parse_service("mongodb+srv://u:hunter2@cluster0.example.net/db", "MONGO_URL")
-    with pytest.raises(NotCheckable, match="not a port number"):
+    with pytest.raises(NotCheckable, match="port is not a number from 1 to 65535"):
         parse_service("redis://h:99999", "REDIS_URL")
 
 
@@ -51,12 +51,19 @@ def test_a_password_never_shows():
         f"redis://:{secret}@localhost/0",
         f"mongodb+srv://u:{secret}@c.example.net/db",
         f"postgres://app:{secret}@localhost:notaport/app",
+        # Unencoded '/', '?', '#' in a password: what reads as the host or port is part of it.
+        f"postgres://app:{secret}/x@db:5432/app",
+        f"redis://:{secret}?z@localhost:6379/0",
+        f"postgres://app:1234/{secret}@db/app",
+        f"postgres://app:{secret}#x@db/app",
+        f"postgres://app:{secret}@{secret}/word@db:5432/app",
+        f"postgres://app:{secret}",  # no host: the password reads as the port
     ):
         try:
             shown = parse_service(url, "DATABASE_URL").describe()
         except ValueError as exc:
             shown = str(exc)
-        assert secret not in shown
+        assert secret not in shown and "1234" not in shown
 
 
 def test_describe_names_the_variable():
