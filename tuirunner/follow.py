@@ -49,14 +49,14 @@ def env_record(event: EnvironmentChanged) -> dict[str, Any]:
 
 
 def record_listener(
-    client: Client, wanted: set[str], emit: Callable[[dict[str, Any]], None]
+    client: Client, wanted: set[str] | None, emit: Callable[[dict[str, Any]], None]
 ) -> Callable[[object], None]:
     """A client listener that calls *emit* with a record for each state change of the *wanted*
-    processes, and each change of the environment."""
+    processes (None: all, those added later too), and each change of the environment."""
     transitions = Transitions(client.processes)
 
     def listen(event: object) -> None:
-        if isinstance(event, StateChanged) and event.process.name in wanted:
+        if isinstance(event, StateChanged) and (wanted is None or event.process.name in wanted):
             name = transitions.name(event.process, event.new)
             if name is not None:
                 emit(state_record(event.process, name))
@@ -68,7 +68,8 @@ def record_listener(
 
 def events(args: argparse.Namespace) -> int:
     client = Client.connect(_root(args), output=False, tail=0, names=args.names or None)
-    wanted = {p.name for p in chosen(client, args.names)}
+    # Without names: every process, also those that join the run later (add, a reload).
+    wanted = {p.name for p in chosen(client, args.names)} if args.names else None
 
     def emit(record: dict[str, Any]) -> None:
         text = json.dumps(record) if args.json else visible_controls(describe(record))

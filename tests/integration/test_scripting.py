@@ -6,6 +6,7 @@ import json
 import select
 import shlex
 import subprocess
+import threading
 import time
 
 import psutil
@@ -202,11 +203,17 @@ def listening_events(run: DetachedRun, *args: str) -> subprocess.Popen:
     return stream
 
 
-def next_of(stream: subprocess.Popen, process: str) -> str:
-    """The next line *stream* prints about *process* (web's restarts skipped)."""
-    while process not in (line := stream.stdout.readline()):
-        assert line, "the stream ended"
-    return line
+def next_of(stream: subprocess.Popen, process: str, timeout: float = 60.0) -> str:
+    """The next line *stream* prints about *process* (web's restarts skipped); the stream is
+    ended if none comes within *timeout* (a failure, not a hang)."""
+    watchdog = threading.Timer(timeout, stream.kill)
+    watchdog.start()
+    try:
+        while process not in (line := stream.stdout.readline()):
+            assert line, f"the stream ended, or said nothing of {process} in {timeout:g} s"
+        return line
+    finally:
+        watchdog.cancel()
 
 
 def test_events_json_sees_a_crash_then_a_restart_in_order(detached):
@@ -271,3 +278,18 @@ def test_wait_times_out_and_names_bad_names(detached):
     bad = run.cli("wait", "wbe")
     assert bad.returncode == 1
     assert "unknown process 'wbe'; this run has web.1, worker.1" in bad.stderr
+
+
+def test_events_without_names_follows_processes_added_after_it_connected(detached):
+    run = detached(f"web: {SLEEP}\n")
+    follow = listening_events(run, "--json")
+    try:
+        added = run.cli("add", "late", "--", "sleep 0.5; exit 5")
+        assert added.returncode == 0, added.stderr
+        crashed = json.loads(next_of(follow, "late.1"))
+        while crashed["event"] != "crashed":
+            crashed = json.loads(next_of(follow, "late.1"))
+    finally:
+        follow.terminate()
+        follow.wait(10)
+    assert (crashed["process"], crashed["exit_code"]) == ("late.1", 5)
