@@ -140,3 +140,20 @@ def test_plain_mode_in_a_terminal_with_no_tui(tmp_path, mark):
         term.send("C-c")
         assert term.exit_status() == 130
     assert_no_leftovers(mark)
+
+
+def test_the_key_bar_offers_u_while_a_process_runs_with_an_old_environment(tmp_path, mark):
+    procfile(tmp_path, mark)
+    (tmp_path / ".env").write_text("GREETING=hello\n")
+    with Tmux(tuirunner_command(), tmp_path) as term:
+        term.wait_for("worker ready")
+        term.wait_for("q Quit")
+        assert "Restart stale" not in term.screen()
+        (tmp_path / ".env").write_text("GREETING=bonjour\n")
+        term.wait_for("u Restart stale")  # the keeper looks at env files once a second
+        term.send("u")
+        # Both restarted with the new environment: the key is no longer offered.
+        wait(lambda: "Restart stale" not in term.screen(), 30, message="u no longer offered")
+        term.send("q")
+        assert term.exit_status() == 0
+    assert_no_leftovers(mark)

@@ -3,6 +3,12 @@ notices, runner lines, env file changes, a resync after falling behind, the keep
 
 from tests.tui_helpers import fake_app, notifications, screen_text, wait_until
 from tuirunner.events import State
+from tuirunner.tui.widgets.key_bar import KeyBar
+
+
+def drawn(bar: KeyBar) -> list[str]:
+    """The descriptions of the keys the bar painted last."""
+    return [key[2] for key in bar._drawn]
 
 
 async def test_a_kill_is_toasted_and_other_notices_are_not(tmp_path):
@@ -38,6 +44,9 @@ async def test_an_env_file_change_names_who_runs_with_the_old_values(tmp_path):
             "Env files changed: added EXTRA; changed GREETING. web.1, worker.1 still run with "
             "the old environment: press u to restart them."
         ]
+        # The key bar offers u while a process runs with the old environment.
+        bar = app.screen.query_one(KeyBar)
+        await wait_until(pilot, lambda: "Restart stale" in drawn(bar), message="u offered")
         assert app.client.environment.get("GREETING") == "bonjour"
         await pilot.press("u")
         await wait_until(pilot, lambda: len(fake.ops()) == 2, message="the restarts")
@@ -47,6 +56,8 @@ async def test_an_env_file_change_names_who_runs_with_the_old_values(tmp_path):
         ]
         await wait_until(pilot, lambda: not app.client.stale_processes())
         assert "Restarting web.1, worker.1 with the new environment" in notifications(app)
+        # ... and no longer once none does.
+        await wait_until(pilot, lambda: "Restart stale" not in drawn(bar), message="u gone")
 
 
 async def test_a_resync_shows_what_was_missed(tmp_path):

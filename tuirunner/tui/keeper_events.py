@@ -63,8 +63,10 @@ class KeeperEvents(App[int]):
             self._mark_dirty(event.process.name)  # painted by the next flush, not now
         elif isinstance(event, StateChanged):
             self._state_changed(event)
+            self._schedule_stale_check()
         elif isinstance(event, InfoChanged):
             self._show(event.process)
+            self._schedule_stale_check()
             marks = self.marks()
             if marks != getattr(self, "_marks_shown", False):
                 self._marks_shown = marks
@@ -127,6 +129,20 @@ class KeeperEvents(App[int]):
             self._mark_dirty(proc.name)
             self._hint(proc)
 
+    def _schedule_stale_check(self) -> None:
+        """Have the key bar offer u (restart stale) exactly while a process is stale: looked at
+        once per turn of the loop, not once per process that changed (1,000 at once)."""
+        if not getattr(self, "_stale_check_pending", False):
+            self._stale_check_pending = True
+            self.call_next(self._check_stale)
+
+    def _check_stale(self) -> None:
+        self._stale_check_pending = False
+        stale = bool(self.client.stale_processes())
+        if stale != getattr(self, "_stale_offered", False):
+            self._stale_offered = stale
+            self.refresh_bindings()
+
     def _hint(self, proc: ProcessView) -> None:
         hint = self.client.crash_hint(proc, "press e to inspect the environment")
         if hint:
@@ -164,5 +180,6 @@ class KeeperEvents(App[int]):
             markup=False,
             severity="warning" if stale else "information",
         )
+        self._stale_offered = bool(stale)
         self.refresh_bindings()
         self._refresh_env_views()
