@@ -49,6 +49,9 @@ class Member(ProcessInfo):
     # wanted starts once its dependencies allow, and is restarted as autorestart says.
     wanted: bool = False
     restart_armed: bool = False  # its automatic restart's timer is set
+    # A restart of it was asked for and it has not been started again yet: the processes that
+    # depend on it wait for its new run, not its last one (a completed release).
+    restarting: bool = False
     busy: bool = False  # a start, stop or restart of it is in progress (the supervisor's lock)
     live: bool = False  # spawned, and its end not fully handled yet (output, state)
     start_reason: str | None = None  # for the next start (``models.py changed``)
@@ -158,8 +161,8 @@ def dependency_met(dep: Dependency, other: Member) -> tuple[bool, str | None]:
     """Whether *other* meets *dep*'s condition, and, if it never will by itself, why."""
     if other.blocked:
         return False, f"{other.name} cannot start: {other.blocked}"
-    if other.next_start_at is not None or other.restart_armed:
-        return False, None  # it is restarted automatically
+    if other.next_start_at is not None or other.restart_armed or other.restarting:
+        return False, None  # it is restarted (automatically, or as asked)
     state = other.state
     if state is State.FAILED:
         return False, f"{other.name} {other.error or 'failed to start'}"
@@ -371,11 +374,22 @@ class Policy:
         if reason is None:
             self._reset_failures(m)
         m.wanted = True
+        m.restarting = True
         m.start_reason = reason
         return [*actions, *self._start_dependencies(m)]
 
+    def restarts_begin(self, members: Iterable[Member]) -> None:
+        """Restarts of *members* were asked for together (``R``): from now until each is started
+        again, what depends on it waits for its new run (a process of them that is not running,
+        crashed and waiting for its next try, would otherwise start at once, on its
+        dependency's last run)."""
+        if not self.shutting_down:
+            for m in members:
+                m.restarting = True
+
     def restarted(self, m: Member) -> list[Action]:
         """The stop of a restart is over: start it again (once its dependencies allow)."""
+        m.restarting = False
         if self.shutting_down:  # a quit came during the restart: stay stopped
             return [SetState(m, State.STOPPED)]
         return self.try_start(m)

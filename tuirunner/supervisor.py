@@ -110,7 +110,7 @@ class Supervisor:
             self.run_id,
             subreaper,
             self._emit,
-            self.stop_timeout,
+            lambda proc: self.policy.stop_timeout(proc),
             lambda: self.policy.shutting_down,
         )
         self.django = DjangoWatch(self)  # unapplied migrations (issue 20)
@@ -143,10 +143,6 @@ class Supervisor:
     def shutting_down(self) -> bool:
         """The run is ending: nothing starts any more."""
         return self.policy.shutting_down
-
-    def stop_timeout(self, proc: ManagedProcess) -> float:
-        """Seconds between its stop signal and SIGKILL: its own ``timeout``, or the run's."""
-        return self.policy.stop_timeout(proc)
 
     @property
     def longest_stop(self) -> float:
@@ -279,6 +275,8 @@ class Supervisor:
             self.life.run(self.policy.start_all(proc))
 
     async def restart_all(self) -> None:
+        """Restart everything: each starts once its dependencies' new runs allow (policy)."""
+        self.policy.restarts_begin(self.processes)
         await asyncio.gather(*(self.restart(p.name) for p in self.processes))
 
     async def stop_all(self, final: bool = True) -> None:

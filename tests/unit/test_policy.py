@@ -217,6 +217,10 @@ class World:
         elif word == "restart":
             reason = rest.partition(" because ")[2] or None
             self.restart(self.get(args[0]), reason)
+        elif word == "restart_all":  # as Supervisor.restart_all: asked together, then one by one
+            self.policy.restarts_begin(self.members)
+            for m in self.members:
+                self.restart(m)
         elif word == "exit":
             self.end(self.get(args[0]), ExitStatus(returncode=int(args[1])), False)
         elif word == "killed":
@@ -534,6 +538,34 @@ HISTORIES = [
             "web.1: running",
             "? web.1 waiting_for=None detail=None",
             "release.1: completed",
+        ],
+    ),
+    (
+        "restart all: the dependents wait for their dependency's new run, a crashed one too",
+        "web worker release",
+        {
+            "processes": {
+                **RELEASE_FIRST,
+                "worker": {
+                    "depends_on": {"release": "completed"},
+                    **ON_FAILURE,
+                    "backoff": {"initial": 8},
+                },
+            }
+        },
+        [
+            "start_all",
+            "exit release.1 0",
+            "spawned: release.1 web.1 worker.1",
+            "exit worker.1 3",
+            "? worker.1 state=exited restart_armed=True",
+            "restart_all",
+            "spawned: release.1",
+            "web.1: waiting (waiting for release.1: completed)",
+            "worker.1: waiting (waiting for release.1: completed)",
+            "exit release.1 0",
+            "spawned: web.1 worker.1",
+            "? worker.1 restarting=False next_start_at=None",
         ],
     ),
     (
