@@ -154,7 +154,8 @@ def test_a_procfile_edit_adds_and_removes_a_type_while_running(run):
     wait_for(lambda: set(ps(root)) == {"web.1", "beat.1"}, message="beat in, worker out")
     wait_for(lambda: state_of(root, "beat.1") == "running")
     wait_for(lambda: not _alive(worker_pid), message="the worker stopped")
-    assert "beat up" in run_cli(["logs", "beat"], root).stdout
+    # (running from its spawn on: its first line may come a moment later)
+    wait_for(lambda: "beat up" in run_cli(["logs", "beat"], root).stdout, message="beat's line")
 
 
 def _alive(pid: int) -> bool:
