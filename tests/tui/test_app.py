@@ -361,6 +361,20 @@ async def test_many_processes_show_a_list_and_the_selected_pane(tmp_path):
         assert highlighted_rows(app.process_list) == [1]
 
 
+async def test_in_list_mode_a_picked_pane_has_the_keys_at_once(tmp_path):
+    # The pane of a process picked by its number is shown then: the keyboard goes to it, the
+    # first time too (→ picks the next one, ↑ scrolls it).
+    app, _ = fake_app(tmp_path, "web: sleep 600\n", concurrency=f"web={MAX_TILED + 3}")
+    async with app.run_test(size=SIZE) as pilot:
+        assert app.list_mode
+        await pilot.press("5")
+        await pilot.pause()
+        assert app.focused is app.pane("web.5").view
+        await pilot.press("right")
+        await pilot.pause()
+        assert app.current == "web.6" and app.focused is app.pane("web.6").view
+
+
 def highlighted_rows(widget) -> list[int]:
     """The rows of *widget* (an OptionList) that its rendered lines show highlighted."""
     on = widget.get_component_rich_style("option-list--option-highlighted").bgcolor

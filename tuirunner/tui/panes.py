@@ -247,7 +247,10 @@ class PaneLayout(App[int]):
         elif self.list_mode or self._zoomed:
             self._layout()
         if focus_view:
-            pane.view.focus()
+            if pane.view.is_mounted:
+                pane.view.focus()
+            else:  # its pane was made just now (shown for the first time): once it is there
+                self.call_after_refresh(pane.view.focus)
 
     def action_select(self, number: int) -> None:
         if 1 <= number <= len(self.client.processes):
