@@ -157,3 +157,18 @@ def test_the_key_bar_offers_u_while_a_process_runs_with_an_old_environment(tmp_p
         term.send("q")
         assert term.exit_status() == 0
     assert_no_leftovers(mark)
+
+
+def test_a_pane_picked_and_searched_in_one_go_leaves_the_keys_in_the_search_bar(tmp_path, mark):
+    # "2/" typed together: the pick's focus lands before the search bar's, not after it.
+    procfile(tmp_path, mark)
+    with Tmux(tuirunner_command(), tmp_path) as term:
+        term.wait_for("worker ready")
+        term.wait_for("q Quit")
+        term.send("2/")
+        term.wait_for("esc Close search")  # the key bar of a focused search bar
+        term.send("Escape")
+        term.wait_for("q Quit")
+        term.send("q")
+        assert term.exit_status() == 0
+    assert_no_leftovers(mark)

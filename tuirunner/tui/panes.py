@@ -248,7 +248,10 @@ class PaneLayout(App[int]):
             self._layout()
         if focus_view:
             if pane.view.is_mounted:
-                pane.view.focus()
+                # Now, not focus() (a later turn of the loop): keys typed right after, such as
+                # "2/File" in one go, must find the focus where these keys put it ("/": in the
+                # search bar), not have it taken back to the view afterwards.
+                pane.view.screen.set_focus(pane.view)
             else:  # its pane was made just now (shown for the first time): once it is there
                 self.call_after_refresh(pane.view.focus)
 
