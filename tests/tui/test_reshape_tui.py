@@ -5,8 +5,11 @@ edit reported."""
 
 from __future__ import annotations
 
-from tests.tui_helpers import make_app, notifications, wait_until
+from textual.widgets import Input
+
+from tests.tui_helpers import fake_app, make_app, notifications, wait_until
 from tuirunner.events import State
+from tuirunner.tui.screens.add_process import AddProcess
 
 SIZE = (120, 36)
 
@@ -142,3 +145,17 @@ async def test_after_a_removal_the_panes_are_numbered_as_the_keys_select_them(tm
         await pilot.press("2")
         assert app.current == "beat.1"
         assert app.pane("beat.1").header_text().startswith("2 ")
+
+
+async def test_tab_moves_between_the_fields_of_the_add_dialog(tmp_path):
+    app, _ = fake_app(tmp_path, "web: serve\n")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("a")
+        await wait_until(pilot, lambda: isinstance(app.screen, AddProcess))
+        await pilot.press(*"shell", "tab", *"echo hi")
+        await pilot.pause()
+        name, command = app.screen.query(Input)
+        assert (name.value, command.value) == ("shell", "echo hi")
+        await pilot.press("shift+tab")
+        await pilot.pause()
+        assert app.focused is name

@@ -140,8 +140,8 @@ class Actions(App[int]):
             return not self.quitting and self.migrations_pending()
         if action == "stop_stray":
             return not self.quitting and self.client.get(self.current).stray_pid is not None
-        if len(self.screen_stack) > 1:  # the inspector or the palette: no pane actions
-            return action in ("quit", "command_palette")
+        if len(self.screen_stack) > 1:  # the inspector, a dialog or the palette: no pane actions
+            return action in ("quit", "command_palette", "focus_next", "focus_previous")
         if action == "search" and isinstance(self.focused, SearchInput):
             return False  # "/" is typed into it
         return not self.quitting or action in ("quit", "escape")
