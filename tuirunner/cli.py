@@ -100,8 +100,8 @@ def _add_common(parser: argparse.ArgumentParser, sub: bool) -> None:
         "--procfile",
         metavar="FILE",
         default=d(None),
-        help="the Procfile (default: $PROCFILE from the env files or shell, else "
-        "'Procfile'), relative to the app root",
+        help="the Procfile (default: $PROCFILE from the env files or shell, else procfile "
+        "from the settings, else 'Procfile'), relative to the app root",
     )
     g.add_argument(
         "-e",
@@ -111,7 +111,7 @@ def _add_common(parser: argparse.ArgumentParser, sub: bool) -> None:
         dest="env" + suffix,
         default=d(None),
         help="env files to load, comma-separated and repeatable, later ones win "
-        "(default: .env, which may be missing)",
+        "(default: env from the settings, else .env; those may be missing)",
     )
     g.add_argument(
         "-d",
@@ -136,7 +136,8 @@ def _add_common(parser: argparse.ArgumentParser, sub: bool) -> None:
         type=int,
         metavar="N",
         default=d(None),
-        help="base port (default: $PORT from the env files or shell, else 5000)",
+        help="base port (default: $PORT from the env files or shell, else port from the "
+        "settings, else 5000)",
     )
     g.add_argument(
         "-t",
@@ -144,8 +145,8 @@ def _add_common(parser: argparse.ArgumentParser, sub: bool) -> None:
         type=parse_timeout,
         metavar="SECONDS",
         default=d(None),
-        help=f"seconds between SIGTERM and SIGKILL when stopping (default: {DEFAULT_TIMEOUT:g}, "
-        f"at most {MAX_TIMEOUT:g})",
+        help="seconds between SIGTERM and SIGKILL when stopping (default: timeout from the "
+        f"settings, else {DEFAULT_TIMEOUT:g}; at most {MAX_TIMEOUT:g})",
     )
     g.add_argument(
         "-q",
@@ -161,7 +162,8 @@ def _add_common(parser: argparse.ArgumentParser, sub: bool) -> None:
         type=parse_scrollback,
         metavar="N",
         default=d(None),
-        help=f"lines of output kept per process (default: {DEFAULT_SCROLLBACK})",
+        help="lines of output kept per process (default: scrollback from the settings, else "
+        f"{DEFAULT_SCROLLBACK})",
     )
     g.add_argument(
         "--no-color",
@@ -225,7 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p, sub=True)
     p.add_argument("argv", nargs=argparse.REMAINDER, metavar="COMMAND")
 
-    p = subs.add_parser("check", help="validate the Procfile and env files")
+    p = subs.add_parser("check", help="validate the Procfile, env files and settings")
     _add_common(p, sub=True)
 
     p = subs.add_parser("env", help="show the environment a process gets")
@@ -275,8 +277,8 @@ def build_parser() -> argparse.ArgumentParser:
         "~/.config/fish/completions/tuirunner.fish",
     )
     p.add_argument("shell", choices=("bash", "zsh", "fish"), metavar="SHELL")
-    p = subs.add_parser("help", help="show help")
-    p.add_argument("topic", nargs="?")
+    p = subs.add_parser("help", help="show help, or a command's (help start)")
+    p.add_argument("topic", nargs="?", metavar="COMMAND")
 
     p = subs.add_parser("attach", help="the terminal UI on the run going on")
     _add_app_root(p)
@@ -312,7 +314,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="only lines that came since WHEN: 5m, 30s, 2h, 1d ago; 14:02 (today); "
         "2026-12-04T14:02:00",
     )
-    p.add_argument("--no-color", "--no-colour", dest="no_color", action="store_true")
+    p.add_argument(
+        "--no-color", "--no-colour", dest="no_color", action="store_true", help="strip colours"
+    )
     p.add_argument(
         "--json",
         action="store_true",
@@ -459,6 +463,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{PROG} {tuirunner.__version__}")
             return 0
         if command == "help":
+            if args.topic:  # `help start`: as `start --help` (an unknown one: argparse says so)
+                args.parser.parse_args([args.topic, "--help"])
             args.parser.print_help()
             return 0
         if command != "mcp":  # (the MCP SDK speaks TLS itself)
@@ -490,7 +496,3 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:  # `tuirunner env | head -1`: the reader has gone, as `cat` would
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())  # (what is still buffered goes nowhere)
-        return 128 + 13  # SIGPIPE's number, the status a shell gives a process it killed

@@ -44,9 +44,14 @@ def exit_now(code: object = 0) -> NoReturn:
 
 
 def run_then_exit(main: Callable[[], object]) -> NoReturn:
-    """``sys.exit(main())``, then :func:`exit_now`."""
+    """``sys.exit(main())``, then :func:`exit_now`. A closed standard output (``tuirunner env |
+    head -1``: the reader has gone) ends it quietly as it ends ``cat``: status 141, no
+    traceback."""
     try:
         code = main()
     except SystemExit as exc:
         code = exc.code
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # (what is buffered)
+        code = 128 + 13  # SIGPIPE's number: the status a shell gives a process it killed
     exit_now(code)

@@ -328,6 +328,10 @@ def test_version_and_help():
         "--quiet",
     ):
         assert flag in result.stdout
+    # help COMMAND is COMMAND --help.
+    topic = subprocess.run([TUIRUNNER, "help", "logs"], capture_output=True, text=True)
+    assert topic.returncode == 0 and topic.stdout.startswith("usage: tuirunner logs")
+    assert "--no-color" in topic.stdout and "strip colours" in topic.stdout
 
 
 @pytest.mark.parametrize(
