@@ -161,7 +161,6 @@ def run_plain_mode(args, project: Project, instances: list[Instance]) -> int:
         prefix=not args.no_prefix,
         strip_child_colour=not colour,  # no colours means none: the children's go too
         quiet=quiet,
-        timeout=project.timeout,
     )
     window = (80, 24)
     if tty:

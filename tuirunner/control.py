@@ -268,7 +268,7 @@ def logs(args: argparse.Namespace) -> int:
             if isinstance(event, Notice):
                 line: str | None = event.message
             else:
-                line = describe_state(event.process, event.new, client.timeout)
+                line = describe_state(event.process, event.new)
             if line is not None and grep_lines([(0, line)], grep):
                 printer(event)
         else:

@@ -127,6 +127,8 @@ class ProcessInfo:
     ended_at: float | None = None
     env_version: int | None = None  # the environment it was started with (see the keeper)
     forced: bool = False  # its last stop needed SIGKILL
+    # ... after this stop timeout, seconds (None: at once, by a forced quit)
+    forced_after: float | None = None
     # --- its policy at run time (the settings' [processes.NAME]) ---
     oneshot: bool = False  # runs to completion: exit 0 is "completed"
     ready: bool | None = None  # None: no ready check; False: not (yet) ready; True: it passed

@@ -300,7 +300,7 @@ class Lifecycle(LogFiles):
         proc.ended_at = None
         proc.exit = None
         proc.error = None
-        proc.forced = False
+        proc.forced, proc.forced_after = False, None
         proc.start_count += 1
         proc.started_because = reason
         proc.environment = environment

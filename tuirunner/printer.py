@@ -42,7 +42,7 @@ def describe_last_start(proc: ProcessInfo) -> str | None:
     return f"{proc.name} started" + (f" (pid={pid})" if pid else "")
 
 
-def describe_state(proc: ProcessInfo, state: State, timeout: float | None = None) -> str | None:
+def describe_state(proc: ProcessInfo, state: State) -> str | None:
     """The system line for a process that reached *state*, or None if it is not worth one.
     Where a line means what honcho's does, it has honcho's words (scripts grep them):
     ``web.1 started (pid=4242)``, ``web.1 stopped (rc=1)``; tuirunner's own where it says more
@@ -56,8 +56,9 @@ def describe_state(proc: ProcessInfo, state: State, timeout: float | None = None
         return f"{proc.name} {proc.detail()}" if proc.detail() else None
     if state in (State.EXITED, State.STOPPED) and proc.exit is not None:
         if state is State.STOPPED:
-            if proc.forced:
-                after = f" after the {timeout:g} s timeout" if timeout is not None else ""
+            if proc.forced:  # after its own stop timeout, or at once (a second Ctrl+C)
+                after = proc.forced_after
+                after = "" if after is None else f" after the {after:g} s timeout"
                 return f"{proc.name} stopped (killed by SIGKILL{after})"
             return f"{proc.name} stopped {_rc(proc.exit)}"
         if proc.oneshot and proc.exit.success:
@@ -81,7 +82,6 @@ class PlainPrinter:
         quiet: Iterable[str] = (),
         clock: Callable[[], float] = time.time,
         on_broken_pipe: Callable[[], None] | None = None,
-        timeout: float | None = None,
         time_format: str | Callable[[float], str] | None = "%H:%M:%S",
     ):
         names = list(names)
@@ -91,7 +91,6 @@ class PlainPrinter:
         self.quiet = set(quiet)
         self.clock = clock
         self.on_broken_pipe = on_broken_pipe
-        self.timeout = timeout
         self.time_format = time_format
         self.broken = False
         self.width = max([len(SYSTEM), *map(len, names)])
@@ -151,7 +150,7 @@ class PlainPrinter:
         self._write(f"{prefix}{visible_controls(message)}\n")
 
     def state(self, proc: ProcessInfo, state: State) -> None:
-        message = describe_state(proc, state, self.timeout)
+        message = describe_state(proc, state)
         if message:
             self.system(message)
 

@@ -150,7 +150,7 @@ class Terminator:
         try:
             if not await self.wait_gone(proc, group, self.stop_timeout(proc)):
                 if groups.signal_group(pgid, signal.SIGKILL):
-                    proc.forced = True
+                    proc.forced, proc.forced_after = True, self.stop_timeout(proc)
                     self.notify(
                         Notice(proc, f"sending SIGKILL to {what} (pid {pgid})", NoticeKind.KILLED)
                     )
@@ -295,7 +295,7 @@ class Terminator:
                 proc._stop_requested = True
                 strays = groups.outside_group(groups.descendants(proc.pid), proc.pid)
                 if groups.signal_group(proc.pid, signal.SIGKILL):
-                    proc.forced = True
+                    proc.forced, proc.forced_after = True, None  # at once: not the timeout
                     self.notify(
                         Notice(
                             proc,

@@ -291,6 +291,9 @@ def test_second_interrupt_forces(tmp_path, mark):
         runner.signal(signal.SIGINT)
         assert runner.wait(30) == 130
         assert "stopping now" in runner.output
+        # Killed by the second Ctrl+C, long before its 600 s: not "after the 600 s timeout".
+        last = runner.output.splitlines()[-1]
+        assert last.endswith("| stubborn.1 stopped (killed by SIGKILL)"), last
     assert_no_leftovers(mark)
 
 

@@ -65,7 +65,7 @@ class Reading(App[int]):
 
     def _reading_event(self, event: object) -> None:
         if isinstance(event, StateChanged):
-            line = describe_state(event.process, event.new, self.client.timeout)
+            line = describe_state(event.process, event.new)
             if line:
                 self.system_lines.append_line(line)
 
@@ -76,7 +76,7 @@ class Reading(App[int]):
             if started and proc.started_at is not None:
                 self.system_lines.append_line(started, proc.started_at)
             if not proc.state.alive and proc.ended_at is not None:
-                line = describe_state(proc, proc.state, self.client.timeout)
+                line = describe_state(proc, proc.state)
                 if line:
                     self.system_lines.append_line(line, proc.ended_at)
 
