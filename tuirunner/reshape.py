@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from tuirunner.errors import UserError
-from tuirunner.events import InfoChanged, Notice, NoticeKind
+from tuirunner.events import InfoChanged, Notice, NoticeKind, State
 from tuirunner.guard import note_longest_stop
 from tuirunner.lifecycle import ManagedProcess
 from tuirunner.procfile import MAX_PORT, PORT_STEP, Instance, ProcessType
@@ -283,6 +283,9 @@ class Reshape:
             proc = sup._by_name.get(name)
             if proc is not None:
                 sup.life.run(sup.policy.start_all(proc))
+        for proc in list(sup.processes):  # what waits may start now (a dependency dropped)
+            if proc.state is State.PENDING:
+                sup.life.run(sup.policy.reconsider(proc))
         self.error = None
         # The guard stops what the keeper leaves: it waits for the longest stop, maybe new.
         note_longest_stop(str(keeper.paths.stop_timeout), sup.longest_stop)

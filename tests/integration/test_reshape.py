@@ -258,3 +258,18 @@ def test_an_edit_undone_before_the_restart_is_no_longer_pending(run):
     wait_for(lambda: ps(root)["web.1"]["stale_settings"] == "command")
     (root / "Procfile").write_text(f"web: {sleeper('web')}\n")
     wait_for(lambda: ps(root)["web.1"]["stale_settings"] is None, message="the edit undone")
+
+
+def test_a_process_waiting_for_a_dependency_the_settings_no_longer_name_starts(run):
+    root = run(
+        {
+            "Procfile": f"slow: {sleeper('slow')}\napp: {sleeper('app')}\n",
+            "tuirunner.toml": '[processes.slow]\nready = { log = "NEVER", timeout = 600 }\n'
+            '[processes.app]\ndepends_on = { slow = "ready" }\n',
+        }
+    )
+    wait_for(lambda: state_of(root, "app.1") == "waiting", message="app waiting for slow")
+    (root / "tuirunner.toml").write_text(
+        '[processes.slow]\nready = { log = "NEVER", timeout = 600 }\n'
+    )
+    wait_for(lambda: state_of(root, "app.1") == "running", message="app started")
