@@ -71,10 +71,11 @@ _WORD_SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
 # password may contain @). The user part may be empty (redis://:password@host).
 # The password may hold '/', '?', '#', '@' or a space (unencoded, as people write them): it runs
 # to the last '@' followed by a host and the host's end (p@ss/word@db: all of p@ss/word), but not
-# into another URL of the value. A port (host:8080/path) is not a password.
+# into another URL of the value. The host may be an IPv6 address in brackets ([::1]:5432). A port
+# (host:8080/path) is not a password.
 _URL_PASSWORD = re.compile(
     r"([A-Za-z][A-Za-z0-9+.\-]*://[^:/?#@\s]*:)(?!\d+(?:[/?#\s]|$))((?:(?!://)[^\n])+)"
-    r"(@)(?=[A-Za-z0-9.\-_~%\[\]]*(?::\d+)?(?:[/?#,;\s]|$))"
+    r"(@)(?=(?:\[[0-9A-Za-z:.%]*\]|[A-Za-z0-9.\-_~%]*)(?::\d+)?(?:[/?#,;\s]|$))"
 )
 # scheme://TOKEN@host: a long user name with digits is a token (https://ghp_…@github.com), not a
 # name like postgres://app@db.

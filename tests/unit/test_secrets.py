@@ -76,6 +76,8 @@ def test_names_that_merely_look_similar_are_not_secret(name):
     [
         ("postgres://app:hunter2@db/app", f"postgres://app:{MASK}@db/app"),
         ("redis://:s3cr3t@localhost:6379/0", f"redis://:{MASK}@localhost:6379/0"),
+        ("postgres://app:hunter2@[::1]:5432/app", f"postgres://app:{MASK}@[::1]:5432/app"),
+        ("redis://:s3cr3t@[2001:db8::1]/0", f"redis://:{MASK}@[2001:db8::1]/0"),
         ("amqp://guest:guest@rabbit:5672//", f"amqp://guest:{MASK}@rabbit:5672//"),
         ("a=http://u:p@x b=https://v:q@y", f"a=http://u:{MASK}@x b=https://v:{MASK}@y"),
         ("postgres://app@db/app", "postgres://app@db/app"),  # no password
