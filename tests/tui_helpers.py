@@ -134,3 +134,8 @@ def drawn_lines(widget) -> list[Strip]:
 
 def buffer_text(proc) -> str:
     return "\n".join(proc.buffer.snapshot())
+
+
+def drawn(bar) -> list[str]:
+    """The descriptions of the keys a KeyBar painted last (what the terminal shows of it)."""
+    return [key[2] for key in bar._drawn]

@@ -2,8 +2,10 @@
 applies the migrations, K stops a stray holding the port; each key only while it means
 something."""
 
-from tests.tui_helpers import fake_app, notifications, wait_until
+from tests.tui_helpers import drawn, fake_app, notifications, wait_until
+from tuirunner.events import ExitStatus, State
 from tuirunner.tui.commands import ProcessCommands
+from tuirunner.tui.widgets.key_bar import KeyBar
 
 SIZE = (160, 40)
 
@@ -54,3 +56,22 @@ async def test_k_stops_a_stray_of_this_app_root_only_when_there_is_one(tmp_path)
         await pilot.press("K")
         await wait_until(pilot, lambda: ("stop_stray", {"name": "web.1"}) in fake.ops())
         await wait_until(pilot, lambda: any("stopped pid 999" in n for n in notifications(app)))
+
+
+async def test_k_is_offered_when_a_stray_comes_with_a_state_change(tmp_path):
+    # r on a process whose port a stray holds: it crashes again, and the stray is known with
+    # that state change (not a change of info alone). The key bar offers K at once.
+    app, fake = fake_app(tmp_path, "web: python -m http.server $PORT\n")
+    async with app.run_test(size=SIZE) as pilot:
+        fake.run_all()
+        bar = app.screen.query_one(KeyBar)
+        await wait_until(pilot, lambda: "Quit" in drawn(bar))
+        assert "Stop stray" not in drawn(bar)
+        fake.set(
+            "web.1",
+            state=State.EXITED,
+            pid=None,
+            exit=ExitStatus(returncode=1),
+            stray_pid=4321,
+        )
+        await wait_until(pilot, lambda: "Stop stray" in drawn(bar), message="K offered")

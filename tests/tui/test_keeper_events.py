@@ -1,14 +1,9 @@
 """What the app makes of the keeper's messages (over a scripted keeper, tests/fake_keeper.py):
 notices, runner lines, env file changes, a resync after falling behind, the keeper leaving."""
 
-from tests.tui_helpers import fake_app, notifications, screen_text, wait_until
+from tests.tui_helpers import drawn, fake_app, notifications, screen_text, wait_until
 from tuirunner.events import State
 from tuirunner.tui.widgets.key_bar import KeyBar
-
-
-def drawn(bar: KeyBar) -> list[str]:
-    """The descriptions of the keys the bar painted last."""
-    return [key[2] for key in bar._drawn]
 
 
 async def test_a_kill_is_toasted_and_other_notices_are_not(tmp_path):

@@ -63,14 +63,10 @@ class KeeperEvents(App[int]):
             self._mark_dirty(event.process.name)  # painted by the next flush, not now
         elif isinstance(event, StateChanged):
             self._state_changed(event)
-            self._schedule_stale_check()
+            self._schedule_keys_check()
         elif isinstance(event, InfoChanged):
             self._show(event.process)
-            self._schedule_stale_check()
-            marks = self.marks()
-            if marks != getattr(self, "_marks_shown", False):
-                self._marks_shown = marks
-                self.refresh_bindings()  # the Migrate key comes and goes
+            self._schedule_keys_check()
             self._schedule_uptime()  # a countdown (next try in …) may start or end
         elif isinstance(event, Notice) and event.kind is NoticeKind.KILLED and not self.quitting:
             self.notify(event.message, severity="warning", markup=False)
@@ -129,18 +125,20 @@ class KeeperEvents(App[int]):
             self._mark_dirty(proc.name)
             self._hint(proc)
 
-    def _schedule_stale_check(self) -> None:
-        """Have the key bar offer u (restart stale) exactly while a process is stale: looked at
-        once per turn of the loop, not once per process that changed (1,000 at once)."""
-        if not getattr(self, "_stale_check_pending", False):
-            self._stale_check_pending = True
-            self.call_next(self._check_stale)
+    def _schedule_keys_check(self) -> None:
+        """Have the key bar offer the keys that come and go with the processes' state exactly
+        while they mean something: u (a process is stale), M (migrations), K (the focused
+        process's port is held by a stray). Looked at once per turn of the loop, not once per
+        process that changed (1,000 at once)."""
+        if not getattr(self, "_keys_check_pending", False):
+            self._keys_check_pending = True
+            self.call_next(self._check_keys)
 
-    def _check_stale(self) -> None:
-        self._stale_check_pending = False
-        stale = bool(self.client.stale_processes())
-        if stale != getattr(self, "_stale_offered", False):
-            self._stale_offered = stale
+    def _check_keys(self) -> None:
+        self._keys_check_pending = False
+        offered = (bool(self.client.stale_processes()), *self.marks())
+        if offered != getattr(self, "_keys_offered", None):
+            self._keys_offered = offered
             self.refresh_bindings()
 
     def _hint(self, proc: ProcessView) -> None:
@@ -180,6 +178,5 @@ class KeeperEvents(App[int]):
             markup=False,
             severity="warning" if stale else "information",
         )
-        self._stale_offered = bool(stale)
         self.refresh_bindings()
         self._refresh_env_views()
