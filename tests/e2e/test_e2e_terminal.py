@@ -14,6 +14,7 @@ from tests.helpers import (
     assert_no_leftovers,
     openssl_mapped,
     processes_with,
+    run_cli,
 )
 from tests.helpers import wait_for as wait
 from tests.tmux import Tmux, needs_tmux, tuirunner_command
@@ -171,4 +172,26 @@ def test_a_pane_picked_and_searched_in_one_go_leaves_the_keys_in_the_search_bar(
         term.wait_for("q Quit")
         term.send("q")
         assert term.exit_status() == 0
+    assert_no_leftovers(mark)
+
+
+def test_attach_shows_the_error_mark_of_a_traceback_logged_before(tmp_path, mark):
+    # The traceback came while no UI was attached: the pane attached later is marked all the
+    # same (what came before is not new, but it is still an error since the last reload).
+    (tmp_path / "tb.py").write_text(
+        "import sys, time, traceback\n"
+        "try:\n    1 / 0\nexcept ZeroDivisionError:\n    traceback.print_exc()\n"
+        "print('logged', flush=True)\ntime.sleep(600)\n"
+    )
+    (tmp_path / "Procfile").write_text(f"web: {PY} -u tb.py {mark}\n")
+    assert run_cli(["start", "-D"], tmp_path).returncode == 0
+    try:
+        wait(lambda: "logged" in run_cli(["logs"], tmp_path).stdout, message="the traceback")
+        with Tmux(tuirunner_command("attach"), tmp_path) as term:
+            term.wait_for("ZeroDivisionError")
+            term.wait_for("✖ error")
+            term.send("q")
+            assert term.exit_status() == 0
+    finally:
+        run_cli(["down"], tmp_path)
     assert_no_leftovers(mark)

@@ -84,7 +84,15 @@ class OutputActions(Opening, App[int]):
         self._watched_at = float("-inf")  # loop time of the last look
 
     def on_mount(self) -> None:
-        """After the app's own on_mount (which connects and shows what happened before)."""
+        """After the app's own on_mount (which connects and shows what happened before). What
+        came before is not new (no attention), but a traceback in it since the last reload
+        still marks its pane (``attach``): at the time its line came."""
+        scanners, _, _ = self._output_state()
+        for proc in self.client:
+            scanner = scanners.setdefault(proc.name, TracebackScanner())
+            found = scanner.catch_up(proc.buffer)
+            if found and scanner.error_since_reload:
+                self._set_error(proc, proc.buffer.time(found[-1].start) or self.clock())
         self._attending = True
 
     def on_unmount(self) -> None:
