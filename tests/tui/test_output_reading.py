@@ -225,6 +225,28 @@ async def test_a_traceback_is_found_jumped_to_and_opened_in_the_editor(tmp_path,
         await wait_until(pilot, lambda: "✖ error" not in pane.header_text())
 
 
+async def test_after_end_the_newest_traceback_is_the_one_jumped_to(tmp_path):
+    app, fake = fake_app(tmp_path, "web: runserver\n")
+    first = [
+        line.replace("ValueError: boom", "ValueError: first") for line in traceback_lines(tmp_path)
+    ]
+    fake.print("web.1", *first, *(f"line {n}" for n in range(40)))
+    async with app.run_test(size=(100, 20)) as pilot:
+        view = app.pane("web.1").view
+        await wait_until(pilot, lambda: "line 39" in output_of(view))
+        await pilot.press("left_square_bracket")
+        await settle(pilot)
+        assert (
+            view.current_block is not None and view.current_block.exception == "ValueError: first"
+        )
+        await pilot.press("end")  # back to the end: what was looked at is forgotten
+        fake.print("web.1", *traceback_lines(tmp_path), "after")
+        await wait_until(pilot, lambda: "after" in output_of(view))
+        await pilot.press("left_square_bracket")
+        await settle(pilot)
+        assert view.current_block is not None and view.current_block.exception == "ValueError: boom"
+
+
 async def test_a_clicked_file_line_is_the_one_opened_with_the_editor_setting(tmp_path):
     (tmp_path / "tuirunner.toml").write_text(
         'editor = "' + stub_editor(tmp_path)[0] + ' --goto {file}:{line}"\n'

@@ -192,6 +192,8 @@ class OutputView(PaintedRows, can_focus=True):
         self.follow = follow
         if follow:
             self.unseen = 0
+            # Reading from the end again: [ goes to the newest traceback, E opens the one shown.
+            self.current_block = self.pointed_line = None
         self.post_message(self.FollowChanged(self))
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
