@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import signal
 import socket
 import threading
@@ -230,10 +231,12 @@ def _verdict(check: ReadyCheck, url: str, status_line: bytes, body: bytes) -> st
         return None
     failure = f"HTTP {status} from {url}"
     if status == 400 and b"DisallowedHost" in body:
+        header = host_header(check, url)
+        # ALLOWED_HOSTS names hosts without their port (localhost, not localhost:8000).
+        host = header.rsplit(":", 1)[0] if re.fullmatch(r".+:\d+", header) else header
         failure += (
-            f" — Django's DisallowedHost: the Host header {host_header(check, url)!r} is not "
-            "in ALLOWED_HOSTS; add it to ALLOWED_HOSTS, or give the check a host it allows "
-            "(host = ...)"
+            f" — Django's DisallowedHost: the Host header {header!r} is not in ALLOWED_HOSTS; "
+            f"add {host!r} to ALLOWED_HOSTS, or give the check a host it allows (host = ...)"
         )
     return failure
 

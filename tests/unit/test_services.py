@@ -97,3 +97,18 @@ def test_ready_check_service_from_a_variable():
         check.service({})
     with pytest.raises(ValueError, match="names no server"):
         check.service({"DATABASE_URL": "sqlite:///x"})
+
+
+def test_a_disallowed_host_is_named_without_its_port():
+    # Django's ALLOWED_HOSTS compares hosts without their port: the advice names the host alone.
+    from tuirunner.readiness import _verdict
+    from tuirunner.settings.model import ReadyCheck, ReadyKind
+
+    body = b"<title>DisallowedHost at /</title>"
+    check = ReadyCheck(ReadyKind.HTTP, "http://127.0.0.1:8000/")
+    said = _verdict(check, "http://127.0.0.1:8000/", b"HTTP/1.1 400 Bad Request", body)
+    assert "the Host header 'localhost:8000' is not in ALLOWED_HOSTS" in said
+    assert "add 'localhost' to ALLOWED_HOSTS" in said
+    check = ReadyCheck(ReadyKind.HTTP, "http://127.0.0.1:8000/", host_header="app.example.com")
+    said = _verdict(check, "http://127.0.0.1:8000/", b"HTTP/1.1 400 Bad Request", body)
+    assert "add 'app.example.com' to ALLOWED_HOSTS" in said
