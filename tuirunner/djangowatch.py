@@ -139,8 +139,15 @@ class DjangoWatch:
             source = next(iter(self.pending()), None) or next(
                 (p for p in self.sup.processes if is_django(p)), None
             )
-        command = migrations.migrate_command(source.command if source else "")
-        return MigratePlan(command=command)
+        ran = source.command if source else ""
+        if migrations.manage_py(ran) is None and not os.path.isfile(
+            os.path.join(self.sup.app_root, "manage.py")
+        ):
+            raise ValueError(
+                "no process of this run runs a manage.py, and the app root has none: "
+                "there are no Django migrations to apply here"
+            )
+        return MigratePlan(command=migrations.migrate_command(ran))
 
     # --- makemigrations --check --------------------------------------------------------------
 

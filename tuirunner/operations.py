@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from tuirunner.events import ProcessInfo
+from tuirunner.names import unknown_message
 from tuirunner.protocol import (
     STOPPED_BY,
     Add,
@@ -150,7 +151,13 @@ async def migrate(keeper: Keeper, session: Session, op: Migrate) -> str:
     marks clear once it completes."""
     sup = keeper.supervisor
     assert sup is not None
-    plan = sup.django.migrate_plan(op.name)
+    name = None
+    if op.name is not None:  # web or web.1: whose manage.py (an unknown one is an error)
+        try:
+            name = sup.select([op.name])[0].name
+        except (KeyError, IndexError):
+            raise ValueError(unknown_message(op.name, [p.name for p in sup.processes])) from None
+    plan = sup.django.migrate_plan(name)
     if plan.release:
         for name in plan.release:
             sup.life.task(sup.restart(name))

@@ -59,3 +59,23 @@ def test_migrate_adds_a_process_running_migrate_and_the_mark_clears(tmp_path):
         )
     finally:
         run_cli(["down"], tmp_path)
+
+
+def test_migrate_names_an_unknown_process_and_a_run_without_django(tmp_path):
+    write_files(tmp_path, {"Procfile": "web: sleep 600\nrelease: echo done\n"})
+    (tmp_path / "tuirunner.toml").write_text("[processes.release]\noneshot = true\n")
+    assert run_cli(["start", "-D", "-t", "2"], tmp_path).returncode == 0
+    try:
+        unknown = run_cli(["migrate", "nosuch"], tmp_path)
+        assert unknown.returncode == 1
+        assert "unknown process 'nosuch'; this run has web.1, release.1" in unknown.stderr
+    finally:
+        run_cli(["down"], tmp_path)
+    write_files(tmp_path, {"Procfile": "web: sleep 600\n", "tuirunner.toml": ""})
+    assert run_cli(["start", "-D", "-t", "2"], tmp_path).returncode == 0
+    try:
+        none = run_cli(["migrate"], tmp_path)  # no manage.py anywhere: nothing to run
+        assert none.returncode == 1 and "no Django migrations to apply here" in none.stderr
+        assert "migrate.1" not in run_cli(["ps"], tmp_path).stdout
+    finally:
+        run_cli(["down"], tmp_path)
