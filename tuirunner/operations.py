@@ -61,9 +61,10 @@ async def restart(keeper: Keeper, session: Session, op: Restart) -> list[Process
     sup = keeper.supervisor
     assert sup is not None
     if op.names:
-        return await _each(keeper, op.names, sup.restart)
-    chosen = [p for p in sup.processes if not p.on_demand]
-    await asyncio.gather(*(sup.restart(p.name) for p in chosen))
+        chosen = _chosen(keeper, op.names)
+    else:
+        chosen = [p for p in sup.processes if not p.on_demand]
+    await sup.restart_all(chosen)  # together: each on its dependencies' new runs
     return [p.snapshot() for p in chosen]
 
 

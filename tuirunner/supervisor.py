@@ -274,10 +274,10 @@ class Supervisor:
         for proc in self.policy.start_order():
             self.life.run(self.policy.start_all(proc))
 
-    async def restart_all(self) -> None:
-        """Restart everything: each starts once its dependencies' new runs allow (policy)."""
-        self.policy.restarts_begin(self.processes)
-        await asyncio.gather(*(self.restart(p.name) for p in self.processes))
+    async def restart_all(self, procs: list[ManagedProcess]) -> None:
+        """Restart *procs* together: each starts once its dependencies' new runs allow."""
+        self.policy.restarts_begin(procs)
+        await asyncio.gather(*(self.restart(p.name) for p in procs))
 
     async def stop_all(self, final: bool = True) -> None:
         """Stop everything, dependents first (see :meth:`stop`), unrelated ones in parallel.

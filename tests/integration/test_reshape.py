@@ -273,3 +273,31 @@ def test_a_process_waiting_for_a_dependency_the_settings_no_longer_name_starts(r
         '[processes.slow]\nready = { log = "NEVER", timeout = 600 }\n'
     )
     wait_for(lambda: state_of(root, "app.1") == "running", message="app started")
+
+
+def test_restart_all_waits_for_the_dependencys_new_run_a_crashed_process_too(run):
+    # R (restart with no names): release runs again (for long, this time); web, and the worker
+    # that crashed (waiting for its next try), wait for that run to complete: they do not start
+    # on the last one.
+    root = run(
+        {
+            # (release last: each restart of R is under way before release's has begun)
+            "Procfile": f"web: {sleeper('web')}\nworker: echo up; sleep 1; exit 3\n"
+            "release: if [ -e again ]; then sleep 600; fi; echo migrated\n",
+            "tuirunner.toml": "[processes.release]\noneshot = true\n"
+            '[processes.web]\ndepends_on = { release = "completed" }\n'
+            '[processes.worker]\ndepends_on = { release = "completed" }\n'
+            'autorestart = "on-failure"\nbackoff = { initial = 600, max = 600 }\n',
+        }
+    )
+
+    def state(name: str) -> str | None:
+        return ps(root).get(name, {}).get("state")
+
+    wait_for(lambda: state("worker.1") == "crashed", message="worker crashed")
+    assert state("web.1") == "running"
+    (root / "again").write_text("")
+    assert run_cli(["restart"], root).returncode == 0
+    wait_for(lambda: state("release.1") == "running", message="release again")
+    now = ps(root)
+    assert (now["web.1"]["state"], now["worker.1"]["state"]) == ("waiting", "waiting"), now
