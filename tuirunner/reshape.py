@@ -144,6 +144,7 @@ class Reshape:
         instance = Instance(ProcessType(name, command, position, 0), 1, port)
         proc = self.new(instance, ProcessSettings())
         proc.added = True
+        proc.on_demand = not start  # --no-start: "not started", as autostart = false (R too)
         self.register(proc)
         self.added.add(name)
         sup.life.runner_line(proc, f"\x1b[2m── {name} added: {command} ──\x1b[0m")

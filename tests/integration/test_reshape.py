@@ -301,3 +301,16 @@ def test_restart_all_waits_for_the_dependencys_new_run_a_crashed_process_too(run
     wait_for(lambda: state("release.1") == "running", message="release again")
     now = ps(root)
     assert (now["web.1"]["state"], now["worker.1"]["state"]) == ("waiting", "waiting"), now
+
+
+def test_a_process_added_not_started_is_not_started_until_asked_and_r_leaves_it(run):
+    root = run({"Procfile": f"web: {sleeper('web')}\n"})
+    wait_for(lambda: state_of(root, "web.1") == "running")
+    added = run_cli(["add", "--no-start", "later", "--", "echo later up; sleep 600"], root)
+    assert added.returncode == 0, added.stderr
+    later = ps(root)["later.1"]
+    assert (later["state"], later["not_started"]) == ("not started", True), later
+    assert run_cli(["restart"], root).returncode == 0  # R: what never started stays so
+    assert ps(root)["later.1"]["pid"] is None
+    assert run_cli(["restart", "later"], root).returncode == 0  # by name: it starts
+    wait_for(lambda: "later up" in run_cli(["logs", "later"], root).stdout)
