@@ -24,6 +24,7 @@ from tuirunner.spawn import spawn_plain
 if TYPE_CHECKING:
     from tuirunner.supervisor import ManagedProcess, Supervisor
 
+_RUNS = (State.STARTING, State.RUNNING)  # started, ready or not
 log = logging.getLogger(__name__)
 
 CHECK_TIMEOUT = 120.0  # seconds for makemigrations --check --dry-run
@@ -78,7 +79,8 @@ class DjangoWatch:
     def _state(self, proc: ManagedProcess, old: State, new: State) -> None:
         if new.alive:
             checking = self.sup.settings.makemigrations_check
-            if checking and not old.alive and "runserver" in proc.command:
+            started = old not in _RUNS and new in _RUNS  # a new run: a restart's too
+            if checking and started and "runserver" in proc.command:
                 self.check_models(proc)
             return
         detector = self.detectors.get(proc.name)

@@ -58,3 +58,33 @@ async def test_a_model_without_migration_is_marked_until_there_is_one(tmp_path, 
     await until(lambda: "polls" not in sup.django.no_migration.get("web.1", ""), 90)
     await until(lambda: web.migrations is None or "unapplied" in web.migrations, 30)
     await sup.stop_all()
+
+
+async def test_a_restart_runs_the_check_again(tmp_path, cleanup):
+    # The migration made while runserver does not reload (models.py untouched since): r on the
+    # process checks again, and the mark goes.
+    root = tmp_path
+    subprocess.run(
+        [sys.executable, "-m", "django", "startproject", "mysite", str(root)], check=True
+    )
+    subprocess.run([sys.executable, "manage.py", "startapp", "polls"], cwd=root, check=True)
+    settings = root / "mysite" / "settings.py"
+    settings.write_text(
+        settings.read_text().replace("INSTALLED_APPS = [\n", "INSTALLED_APPS = [\n    'polls',\n")
+    )
+    (root / "polls" / "models.py").write_text(MODEL)
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    sup = make(
+        root,
+        "web: python manage.py runserver --noreload $PORT\n",
+        {"makemigrations_check": True},
+        base_port=free_port_block(),
+        PATH=path,
+    )
+    cleanup(sup)
+    sup.start_all()
+    await until(lambda: "polls" in sup.django.no_migration.get("web.1", ""), 90)
+    subprocess.run([sys.executable, "manage.py", "makemigrations", "polls"], cwd=root, check=True)
+    await sup.restart("web.1")
+    await until(lambda: "polls" not in sup.django.no_migration.get("web.1", ""), 90)
+    await sup.stop_all()
