@@ -245,6 +245,13 @@ class Reshape:
         sup.policy.settings = settings
         wanted = {i.name: i for i in instances}
         summary: list[str] = []
+        adopted = sorted(self.added & {i.type.name for i in instances})
+        if adopted:  # added by hand, now in the Procfile too: the Procfile's from now on
+            self.added.difference_update(adopted)
+            for proc in sup.processes:
+                if proc.type in adopted:
+                    proc.added = False
+            summary.append(f"{', '.join(adopted)} now in the Procfile (no longer added)")
         gone = [p for p in sup.processes if p.name not in wanted and p.type not in self.added]
         if gone:
             summary.append(f"removed {', '.join(p.name for p in gone)}")

@@ -314,3 +314,18 @@ def test_a_process_added_not_started_is_not_started_until_asked_and_r_leaves_it(
     assert ps(root)["later.1"]["pid"] is None
     assert run_cli(["restart", "later"], root).returncode == 0  # by name: it starts
     wait_for(lambda: "later up" in run_cli(["logs", "later"], root).stdout)
+
+
+def test_a_procfile_line_named_as_an_added_process_makes_it_the_procfiles(run):
+    root = run({"Procfile": f"web: {sleeper('web')}\n"})
+    wait_for(lambda: state_of(root, "web.1") == "running")
+    assert run_cli(["add", "extra", "--", "echo added; sleep 600"], root).returncode == 0
+    (root / "Procfile").write_text(f"web: {sleeper('web')}\nextra: {sleeper('extra')}\n")
+    wait_for(
+        lambda: "restart to apply" in (ps(root)["extra.1"]["detail"] or ""),
+        message="the reload applied (extra's command is the Procfile's at its next start)",
+    )
+    # A process of the Procfile now: remove refuses it, and it stays in the run.
+    refused = run_cli(["remove", "extra"], root)
+    assert refused.returncode == 1 and "extra.1 is in the Procfile" in refused.stderr
+    assert "extra.1" in ps(root)
