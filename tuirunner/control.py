@@ -150,7 +150,7 @@ def _control(args: argparse.Namespace, op: Restart | Stop, done: str) -> int:
     for view in result:
         pid = f" (pid {view.pid})" if view.pid else ""
         # "web.1 restarted (pid 42)", "web.1 waiting for release.1: completed"
-        alive = view.state.alive or stopping
+        alive = view.state.alive or (stopping and not view.on_demand)  # (never started)
         what = done if alive else view.detail() or view.error or view.label()[0]
         print(visible_controls(f"{view.name} {what}{pid}"))
     return 0 if all(_ok(stopping, view) for view in result) else 1

@@ -59,6 +59,8 @@ def test_an_on_demand_process_is_in_the_run_not_started_until_restart(run):
     assert (flower["status"], flower["pid"], flower["not_started"]) == ("not started", None, True)
     plain = run_cli(["ps"], root).stdout
     assert any(line.split()[:3] == ["flower.1", "not", "started"] for line in plain.splitlines())
+    stopped = run_cli(["stop", "flower"], root)  # nothing to stop: it says what it is
+    assert stopped.returncode == 0 and stopped.stdout == "flower.1 not started\n"
     result = run_cli(["restart", "flower"], root)
     assert result.returncode == 0 and "flower.1 restarted (pid" in result.stdout
     wait_for(lambda: state_of(root, "flower.1") == "running")
