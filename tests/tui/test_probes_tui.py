@@ -16,6 +16,18 @@ def title(app, name: str) -> str:
     return app.pane(name).header_text()
 
 
+async def test_a_long_reason_is_cut_not_left_out_after_an_error_mark(tmp_path):
+    app, fake = fake_app(tmp_path, "web: runserver\nworker: celery\n")
+    fake.set("web.1", state=State.STARTING, ready=False)
+    async with app.run_test(size=(200, 30)) as pilot:  # two panes of ~100 columns
+        fake.print("web.1", "Traceback (most recent call last):", "ValueError: boom")
+        why = "HTTP 400 from http://127.0.0.1:5000/ — Django's DisallowedHost: " + "x" * 80
+        fake.set("web.1", ready_failure=why, ready_tries=3)
+        await wait_until(pilot, lambda: "✖ error" in title(app, "web.1"))
+        await wait_until(pilot, lambda: "not ready yet: HTTP 400" in title(app, "web.1"))
+        assert title(app, "web.1").endswith("…"), title(app, "web.1")
+
+
 async def test_the_pane_says_why_a_process_is_not_ready_yet_and_when_it_is_unhealthy(tmp_path):
     app, fake = fake_app(tmp_path, "web: runserver\nworker: celery\n")
     fake.set("web.1", state=State.STARTING, ready=False)

@@ -149,10 +149,12 @@ class ProcessHeader(KeptLines):
         text = self.title()
         buttons = self.fits_buttons(width, text)
         room = width - (self.buttons_width() + DETAIL_GAP if buttons else 0)
+        # The state words (a policy's "waiting for …", "not ready yet: …") come first, after
+        # the error mark if there is one: cut them rather than leave them out.
+        words = 1 if self.items and self.items[0][1] == "error" else 0
         for n, (part, component) in enumerate(self.items):
             if text.cell_len + DETAIL_GAP + len(part) > room:
-                if n == 0 and room - text.cell_len - DETAIL_GAP > 8:
-                    # The first (a policy's "waiting for …"): cut it rather than leave it out.
+                if n == words and room - text.cell_len - DETAIL_GAP > 8:
                     part = part[: room - text.cell_len - DETAIL_GAP - 1] + "…"
                 else:
                     break
