@@ -132,6 +132,10 @@ def describe(record: dict[str, Any]) -> str:
     pid = f" (pid {record['pid']})" if record["pid"] else ""
     if event in ("started", "restarted", "ready"):
         return f"{name} {event}{pid}"
+    if event in ("stopping", "restarting"):  # under way: its last run's words are no news
+        return f"{name} {event}{pid}"
+    if event in ("waiting", "blocked"):  # what it waits for, not how its last run ended
+        return f"{name} {event}: {record['detail']}" if record["detail"] else f"{name} {event}"
     if record["exit_code"] is not None:
         text = f"{name} {event} (exit code {record['exit_code']})"
     elif record["exit_signal"]:

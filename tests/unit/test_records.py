@@ -94,6 +94,21 @@ def test_a_crash_record_and_its_line():
     assert describe(record) == "web.1 crashed (exit code 1)"
 
 
+def test_lines_of_a_stop_and_a_wait_say_no_stale_words():
+    # Stopping a ready process, or waiting after being stopped by a signal: not
+    # "restarting: ready", not "waiting (SIGTERM): waiting for …".
+    ready = proc(state=State.RESTARTING, ready=True, pid=42, start_count=1)
+    assert describe(state_record(ready, "restarting")) == "web.1 restarting (pid 42)"
+    stopped = proc(
+        state=State.PENDING,
+        exit=ExitStatus(signal=15),
+        start_count=1,
+        waiting_for="release.1: completed",
+    )
+    line = describe(state_record(stopped, "waiting"))
+    assert line == "web.1 waiting: waiting for release.1: completed", line
+
+
 @pytest.mark.parametrize(
     ("fields", "goal", "expected"),
     [
