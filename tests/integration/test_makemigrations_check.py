@@ -23,8 +23,9 @@ MODEL = (
 )
 
 
-async def test_a_model_without_migration_is_marked_until_there_is_one(tmp_path, cleanup):
-    root = tmp_path
+def polls_project(root: Path) -> str:
+    """A Django project in *root* whose polls app has a model and no migration; the PATH that
+    finds this Python."""
     subprocess.run(
         [sys.executable, "-m", "django", "startproject", "mysite", str(root)], check=True
     )
@@ -34,7 +35,12 @@ async def test_a_model_without_migration_is_marked_until_there_is_one(tmp_path, 
         settings.read_text().replace("INSTALLED_APPS = [\n", "INSTALLED_APPS = [\n    'polls',\n")
     )
     (root / "polls" / "models.py").write_text(MODEL)
-    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    return f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+
+
+async def test_a_model_without_migration_is_marked_until_there_is_one(tmp_path, cleanup):
+    root = tmp_path
+    path = polls_project(root)
     sup = make(
         root,
         "web: python manage.py runserver $PORT\n",
@@ -64,16 +70,7 @@ async def test_a_restart_runs_the_check_again(tmp_path, cleanup):
     # The migration made while runserver does not reload (models.py untouched since): r on the
     # process checks again, and the mark goes.
     root = tmp_path
-    subprocess.run(
-        [sys.executable, "-m", "django", "startproject", "mysite", str(root)], check=True
-    )
-    subprocess.run([sys.executable, "manage.py", "startapp", "polls"], cwd=root, check=True)
-    settings = root / "mysite" / "settings.py"
-    settings.write_text(
-        settings.read_text().replace("INSTALLED_APPS = [\n", "INSTALLED_APPS = [\n    'polls',\n")
-    )
-    (root / "polls" / "models.py").write_text(MODEL)
-    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    path = polls_project(root)
     sup = make(
         root,
         "web: python manage.py runserver --noreload $PORT\n",
