@@ -11,6 +11,7 @@ from tests.helpers import (
     PYTHON,
     assert_no_leftovers,
     clean_env,
+    free_port_block,
     port_is_free,
     stubborn,
     text,
@@ -73,17 +74,18 @@ async def test_port_and_ps_per_instance(tmp_path, cleanup):
         'web: echo "$PS=$PORT"\nworker: echo "$PS=$PORT"\n', tmp_path / "Procfile"
     )
     env = load_environment([], clean_env(PORT="1"), tmp_path)
+    base = free_port_block()  # (a port in use would add a line saying by whom)
     sup = Supervisor(
-        formation(pf, concurrency={"web": 2, "worker": 2}, base_port=7000), env, tmp_path
+        formation(pf, concurrency={"web": 2, "worker": 2}, base_port=base), env, tmp_path
     )
     cleanup(sup)
     sup.start_all()
     await until(lambda: all(p.state is State.EXITED for p in sup), message="all exited")
     assert {p.name: text(p) for p in sup} == {
-        "web.1": "web.1=7000",
-        "web.2": "web.2=7001",
-        "worker.1": "worker.1=7100",
-        "worker.2": "worker.2=7101",
+        "web.1": f"web.1={base}",
+        "web.2": f"web.2={base + 1}",
+        "worker.1": f"worker.1={base + 100}",
+        "worker.2": f"worker.2={base + 101}",
     }
     assert str(sup.get("web.2").environment.variables["PORT"].source) == "tuirunner"
 
@@ -139,7 +141,6 @@ async def test_grandchild_holding_a_port_is_stopped_with_its_group(tmp_path, cle
         "    print('listening', os.getpid(), flush=True); time.sleep(600)\n"
     )
     (tmp_path / f"server_{mark}.py").write_text(server)
-    from tests.helpers import free_port_block
 
     base = free_port_block()
     pf = parse_procfile_text(f"web: {PY} server_{mark}.py\n", tmp_path / "Procfile")
