@@ -23,9 +23,9 @@ MODEL = (
 )
 
 
-def polls_project(root: Path) -> str:
-    """A Django project in *root* whose polls app has a model and no migration; the PATH that
-    finds this Python."""
+def polls_run(root: Path, runserver: str, cleanup):
+    """A Django project in *root* whose polls app has a model and no migration, run with
+    ``makemigrations_check`` by a supervisor started here: ``web: python manage.py RUNSERVER``."""
     subprocess.run(
         [sys.executable, "-m", "django", "startproject", "mysite", str(root)], check=True
     )
@@ -35,21 +35,21 @@ def polls_project(root: Path) -> str:
         settings.read_text().replace("INSTALLED_APPS = [\n", "INSTALLED_APPS = [\n    'polls',\n")
     )
     (root / "polls" / "models.py").write_text(MODEL)
-    return f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    sup = make(
+        root,
+        f"web: python manage.py {runserver}\n",
+        {"makemigrations_check": True},
+        base_port=free_port_block(),
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    )
+    cleanup(sup)
+    sup.start_all()
+    return sup
 
 
 async def test_a_model_without_migration_is_marked_until_there_is_one(tmp_path, cleanup):
     root = tmp_path
-    path = polls_project(root)
-    sup = make(
-        root,
-        "web: python manage.py runserver $PORT\n",
-        {"makemigrations_check": True},
-        base_port=free_port_block(),
-        PATH=path,
-    )
-    cleanup(sup)
-    sup.start_all()
+    sup = polls_run(root, "runserver $PORT", cleanup)
     web = sup.get("web.1")
     # a fresh project: runserver reports the built-in apps' unapplied migrations, and the check
     # finds polls' model without one; the mark says both, whichever came first
@@ -70,16 +70,7 @@ async def test_a_restart_runs_the_check_again(tmp_path, cleanup):
     # The migration made while runserver does not reload (models.py untouched since): r on the
     # process checks again, and the mark goes.
     root = tmp_path
-    path = polls_project(root)
-    sup = make(
-        root,
-        "web: python manage.py runserver --noreload $PORT\n",
-        {"makemigrations_check": True},
-        base_port=free_port_block(),
-        PATH=path,
-    )
-    cleanup(sup)
-    sup.start_all()
+    sup = polls_run(root, "runserver --noreload $PORT", cleanup)
     await until(lambda: "polls" in sup.django.no_migration.get("web.1", ""), 90)
     subprocess.run([sys.executable, "manage.py", "makemigrations", "polls"], cwd=root, check=True)
     await sup.restart("web.1")
