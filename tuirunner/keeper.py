@@ -31,10 +31,10 @@ if __name__ == "__main__":  # python -m tuirunner.keeper: no cyclic garbage coll
     import_without_openssl()
     import_shutil_without_archivers()
 
-import argparse
 import asyncio
 import contextlib
 import functools
+import getopt
 import logging
 import os
 import signal
@@ -94,6 +94,7 @@ log = logging.getLogger("tuirunner.keeper")
 # how often files that are not watched by events (env files, the app root's own) are looked at.
 WATCH_STEP = 250
 WATCH_POLL = 1.0
+FD_OPTIONS = ["config-fd=", "ready-fd=", "lifeline-fd=", "guard-pid="]  # (see main)
 HOLD_START = 5.0  # a run held for its owner (KeeperConfig.hold_start) starts after this anyway
 
 
@@ -461,17 +462,15 @@ async def sample_forever(supervisor: Supervisor) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tuirunner.keeper")
-    parser.add_argument("--config-fd", type=int, required=True)
-    parser.add_argument("--ready-fd", type=int)
-    parser.add_argument("--lifeline-fd", type=int)
-    parser.add_argument("--guard-pid", type=int, help="the guard (guard.sh) adds it")
-    parser.add_argument("app_root", nargs="?", help="shown in ps; the config has it")
-    args = parser.parse_args(argv)
+    """``python -m tuirunner.keeper --config-fd N [--ready-fd N] [--lifeline-fd N] [APP_ROOT]
+    [--guard-pid N]``, as :mod:`tuirunner.launch` and guard.sh write it: APP_ROOT is only shown
+    in ``ps`` (the config has it); getopt, not argparse, which would cost ~0.35 MB for good."""
+    given, _ = getopt.gnu_getopt(sys.argv[1:] if argv is None else argv, "", FD_OPTIONS)
+    args = {name[2:]: int(value) for name, value in given}
     restore_signals()
-    if not join_guard(args.guard_pid):
+    if not join_guard(args.get("guard-pid")):
         return 1  # the guard died before the keeper could follow it: the run is over
-    with os.fdopen(args.config_fd, "rb") as f:
+    with os.fdopen(args["config-fd"], "rb") as f:
         config = decode_plain(f.read(), KeeperConfig)
     if config.environ is not None:  # the front end's, exactly (see KeeperConfig)
         os.environ.clear()
@@ -483,7 +482,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     scan_elsewhere()  # a keeper lives long: detect-secrets runs in children (secretscan.py)
     try:
-        return asyncio.run(Keeper(config, args.ready_fd, args.lifeline_fd).run())
+        return asyncio.run(Keeper(config, args.get("ready-fd"), args.get("lifeline-fd")).run())
     except Exception:
         log.exception("the keeper failed")
         return 70

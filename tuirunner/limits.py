@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import argparse
 import errno
 import math
 import os
@@ -139,21 +138,27 @@ def read_limited(path: Path | str, limit: int = MAX_FILE_BYTES) -> bytes:
     return data
 
 
+def _invalid(message: str) -> Exception:
+    import argparse  # here: the keeper imports this module, and argparse costs it ~0.35 MB
+
+    return argparse.ArgumentTypeError(message)
+
+
 def parse_timeout(text: str) -> float:
     """An argparse ``type=`` for ``--timeout``: finite seconds, from 0 to :data:`MAX_TIMEOUT`."""
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+        raise _invalid(f"{text!r} is not a number of seconds") from None
     if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(
+        raise _invalid(
             f"{text!r} is not a finite number of seconds (a process ignoring SIGTERM would "
             "never be killed)"
         )
     if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: must not be negative")
+        raise _invalid(f"{text!r}: must not be negative")
     if value > MAX_TIMEOUT:
-        raise argparse.ArgumentTypeError(f"{text!r}: at most {MAX_TIMEOUT:g} seconds")
+        raise _invalid(f"{text!r}: at most {MAX_TIMEOUT:g} seconds")
     return value
 
 
@@ -162,9 +167,9 @@ def parse_scrollback(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of lines") from None
+        raise _invalid(f"{text!r} is not a number of lines") from None
     if not 1 <= value <= MAX_SCROLLBACK:
-        raise argparse.ArgumentTypeError(f"{text!r}: must be from 1 to {MAX_SCROLLBACK}")
+        raise _invalid(f"{text!r}: must be from 1 to {MAX_SCROLLBACK}")
     return value
 
 
