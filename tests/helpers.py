@@ -262,3 +262,26 @@ def over_the_wire(payload):
     import msgspec
 
     return msgspec.json.decode(msgspec.json.encode(payload), type=type(payload))
+
+
+def bytecode_env(prefix: Path, *, warm: bool) -> dict[str, str]:
+    """An environment whose Python keeps its bytecode under *prefix* (PYTHONPYCACHEPREFIX) and
+    may write it; *warm*: with the ``-OO`` bytecode of the keeper and the window written there
+    first, as the keeper's warm-up does (tuirunner/bytecode.py)."""
+    env = clean_env(PYTHONPYCACHEPREFIX=str(prefix), PYTHONDONTWRITEBYTECODE="")
+    if warm:
+        subprocess.run(
+            [PYTHON, "-OO", "-m", "tuirunner.bytecode"], env=env, check=True, timeout=120
+        )
+    return env
+
+
+def keepers_of(app_root: Path) -> list[psutil.Process]:
+    """The keeper processes of the run in *app_root* (not their guard, which names them)."""
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        cmdline = proc.info["cmdline"] or []
+        keeper = cmdline and "tuirunner.keeper" in cmdline and not cmdline[0].endswith("sh")
+        if keeper and str(app_root) in cmdline:
+            found.append(proc)
+    return found

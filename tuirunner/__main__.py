@@ -1,3 +1,3 @@
-from tuirunner.cli import run
+from tuirunner.entry import run
 
-run()
+run(module=True)

@@ -14,39 +14,16 @@ import sys
 
 import tuirunner
 from tuirunner import export, fastexit, lean_imports
+from tuirunner.entry import CONTROL, FOLLOW, SUBCOMMANDS, first_positional
 from tuirunner.errors import UserError
 from tuirunner.limits import MAX_TIMEOUT, parse_scrollback, parse_timeout
 from tuirunner.options import DEFAULT_TIMEOUT, FilterMode
 from tuirunner.output import DEFAULT_SCROLLBACK, visible_controls
 
 PROG = "tuirunner"
-CONTROL = ("attach", "ps", "restart", "stop", "logs", "down", "add", "remove", "migrate")
-FOLLOW = ("events", "wait")  # tuirunner/follow.py
 # Commands that import asyncio: the keeper's clients and check's probes (start: once its keeper
 # is on its way, see commands.cmd_start).
 ASYNCIO = ("check", *CONTROL, *FOLLOW)
-SUBCOMMANDS = (
-    "start",
-    "run",
-    "check",
-    "env",
-    "export",
-    "init",
-    "version",
-    "help",
-    "completion",
-    "mcp",
-    *CONTROL,
-    *FOLLOW,
-)
-
-# Options that take a value, to find where the subcommand is without parsing.
-# fmt: off
-_VALUE_OPTIONS = {
-    "-f", "--procfile", "-e", "--env", "-d", "--app-root", "-c", "--concurrency", "-p", "--port",
-    "-t", "--timeout", "--scrollback", "-q", "--quiet", "--process", "--filter",
-}
-# fmt: on
 
 EPILOG = """\
 commands:
@@ -404,23 +381,16 @@ def _add_app_root(parser: argparse.ArgumentParser) -> None:
 def normalise_argv(argv: list[str]) -> list[str]:
     """Insert the default ``start`` subcommand where the first positional argument is not a
     subcommand (``tuirunner web worker`` → ``tuirunner start web worker``)."""
-    i = 0
-    while i < len(argv):
-        arg = argv[i]
-        if arg == "--":
-            return [*argv[:i], "start", *argv[i + 1 :]]
-        if arg.startswith("-") and arg != "-":
-            if arg in _VALUE_OPTIONS:
-                i += 2
-                continue
-            i += 1
-            continue
-        if arg in SUBCOMMANDS:
+    i = first_positional(argv)
+    if i == len(argv):
+        if any(a in ("-h", "--help", "-v", "--version") for a in argv):
             return argv
-        return [*argv[:i], "start", *argv[i:]]
-    if any(a in ("-h", "--help", "-v", "--version") for a in argv):
+        return [*argv, "start"]
+    if argv[i] == "--":
+        return [*argv[:i], "start", *argv[i + 1 :]]
+    if argv[i] in SUBCOMMANDS:
         return argv
-    return [*argv, "start"]
+    return [*argv[:i], "start", *argv[i:]]
 
 
 def _merged(args: argparse.Namespace, name: str) -> list[str]:

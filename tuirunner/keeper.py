@@ -85,6 +85,7 @@ from tuirunner.sessions import Session
 from tuirunner.spawn import Reaper, quiet_signal_wakeup
 from tuirunner.supervisor import ManagedProcess, Supervisor
 from tuirunner.tiling import first_window
+from tuirunner.warmup import WarmUp
 from tuirunner.watching import WATCH_DEBOUNCE, FileWatch, Stamp
 
 log = logging.getLogger("tuirunner.keeper")
@@ -150,6 +151,7 @@ class Keeper:
         self.digest_key = os.urandom(16)  # for masked copies of environments
         self.done: asyncio.Event | None = None
         self.sampling: asyncio.Task | None = None
+        self.warm_up = WarmUp()  # the -OO bytecode for the next run, if missing (bytecode.py)
         self.paths = config_paths(config, self.options)
         self.procfile = ""
 
@@ -220,6 +222,7 @@ class Keeper:
             else:
                 start()
             self._ready(ok=True, pid=os.getpid(), socket=str(self.paths.socket))
+            self.warm_up.schedule(loop, self.supervisor.reaper)
             gc.enable()  # (see the top of this module)
             self.reshape.watcher = asyncio.create_task(self.watch_files(project, env_stamps))
             await self.done.wait()
@@ -227,6 +230,7 @@ class Keeper:
             if self.sampling is not None:
                 self.sampling.cancel()
         finally:
+            self.warm_up.stop()
             if server is not None:
                 server.close()
             with contextlib.suppress(OSError):

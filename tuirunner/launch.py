@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tuirunner import bytecode
 from tuirunner import guard as guards
 from tuirunner.errors import UserError
 from tuirunner.options import DEFAULT_TIMEOUT, RunOptions
@@ -123,7 +124,7 @@ def start_keeper(
     config_r, config_w = os.pipe()
     ready_r, ready_w = os.pipe()
     lifeline_r, lifeline_w = os.pipe() if foreground else (None, None)
-    keeper = [sys.executable, "-m", "tuirunner.keeper"]
+    keeper = [sys.executable, *bytecode.flags(bytecode.KEEPER), "-m", "tuirunner.keeper"]
     keeper += ["--config-fd", str(config_r), "--ready-fd", str(ready_w)]
     inherited = [config_r, ready_w]
     if lifeline_r is not None:

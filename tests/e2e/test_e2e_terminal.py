@@ -10,8 +10,11 @@ import pytest
 
 from tests.helpers import (
     PYTHON,
+    TUIRUNNER,
     archivers_mapped,
     assert_no_leftovers,
+    bytecode_env,
+    keepers_of,
     openssl_mapped,
     processes_with,
     run_cli,
@@ -60,6 +63,34 @@ def test_restart_shows_a_new_pid_and_quit_leaves_nothing(tmp_path, mark):
         screen = term.screen()
         assert "↻ 1" in screen
         assert pid_of(screen, "worker.1") == worker
+        term.send("q")
+        assert term.exit_status() == 0
+    assert_no_leftovers(mark)
+
+
+def test_with_optimized_bytecode_the_window_and_the_keeper_run_without_docstrings(tmp_path, mark):
+    """Where the -OO bytecode is there (tuirunner/bytecode.py), the window runs itself again
+    under -OO first thing (tuirunner/entry.py) and starts its keeper so; both work as usual."""
+    app = tmp_path / "app"
+    app.mkdir()
+    procfile(app, mark)
+    env = bytecode_env(tmp_path / "pycache", warm=True)
+    with Tmux(tuirunner_command(), app, env=env) as term:
+        term.wait_for("worker ready")
+        screen = term.wait_for("q Quit")
+        pane = psutil.Process(term.pane_pid())
+        windows = [p for p in [pane, *pane.children(True)] if "--tui" in p.cmdline()]
+        assert len(windows) == 1, windows  # (executed again: the same process)
+        assert windows[0].cmdline()[1:3] == ["-OO", TUIRUNNER]
+        (keeper,) = keepers_of(app)
+        assert keeper.cmdline()[1] == "-OO"
+        first = pid_of(screen, "web.1")
+        term.send("r")
+        wait(
+            lambda: pid_of(term.screen(), "web.1") not in (None, first),
+            30,
+            message="a new pid on screen",
+        )
         term.send("q")
         assert term.exit_status() == 0
     assert_no_leftovers(mark)
