@@ -69,6 +69,7 @@ class FakeKeeper:
         self.run_id = run_id
         self.env_files = env_files
         self.shell_env = dict(shell_env if shell_env is not None else {"PATH": "/usr/bin:/bin"})
+        self.shell_env["PWD"] = str(self.app_root)  # as a shell started in the app root has it
         self.env_version = 1
         self.envs: dict[int, Environment] = {1: self.load_environment()}
         self.commands: list[dict[str, Any]] = []  # every command received: {"op", "args", "id"}

@@ -329,7 +329,8 @@ def cmd_env(args: argparse.Namespace) -> int:
         chosen = instances[names.index(first)]
         process_name = chosen.name
         # TUIRUNNER_RUN_ID is left out: it is new for every run.
-        environment = environment.for_instance(chosen, instances)
+        cwd = os.path.abspath(project.app_root)  # as the keeper has it (RunOptions.absolute)
+        environment = environment.for_instance(chosen, instances, cwd=cwd)
     mode = FilterMode(args.filter)
     if args.json:
         payload = {

@@ -165,7 +165,7 @@ class RunMirror:
         env = self.envs.get(version if version is not None else self.env_version)
         if env is None:
             env = self.environment
-        return env.for_instance(proc, self.processes, self.run_id)
+        return env.for_instance(proc, self.processes, self.run_id, cwd=self.app_root)
 
     def started_environment(self, proc: ProcessInfo) -> Environment | None:
         """The environment *proc* was last started with (None if it never started)."""

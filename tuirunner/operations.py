@@ -129,7 +129,8 @@ async def reveal(keeper: Keeper, session: Session, op: Reveal) -> str | None:
     env = sup.envs.get(op.version or sup.env_version)
     if env is None:
         raise ValueError(f"environment version {op.version} is gone")
-    var = env.for_instance(proc, sup.processes, sup.run_id).variables.get(op.variable)
+    environment = env.for_instance(proc, sup.processes, sup.run_id, cwd=str(sup.app_root))
+    var = environment.variables.get(op.variable)
     return None if var is None else var.value
 
 

@@ -193,7 +193,7 @@ class Supervisor:
     def environment_for(self, proc: ManagedProcess) -> Environment:
         """What *proc* gets when started now (port variables: of each type's first instance)."""
         firsts = [members[0] for members in self.policy.by_type.values() if members]
-        return self.environment.for_instance(proc, firsts, self.run_id)
+        return self.environment.for_instance(proc, firsts, self.run_id, cwd=str(self.app_root))
 
     def _with_settings_env(self, environment: Environment) -> Environment:
         """*environment* with the ``env`` of each process type's settings (an environment

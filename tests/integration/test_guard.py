@@ -1,6 +1,7 @@
 """The guard (tuirunner/guard.py, guard.sh), with real runs: it waits as a shell, not as a
 Python process, passes a signal on to the keeper, and leaves the keeper its signals."""
 
+import json
 import os
 import signal
 import subprocess
@@ -85,3 +86,32 @@ def test_the_processes_get_the_front_ends_environment_not_the_guard_shells(tmp_p
         )
     finally:
         run_cli(["down"], tmp_path)
+
+
+def test_with_an_app_root_elsewhere_the_process_and_the_inspector_agree_on_pwd(tmp_path, mark):
+    # `-d DIR` from another directory: the process runs in DIR, and its shell sets PWD to it;
+    # the inspector (and `env`) say the same, not the front end's PWD.
+    from tuirunner.client import Client
+
+    app, elsewhere = tmp_path / "app", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    write_files(app, {"Procfile": f'web: echo "PWD=$PWD"; exec sleep 600 # {mark}\n'})
+    env = clean_env(PWD=str(elsewhere))
+    assert run_cli(["start", "-D", "-d", str(app)], elsewhere, env=env).returncode == 0
+    try:
+        wait_for(
+            lambda: f"PWD={app}\n" in run_cli(["logs", "-d", str(app)], elsewhere, env=env).stdout,
+            30,
+            message="the process's PWD",
+        )
+        client = Client.connect(app, env=True, output=False, tail=0)
+        client.close()
+        pwd = client.environment_for(client.get("web.1")).variables["PWD"]
+        assert pwd.value == str(app)
+        assert f"overrides shell value '{elsewhere}'" in pwd.notes()
+        shown = run_cli(["env", "-d", str(app), "--json"], elsewhere, env=env).stdout
+        assert {"name": "PWD", "value": str(app)}.items() <= next(
+            v for v in json.loads(shown)["variables"] if v["name"] == "PWD"
+        ).items()
+    finally:
+        run_cli(["down", "-d", str(app)], elsewhere, env=env)

@@ -373,3 +373,37 @@ def test_a_process_env_from_the_settings_sits_between_the_files_and_port(tmp_pat
     assert key.shown_value() == MASK and key.secret and str(key.source) == where
     assert copy.get("DEBUG") == "1" and copy.for_process("web.1", 5000).get("PORT") == "5000"
     assert Environment.from_wire(wire).for_process("worker.1", 5100).get("DEBUG") == "0"
+
+
+def test_pwd_is_the_app_root_the_process_runs_in_where_the_shells_differs(tmp_path):
+    """A process runs in the app root, and its shell sets PWD to that: ``-d DIR`` from another
+    directory, or a shell that had none (``env -i``). The environment says so, with where it
+    comes from; where the shell's PWD is the app root, it is the shell's."""
+    from tuirunner.environment import EnvSource
+
+    app = str(tmp_path)
+
+    def pwd(shell: dict[str, str]):
+        environment = EnvSource((), shell, tmp_path).load()
+        return environment.for_process("web.1", 5000, cwd=app).variables["PWD"]
+
+    elsewhere = pwd({"PWD": "/somewhere/else"})
+    assert elsewhere.value == app and elsewhere.source.kind is SourceKind.RUNNER
+    assert "the process's working directory: the app root" in elsewhere.notes()
+    assert "overrides shell value '/somewhere/else'" in elsewhere.notes()
+    assert pwd({}).value == app
+    same = pwd({"PWD": app})
+    assert same.value == app and same.source.kind is SourceKind.SHELL
+    # Without a working directory (export's model, say), PWD is left as it is.
+    environment = EnvSource((), {"PWD": "/x"}, tmp_path).load()
+    assert environment.for_process("web.1", 5000).get("PWD") == "/x"
+
+
+def test_a_shell_pwd_through_a_symbolic_link_to_the_app_root_is_kept(tmp_path):
+    from tuirunner.environment import EnvSource
+
+    (tmp_path / "app").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "app")
+    environment = EnvSource((), {"PWD": str(tmp_path / "link")}, tmp_path / "app").load()
+    pwd = environment.for_process("web.1", 5000, cwd=str(tmp_path / "app")).variables["PWD"]
+    assert pwd.value == str(tmp_path / "link") and pwd.source.kind is SourceKind.SHELL

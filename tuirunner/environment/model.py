@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -246,6 +247,17 @@ class EnvVar:
         return cls(data.name, definitions[-1], tuple(definitions[:-1]), True, data.secret_reason)
 
 
+def _same_directory(a: str, b: str) -> bool:
+    """Whether two paths name one directory, as a shell compares its PWD with where it runs (a
+    PWD through a symbolic link is kept)."""
+    if a == b:
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, ValueError):
+        return False
+
+
 def _digest(key: bytes, value: str) -> str:
     return hmac.new(key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:24]
 
@@ -343,25 +355,37 @@ class Environment:
         *,
         port_from: str | None = None,
         peers: Iterable[PortHolder] = (),
+        cwd: str | None = None,
     ) -> Environment:
         """What process *name* (``web.1``) gets: this, the ``env`` of its type's settings,
         :func:`runner_variables` and the ports of the run's types (:func:`port_variables` of
-        *peers*, the run's processes). *port_from* says where its port comes from."""
+        *peers*, the run's processes). *port_from* says where its port comes from. *cwd*, its
+        working directory (the app root): ``PWD`` says it where the shell's does not, as the
+        process's own shell would."""
         env = self.with_process_vars(type_of(name))
         ports = port_variables(peers)
         if ports:
             env = env.with_runner_vars(
                 {k: v for k, (v, _) in ports.items()}, {k: o for k, (_, o) in ports.items()}
             )
-        origins = {"PORT": port_from} if port_from else None
-        return env.with_runner_vars(runner_variables(name, port, run_id), origins)
+        variables = runner_variables(name, port, run_id)
+        origins = {"PORT": port_from} if port_from else {}
+        pwd = env.variables.get("PWD")
+        if cwd is not None and (pwd is None or not _same_directory(pwd.value, cwd)):
+            variables["PWD"] = cwd
+            origins["PWD"] = "the process's working directory: the app root"
+        return env.with_runner_vars(variables, origins)
 
     def for_instance(
-        self, proc: PortHolder, peers: Iterable[PortHolder] = (), run_id: str | None = None
+        self,
+        proc: PortHolder,
+        peers: Iterable[PortHolder] = (),
+        run_id: str | None = None,
+        cwd: str | None = None,
     ) -> Environment:
         """:meth:`for_process` of *proc* (a ProcessInfo or an Instance) among *peers*."""
         return self.for_process(
-            proc.name, proc.port, run_id, port_from=proc.port_from or None, peers=peers
+            proc.name, proc.port, run_id, port_from=proc.port_from or None, peers=peers, cwd=cwd
         )
 
     def rows(self, mode: FilterMode = FilterMode.ALL, query: str = "") -> list[EnvVar]:
