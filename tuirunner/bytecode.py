@@ -1,4 +1,4 @@
-"""Run the window and the keeper without docstrings (``python -OO``) where that costs nothing.
+"""Run the window and the keeper without docstrings (``python -OO``) where that is cheap.
 
 Every module a process imports keeps its docstrings in memory with its code: Textual's, rich's,
 asyncio's and ours. Under ``-OO`` Python loads the ``.opt-2.pyc`` bytecode instead, which has
@@ -10,7 +10,7 @@ where Python may not write it (a distribution's standard library), or ~0.5 s mor
 So a run asks for ``-OO`` only where the optimized bytecode of what the process imports is there
 and up to date (:func:`optimized`, a few ``stat`` calls and 16-byte reads): the keeper in its
 command line (:mod:`tuirunner.launch`), the window by executing itself again before it imports
-anything else (:mod:`tuirunner.entry`, ~6 ms). Where it is missing and Python may write it, the
+anything else (:mod:`tuirunner.entry`, ~10 ms). Where it is missing and Python may write it, the
 keeper writes it for the next run, in the background once its processes have started, at the
 lowest priority (:class:`tuirunner.warmup.WarmUp` runs :data:`WARM_UP`, ``python -OO -m
 tuirunner.bytecode``, which imports what the keeper and the window import).

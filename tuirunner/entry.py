@@ -1,11 +1,12 @@
 """The ``tuirunner`` command's entry point, before anything else is imported.
 
-A command that will show the terminal UI runs it under ``python -OO`` where that costs nothing
-(:mod:`tuirunner.bytecode`): the process executes itself again with that option, first thing,
-which costs a bare interpreter's start (~6 ms). Every other command goes straight to
-:func:`tuirunner.cli.run`. Deciding this cannot wait for the parser (argparse and the command
-line's modules are ~30 ms), so the subcommand is found here by a scan of the arguments, which
-:func:`tuirunner.cli.normalise_argv` shares; a wrong guess costs only the time or the memory.
+A command that will show the terminal UI runs it under ``python -OO`` where the optimized
+bytecode is there (:mod:`tuirunner.bytecode`): the process executes itself again with that
+option, first thing, which costs a bare interpreter's start and the console script's ``import
+re`` (~10 ms). Every other command goes straight to :func:`tuirunner.cli.run`. Deciding this
+cannot wait for the parser (argparse and the command line's modules are ~30 ms), so the
+subcommand is found here by a scan of the arguments, which :func:`tuirunner.cli.normalise_argv`
+shares; a wrong guess costs only the time or the memory.
 """
 
 from __future__ import annotations
@@ -76,6 +77,8 @@ def optimized_argv(module: bool) -> list[str] | None:
         return None
     flags = sys.flags
     if flags.isolated or flags.ignore_environment or flags.no_site or flags.dev_mode:
+        return None
+    if getattr(flags, "safe_path", False):  # (-P, Python 3.11+)
         return None
     if not shows_tui(sys.argv[1:]):
         return None
