@@ -89,6 +89,23 @@ async def test_the_last_line_of_a_crash_is_in_view_without_pressing_end(tmp_path
         assert pane.view.follow
 
 
+async def test_a_line_wider_than_the_pane_keeps_the_last_line_in_view_above_the_scrollbar(
+    tmp_path,
+):
+    # A traceback's frames are often wider than a pane: the horizontal scrollbar then takes
+    # the view's last row, which hid the last line (the exception) on the terminal.
+    app, fake = fake_app(tmp_path, "web: python crash.py\nother: sleep 600\n")
+    async with app.run_test(size=(100, 24)) as pilot:
+        view = app.pane("web.1").view
+        fake.print("web.1", *(f"line {i}" for i in range(50)))
+        await wait_until(pilot, lambda: "line 49" in screen_text(view))
+        fake.print("web.1", '  File "' + "/site-packages/x" * 10 + '", line 1', "the last line")
+        await wait_until(pilot, lambda: view.show_horizontal_scrollbar, message="the scrollbar")
+        await settle(pilot)
+        assert view.follow and view.scroll_y == view.max_scroll_y
+        assert "the last line" in app.export_screenshot().replace("&#160;", " ")
+
+
 async def test_input_mode_offers_only_its_way_out_and_ends_when_the_process_does(tmp_path):
     app, fake = fake_app(tmp_path, "once: python once.py\nweb: sleep 600\n")
     fake.write("once.1", b"> ")

@@ -177,9 +177,13 @@ class OutputView(PaintedRows, can_focus=True):
             if wider and self.show_horizontal_scrollbar:
                 self._scroll_update(size)
         else:
-            self.virtual_size = size
-            if self.follow:  # the scrollbar takes a row once laid out: pin to the end again
-                self.call_after_refresh(self._repin)
+            self.virtual_size = size  # the layout shows or hides the scrollbar (see below)
+
+    def watch_show_horizontal_scrollbar(self, shown: bool) -> None:
+        """The scrollbar takes a row (or gives it back): a view that follows shows the last
+        line above it. Textual decides this in its layout, after the line that made it."""
+        if self.follow:
+            self.call_after_refresh(self._repin)
 
     @property
     def allow_vertical_scroll(self) -> bool:
