@@ -18,6 +18,7 @@ from tuirunner.protocol import (
     Change,
     End,
     EnvChanged,
+    EnvChecked,
     Hello,
     Line,
     NoticeMessage,
@@ -98,6 +99,12 @@ def environment(version: int, change: dict[str, list[str]], env: Any | None) -> 
     client that asked for environments."""
     change_ = Change(**{k: tuple(v) for k, v in change.items()})
     return encode(EnvChanged(version=version, change=change_, env=env))
+
+
+def env_checked(envs: dict[int, Any]) -> bytes:
+    """Every value has been checked for token formats: the environments (wire form) as they
+    stay."""
+    return encode(EnvChecked(envs=envs))
 
 
 def bye(reason: str = "down") -> bytes:

@@ -29,7 +29,10 @@ from tuirunner.environment import EnvChange, Environment, env_file_specs, load_e
 from tuirunner.events import ExitStatus, ProcessInfo, State
 from tuirunner.output import OutputBuffer
 from tuirunner.procfile import formation, parse_concurrency, parse_procfile_text
+from tuirunner.protocol import EnvPayload
 from tuirunner.runtime import run_paths
+from tuirunner.secrets import MASK
+from tuirunner.tokenformats import CHECKING
 
 DIGEST_KEY = b"fake keeper key!"
 Handler = Callable[[dict[str, Any]], Any]
@@ -51,6 +54,7 @@ class FakeKeeper:
         scrollback: int = 10_000,
         timeout: float = 2.0,
         run_id: str = "0123456789abcdef",
+        checking: tuple[str, ...] = (),
     ) -> None:
         self.app_root = Path(app_root)
         self.procfile = procfile
@@ -72,6 +76,9 @@ class FakeKeeper:
         self.shell_env["PWD"] = str(self.app_root)  # as a shell started in the app root has it
         self.env_version = 1
         self.envs: dict[int, Environment] = {1: self.load_environment()}
+        # Variables whose values are still being checked for token formats: they go masked,
+        # as a keeper sends them to a terminal UI (Hello.early_env), until environment_checked.
+        self.checking = set(checking)
         self.commands: list[dict[str, Any]] = []  # every command received: {"op", "args", "id"}
         self.handlers: dict[str, Handler] = {
             "restart": self._restart,
@@ -308,7 +315,7 @@ class FakeKeeper:
         change = old.diff(new)
         self.env_version += 1
         self.envs[self.env_version] = new
-        wire = new.to_wire(DIGEST_KEY) if self.hello.get("env") else None
+        wire = self._wire(new) if self.hello.get("env") else None
         change_json = {
             "added": list(change.added),
             "removed": list(change.removed),
@@ -330,8 +337,22 @@ class FakeKeeper:
         self._send(frames.bye(reason))
         self.close()
 
+    def environment_checked(self) -> None:
+        """The values being checked for token formats are checked (``envchecked``)."""
+        self.checking.clear()
+        self._send(frames.env_checked({v: self._wire(env) for v, env in self.envs.items()}))
+
+    def _wire(self, env: Environment) -> EnvPayload:
+        wire = env.to_wire(DIGEST_KEY)
+        for var in wire.variables:
+            if var.name in self.checking:
+                var.secret_reason = CHECKING
+                for d in var.definitions:
+                    d.shown, d.digest = MASK, d.digest or d.shown
+        return wire
+
     def _snapshot(self) -> dict[str, Any]:
         envs = None
         if self.hello.get("env"):
-            envs = {v: env.to_wire(DIGEST_KEY) for v, env in self.envs.items()}
+            envs = {v: self._wire(env) for v, env in self.envs.items()}
         return frames.snapshot(self.processes, self.env_version, envs)

@@ -23,6 +23,7 @@ from tuirunner.launch import KeeperProcess
 from tuirunner.mirror import (
     Disconnected,
     EnvironmentChanged,
+    EnvironmentChecked,
     Listener,
     ProcessAdded,
     ProcessRemoved,
@@ -60,6 +61,7 @@ __all__ = [
     "Client",
     "Disconnected",
     "EnvironmentChanged",
+    "EnvironmentChecked",
     "KeeperError",
     "Listener",
     "NoKeeper",
@@ -117,6 +119,7 @@ class Client(RunMirror):
         names: Iterable[str] | None = None,
         tail: int | None = None,
         env: bool = False,
+        early_env: bool = False,
         owner: str | None = None,
         scrollback: int | None = None,
         timeout: float = 30.0,
@@ -128,13 +131,14 @@ class Client(RunMirror):
 
         *output*: stream the processes' output; *names*: only these processes (``web``,
         ``web.1``); *tail*: how many lines of each buffer to copy first (None: all);
-        *env*: the environments too; *owner*: the foreground front end's token; *resources*:
-        it shows the processes' CPU, memory and ports, so the keeper samples them while it is
-        connected; *skim*: it shows only the last lines of each process, so the keeper may
-        send a flood's last lines rather than every byte of it (not for a client that prints
-        every line). *launched*: the keeper we just started (:func:`tuirunner.launch.start_keeper`
-        in the foreground): wait until it listens, and connect as its owner. Raises NoKeeper if
-        nothing runs there."""
+        *env*: the environments too (*early_env*: at once, with any value still being checked
+        for token formats wholly masked until an :class:`EnvironmentChecked`); *owner*: the
+        foreground front end's token; *resources*: it shows the processes' CPU, memory and
+        ports, so the keeper samples them while it is connected; *skim*: it shows only the
+        last lines of each process, so the keeper may send a flood's last lines rather than
+        every byte of it (not for a client that prints every line). *launched*: the keeper we
+        just started (:func:`tuirunner.launch.start_keeper` in the foreground): wait until it
+        listens, and connect as its owner. Raises NoKeeper if nothing runs there."""
         if launched is not None:
             launched.wait_ready()
             owner = launched.owner
@@ -158,6 +162,7 @@ class Client(RunMirror):
             names=None if names is None else list(names),
             tail=tail,
             env=env,
+            early_env=early_env,
             owner=owner,
             resources=resources,
             skim=skim,

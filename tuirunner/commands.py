@@ -79,7 +79,13 @@ def cmd_start(args: argparse.Namespace) -> int:
         preload()  # what the app would import after the wait for the keeper, before it
 
         client = connect_owner(
-            options.app_root, keeper, options.timeout, env=True, resources=True, skim=True
+            options.app_root,
+            keeper,
+            options.timeout,
+            env=True,
+            early_env=True,
+            resources=True,
+            skim=True,
         )
         return run_tui(client)
     import_without_openssl()

@@ -37,7 +37,7 @@ def attach(args: argparse.Namespace) -> Client:
     """The connection a terminal UI attaches with (the command line starts the UI on it)."""
     if not (sys.stdout.isatty() and sys.stdin.isatty()):
         raise UserError("attach needs a terminal; for the output, use: tuirunner logs -f")
-    return Client.connect(_root(args), env=True, resources=True, skim=True)
+    return Client.connect(_root(args), env=True, early_env=True, resources=True, skim=True)
 
 
 def ps(args: argparse.Namespace) -> int:

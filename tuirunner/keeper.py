@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from tuirunner import openfiles
+from tuirunner.envcopies import EnvChecks, send_env_changed
 from tuirunner.environment import EnvSource
 from tuirunner.errors import UserError
 from tuirunner.events import (
@@ -66,7 +67,6 @@ from tuirunner.project import Project, load_project
 from tuirunner.protocol import (
     Change,
     End,
-    EnvChanged,
     KeeperConfig,
     KeeperStarted,
     Line,
@@ -80,11 +80,11 @@ from tuirunner.protocol import (
 from tuirunner.ptys import Ptys
 from tuirunner.reshape import Reshape
 from tuirunner.runtime import RunLock, RunPaths, already_running, holder, listen, run_paths
-from tuirunner.secrets import scan_elsewhere
 from tuirunner.sessions import Session
 from tuirunner.spawn import Reaper, quiet_signal_wakeup
 from tuirunner.supervisor import ManagedProcess, Supervisor
 from tuirunner.tiling import first_window
+from tuirunner.tokenformats import scan_elsewhere
 from tuirunner.warmup import WarmUp
 from tuirunner.watching import WATCH_DEBOUNCE, FileWatch, Stamp
 
@@ -144,6 +144,7 @@ class Keeper:
         self.lifeline_fd = lifeline_fd
         self.detached = lifeline_fd is None
         self.sessions: set[Session] = set()
+        self.env_checks = EnvChecks(self)
         self.supervisor: Supervisor | None = None
         self.stopping = False
         self.guard_pid, self.end_reason = os.getppid(), "down"  # the guard; the Bye's reason
@@ -416,21 +417,8 @@ class Keeper:
         assert sup is not None
         old = sup.env_version
         change = sup.set_environment(env_source.load())
-        if sup.env_version == old:
-            return
-        change = Change(change.added, change.removed, change.changed)
-        plain = encode(EnvChanged(version=sup.env_version, change=change))
-        full = None
-        for session in list(self.sessions):
-            if not session.hello:
-                continue
-            if session.wants_env:
-                if full is None:
-                    env = sup.environment.to_wire(self.digest_key)
-                    full = encode(EnvChanged(version=sup.env_version, change=change, env=env))
-                session.send_info(full)
-            else:
-                session.send_info(plain)
+        if sup.env_version != old:
+            send_env_changed(self, Change(change.added, change.removed, change.changed))
 
 
 def _why_ending(sig: signal.Signals, guard_pid: int) -> str:

@@ -34,6 +34,7 @@ from tuirunner.protocol import (
     Bye,
     End,
     EnvChanged,
+    EnvChecked,
     Line,
     NoticeMessage,
     Proc,
@@ -66,6 +67,12 @@ class EnvironmentChanged:
 
     version: int
     change: EnvChange
+
+
+@dataclass(frozen=True)
+class EnvironmentChecked:
+    """Values that came masked while they were being checked for token formats are checked:
+    the environments are as they stay (see ``Client.connect(early_env=True)``)."""
 
 
 @dataclass(frozen=True)
@@ -237,6 +244,11 @@ class RunMirror:
             self._reply(message)
         elif isinstance(message, EnvChanged):
             self._environment(message)
+        elif isinstance(message, EnvChecked):
+            for version, env in message.envs.items():
+                if version in self.envs or version == self.env_version:
+                    self.envs[version] = Environment.from_wire(env)
+            self._emit(EnvironmentChecked())
         elif isinstance(message, Welcome):
             self._welcome(message)
         elif isinstance(message, Resync):

@@ -15,9 +15,8 @@ What arrives is validated here: a frame that is not one of these messages raises
 :class:`Reply` (``ok`` false) and logs; it never stops the keeper or stalls a client. A client
 of another :data:`PROTOCOL` is refused with both versions named.
 
-Adding a message or an op means: its class here, its handler (the keeper's table in
-:mod:`tuirunner.operations`, or :meth:`tuirunner.client.Client._message`), its use in a front
-end.
+Adding a message or an op means: its class here, its handler (:mod:`tuirunner.operations`'s
+table, or :meth:`tuirunner.mirror.RunMirror._message`), its use in a front end.
 """
 
 from __future__ import annotations
@@ -30,7 +29,7 @@ import msgspec
 from tuirunner.events import NoticeKind, ProcessInfo
 from tuirunner.wire import HEADER, INDEX, JSON, LENGTH, OUTPUT, SYNC, ProtocolError
 
-PROTOCOL = 4  # 3: times (output frames, sync headers, runner lines); 4: ShowResources
+PROTOCOL = 5  # 5: Hello.early_env, EnvChecked; 4: ShowResources; 3: times (frames, lines)
 TIME = struct.Struct("!d")  # an output frame's time, after its process index
 MAX_REQUEST = 1 << 20  # a client sends small requests: a larger frame is refused unread
 MAX_CLIENTS = 64  # connections a keeper serves at once; one more is refused, saying so
@@ -53,6 +52,7 @@ class Hello(Message, tag="hello", kw_only=True):
     owner: str | None = None  # the foreground front end's token
     resources: bool = False  # it shows CPU, memory and ports: sample them
     skim: bool = False  # it shows only the last lines: a flood may be skimmed
+    early_env: bool = False  # with env: values being checked come masked, then EnvChecked
 
 
 class Op(Message, forbid_unknown_fields=True, kw_only=True):
@@ -87,9 +87,7 @@ class Sample(_Named, tag="sample", kw_only=True):
 
 class Down(Op, tag="down", kw_only=True):
     force: bool = False
-    # Who asked, when it is not the run's own UI (``tuirunner down``'s pid): attached front ends
-    # are told ``stopped by tuirunner down (from pid N)`` in the keeper's Bye.
-    pid: int | None = None
+    pid: int | None = None  # who asked, if not the UI: "stopped by tuirunner down (from pid N)"
 
 
 class Detach(Op, tag="detach", kw_only=True):
@@ -303,6 +301,12 @@ class EnvChanged(Message, tag="env", kw_only=True):
     env: EnvPayload | None = None  # only for a client that asked for environments
 
 
+class EnvChecked(Message, tag="envchecked", kw_only=True):
+    """To an ``early_env`` client: every value is checked; these copies replace its own."""
+
+    envs: dict[int, EnvPayload]
+
+
 class Reply(Message, tag="reply", kw_only=True):
     """The answer to an op (*id* None: to a frame too malformed to have one)."""
 
@@ -329,7 +333,7 @@ class Refused(Message, tag="refused", kw_only=True):
 
 # fmt: off
 Event = (Welcome | Resync | Synced | Proc | Added | Removed | SettingsChanged | Line | End
-        | NoticeMessage | EnvChanged | Reply | Bye | Refused)
+        | NoticeMessage | EnvChanged | EnvChecked | Reply | Bye | Refused)
 # fmt: on
 
 
@@ -368,9 +372,8 @@ class KeeperConfig(msgspec.Struct, kw_only=True):
     # Start the processes once the owner has connected (plain mode: its printer then sees
     # every start and exit, even of a process that crashes at once), or after HOLD_START.
     hold_start: bool = False
-    # The front end's environment, the "shell" the processes get: the keeper's own is not quite
-    # it, since the guard's shell sets PWD to its working directory (and bash as sh sets SHLVL
-    # and _).
+    # The front end's environment, the processes' "shell" (the keeper's own is not quite it:
+    # the guard's shell sets PWD to its working directory, and bash as sh SHLVL and _).
     environ: dict[str, str] | None = None
 
 

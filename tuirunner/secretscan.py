@@ -4,8 +4,8 @@ Importing detect-secrets brings requests, urllib3, charset_normalizer, idna and
 multiprocessing along (its plugins can verify a secret online, which tuirunner never asks for):
 ~8.5 MB that a process keeps for good once it has scanned a single value, and ~0.17 s of its
 time. A value needs detect-secrets as soon as it passes the cheap prefilter of
-:mod:`tuirunner.secrets` — a working directory named ``project-2024-v3`` does — so a keeper
-would nearly always carry them. Instead the keeper (:func:`tuirunner.secrets.scan_elsewhere`)
+:mod:`tuirunner.tokenformats` — a working directory named ``project-2024-v3`` does — so a keeper
+would nearly always carry them. Instead the keeper (:func:`tuirunner.tokenformats.scan_elsewhere`)
 starts ``python -m tuirunner.secretscan`` as soon as it knows its environment: the child
 imports detect-secrets at once, in parallel with the keeper's own start, then reads the values
 (a JSON list) on stdin and writes detect-secrets' verdict on each (a JSON list of reasons or
@@ -21,6 +21,7 @@ import subprocess
 import sys
 import threading
 import types
+from collections.abc import Callable
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -34,10 +35,16 @@ _ROOT = str(Path(__file__).resolve().parent.parent)
 class Scan:
     """detect-secrets' verdicts on *values*, from a child process started at once and sent
     the values at once (a thread waits for its answer: the child never lingers, and a
-    process that asks later waits for what is left of the scan, if anything)."""
+    process that asks later waits for what is left of the scan, if anything). *on_done* is
+    called from that thread with the scan and :meth:`reasons` once the answer is in."""
 
-    def __init__(self, values: list[str]) -> None:
+    def __init__(
+        self,
+        values: list[str],
+        on_done: Callable[[Scan, list[str | None] | None], object] | None = None,
+    ) -> None:
         self.values = values
+        self._on_done = on_done
         self._reasons: list[str | None] | None = None
         try:
             self._process: subprocess.Popen[bytes] | None = subprocess.Popen(
@@ -55,6 +62,8 @@ class Scan:
 
     def _run(self) -> None:
         self._reasons = self._collect()
+        if self._on_done is not None:
+            self._on_done(self, self._reasons)
 
     def reasons(self) -> list[str | None] | None:
         """The reason for each value (None: no token format), or None if the child failed."""
@@ -103,12 +112,12 @@ def _stand_in_for_requests() -> None:
 
 
 def main() -> int:
-    from tuirunner import secrets
+    from tuirunner import tokenformats
 
     _stand_in_for_requests()
-    secrets.load_detect_secrets()  # first: the parent sends the values when it needs them
+    tokenformats.load_detect_secrets()  # first: the parent sends the values when it needs them
     values = json.load(sys.stdin)
-    json.dump([secrets.detect_secrets_reason_here(v) for v in values], sys.stdout)
+    json.dump([tokenformats.detect_secrets_reason_here(v) for v in values], sys.stdout)
     return 0
 
 

@@ -40,9 +40,11 @@ from tuirunner.protocol import (
     sync_frame,
 )
 from tuirunner.runtime import peer_uid
+from tuirunner.tokenformats import checking, without_waiting
 from tuirunner.wire import JSON, FrameReader, ProtocolError
 
 if TYPE_CHECKING:
+    from tuirunner.environment import Environment
     from tuirunner.keeper import Keeper
 
 log = logging.getLogger("tuirunner.keeper")
@@ -274,6 +276,7 @@ class Session(FlowControl):
         self.refused = False
         self.owner = False
         self.wants_env = False
+        self.early_env = False  # see Hello.early_env and EnvChecks
         self.wants_resources = False  # it shows CPU, memory and ports: sample them
         self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
@@ -379,6 +382,7 @@ class Session(FlowControl):
         self.indexes = {sup.processes.index(p) for p in chosen}
         self.follows_all = hello.names is None and hello.output  # processes added too
         self.wants_env = hello.env
+        self.early_env = hello.env and hello.early_env
         self.wants_resources = hello.resources
         self.skim = hello.skim
         self.owner = keeper.owner_token is not None and hello.owner == keeper.owner_token
@@ -448,11 +452,29 @@ class Session(FlowControl):
         self.send(encode(Synced()))
 
     def envs(self) -> dict[int, EnvPayload] | None:
-        """The environments in use, masked, if it asked for them."""
+        """The environments in use, masked, if it asked for them (see :meth:`masked`)."""
         sup = self.keeper.supervisor
         if not self.wants_env or sup is None:
             return None
-        return {v: env.to_wire(self.keeper.digest_key) for v, env in sup.envs.items()}
+        envs = {v: self.masked(env) for v, env in sup.envs.items()}
+        self.check_later()
+        return envs
+
+    def masked(self, env: Environment) -> EnvPayload:
+        """A masked copy of *env* for this client. The token-format check of a value may still
+        be under way in a child process (:mod:`tuirunner.secretscan`, ~0.4 s from the keeper's
+        start): a client with ``early_env`` (the terminal UI, which would show nothing until
+        then) gets such a value wholly masked now, and :meth:`check_later` sends it the
+        verdicts; any other client waits for them."""
+        if not self.early_env:
+            return env.to_wire(self.keeper.digest_key)
+        with without_waiting():
+            return env.to_wire(self.keeper.digest_key)
+
+    def check_later(self) -> None:
+        """After copies from :meth:`masked`: EnvChecked once no value is being checked."""
+        if self.early_env and checking():
+            self.keeper.env_checks.add(self)
 
     def bye(self, reason: str) -> None:
         if self.hello:

@@ -92,6 +92,27 @@ async def test_secrets_are_masked_until_revealed_and_then_masked_again(tmp_path)
         assert SECRET not in str(rows(app.screen))
 
 
+async def test_a_value_still_being_checked_is_masked_and_shows_once_checked(tmp_path):
+    # The keeper sends the UI the environments before detect-secrets has answered (it would
+    # hold up the first frame): a value being checked is masked meanwhile, then shown.
+    scratch = "/var/folders/xz/6h2k5b9d3s1f_8g7j4k2l0m0000gn/T/"  # needs detect-secrets' look
+    (tmp_path / ".env").write_text(f"SCRATCH={scratch}\n")
+    app, fake = fake_app(
+        tmp_path,
+        "web: sleep 600\n",
+        env_files=[".env"],
+        shell_env=clean_env(),
+        checking=("SCRATCH",),
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_inspector(app, pilot)
+        value, _, notes = rows(screen)["SCRATCH"]
+        assert value == MASK and "masked: still being checked for token formats" in notes
+        fake.environment_checked()
+        await wait_until(pilot, lambda: rows(screen)["SCRATCH"][0] == scratch, message="shown")
+        assert "masked" not in rows(screen)["SCRATCH"][2]
+
+
 async def test_copy_a_value_without_showing_it(tmp_path):
     app, _ = scripted(tmp_path, f"SECRET_KEY={SECRET}\n")
     copied = []

@@ -139,8 +139,8 @@ def test_the_keepers_scan_in_a_child_gives_the_same_verdicts():
     # The keeper runs detect-secrets in a child process (tuirunner/secretscan.py, with a
     # stand-in for requests, which only its online verification uses): every value of the
     # corpus gets the verdict the scan in this process gives.
-    from tuirunner.secrets import detect_secrets_reason_here
     from tuirunner.secretscan import Scan
+    from tuirunner.tokenformats import detect_secrets_reason_here
 
     values = [*TOKENS.values(), *(url for url, _ in URL_PASSWORDS.values()), *HARMLESS]
     values += ["/var/folders/xz/6h2k5b9d3s1f_8g7j4k2l0m0000gn/T/", "AC" + "0" * 32]

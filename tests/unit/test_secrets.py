@@ -389,18 +389,18 @@ def test_scanned_elsewhere_the_verdicts_are_the_same_and_detect_secrets_stays_ou
     # all the values given to prescan(), and this process never imports it.
     code = (
         "import sys\n"
-        "from tuirunner import secrets\n"
+        "from tuirunner import secrets, tokenformats\n"
         f"token = {GITHUB[:4]!r} + {GITHUB[4:]!r}\n"
         "path = '/var/folders/xz/6h2k5b9d3s1f_8g7j4k2l0m0000gn/T/'  # macOS TMPDIR\n"
-        "secrets.scan_elsewhere()\n"
-        "secrets.prescan([token, path, 'plain'])\n"
-        "scan = secrets._pending[token]\n"
-        "assert secrets._pending[path] is scan and 'plain' not in secrets._pending\n"
+        "tokenformats.scan_elsewhere()\n"
+        "tokenformats.prescan([token, path, 'plain'])\n"
+        "scan = tokenformats._pending[token]\n"
+        "assert tokenformats._pending[path] is scan and 'plain' not in tokenformats._pending\n"
         "assert secrets.secret_reason('A', token) == 'GitHub token'\n"
         "assert secrets.mask_value('A', token) == secrets.MASK\n"
         "assert secrets.secret_reason('B', path) is None\n"
         "assert secrets.mask_value('B', path) == path\n"
-        "assert not secrets._pending, 'the one scan answered both'\n"
+        "assert not tokenformats._pending, 'the one scan answered both'\n"
         "# a value nobody prescanned gets a scan of its own\n"
         "other = 'xoxb-' + '123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx'\n"
         "assert secrets.secret_reason('C', other) == 'Slack token'\n"
@@ -413,13 +413,54 @@ def test_scanned_elsewhere_the_verdicts_are_the_same_and_detect_secrets_stays_ou
 def test_when_the_scanning_child_fails_the_scan_happens_here():
     code = (
         "import sys\n"
-        "from tuirunner import secrets, secretscan\n"
+        "from tuirunner import secrets, secretscan, tokenformats\n"
         f"token = {GITHUB[:4]!r} + {GITHUB[4:]!r}\n"
         "secretscan.sys = type(sys)('fake')  # the child cannot start: no such interpreter\n"
         "secretscan.sys.executable = '/nonexistent/python'\n"
-        "secrets.scan_elsewhere()\n"
+        "tokenformats.scan_elsewhere()\n"
         "assert secrets.secret_reason('A', token) == 'GitHub token'\n"
         "print('detect_secrets' in sys.modules)\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert (result.returncode, result.stdout) == (0, "True\n"), result.stderr
+
+
+def test_without_waiting_a_value_being_checked_is_masked_until_the_answer_is_in(tmp_path):
+    # The keeper's way with the terminal UI (Session.masked): a value detect-secrets is still
+    # checking in its child process counts as secret meanwhile, and nothing of that is cached.
+    # The child here waits for a file, so the check is under way for as long as the test wants.
+    go = tmp_path / "go"
+    slow = tmp_path / "slow-python"
+    slow.write_text(
+        f'#!/bin/sh\nwhile [ ! -e {go} ]; do sleep 0.02; done\nexec {sys.executable} "$@"\n'
+    )
+    slow.chmod(0o755)
+    code = (
+        "import sys, threading\n"
+        "from pathlib import Path\n"
+        "from tuirunner import secrets, secretscan, tokenformats\n"
+        f"token = {GITHUB[:4]!r} + {GITHUB[4:]!r}\n"
+        "path = '/var/folders/xz/6h2k5b9d3s1f_8g7j4k2l0m0000gn/T/'  # needs detect-secrets' look\n"
+        "secretscan.sys = type(sys)('slow')\n"
+        f"secretscan.sys.executable = {str(slow)!r}\n"
+        "tokenformats.scan_elsewhere()\n"
+        "assert not tokenformats.checking() and not tokenformats.when_checked(print)\n"
+        "with tokenformats.without_waiting():\n"
+        "    assert secrets.secret_reason('A', token) == tokenformats.CHECKING\n"
+        "    assert secrets.mask_value('B', path) == secrets.MASK\n"
+        "    assert secrets.mask_value('C', 'plain') == 'plain'  # nothing to check\n"
+        "    assert secrets.secret_reason('API_KEY', 'plain') == 'name'  # secret by its name\n"
+        "assert tokenformats.checking()\n"
+        "answered = threading.Event()\n"
+        "assert tokenformats.when_checked(answered.set)\n"
+        f"Path({str(go)!r}).touch()\n"
+        "assert answered.wait(60)\n"
+        "assert not tokenformats.checking()\n"
+        "with tokenformats.without_waiting():\n"
+        "    assert secrets.secret_reason('A', token) == 'GitHub token'\n"
+        "    assert secrets.mask_value('B', path) == path\n"
+        "print(secrets.describe_reason(tokenformats.CHECKING))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout == "still being checked for token formats\n"

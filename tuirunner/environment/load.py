@@ -23,7 +23,8 @@ from tuirunner.environment.model import (
 )
 from tuirunner.environment.warning import EnvWarning, WarningKind
 from tuirunner.limits import FileRefused, arg_max, max_arg_strlen, read_limited
-from tuirunner.secrets import MASK, is_secret_name, is_wholly_masked, mask_value, token_format
+from tuirunner.secrets import MASK, is_secret_name, is_wholly_masked, mask_value
+from tuirunner.tokenformats import token_format
 
 TEMPLATE_NAMES = (".env.example", ".env.sample", ".env.template")
 

@@ -19,7 +19,8 @@ from tuirunner.errors import UserError
 from tuirunner.names import type_of
 from tuirunner.options import FilterMode
 from tuirunner.protocol import DefinitionPayload, EnvPayload, VariablePayload
-from tuirunner.secrets import MASK, describe_reason, mask_value, prescan, secret_reason
+from tuirunner.secrets import MASK, describe_reason, mask_value, secret_reason
+from tuirunner.tokenformats import prescan
 
 RUN_ID_VARIABLE = "TUIRUNNER_RUN_ID"
 

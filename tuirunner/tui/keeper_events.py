@@ -10,6 +10,7 @@ from textual.app import App
 from tuirunner.client import (
     Disconnected,
     EnvironmentChanged,
+    EnvironmentChecked,
     ProcessAdded,
     ProcessRemoved,
     ProcessView,
@@ -72,6 +73,8 @@ class KeeperEvents(App[int]):
             self.notify(event.message, severity="warning", markup=False)
         elif isinstance(event, EnvironmentChanged):
             self._environment_changed(event)
+        elif isinstance(event, EnvironmentChecked):
+            self._refresh_env_views()  # values masked while being checked may show now
         elif isinstance(event, Resynced):
             for proc in self.client:
                 self._show(proc)
