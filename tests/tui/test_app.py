@@ -5,6 +5,7 @@ processes."""
 import shlex
 
 import pytest
+from textual import events
 from textual.color import Color
 
 from tests.helpers import PYTHON, assert_no_leftovers, stubborn
@@ -203,6 +204,25 @@ async def test_search_finds_a_line_that_scrolled_out_of_view(tmp_path):
         assert not pane.searching and view.search is None
         await pilot.press("end")
         assert view.follow and "line 399" in screen_text(view)
+
+
+async def test_keys_typed_in_one_burst_after_slash_go_into_the_search_box(tmp_path):
+    # "/web" typed fast (or pasted): w, e and b reach the output view before "/" has moved the
+    # focus into the search box, and came back to the app as its bindings (wrap, the
+    # environment inspector) instead of being typed.
+    app, fake = fake_app(tmp_path, "web: serve\nworker: work\n")
+    fake.print("web.1", "started", "web request")
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.pane("web.1").view
+        await wait_until(pilot, lambda: "web request" in screen_text(view))
+        for key in ("slash", "w", "e", "b", "space", "r"):
+            app.post_message(events.Key(key, " " if key == "space" else key[0]))
+        pane = app.pane("web.1")
+        await wait_until(pilot, lambda: pane.searching and pane.search_input.value == "web r")
+        await pilot.pause()
+        assert pane.search_input.value == "web r" and pane.search_input.has_focus
+        assert not view.wrap and app.screen is app.screen_stack[0]  # no wrap, no inspector
+        assert str(pane.match_label.render()) == "1/1"
 
 
 async def test_search_navigation_and_no_match(tmp_path):

@@ -11,10 +11,12 @@ import asyncio
 import contextlib
 from functools import partial
 from typing import TYPE_CHECKING, Any
+from weakref import WeakSet
 
-from textual import on
+from textual import events, on
 from textual.app import App
 from textual.theme import Theme
+from textual.widgets import Input
 
 from tuirunner.client import KeeperError
 from tuirunner.events import State
@@ -38,6 +40,7 @@ class Actions(App[int]):
     quitting: bool
     outcome: str | None
     preferences: Preferences
+    _retyped: WeakSet[events.Key]
 
     if TYPE_CHECKING:  # the other parts of the app
 
@@ -145,6 +148,24 @@ class Actions(App[int]):
         if action == "search" and isinstance(self.focused, SearchInput):
             return False  # "/" is typed into it
         return not self.quitting or action in ("quit", "escape")
+
+    # --- keys --------------------------------------------------------------------------------
+
+    def _on_key(self, event: events.Key) -> None:
+        """A key that comes back unhandled from the widget it was sent to, here to run the app's
+        bindings. Keys typed in one burst after one that moved the focus into an input (``/web``
+        typed fast or pasted: ``/`` opens the search bar) were sent on to the widget that had
+        the focus then (the output view): those are typed into the input that has it now, not
+        taken as the app's keys (``w`` wrap, ``e`` the environment). An input handles every
+        printable key itself, so one that comes back while an input has the focus is such a
+        key (a key sent on this way that comes back again runs the bindings)."""
+        focused = self.focused
+        if isinstance(focused, Input) and event.is_printable and event not in self._retyped:
+            event.stop()
+            event.prevent_default()  # App._on_key (the bindings) is called next otherwise
+            retyped = events.Key(event.key, event.character)
+            self._retyped.add(retyped)
+            focused.post_message(retyped)
 
     # --- from the widgets ----------------------------------------------------------------------
 

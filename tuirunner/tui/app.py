@@ -23,6 +23,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from weakref import WeakSet
 
 from textual import events
 from textual.app import App
@@ -117,6 +118,7 @@ class TuirunnerApp(
         self.outcome: str | None = None  # "down", "detached" or "lost" (the keeper died)
         self._panes: dict[str, ProcessPane] = {}
         self._dirty: set[str] = set()
+        self._retyped: WeakSet[events.Key] = WeakSet()  # keys sent on to an input (Actions)
         self._unsubscribe = client.subscribe(self._on_client_event)
         self._init_reading()
 
