@@ -67,6 +67,6 @@ class EnvChecks:
         sessions, self.waiting = self.waiting, set()
         for session in sessions:
             if session in self.keeper.sessions:
-                envs = session.envs()  # waits again if another check started meanwhile
+                envs = session.envs()  # (a check started meanwhile: masked, and sent again)
                 if envs is not None:
                     session.send_info(encode(EnvChecked(envs=envs)))

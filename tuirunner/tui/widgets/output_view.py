@@ -179,7 +179,7 @@ class OutputView(PaintedRows, can_focus=True):
         else:
             self.virtual_size = size  # the layout shows or hides the scrollbar (see below)
 
-    def watch_show_horizontal_scrollbar(self, shown: bool) -> None:
+    def watch_show_horizontal_scrollbar(self) -> None:
         """The scrollbar takes a row (or gives it back): a view that follows shows the last
         line above it. Textual decides this in its layout, after the line that made it."""
         if self.follow:
