@@ -3,6 +3,7 @@
 processes."""
 
 import shlex
+import sys
 
 import pytest
 from textual import events
@@ -223,6 +224,18 @@ async def test_keys_typed_in_one_burst_after_slash_go_into_the_search_box(tmp_pa
         assert pane.search_input.value == "web r" and pane.search_input.has_focus
         assert not view.wrap and app.screen is app.screen_stack[0]  # no wrap, no inspector
         assert str(pane.match_label.render()) == "1/1"
+
+
+async def test_a_print_and_flush_while_the_app_runs_is_harmless(tmp_path):
+    # While it runs, Textual sends what is printed to the app (App._print and App._flush): the
+    # app's repaint was a method named _flush too, so a library's print(..., flush=True), or
+    # logging's flush at exit, raised TypeError.
+    app, fake = fake_app(tmp_path, "web: serve\n")
+    async with app.run_test(size=SIZE) as pilot:
+        print("from a library", flush=True)
+        sys.stderr.flush()
+        fake.print("web.1", "still painted")
+        await wait_until(pilot, lambda: "still painted" in screen_text(app.pane("web.1").view))
 
 
 async def test_search_navigation_and_no_match(tmp_path):

@@ -190,7 +190,7 @@ async def test_output_waits_for_more_unless_the_user_acts(tmp_path, monkeypatch)
         await printed("idle", 1)
         assert view._total == 0 and not app.repainted  # waits an hour for more
         app._flush_timer.cancel()  # (its hour is up)
-        app._flush()
+        app._paint_dirty()
         assert view._total == 1
         clock[0] = 14400.0
         await pilot.press("down")  # the user acts

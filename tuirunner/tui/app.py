@@ -169,7 +169,7 @@ class TuirunnerApp(
             self._dirty.add(proc.name)
             if proc.crashed:
                 self._hint(proc)
-        self._flush()  # the first frame shows it: no waiting for the repaint timer
+        self._paint_dirty()  # the first frame shows it: no waiting for the repaint timer
         self.call_after_refresh(gc.enable)  # off while the UI started (see commands.cmd_start)
         self._schedule_uptime()
         warnings = len(self.client.environment.warnings)

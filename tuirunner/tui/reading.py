@@ -156,8 +156,8 @@ class Reading(App[int]):
         """A pane under the merged view does not repaint (it catches up when shown again)."""
         return pane.is_mounted and pane.display and self.merged_screen is None
 
-    def _flush(self) -> None:
-        super()._flush()  # type: ignore[misc]
+    def _paint_dirty(self) -> None:
+        super()._paint_dirty()  # type: ignore[misc]
         merged = self.merged_screen
         if merged is None:
             return

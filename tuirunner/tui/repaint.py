@@ -57,11 +57,11 @@ class Repainting(App[int]):
             if now < self._eager_until:
                 wait = self._flushed_at + FLUSH_INTERVAL - now
             if wait > 0:
-                self._flush_timer = self._loop.call_later(wait, self._flush)
+                self._flush_timer = self._loop.call_later(wait, self._paint_dirty)
             else:  # in this turn of the loop, once what came with this output is read
-                self._flush_timer = self._loop.call_soon(self._flush)
+                self._flush_timer = self._loop.call_soon(self._paint_dirty)
 
-    def _flush(self) -> None:
+    def _paint_dirty(self) -> None:
         """Repaint the dirty panes, all in one frame (a flooded one at most every
         FLOOD_INTERVAL): five processes that print on the same tick cost one frame."""
         self._flush_timer = None
@@ -79,7 +79,7 @@ class Repainting(App[int]):
                 else:
                     pane.view.sync(now)
         if self._dirty and self._loop is not None:
-            self._flush_timer = self._loop.call_later(FLUSH_INTERVAL, self._flush)
+            self._flush_timer = self._loop.call_later(FLUSH_INTERVAL, self._paint_dirty)
 
     @property
     def repainted(self) -> bool:
