@@ -67,7 +67,10 @@ async def test_a_procfile_edit_adds_and_removes_panes(tmp_path):
             message="beat in, worker out",
         )
         assert app.pane("beat.1").is_mounted and "worker.1" not in app._panes
-        assert any("added beat.1" in n for n in notifications(app))
+        assert any(
+            n.startswith("The Procfile or the settings changed:") and "added beat.1" in n
+            for n in notifications(app)
+        )
 
 
 async def test_a_settings_edit_waits_for_u_and_an_invalid_one_is_reported(tmp_path):

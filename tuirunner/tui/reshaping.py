@@ -73,8 +73,8 @@ class Reshaping(App[int]):
         elif event.summary:
             stale = "press u" in event.summary
             self.notify(
-                f"Settings changed: {event.summary}.",
-                title="Settings",
+                f"The Procfile or the settings changed: {event.summary}.",
+                title="Procfile and settings",
                 severity="warning" if stale else "information",
                 timeout=20,
                 markup=False,
