@@ -207,7 +207,7 @@ class OutputActions(Opening, App[int]):
 
     # --- attention -----------------------------------------------------------------------------
 
-    def visible(self, name: str) -> bool:
+    def pane_visible(self, name: str) -> bool:
         """Whether process *name*'s pane is on the screen (not hidden: under a zoom, the other
         panes are)."""
         pane = self._panes.get(name)
@@ -215,7 +215,7 @@ class OutputActions(Opening, App[int]):
 
     def looked_at(self, name: str) -> bool:
         """Whether the user looks at process *name*'s pane now (shown, and keys act on it)."""
-        return name == self.current and self.visible(name)
+        return name == self.current and self.pane_visible(name)
 
     def _raise_attention(self, proc: ProcessView, level: str, seen_if_shown: bool) -> None:
         """Mark *proc* (unless looked at): new lines and crashes only when its pane is not on
@@ -224,7 +224,7 @@ class OutputActions(Opening, App[int]):
         old = attention.get(proc.name, "")
         if not self._attending or self.looked_at(proc.name) or old == "alert" or old == level:
             return
-        if seen_if_shown and self.visible(proc.name):
+        if seen_if_shown and self.pane_visible(proc.name):
             return
         self._set_attention(proc.name, level)
 
