@@ -276,6 +276,23 @@ async def test_input_mode_delivers_a_typed_line_to_the_child(tmp_path):
         assert app.input_target is None and not view.input_mode
 
 
+async def test_keys_typed_in_one_burst_after_i_go_to_the_process(tmp_path):
+    # "ils" and Enter typed fast: l, s and Enter reached the output view before i had put it in
+    # input mode, came back to the app as its keys, and were lost (input mode disables them).
+    app, fake = fake_app(tmp_path, "web: serve\nshell: sh\n")
+    async with app.run_test(size=SIZE) as pilot:
+        app.focus_process("shell.1")
+        await pilot.pause()
+        for key in ("i", "l", "s", "enter"):
+            app.post_message(events.Key(key, "\r" if key == "enter" else key))
+        await wait_until(pilot, lambda: len(fake.ops()) >= 3, message="the keys to the process")
+        await pilot.pause(0.2)
+        assert fake.ops() == [
+            ("write", {"name": "shell.1", "data": data}) for data in (b"l", b"s", b"\r")
+        ]
+        assert app.input_target == "shell.1"
+
+
 async def test_ctrl_c_in_input_mode_interrupts_the_child_not_the_app(tmp_path):
     script = (
         "import time\ntry:\n    print('waiting', flush=True); time.sleep(600)\n"

@@ -153,14 +153,18 @@ class Actions(App[int]):
 
     def _on_key(self, event: events.Key) -> None:
         """A key that comes back unhandled from the widget it was sent to, here to run the app's
-        bindings. Keys typed in one burst after one that moved the focus into an input (``/web``
-        typed fast or pasted: ``/`` opens the search bar) were sent on to the widget that had
-        the focus then (the output view): those are typed into the input that has it now, not
-        taken as the app's keys (``w`` wrap, ``e`` the environment). An input handles every
-        printable key itself, so one that comes back while an input has the focus is such a
-        key (a key sent on this way that comes back again runs the bindings)."""
+        bindings. Keys typed in one burst after one that changed where keys go were sent on
+        to the widget that had the focus before: ``/web`` typed fast or pasted (``/`` opens the
+        search bar), ``ils`` and Enter (``i``: input mode). Those go where keys go now, not to
+        the app's keys (``w`` wrap, ``e`` the environment; in input mode, nothing). An input
+        handles every printable key itself, and a view in input mode every key, so one that
+        comes back while they have the focus is such a key (a key sent on this way that comes
+        back again runs the bindings)."""
         focused = self.focused
-        if isinstance(focused, Input) and event.is_printable and event not in self._retyped:
+        takes = (isinstance(focused, Input) and event.is_printable) or (
+            isinstance(focused, OutputView) and focused.input_mode
+        )
+        if takes and event not in self._retyped:
             event.stop()
             event.prevent_default()  # App._on_key (the bindings) is called next otherwise
             retyped = events.Key(event.key, event.character)
