@@ -62,6 +62,7 @@ def sweep(run_id: str, timeout: float) -> tuple[int, list[int]]:
     import psutil
 
     from tuirunner import groups
+    from tuirunner.portholders import running
 
     first = leftovers(run_id)
     if not first:
@@ -71,7 +72,7 @@ def sweep(run_id: str, timeout: float) -> tuple[int, list[int]]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         _reap()
-        alive = [p for p in leftovers(run_id) if _alive(p)]
+        alive = [p for p in leftovers(run_id) if running(p)]
         if not alive:
             return len(stopped), []
         fresh = [p for p in alive if p.pid not in stopped]  # forked meanwhile
@@ -79,23 +80,14 @@ def sweep(run_id: str, timeout: float) -> tuple[int, list[int]]:
         groups.kill(fresh, signal.SIGTERM)
         time.sleep(0.05)
     for _ in range(20):  # SIGKILLed processes cannot fork: a few rounds empty it
-        alive = [p for p in leftovers(run_id) if _alive(p)]
+        alive = [p for p in leftovers(run_id) if running(p)]
         if not alive:
             break
         stopped.update(p.pid for p in alive)
         groups.kill(alive)
         psutil.wait_procs(alive, timeout=0.5)
         _reap()
-    return len(stopped), sorted(p.pid for p in leftovers(run_id) if _alive(p))
-
-
-def _alive(p: psutil.Process) -> bool:
-    import psutil
-
-    try:
-        return p.is_running() and p.status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return False
+    return len(stopped), sorted(p.pid for p in leftovers(run_id) if running(p))
 
 
 def _reap() -> None:
@@ -173,8 +165,10 @@ def _gone(pid: int) -> bool:
             return True  # ours (an orphan that re-parented to us), and now reaped
     import psutil
 
+    from tuirunner.portholders import running
+
     try:
-        return not _alive(psutil.Process(pid))  # (a zombie is someone else's to reap)
+        return not running(psutil.Process(pid))  # (a zombie is someone else's to reap)
     except psutil.Error:
         return True
 

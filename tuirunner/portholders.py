@@ -180,12 +180,27 @@ def stop_stray(pid: int, app_root: Path | str, run_id: str | None = None, timeou
     for proc in targets:
         with contextlib.suppress(psutil.Error):
             proc.send_signal(signal.SIGTERM)
-    _, alive = psutil.wait_procs(targets, timeout=timeout)
+    alive = _wait_stopped(targets, timeout)
     for proc in alive:
         with contextlib.suppress(psutil.Error):
             proc.kill()
-    psutil.wait_procs(alive, timeout=2)
-    deadline = time.monotonic() + 2
-    while time.monotonic() < deadline and any(p.is_running() for p in targets):
-        time.sleep(0.05)
+    _wait_stopped(alive, 2)
     return [p.pid for p in targets]
+
+
+def running(p: psutil.Process) -> bool:
+    """Whether *p* still runs: not gone, and not a zombie (dead, holding no port; its exit
+    status is its parent's to collect, which may take a while, or forever)."""
+    try:
+        return p.is_running() and p.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def _wait_stopped(procs: list[psutil.Process], timeout: float) -> list[psutil.Process]:
+    """Until none of *procs* runs, at most *timeout* seconds: those still running. Not
+    psutil.wait_procs, which waits for a zombie that is not our child until it is reaped."""
+    deadline = time.monotonic() + timeout
+    while (procs := [p for p in procs if running(p)]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return procs

@@ -24,6 +24,7 @@ from tests.helpers import (
 )
 from tests.integration.test_policy import make
 from tuirunner.client import Client
+from tuirunner.portholders import running
 from tuirunner.protocol import StopStray
 from tuirunner.settings import settings_from_dict
 from tuirunner.settings.model import SettingsError
@@ -175,6 +176,20 @@ async def test_a_port_taken_names_the_holder_and_it_is_left_alone(tmp_path, clea
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_zombie_holds_nothing_and_counts_as_stopped():
+    # A stray that has exited but whose parent has not collected its status yet (the stray
+    # above, a child of this test until stray.wait) holds no port: stopping strays does not
+    # wait for that parent (psutil.wait_procs did, 9 s: the timeout, SIGKILL, 2 s, 2 s).
+    child = subprocess.Popen(["true"])
+    try:
+        zombie = psutil.Process(child.pid)
+        wait_for(lambda: zombie.status() == psutil.STATUS_ZOMBIE, message="a zombie")
+        assert zombie.is_running()  # to psutil it still runs
+        assert not running(zombie)
+    finally:
+        child.wait()
 
 
 def test_a_stray_of_an_earlier_run_here_is_stopped_on_request_and_nothing_else(tmp_path):
