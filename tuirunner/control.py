@@ -45,7 +45,10 @@ def ps(args: argparse.Namespace) -> int:
     try:
         # Resources sampled now (at once if a terminal UI has them sampled already).
         for info in client.call(Sample(), timeout=30):
-            client.get(info.name).update_from(info)
+            # (the run may have changed since the snapshot, whose list is the one printed)
+            view = client.find(info.name)
+            if view is not None:
+                view.update_from(info)
     except KeeperError:
         pass  # a keeper of an older tuirunner: its snapshot, without resources
     finally:

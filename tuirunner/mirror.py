@@ -158,6 +158,10 @@ class RunMirror:
     def get(self, name: str) -> ProcessView:
         return self._by_name[name]
 
+    def find(self, name: str) -> ProcessView | None:
+        """The process *name*, or None if this copy does not have it."""
+        return self._by_name.get(name)
+
     def __iter__(self):
         return iter(self.processes)
 

@@ -89,6 +89,8 @@ async def sample(keeper: Keeper, session: Session, op: Sample) -> list[ProcessIn
         sup.sample_resources()
         await asyncio.sleep(SAMPLE_FRESH)
         sup.sample_resources()
+        # A reload may have taken some out of the run meanwhile (the client has heard so).
+        chosen = [p for p in chosen if p in sup.index]
     return [p.snapshot() for p in chosen]
 
 

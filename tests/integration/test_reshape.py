@@ -4,6 +4,7 @@ and the settings edited while the run goes on, and a per-developer override file
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shlex
 
@@ -11,7 +12,8 @@ import pytest
 
 from tests.helpers import PYTHON, free_port_block, run_cli, wait_for, write_files
 from tuirunner.client import Client, KeeperError
-from tuirunner.protocol import Add, Remove
+from tuirunner.operations import SAMPLE_INTERVAL
+from tuirunner.protocol import Add, Remove, Sample
 
 PY = shlex.quote(PYTHON)
 
@@ -146,6 +148,30 @@ def test_a_process_added_and_removed_from_a_second_client(run):
     assert run_cli(["remove", "tests"], root).stdout.strip() == "tests.1 removed"
     assert set(ps(root)) == {"web.1"}
     assert "shell" not in (root / "Procfile").read_text()  # nothing written to a file
+
+
+async def test_ps_while_a_process_leaves_the_run_lists_only_what_is_in_it(run):
+    # A sample (ps) waits 0.3 s for the CPU use when nobody samples: a process of those named
+    # that left the run meanwhile was still in the answer, after the client had been told of
+    # its removal.
+    root = run({"Procfile": f"web: {sleeper('web')}\n"})
+    client = Client.connect(root, output=False, tail=0)
+    try:
+        wait_for(lambda: client.call(Sample(names=["web"]))[0].pid, message="web running")
+        assert client.call(Add(name="extra", command="exec sleep 600")).name == "extra.1"
+        await asyncio.sleep(2 * SAMPLE_INTERVAL + 0.5)  # the last sample is old: ps waits
+        await client.start()
+        sampled = client.request(Sample(names=["web", "extra"]))
+        await asyncio.sleep(0.05)  # the keeper has it: it samples, then waits
+        other = Client.connect(root, output=False, tail=0)  # its ops do not queue behind ps's
+        try:
+            assert other.call(Remove(name="extra")) == ["extra.1"]
+        finally:
+            other.close()
+        infos = await asyncio.wait_for(sampled, 30)
+        assert [i.name for i in infos] == [p.name for p in client] == ["web.1"]
+    finally:
+        client.close()
 
 
 def test_a_procfile_edit_adds_and_removes_a_type_while_running(run):
