@@ -9,6 +9,7 @@ honcho does (``tuirunner -e .env.test run pytest`` and ``tuirunner run -e .env.t
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 
@@ -440,10 +441,12 @@ def main(argv: list[str] | None = None) -> int:
         if command != "mcp":  # (the MCP SDK speaks TLS itself)
             lean_imports.import_without_openssl(asyncio=command in ASYNCIO)
         if command == "attach":
-            from tuirunner import control
-            from tuirunner.tui.app import run_tui
+            import shutil
 
-            return run_tui(control.attach(args))
+            from tuirunner import control
+            from tuirunner.commands import show_run
+
+            return show_run(functools.partial(control.attach, args), shutil.get_terminal_size())
         if command == "mcp":
             from tuirunner import mcp_server
 

@@ -187,6 +187,17 @@ class Client(RunMirror):
             raise ConnectionResetError(0, "the keeper closed the connection")
         self.receive(data)
 
+    def read_some(self) -> bool:
+        """Before :meth:`start`: take what the keeper has sent, waiting for it if nothing has
+        (a front end that shows the run before its event loop runs). False once the
+        connection is closed or failed: :meth:`start` then reports it as lost."""
+        try:
+            self._read_blocking()
+        except OSError:
+            self.closed = True
+            return False
+        return True
+
     async def start(self) -> None:
         """Continue on the running event loop: events arrive from now on as they come."""
         loop = asyncio.get_running_loop()

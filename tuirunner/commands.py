@@ -5,6 +5,7 @@ arguments and calls ``cmd_NAME``; the commands on a run going on are :mod:`tuiru
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import json
 import os
@@ -26,6 +27,8 @@ from tuirunner.output import visible_controls
 from tuirunner.procfile import Instance, formation
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from tuirunner.client import Client
     from tuirunner.environment import Environment
     from tuirunner.launch import KeeperProcess
@@ -71,14 +74,11 @@ def cmd_start(args: argparse.Namespace) -> int:
         gc.disable()
         options = RunOptions.from_args(args)
         adopt_orphans()  # if the keeper and its guard die, we stop what they leave
-        keeper = start_keeper(options, foreground=True, terminal=shutil.get_terminal_size())
+        terminal = shutil.get_terminal_size()
+        keeper = start_keeper(options, foreground=True, terminal=terminal)
         import_without_openssl()  # before Textual imports asyncio (see lean_imports.py)
-        from tuirunner.tui.app import run_tui
-        from tuirunner.tui.preload import preload
-
-        preload()  # what the app would import after the wait for the keeper, before it
-
-        client = connect_owner(
+        connect = functools.partial(
+            connect_owner,
             options.app_root,
             keeper,
             options.timeout,
@@ -87,7 +87,7 @@ def cmd_start(args: argparse.Namespace) -> int:
             resources=True,
             skim=True,
         )
-        return run_tui(client)
+        return show_run(connect, terminal)
     import_without_openssl()
     project = load_project(args)
     instances = project.validate_run()
@@ -107,6 +107,27 @@ def kill_strays(args: argparse.Namespace) -> None:
     )
     for line in stop(instances, project.app_root):
         print(f"{PROG}: {visible_controls(line)}", file=sys.stderr)
+
+
+def show_run(connect: Callable[[], Client], size: tuple[int, int]) -> int:
+    """The terminal UI on the run *connect* connects to, its first frame drawn while the UI is
+    imported (on a terminal: tui/firstframe.py; otherwise connected, then imported)."""
+    import tuirunner.client  # noqa: F401  (here: the thread imports nothing while the app does)
+    from tuirunner.tui.firstframe import FirstFrame
+
+    frame = FirstFrame(connect, size).start() if os.isatty(1) else None
+    sys.setswitchinterval(0.001)  # the thread draws between the imports' bytecodes
+    try:
+        from tuirunner.tui.app import run_tui
+        from tuirunner.tui.preload import preload
+
+        preload()  # what the app would import after the wait for the keeper
+        client = connect() if frame is None else frame.finish()
+    except BaseException:
+        if frame is not None:
+            frame.abandon()
+        raise
+    return run_tui(client, first_frame=frame)
 
 
 def connect_owner(app_root, keeper: KeeperProcess, timeout: float | None, **kwargs) -> Client:

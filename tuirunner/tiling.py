@@ -4,11 +4,21 @@ by it, and the keeper gives the processes their first window size by it before a
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 MAX_TILED = 9  # more processes than this: a list beside the selected pane
 MIN_PANE_WIDTH = 40
 MIN_PANE_HEIGHT = 6
 LIST_WIDTH = 28  # the process list of list mode
+
+
+class Box(NamedTuple):
+    """A rectangle of the terminal, in cells."""
+
+    x: int
+    y: int
+    width: int
+    height: int
 
 
 def choose_grid(count: int, width: int, height: int) -> tuple[int, int] | None:
@@ -35,13 +45,27 @@ def choose_grid(count: int, width: int, height: int) -> tuple[int, int] | None:
     return None if best is None else best[1]
 
 
+def pane_boxes(count: int, width: int, height: int) -> tuple[int, list[Box]]:
+    """Where the terminal UI puts the panes of *count* processes in *width* × *height* (the
+    footer's row not included): the width of the process list (0 when the panes tile), and a
+    box for each tiled pane in order, or for the selected one beside the list."""
+    grid = choose_grid(count, width, height)
+    if grid is None:
+        return LIST_WIDTH, [Box(LIST_WIDTH, 0, max(width - LIST_WIDTH, 1), height)]
+    columns, rows = grid
+    gutter = 1  # a column between panes (app.tcss: grid-gutter)
+    free = width - gutter * (columns - 1)
+    xs = [free * c // columns + gutter * c for c in range(columns)] + [width + gutter]
+    ys = [height * r // rows for r in range(rows + 1)]
+    return 0, [
+        Box(xs[c], ys[r], xs[c + 1] - gutter - xs[c], ys[r + 1] - ys[r])
+        for i in range(count)
+        for r, c in [divmod(i, columns)]
+    ]
+
+
 def first_window(count: int, width: int, height: int) -> tuple[int, int]:
     """The size (columns, rows) of a process's output area in a terminal of *width* ×
     *height*, near enough for the processes' first moments (the app sets the real one)."""
-    height -= 1  # the footer
-    grid = choose_grid(count, width, height)
-    if grid is None:
-        columns, rows, width = 1, 1, width - LIST_WIDTH
-    else:
-        columns, rows = grid
-    return max(width // columns - 1, 10), max(height // rows - 1, 2)
+    _, boxes = pane_boxes(count, width, height - 1)  # (the footer)
+    return max(boxes[0].width, 10), max(boxes[0].height - 1, 2)

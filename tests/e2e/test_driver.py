@@ -21,8 +21,14 @@ APP = textwrap.dedent(
         with open(sys.argv[1], "a") as f:
             print(text, file=f)
     from tuirunner.tui.driver import QuietDriver
+    from tuirunner.tui.firstframe import FirstFrame
 
     class Probe(App):
+        first_frame = None
+        if sys.argv[2:] == ["first-frame"]:  # as if drawn (the screen switched already)
+            first_frame = FirstFrame(None, (80, 24))
+            first_frame.shown = True
+
         def get_driver_class(self):
             return QuietDriver
 
@@ -43,20 +49,28 @@ APP = textwrap.dedent(
 )
 
 
-def test_keys_reach_the_app_after_a_suspend_and_resume(tmp_path):
+ALT_SCREEN = b"\x1b[?1049h"
+
+
+@pytest.mark.parametrize("first_frame", [False, True])
+def test_keys_reach_the_app_after_a_suspend_and_resume(tmp_path, first_frame):
+    """And where the first frame switched to the alternate screen, the driver does not at its
+    start (some terminals clear it then), but does at the resume (the suspend left it)."""
     (tmp_path / "probe.py").write_text(APP)
     err = tmp_path / "log.txt"
     err.write_text("")
     pid, fd = pty.fork()
     if pid == 0:  # the child: the app, in the pty
-        os.execv(sys.executable, [sys.executable, str(tmp_path / "probe.py"), str(err)])
+        extra = ["first-frame"] if first_frame else []
+        os.execv(sys.executable, [sys.executable, str(tmp_path / "probe.py"), str(err), *extra])
+    written = b""
     try:
         deadline = time.monotonic() + 30
         sent = False
         while time.monotonic() < deadline:
             if select.select([fd], [], [], 0.1)[0]:
                 try:
-                    os.read(fd, 65536)
+                    written += os.read(fd, 65536)
                 except OSError:
                     break  # the app has exited
             if not sent and "RESUMED" in err.read_text():
@@ -68,6 +82,7 @@ def test_keys_reach_the_app_after_a_suspend_and_resume(tmp_path):
                 pid = 0
                 break
         assert "got x after the resume" in err.read_text(), err.read_text()
+        assert written.count(ALT_SCREEN) == (1 if first_frame else 2)
     finally:
         if pid:
             os.kill(pid, 9)

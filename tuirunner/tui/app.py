@@ -36,6 +36,7 @@ from tuirunner.protocol import STOPPED_BY
 from tuirunner.tiling import MAX_TILED, choose_grid
 from tuirunner.tui.actions import Actions
 from tuirunner.tui.commands import ProcessCommands
+from tuirunner.tui.firstframe import FirstFrame
 from tuirunner.tui.keeper_events import KeeperEvents
 from tuirunner.tui.output_actions import OutputActions
 from tuirunner.tui.output_commands import OutputCommands
@@ -106,9 +107,11 @@ class TuirunnerApp(
         client: Client,
         handle_signals: bool = True,
         preferences: Preferences | None = None,
+        first_frame: FirstFrame | None = None,
     ) -> None:
         super().__init__()
         self.client = client
+        self.first_frame = first_frame  # drawn before the app was imported (its driver asks)
         self.handle_signals = handle_signals
         self.preferences = preferences if preferences is not None else Preferences.load()
         self.process_list = ProcessList(list(client), id="process-list")
@@ -142,6 +145,8 @@ class TuirunnerApp(
         from textual import constants
 
         if constants.DRIVER is not None or sys.platform == "win32":
+            if self.first_frame is not None:
+                self.first_frame.hand_over()  # that driver switches screens as it does
             return super().get_driver_class()
         from tuirunner.tui.driver import QuietDriver
 
@@ -190,10 +195,10 @@ class TuirunnerApp(
         self.client.close()
 
 
-def run_tui(client: Client) -> int:
+def run_tui(client: Client, first_frame: FirstFrame | None = None) -> int:
     """The terminal UI of a run: one we just started (``client.launched``: we own it), or one
-    going on (``tuirunner attach``)."""
-    app = TuirunnerApp(client)
+    going on (``tuirunner attach``); *first_frame*: on the screen already (firstframe.py)."""
+    app = TuirunnerApp(client, first_frame=first_frame)
     # Textual writes each frame from a thread of its own, which waits for the GIL while the
     # loop goes on with the frame's aftermath: up to the switch interval (5 ms by default) of
     # a key press's latency. Idle, no thread contends for the GIL, so this costs nothing then.
@@ -202,6 +207,8 @@ def run_tui(client: Client) -> int:
         app.run()
     finally:
         gc.enable()  # if the app ended before its first frame (see on_mount)
+        if first_frame is not None:
+            first_frame.abandon()  # if the app failed before its driver took the screen
     if app.outcome == "detached":
         print(
             f"tuirunner: detached; the processes keep running (keeper pid {client.keeper_pid}).\n"

@@ -9,6 +9,10 @@ a pipe.
 
 It replaces ``LinuxDriver.run_input_thread``, whose body it follows (Textual 8): the parser it
 uses is Textual's private ``_xterm_parser``, hence the ``textual<9`` bound in pyproject.toml.
+
+Where the run's first frame was drawn before Textual was imported (firstframe.py), the driver
+does not switch to the alternate screen a second time: some terminals (VTE's) clear it then, and
+the frame would blink out until the app's first one.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from textual._xterm_parser import XTermParser
 from textual.drivers.linux_driver import LinuxDriver
 
 WATCHFUL = 1.0  # seconds after an input during which the thread wakes up every TICK
+ALT_SCREEN = "\x1b[?1049h"  # what LinuxDriver writes first when application mode starts
 TICK = 0.1  # Textual's own pace (an Escape is told apart after ESCAPE_DELAY, 0.1 s by default)
 
 
@@ -63,6 +68,13 @@ class QuietDriver(LinuxDriver):
             self._wake = (read, write)
             self.exit_event.wake_fd = write
         super().start_application_mode()
+
+    def write(self, data: str) -> None:
+        if data == ALT_SCREEN:
+            frame = getattr(self._app, "first_frame", None)
+            if frame is not None and frame.hand_over():
+                return  # the first frame is there (firstframe.py); some terminals clear it on this
+        super().write(data)
 
     def disable_input(self) -> None:
         super().disable_input()  # sets exit_event (which wakes the thread) and joins the thread
