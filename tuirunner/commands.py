@@ -116,7 +116,8 @@ def show_run(connect: Callable[[], Client], size: tuple[int, int]) -> int:
     from tuirunner.tui.firstframe import FirstFrame
 
     frame = FirstFrame(connect, size).start() if os.isatty(1) else None
-    sys.setswitchinterval(0.001)  # the thread draws between the imports' bytecodes
+    # The thread gets the GIL from the imports within 0.2 ms (tui/app.py: SWITCH_INTERVAL).
+    sys.setswitchinterval(0.0002)
     try:
         from tuirunner.tui.app import run_tui
         from tuirunner.tui.preload import preload
