@@ -71,6 +71,8 @@ class FirstFrame:
         self._client: Client | None = None
         self._error: BaseException | None = None
         self._wake: tuple[int, int] | None = None  # the pipe that stops the thread
+        self._screen = threading.Lock()  # held to draw, or to leave the screen
+        self._abandoned = False
         self._thread = threading.Thread(target=self._run, name="first-frame", daemon=True)
 
     def start(self) -> FirstFrame:
@@ -96,12 +98,17 @@ class FirstFrame:
         return True
 
     def abandon(self) -> None:
-        """The app did not start (an error, ^C): leave the alternate screen if it was ours."""
-        self._stop()
-        if self.shown and not self.handed_over:
-            self.shown = False
-            with contextlib.suppress(OSError):
-                self._write(LEAVE)
+        """The app did not start (an error, ^C): leave the alternate screen if it was ours.
+        The thread is not waited for (it may be connecting to a keeper that is slow to start:
+        ^C must not wait for that); it draws nothing more."""
+        with self._screen:
+            self._abandoned = True
+            if self.shown and not self.handed_over:
+                self.shown = False
+                with contextlib.suppress(OSError):
+                    self._write(LEAVE)
+        if self._wake is not None:
+            os.write(self._wake[1], b"x")  # (a daemon thread: it does not hold the exit up)
 
     # --- the thread --------------------------------------------------------------------------
 
@@ -149,10 +156,13 @@ class FirstFrame:
 
     def _draw(self, client: Client) -> None:
         text = render(client.processes, *self.size, colour=self.colour)
-        if not self.shown:
-            text = ENTER + text
-        self._write(BEGIN + text + END)
-        self.shown = True
+        with self._screen:
+            if self._abandoned:
+                return
+            if not self.shown:
+                text = ENTER + text
+            self.shown = True
+            self._write(BEGIN + text + END)
 
     def _write(self, text: str) -> None:
         data = text.encode("utf-8", "replace")
