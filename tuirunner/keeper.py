@@ -44,7 +44,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tuirunner import openfiles
+from tuirunner import heap, openfiles
 from tuirunner.envcopies import EnvChecks, send_env_changed
 from tuirunner.environment import EnvSource
 from tuirunner.errors import UserError
@@ -225,6 +225,7 @@ class Keeper:
             self._ready(ok=True, pid=os.getpid(), socket=str(self.paths.socket))
             self.warm_up.schedule(loop, self.supervisor.reaper)
             gc.enable()  # (see the top of this module)
+            loop.call_later(heap.AFTER_START, heap.give_back)
             self.reshape.watcher = asyncio.create_task(self.watch_files(project, env_stamps))
             await self.done.wait()
             self.reshape.watcher.cancel()

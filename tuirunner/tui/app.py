@@ -31,6 +31,7 @@ from textual.binding import Binding
 from textual.driver import Driver
 from textual.reactive import reactive
 
+from tuirunner import heap
 from tuirunner.client import Client, Disconnected
 from tuirunner.protocol import STOPPED_BY
 from tuirunner.tiling import MAX_TILED, choose_grid
@@ -176,6 +177,7 @@ class TuirunnerApp(
                 self._hint(proc)
         self._paint_dirty()  # the first frame shows it: no waiting for the repaint timer
         self.call_after_refresh(gc.enable)  # off while the UI started (see commands.cmd_start)
+        self.set_timer(heap.AFTER_START, heap.give_back)
         self._schedule_uptime()
         warnings = len(self.client.environment.warnings)
         if warnings:
