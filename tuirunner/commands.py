@@ -113,7 +113,10 @@ def show_run(connect: Callable[[], Client], size: tuple[int, int]) -> int:
     """The terminal UI on the run *connect* connects to, its first frame drawn while the UI is
     imported (on a terminal: tui/firstframe.py; otherwise connected, then imported)."""
     import tuirunner.client  # noqa: F401  (here: the thread imports nothing while the app does)
+    from tuirunner import heap
     from tuirunner.tui.firstframe import FirstFrame
+
+    heap.steady_large_blocks()  # before the first frames come: a flood's memory stays flat
 
     frame = FirstFrame(connect, size).start() if os.isatty(1) else None
     # The thread gets the GIL from the imports within 0.2 ms (tui/app.py: SWITCH_INTERVAL).

@@ -460,6 +460,7 @@ def main(argv: list[str] | None = None) -> int:
     in ``ps`` (the config has it); getopt, not argparse, which would cost ~0.35 MB for good."""
     given, _ = getopt.gnu_getopt(sys.argv[1:] if argv is None else argv, "", FD_OPTIONS)
     args = {name[2:]: int(value) for name, value in given}
+    heap.steady_large_blocks()  # a flood's memory stays flat (heap.py)
     restore_signals()
     if not join_guard(args.get("guard-pid")):
         return 1  # the guard died before the keeper could follow it: the run is over

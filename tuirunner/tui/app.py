@@ -176,7 +176,7 @@ class TuirunnerApp(
             if proc.crashed:
                 self._hint(proc)
         self._paint_dirty()  # the first frame shows it: no waiting for the repaint timer
-        self.call_after_refresh(gc.enable)  # off while the UI started (see commands.cmd_start)
+        self.call_after_refresh(heap.collect_after_start)  # (off while the UI started)
         self.set_timer(heap.AFTER_START, heap.give_back)
         self._schedule_uptime()
         warnings = len(self.client.environment.warnings)
