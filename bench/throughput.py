@@ -171,8 +171,10 @@ def run_tuirunner(
             pid = tmux.pane_pid()
             proc = psutil.Process(pid)
             term = psutil.Process(tmux.server_pid())
-            if "tuirunner" not in " ".join(proc.cmdline()):
-                raise BenchError(f"pane pid {pid} is not tuirunner: {proc.cmdline()}")
+            # (read while the pane's process execs itself, its command line can be empty)
+            wait_for(
+                lambda: "tuirunner" in " ".join(proc.cmdline()), 10, f"pane pid {pid} to be ours"
+            )
             # Up: the child is waiting for "go" and the pane is painted. Let start-up settle.
             wait_for(lambda: (report / "ready").exists(), 30, "the child to start")
             wait_for(lambda: "gen.1" in tmux.capture(), 30, "tuirunner to paint", 0.05)
