@@ -64,9 +64,27 @@ def collect_after_start() -> None:
     makes few cycles, and the collections would cost ~5 % of it). The start's garbage is freed
     (~8,000 blocks, ~12 ms), what is left of the start frozen out of the collector's walks, and
     a full collection follows each of the middle generation (see the module docstring)."""
-    gc.collect()
-    gc.freeze()
-    gc.collect()  # walks nothing: the collector's count of old objects is now theirs, none
+    _freeze()
     young, middle, _ = gc.get_threshold()
     gc.set_threshold(young, middle, 0)
     gc.enable()
+
+
+def thaw() -> bool:
+    """Something the start made is gone for good (a pane removed at run time): frozen, its
+    cycles would never be freed. Unfreeze; the caller calls :func:`freeze_again` once it is
+    surely unreferenced. Whether anything was frozen."""
+    frozen = gc.get_freeze_count() > 0
+    gc.unfreeze()
+    return frozen
+
+
+def freeze_again() -> None:
+    """After :func:`thaw`: collect everything once (~15 ms), freeze what is left again."""
+    _freeze()
+
+
+def _freeze() -> None:
+    gc.collect()
+    gc.freeze()
+    gc.collect()  # walks nothing: the collector's count of old objects is now theirs, none

@@ -30,6 +30,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.driver import Driver
 from textual.reactive import reactive
+from textual.timer import Timer
 
 from tuirunner import heap
 from tuirunner.client import Client, Disconnected
@@ -109,10 +110,17 @@ class TuirunnerApp(
         handle_signals: bool = True,
         preferences: Preferences | None = None,
         first_frame: FirstFrame | None = None,
+        tune_memory: bool = False,
     ) -> None:
         super().__init__()
         self.client = client
         self.first_frame = first_frame  # drawn before the app was imported (its driver asks)
+        # The process is the app's (run_tui): after the first frame, the start's objects are
+        # frozen out of the garbage collector's walks (heap.py), and thawed when a pane goes.
+        self.tune_memory = tune_memory
+        self._refreeze: Timer | None = None
+        self._thawed: WeakSet[ProcessPane] = WeakSet()
+        self._refreeze_tries = 0
         self.handle_signals = handle_signals
         self.preferences = preferences if preferences is not None else Preferences.load()
         self.process_list = ProcessList(list(client), id="process-list")
@@ -176,7 +184,8 @@ class TuirunnerApp(
             if proc.crashed:
                 self._hint(proc)
         self._paint_dirty()  # the first frame shows it: no waiting for the repaint timer
-        self.call_after_refresh(heap.collect_after_start)  # (off while the UI started)
+        # The collector was off while the UI started (see commands.cmd_start).
+        self.call_after_refresh(heap.collect_after_start if self.tune_memory else gc.enable)
         self.set_timer(heap.AFTER_START, heap.give_back)
         self._schedule_uptime()
         warnings = len(self.client.environment.warnings)
@@ -200,7 +209,7 @@ class TuirunnerApp(
 def run_tui(client: Client, first_frame: FirstFrame | None = None) -> int:
     """The terminal UI of a run: one we just started (``client.launched``: we own it), or one
     going on (``tuirunner attach``); *first_frame*: on the screen already (firstframe.py)."""
-    app = TuirunnerApp(client, first_frame=first_frame)
+    app = TuirunnerApp(client, first_frame=first_frame, tune_memory=True)
     # Textual writes each frame from a thread of its own, which waits for the GIL while the
     # loop goes on with the frame's aftermath: up to the switch interval (5 ms by default) of
     # a key press's latency. Idle, no thread contends for the GIL, so this costs nothing then.

@@ -4,16 +4,25 @@ it; an edit of the settings or the Procfile is announced, or, when invalid, repo
 
 from __future__ import annotations
 
+import gc
 from typing import TYPE_CHECKING
+from weakref import WeakSet
 
 from textual.app import App
 
+from tuirunner import heap
 from tuirunner.client import ProcessAdded, ProcessRemoved, SettingsUpdate
 
 if TYPE_CHECKING:
+    from textual.timer import Timer
+
     from tuirunner.client import Client
     from tuirunner.tui.widgets.process_list import ProcessList
     from tuirunner.tui.widgets.process_pane import ProcessPane
+
+# How many times (AFTER_START apart) a pane removed is waited for before the start's objects
+# are frozen again all the same (heap.py).
+REFREEZE_TRIES = 5
 
 
 class Reshaping(App[int]):
@@ -24,6 +33,9 @@ class Reshaping(App[int]):
     current: str
     input_target: str | None
     _panes: dict[str, ProcessPane]
+    _refreeze: Timer | None  # heap.freeze_again, after a pane went (see _thaw)
+    _thawed: WeakSet[ProcessPane]  # the panes it waits for
+    _refreeze_tries: int
 
     if TYPE_CHECKING:  # the other parts of the app
 
@@ -52,9 +64,33 @@ class Reshaping(App[int]):
         if pane is not None:
             pane.display = False  # not painted while it goes
             pane.remove()
+            self._thaw(pane)
         if self.current == name and self.client.processes:
             self.current = self.client.processes[0].name
             self.call_after_refresh(self._focus_current)
+
+    def _thaw(self, pane: ProcessPane) -> None:
+        """*pane* is going. If the start made it, it was frozen with the start (tune_memory),
+        and its cycles would never be freed: the start's objects are unfrozen, and frozen again
+        once the pane is freed (heap.py)."""
+        if heap.thaw() or self._refreeze is not None:  # (or thawed already, for another)
+            self._thawed.add(pane)
+            self._refreeze_tries = 0
+            if self._refreeze is not None:
+                self._refreeze.stop()
+            self._refreeze = self.set_timer(heap.AFTER_START, self._freeze_again)
+
+    def _freeze_again(self) -> None:
+        # Textual keeps a container's last list of displayed children until it is asked again.
+        self.query_one("#panes").displayed_children  # noqa: B018
+        gc.collect()
+        if self._thawed and self._refreeze_tries < REFREEZE_TRIES:
+            self._refreeze_tries += 1  # still held, by what a frame or an event has not let go
+            self._refreeze = self.set_timer(heap.AFTER_START, self._freeze_again)
+            return
+        self._thawed.clear()
+        self._refreeze = None
+        heap.freeze_again()
 
     def _focus_current(self) -> None:
         pane = self._panes.get(self.current)
