@@ -2,6 +2,7 @@
 and the pages a start freed go back to the system. Each probe runs in a process of its own: the
 malloc and collector settings are the whole process's."""
 
+import gc
 import platform
 import subprocess
 import sys
@@ -103,6 +104,10 @@ GARBAGE = """
 """
 
 
+@pytest.mark.skipif(
+    gc.get_threshold()[2] == 0,  # (3.14.0-3.14.4: two generations, the old one in increments)
+    reason="an incremental collector: no third generation to wait for",
+)
 def test_a_floods_cycles_are_freed_soon_after_the_start():
     ours, frozen = map(int, probe(GARBAGE, "ours").split())
     python, _ = map(int, probe(GARBAGE, "python").split())
