@@ -14,10 +14,10 @@ a flood, measured in bench/README.md ("The memory over 10M lines"):
   every frame of a flood leaves reference cycles, which only a full collection frees. Python
   runs one after ten collections of the middle generation, and once a quarter of the old
   objects are new: in a flood, every ~7 s, by when ~40,000 blocks of garbage have made
-  Python's allocator take arenas it keeps. :func:`collect_after_start` freezes what the start made
-  (the modules, classes and widgets, ~50,000 objects the collector then never walks again), so
-  that a full collection walks only what came after (a few milliseconds), and lets one run
-  after every collection of the middle generation.
+  Python's allocator take arenas it keeps. :func:`collect_after_start` freezes what the start
+  made (the modules, classes and widgets, ~50,000 objects the collector then never walks
+  again), so that a full collection walks only what came after (a few milliseconds), and lets
+  one run after every collection of the middle generation.
 - **The start's garbage.** Importing and starting leave garbage behind (the bytecode read, the
   parser's and the first frame's temporaries). Python frees it, but glibc keeps the freed pages
   of its heap for later allocations. :func:`give_back` returns them (``malloc_trim(0)``).
@@ -64,7 +64,7 @@ def collect_after_start() -> None:
     makes few cycles, and the collections would cost ~5 % of it). The start's garbage is freed
     (~8,000 blocks, ~12 ms), what is left of the start frozen out of the collector's walks, and
     a full collection follows each of the middle generation (see the module docstring)."""
-    _freeze()
+    collect_and_freeze()
     young, middle, _ = gc.get_threshold()
     gc.set_threshold(young, middle, 0)
     gc.enable()
@@ -72,19 +72,15 @@ def collect_after_start() -> None:
 
 def thaw() -> bool:
     """Something the start made is gone for good (a pane removed at run time): frozen, its
-    cycles would never be freed. Unfreeze; the caller calls :func:`freeze_again` once it is
-    surely unreferenced. Whether anything was frozen."""
+    cycles would never be freed. Unfreeze; the caller calls :func:`collect_and_freeze` again
+    once it is surely unreferenced. Whether anything was frozen."""
     frozen = gc.get_freeze_count() > 0
     gc.unfreeze()
     return frozen
 
 
-def freeze_again() -> None:
-    """After :func:`thaw`: collect everything once (~15 ms), freeze what is left again."""
-    _freeze()
-
-
-def _freeze() -> None:
+def collect_and_freeze() -> None:
+    """Collect everything (~15 ms), and freeze what is left out of the collector's walks."""
     gc.collect()
     gc.freeze()
     gc.collect()  # walks nothing: the collector's count of old objects is now theirs, none

@@ -33,7 +33,7 @@ class Reshaping(App[int]):
     current: str
     input_target: str | None
     _panes: dict[str, ProcessPane]
-    _refreeze: Timer | None  # heap.freeze_again, after a pane went (see _thaw)
+    _refreeze: Timer | None  # the start frozen again, after a pane went (see _thaw)
     _thawed: WeakSet[ProcessPane]  # the panes it waits for
     _refreeze_tries: int
 
@@ -90,7 +90,7 @@ class Reshaping(App[int]):
             return
         self._thawed.clear()
         self._refreeze = None
-        heap.freeze_again()
+        heap.collect_and_freeze()
 
     def _focus_current(self) -> None:
         pane = self._panes.get(self.current)
